@@ -1,0 +1,63 @@
+#include "tensor/context.h"
+
+#include <iostream>
+#include <mutex>
+
+#include "tensor/error.h"
+#include "tensor/gpu_runtime.h"
+
+namespace effnet {
+
+Context::Context(Device device) : device_(device) {
+    if (device_ == Device::CUDA) {
+        EFFNET_CHECK(gpu::available(), "a CUDA context needs a usable GPU: " << gpu::status());
+        stream_ = gpu::create_stream();
+        cublas_ = gpu::create_cublas(stream_);
+        cudnn_ = gpu::create_cudnn(stream_);
+    }
+}
+
+Context::~Context() {
+    if (device_ == Device::CUDA) {
+        workspace_ = Tensor();
+        gpu::destroy_cudnn(cudnn_);
+        gpu::destroy_cublas(cublas_);
+        gpu::destroy_stream(stream_);
+    }
+}
+
+void* Context::workspace(size_t bytes) {
+    if (!workspace_.defined() || workspace_.nbytes() < bytes) {
+        int64_t floats = static_cast<int64_t>((bytes + 3) / 4);
+        workspace_ = Tensor::empty(Shape{floats > 0 ? floats : 1}, device_);
+    }
+    return workspace_.raw();
+}
+
+void Context::synchronize() const {
+    if (device_ == Device::CUDA) gpu::synchronize(stream_);
+}
+
+Device resolve_device(const std::string& request) {
+    Device d;
+    if (request == "cpu") {
+        d = Device::CPU;
+    } else if (request == "cuda") {
+        if (!gpu::available()) throw CudaError("--device cuda requested, but " + gpu::status());
+        d = Device::CUDA;
+    } else if (request == "auto") {
+        d = gpu::available() ? Device::CUDA : Device::CPU;
+    } else {
+        throw ContractError("unknown device '" + request + "' (expected auto, cpu or cuda)");
+    }
+    static std::once_flag logged;
+    std::call_once(logged, [d] {
+        if (d == Device::CUDA)
+            std::cerr << "effnet: running on CUDA: " << gpu::status() << "\n";
+        else
+            std::cerr << "effnet: running on the CPU (" << gpu::status() << ")\n";
+    });
+    return d;
+}
+
+}  // namespace effnet

@@ -1,0 +1,53 @@
+// Context: what an op needs besides its operands — the device, the stream,
+// the cuBLAS and cuDNN handles, a reusable workspace, and run-time choices
+// (which kernels, TF32). Passed explicitly; there are no global handles.
+//
+// A CPU context holds no CUDA state and can be created in any build.
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+#include "tensor/device.h"
+#include "tensor/tensor.h"
+
+namespace effnet {
+
+// Which implementation runs depthwise convolution and batch norm on the GPU.
+enum class KernelChoice { CUSTOM, CUDNN };
+
+class Context {
+public:
+    explicit Context(Device device = Device::CPU);
+    ~Context();
+    Context(const Context&) = delete;
+    Context& operator=(const Context&) = delete;
+
+    Device device() const { return device_; }
+    void* stream() const { return stream_; }     // cudaStream_t
+    void* cublas() const { return cublas_; }     // cublasHandle_t
+    void* cudnn() const { return cudnn_; }       // cudnnHandle_t
+    // A scratch buffer of at least `bytes` on this context's device; grows and
+    // keeps its size, so steady-state steps allocate nothing. Invalidated by
+    // the next call.
+    void* workspace(size_t bytes);
+    void synchronize() const;
+
+    KernelChoice depthwise_kernels = KernelChoice::CUSTOM;
+    KernelChoice batchnorm_kernels = KernelChoice::CUSTOM;
+    bool allow_tf32 = false;
+
+private:
+    Device device_;
+    void* stream_ = nullptr;
+    void* cublas_ = nullptr;
+    void* cudnn_ = nullptr;
+    Tensor workspace_;
+};
+
+// Resolves "auto" | "cpu" | "cuda" into a device. "auto" takes CUDA when a
+// device is usable; "cuda" without one throws with the reason. Logs the
+// choice once per process to stderr.
+Device resolve_device(const std::string& request);
+
+}  // namespace effnet

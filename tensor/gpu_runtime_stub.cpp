@@ -1,0 +1,38 @@
+// The CPU-only build's stand-in for tensor/cuda/gpu_runtime.cpp: reports "no
+// CUDA" and refuses every device operation with a clear error.
+#include "tensor/error.h"
+#include "tensor/gpu_runtime.h"
+
+namespace effnet::gpu {
+namespace {
+[[noreturn]] void no_cuda(const char* what) {
+    throw CudaError(std::string(what) +
+                    ": this effnet was built without CUDA (EFFNET_CUDA=OFF); use --device cpu");
+}
+}  // namespace
+
+bool compiled() { return false; }
+bool available() { return false; }
+const std::string& status() {
+    static const std::string s = "built without CUDA (EFFNET_CUDA=OFF)";
+    return s;
+}
+int compute_capability() { return 0; }
+void* device_malloc(size_t) { no_cuda("device_malloc"); }
+void device_free(void*) { no_cuda("device_free"); }
+void* pinned_malloc(size_t) { no_cuda("pinned_malloc"); }
+void pinned_free(void*) { no_cuda("pinned_free"); }
+size_t free_device_bytes() { return 0; }
+void memcpy_async(void*, const void*, size_t, CopyKind, void*) { no_cuda("memcpy_async"); }
+void memset_zero_async(void*, size_t, void*) { no_cuda("memset_zero_async"); }
+void synchronize(void*) { no_cuda("synchronize"); }
+void device_synchronize() { no_cuda("device_synchronize"); }
+void* create_stream() { no_cuda("create_stream"); }
+void destroy_stream(void*) {}
+void* create_cublas(void*) { no_cuda("create_cublas"); }
+void destroy_cublas(void*) {}
+void* create_cudnn(void*) { no_cuda("create_cudnn"); }
+void destroy_cudnn(void*) {}
+void fill_f32(float*, size_t, float, void*) { no_cuda("fill_f32"); }
+
+}  // namespace effnet::gpu

@@ -1,0 +1,28 @@
+#include "tensor/random.h"
+
+#include "tensor/philox.h"
+
+namespace effnet {
+
+namespace cpu {
+void fill_uniform(float* dst, size_t n, uint64_t seed, uint64_t stream, float lo, float hi, void*) {
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < static_cast<int64_t>(n); ++i) dst[i] = lo + (hi - lo) * philox_uniform(seed, stream, i);
+}
+void fill_normal(float* dst, size_t n, uint64_t seed, uint64_t stream, float mean, float stddev, void*) {
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < static_cast<int64_t>(n); ++i) dst[i] = mean + stddev * philox_normal(seed, stream, i);
+}
+}  // namespace cpu
+
+void fill_uniform(Tensor& t, uint64_t seed, uint64_t stream, float lo, float hi, void* cuda_stream) {
+    auto fn = t.is_cuda() ? cuda::fill_uniform : cpu::fill_uniform;
+    fn(t.f32(), static_cast<size_t>(t.numel()), seed, stream, lo, hi, cuda_stream);
+}
+
+void fill_normal(Tensor& t, uint64_t seed, uint64_t stream, float mean, float stddev, void* cuda_stream) {
+    auto fn = t.is_cuda() ? cuda::fill_normal : cpu::fill_normal;
+    fn(t.f32(), static_cast<size_t>(t.numel()), seed, stream, mean, stddev, cuda_stream);
+}
+
+}  // namespace effnet

@@ -1,0 +1,70 @@
+# Finds the system packages effnet uses. Nothing here is foreign source code:
+# each dependency comes from a Debian package, or from a folder of that
+# package's files named by EFFNET_DEPS_DIR (for machines without the packages,
+# e.g. a GPU box with no internet; see scripts/gather_deps.sh).
+#
+#   Eigen 3      libeigen3-dev         CPU GEMM
+#   stb          libstb-dev            image decode/encode
+#   GoogleTest   googletest / libgtest-dev
+#   OpenMP       libgomp (with g++)    CPU threads
+
+set(EFFNET_DEPS_DIR "$ENV{EFFNET_DEPS_DIR}" CACHE PATH
+    "Optional folder holding eigen3/, stb/ and googletest/ copied from the Debian packages")
+
+function(effnet_missing what package)
+    message(FATAL_ERROR "effnet: ${what} not found. Install the Debian package '${package}' "
+                        "(scripts/setup.sh does it) or point EFFNET_DEPS_DIR at a folder that holds it.")
+endfunction()
+
+# --- Eigen --------------------------------------------------------------------
+find_package(Eigen3 3.3 NO_MODULE QUIET)
+if(NOT TARGET Eigen3::Eigen)
+    find_path(EFFNET_EIGEN_INCLUDE Eigen/Core
+              HINTS ${EFFNET_DEPS_DIR}/eigen3 ${EFFNET_DEPS_DIR}/include/eigen3 PATH_SUFFIXES eigen3)
+    if(NOT EFFNET_EIGEN_INCLUDE)
+        effnet_missing("Eigen 3" "libeigen3-dev")
+    endif()
+    add_library(Eigen3::Eigen INTERFACE IMPORTED)
+    set_target_properties(Eigen3::Eigen PROPERTIES INTERFACE_INCLUDE_DIRECTORIES ${EFFNET_EIGEN_INCLUDE})
+endif()
+
+# --- stb ----------------------------------------------------------------------
+# Debian ships the headers plus libstb.so with the implementations. Where only
+# the headers exist, data/stb_impl.cpp compiles the implementation (one file).
+find_path(EFFNET_STB_INCLUDE stb_image.h
+          HINTS ${EFFNET_DEPS_DIR}/stb ${EFFNET_DEPS_DIR}/include/stb PATH_SUFFIXES stb)
+if(NOT EFFNET_STB_INCLUDE)
+    effnet_missing("stb_image.h" "libstb-dev")
+endif()
+find_library(EFFNET_STB_LIBRARY NAMES stb)
+if(EFFNET_STB_LIBRARY)
+    message(STATUS "effnet: stb from ${EFFNET_STB_LIBRARY}")
+else()
+    message(STATUS "effnet: no libstb found; compiling stb_image from ${EFFNET_STB_INCLUDE}")
+endif()
+
+# --- OpenMP -------------------------------------------------------------------
+find_package(OpenMP REQUIRED COMPONENTS CXX)
+
+# --- GoogleTest ---------------------------------------------------------------
+if(EFFNET_BUILD_TESTS)
+    find_package(GTest QUIET)
+    if(NOT TARGET GTest::gtest_main)
+        set(_gtest_src "")
+        foreach(dir ${EFFNET_DEPS_DIR}/googletest /usr/src/googletest)
+            if(EXISTS ${dir}/CMakeLists.txt)
+                set(_gtest_src ${dir})
+                break()
+            endif()
+        endforeach()
+        if(NOT _gtest_src)
+            effnet_missing("GoogleTest" "libgtest-dev")
+        endif()
+        set(INSTALL_GTEST OFF CACHE BOOL "" FORCE)
+        set(BUILD_GMOCK OFF CACHE BOOL "" FORCE)
+        add_subdirectory(${_gtest_src} ${PROJECT_BINARY_DIR}/googletest EXCLUDE_FROM_ALL)
+        add_library(GTest::gtest ALIAS gtest)
+        add_library(GTest::gtest_main ALIAS gtest_main)
+    endif()
+    include(GoogleTest)
+endif()
