@@ -1,0 +1,51 @@
+// Batch normalisation over NHWC activations viewed as M = N*H*W rows of C
+// channels (PyTorch semantics).
+//
+// Training:  mean_c = (1/M) sum x,  var_c = (1/M) sum (x - mean_c)^2  (biased)
+//            y = (x - mean_c) * invstd_c * gamma_c + beta_c,  invstd_c = 1/sqrt(var_c + eps)
+//            running_mean = (1 - momentum) * running_mean + momentum * mean_c
+//            running_var  = (1 - momentum) * running_var  + momentum * var_c * M/(M-1)  (unbiased)
+// Eval:      y = (x - running_mean) / sqrt(running_var + eps) * gamma + beta
+// Backward (training statistics), xhat = (x - mean) * invstd:
+//            dbeta += sum dy,  dgamma += sum dy * xhat
+//            dx = gamma * invstd / M * (M*dy - sum dy - xhat * sum dy*xhat)
+//
+// Writes: y, save_mean, save_invstd and dx are overwritten; running stats are
+// updated in place (skipped when null); dgamma and dbeta ACCUMULATE.
+// Sums are accumulated in double.
+#pragma once
+
+#include <cstdint>
+
+#include "tensor/context.h"
+#include "tensor/tensor.h"
+
+namespace effnet {
+
+struct BatchNormParams {
+    double eps = 1e-5;
+    double momentum = 0.1;
+};
+
+void batchnorm_train_forward(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tensor& y, Tensor& save_mean,
+                             Tensor& save_invstd, Tensor& running_mean, Tensor& running_var,
+                             const BatchNormParams& p, Context& ctx);
+void batchnorm_eval_forward(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& running_mean,
+                            const Tensor& running_var, Tensor& y, const BatchNormParams& p, Context& ctx);
+void batchnorm_backward(const Tensor& x, const Tensor& dy, const Tensor& gamma, const Tensor& save_mean,
+                        const Tensor& save_invstd, Tensor& dx, Tensor& dgamma, Tensor& dbeta, Context& ctx);
+
+namespace cpu {
+template <class T>
+void batchnorm_train_forward(const T* x, const T* gamma, const T* beta, T* y, T* save_mean, T* save_invstd,
+                             T* running_mean, T* running_var, int64_t m, int64_t c, double eps, double momentum,
+                             void* stream);
+template <class T>
+void batchnorm_eval_forward(const T* x, const T* gamma, const T* beta, const T* running_mean, const T* running_var,
+                            T* y, int64_t m, int64_t c, double eps, void* stream);
+template <class T>
+void batchnorm_backward(const T* x, const T* dy, const T* gamma, const T* save_mean, const T* save_invstd, T* dx,
+                        T* dgamma, T* dbeta, int64_t m, int64_t c, void* stream);
+}  // namespace cpu
+
+}  // namespace effnet

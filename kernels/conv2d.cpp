@@ -1,0 +1,63 @@
+// Backend dispatch for kernels/conv2d.h and kernels/depthwise_conv.h.
+#include "kernels/conv2d.h"
+
+#include "kernels/depthwise_conv.h"
+#include "kernels/dispatch.h"
+
+namespace effnet {
+
+namespace {
+void check_geometry(const char* op, const Tensor& x, const Tensor& w, const Tensor& y, const ConvGeometry& g,
+                    bool depthwise) {
+    EFFNET_CHECK(x.shape() == (Shape{g.n, g.h, g.w, g.cin}), op << ": input " << x.shape() << ", expected NHWC ["
+                                                                << g.n << ", " << g.h << ", " << g.w << ", " << g.cin << "]");
+    EFFNET_CHECK(y.shape() == (Shape{g.n, g.ho(), g.wo(), g.cout}),
+                 op << ": output " << y.shape() << ", expected [" << g.n << ", " << g.ho() << ", " << g.wo() << ", "
+                    << g.cout << "]");
+    EFFNET_CHECK(w.shape() == (Shape{g.cout, g.cin_per_group(), g.kh, g.kw}),
+                 op << ": weight " << w.shape() << " does not match the geometry");
+    EFFNET_CHECK(!depthwise || (g.groups == g.cin && g.cin == g.cout), op << ": not a depthwise geometry");
+    EFFNET_CHECK_SAME_DEVICE(op, x, w);
+    EFFNET_CHECK_SAME_DEVICE(op, x, y);
+}
+}  // namespace
+
+void conv2d_forward(const Tensor& x, const Tensor& w, Tensor& y, const ConvGeometry& g, Context& ctx) {
+    check_geometry("conv2d_forward", x, w, y, g, false);
+    EFFNET_REQUIRE_CPU("conv2d_forward", x);
+    cpu::conv2d_forward(x.f32(), w.f32(), y.f32(), g, ctx.stream());
+}
+
+void conv2d_backward_input(const Tensor& dy, const Tensor& w, Tensor& dx, const ConvGeometry& g, Context& ctx) {
+    check_geometry("conv2d_backward_input", dx, w, dy, g, false);
+    EFFNET_REQUIRE_CPU("conv2d_backward_input", dy);
+    cpu::conv2d_backward_input(dy.f32(), w.f32(), dx.f32(), g, ctx.stream());
+}
+
+void conv2d_backward_weight(const Tensor& x, const Tensor& dy, Tensor& dw, const ConvGeometry& g, Context& ctx) {
+    check_geometry("conv2d_backward_weight", x, dw, dy, g, false);
+    EFFNET_REQUIRE_CPU("conv2d_backward_weight", x);
+    cpu::conv2d_backward_weight(x.f32(), dy.f32(), dw.f32(), g, ctx.stream());
+}
+
+void depthwise_conv2d_forward(const Tensor& x, const Tensor& w, Tensor& y, const ConvGeometry& g, Context& ctx) {
+    check_geometry("depthwise_conv2d_forward", x, w, y, g, true);
+    EFFNET_REQUIRE_CPU("depthwise_conv2d_forward", x);
+    cpu::depthwise_conv2d_forward(x.f32(), w.f32(), y.f32(), g, ctx.stream());
+}
+
+void depthwise_conv2d_backward_input(const Tensor& dy, const Tensor& w, Tensor& dx, const ConvGeometry& g,
+                                     Context& ctx) {
+    check_geometry("depthwise_conv2d_backward_input", dx, w, dy, g, true);
+    EFFNET_REQUIRE_CPU("depthwise_conv2d_backward_input", dy);
+    cpu::depthwise_conv2d_backward_input(dy.f32(), w.f32(), dx.f32(), g, ctx.stream());
+}
+
+void depthwise_conv2d_backward_weight(const Tensor& x, const Tensor& dy, Tensor& dw, const ConvGeometry& g,
+                                      Context& ctx) {
+    check_geometry("depthwise_conv2d_backward_weight", x, dw, dy, g, true);
+    EFFNET_REQUIRE_CPU("depthwise_conv2d_backward_weight", x);
+    cpu::depthwise_conv2d_backward_weight(x.f32(), dy.f32(), dw.f32(), g, ctx.stream());
+}
+
+}  // namespace effnet

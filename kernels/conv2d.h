@@ -1,0 +1,29 @@
+// Dense 2-D convolution (any kernel, stride, symmetric padding, groups), no bias.
+//
+//   y[n,oy,ox,co] = sum_{ky,kx,ci in group(co)} x[n, oy*s-p+ky, ox*s-p+kx, ci] * w[co, ci', ky, kx]
+//
+// Layout: x [N,H,W,Cin] and y [N,Ho,Wo,Cout] NHWC; w [Cout, Cin/groups, kH, kW]
+// (PyTorch). Used for the stem (3x3/2) and every 1x1 (pointwise) convolution;
+// a pointwise convolution is one GEMM over N*H*W rows.
+//
+// Writes: forward overwrites y; backward_input overwrites dx;
+// backward_weight ACCUMULATES into dw (+=), as every parameter gradient does.
+#pragma once
+
+#include "kernels/conv_shape.h"
+#include "tensor/context.h"
+#include "tensor/tensor.h"
+
+namespace effnet {
+
+void conv2d_forward(const Tensor& x, const Tensor& w, Tensor& y, const ConvGeometry& g, Context& ctx);
+void conv2d_backward_input(const Tensor& dy, const Tensor& w, Tensor& dx, const ConvGeometry& g, Context& ctx);
+void conv2d_backward_weight(const Tensor& x, const Tensor& dy, Tensor& dw, const ConvGeometry& g, Context& ctx);
+
+namespace cpu {
+template <class T> void conv2d_forward(const T* x, const T* w, T* y, const ConvGeometry& g, void* stream);
+template <class T> void conv2d_backward_input(const T* dy, const T* w, T* dx, const ConvGeometry& g, void* stream);
+template <class T> void conv2d_backward_weight(const T* x, const T* dy, T* dw, const ConvGeometry& g, void* stream);
+}  // namespace cpu
+
+}  // namespace effnet

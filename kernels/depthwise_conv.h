@@ -1,0 +1,31 @@
+// Depthwise 2-D convolution (groups = channels, one k x k filter per channel),
+// no bias, symmetric padding k/2 for odd k.
+//
+//   y[n,oy,ox,c] = sum_{ky,kx} x[n, oy*s-p+ky, ox*s-p+kx, c] * w[c, 0, ky, kx]
+//
+// Layout: x [N,H,W,C], y [N,Ho,Wo,C] NHWC; w [C, 1, k, k] (PyTorch).
+// Channels are innermost, so the inner loop runs over contiguous channels.
+//
+// Writes: forward overwrites y; backward_input overwrites dx;
+// backward_weight ACCUMULATES into dw (+=).
+#pragma once
+
+#include "kernels/conv_shape.h"
+#include "tensor/context.h"
+#include "tensor/tensor.h"
+
+namespace effnet {
+
+void depthwise_conv2d_forward(const Tensor& x, const Tensor& w, Tensor& y, const ConvGeometry& g, Context& ctx);
+void depthwise_conv2d_backward_input(const Tensor& dy, const Tensor& w, Tensor& dx, const ConvGeometry& g,
+                                     Context& ctx);
+void depthwise_conv2d_backward_weight(const Tensor& x, const Tensor& dy, Tensor& dw, const ConvGeometry& g,
+                                      Context& ctx);
+
+namespace cpu {
+template <class T> void depthwise_conv2d_forward(const T* x, const T* w, T* y, const ConvGeometry& g, void* stream);
+template <class T> void depthwise_conv2d_backward_input(const T* dy, const T* w, T* dx, const ConvGeometry& g, void* stream);
+template <class T> void depthwise_conv2d_backward_weight(const T* x, const T* dy, T* dw, const ConvGeometry& g, void* stream);
+}  // namespace cpu
+
+}  // namespace effnet

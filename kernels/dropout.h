@@ -1,0 +1,34 @@
+// Dropout and drop-path (stochastic depth), with masks from the counter-based
+// Philox stream so that the same (seed, stream) gives the same mask on every
+// device and backward recomputes the mask instead of storing it.
+//
+//   dropout:   keep_i = u(seed, stream, i) >= p;       y_i = keep_i ? x_i / (1-p) : 0
+//   drop-path: keep_n = u(seed, stream, n) >= p;       y[n,...] = keep_n ? x[n,...] / (1-p) : 0
+//   backward:  dx = dy * (the same factor)
+//
+// Layout-free: `n` elements, or `batch` samples of `per_sample` elements.
+// Outputs and input gradients are overwritten. p = 0 is the identity; p must be < 1.
+#pragma once
+
+#include <cstdint>
+
+#include "tensor/context.h"
+#include "tensor/tensor.h"
+
+namespace effnet {
+
+void dropout_forward(const Tensor& x, Tensor& y, float p, uint64_t seed, uint64_t stream, Context& ctx);
+void dropout_backward(const Tensor& dy, Tensor& dx, float p, uint64_t seed, uint64_t stream, Context& ctx);
+void drop_path_forward(const Tensor& x, Tensor& y, float p, uint64_t seed, uint64_t stream, Context& ctx);
+void drop_path_backward(const Tensor& dy, Tensor& dx, float p, uint64_t seed, uint64_t stream, Context& ctx);
+
+namespace cpu {
+// The same kernel serves forward and backward (y = x * factor_i).
+template <class T>
+void dropout_apply(const T* x, T* y, int64_t n, float p, uint64_t seed, uint64_t stream, void* cuda_stream);
+template <class T>
+void drop_path_apply(const T* x, T* y, int64_t batch, int64_t per_sample, float p, uint64_t seed, uint64_t stream,
+                     void* cuda_stream);
+}  // namespace cpu
+
+}  // namespace effnet

@@ -1,0 +1,39 @@
+// Classification losses, averaged over the batch.
+//
+// Softmax cross-entropy: logits [N, K], labels int32 [N] in [0, K).
+//   p = softmax(z) (max-subtracted),  loss = -(1/N) sum_n log p[n, y_n]
+//   dz = (p - onehot(y)) / N
+// Binary cross-entropy with logits: logits [N] (one per sample), targets in {0,1}.
+//   loss = (1/N) sum max(z,0) - z*t + log(1 + e^-|z|),  dz = (sigmoid(z) - t) / N
+//
+// Writes: probs, loss (one element) and dlogits are overwritten.
+#pragma once
+
+#include <cstdint>
+
+#include "tensor/context.h"
+#include "tensor/tensor.h"
+
+namespace effnet {
+
+// Returns the mean loss (also left in `loss`, a 1-element tensor on the logits' device).
+float softmax_cross_entropy_forward(const Tensor& logits, const Tensor& labels, Tensor& probs, Tensor& loss,
+                                    Context& ctx);
+void softmax_cross_entropy_backward(const Tensor& probs, const Tensor& labels, Tensor& dlogits, Context& ctx);
+float bce_with_logits_forward(const Tensor& logits, const Tensor& labels, Tensor& probs, Tensor& loss, Context& ctx);
+void bce_with_logits_backward(const Tensor& probs, const Tensor& labels, Tensor& dlogits, Context& ctx);
+
+namespace cpu {
+template <class T>
+void softmax_cross_entropy_forward(const T* logits, const int32_t* labels, T* probs, T* loss, int64_t n, int64_t k,
+                                   void* stream);
+template <class T>
+void softmax_cross_entropy_backward(const T* probs, const int32_t* labels, T* dlogits, int64_t n, int64_t k,
+                                    void* stream);
+template <class T>
+void bce_with_logits_forward(const T* logits, const int32_t* labels, T* probs, T* loss, int64_t n, void* stream);
+template <class T>
+void bce_with_logits_backward(const T* probs, const int32_t* labels, T* dlogits, int64_t n, void* stream);
+}  // namespace cpu
+
+}  // namespace effnet

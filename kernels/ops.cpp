@@ -1,0 +1,202 @@
+// Backend dispatch for the batch-norm, squeeze-excite, linear, dropout,
+// elementwise, loss and AdamW families (one place, since each is a shape
+// check and a call).
+#include "kernels/adamw.h"
+#include "kernels/batchnorm.h"
+#include "kernels/dispatch.h"
+#include "kernels/dropout.h"
+#include "kernels/elementwise.h"
+#include "kernels/linear.h"
+#include "kernels/loss.h"
+#include "kernels/squeeze_excite.h"
+
+namespace effnet {
+
+namespace {
+// {rows, channels} of an activation whose last dimension is channels.
+std::pair<int64_t, int64_t> rows_channels(const Tensor& t) {
+    const int64_t c = t.dim(t.rank() - 1);
+    return {c ? t.numel() / c : 0, c};
+}
+void check_numel(const char* op, const Tensor& a, const Tensor& b) {
+    EFFNET_CHECK(a.numel() == b.numel(), op << ": " << a.shape() << " vs " << b.shape());
+    EFFNET_CHECK_SAME_DEVICE(op, a, b);
+}
+void check_vec(const char* op, const Tensor& t, int64_t c, const char* what) {
+    EFFNET_CHECK(t.numel() == c, op << ": " << what << " has shape " << t.shape() << ", expected " << c << " channels");
+}
+}  // namespace
+
+// ---- batch norm --------------------------------------------------------------
+void batchnorm_train_forward(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tensor& y, Tensor& save_mean,
+                             Tensor& save_invstd, Tensor& running_mean, Tensor& running_var,
+                             const BatchNormParams& p, Context& ctx) {
+    const char* op = "batchnorm_train_forward";
+    auto [m, c] = rows_channels(x);
+    check_numel(op, x, y);
+    for (const Tensor* t : {&gamma, &beta, static_cast<const Tensor*>(&save_mean), static_cast<const Tensor*>(&save_invstd), static_cast<const Tensor*>(&running_mean), static_cast<const Tensor*>(&running_var)}) check_vec(op, *t, c, "a per-channel tensor");
+    EFFNET_REQUIRE_CPU(op, x);
+    cpu::batchnorm_train_forward(x.f32(), gamma.f32(), beta.f32(), y.f32(), save_mean.f32(), save_invstd.f32(),
+                                 running_mean.f32(), running_var.f32(), m, c, p.eps, p.momentum, ctx.stream());
+}
+
+void batchnorm_eval_forward(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& running_mean,
+                            const Tensor& running_var, Tensor& y, const BatchNormParams& p, Context& ctx) {
+    const char* op = "batchnorm_eval_forward";
+    auto [m, c] = rows_channels(x);
+    check_numel(op, x, y);
+    for (const Tensor* t : {&gamma, &beta, &running_mean, &running_var}) check_vec(op, *t, c, "a per-channel tensor");
+    EFFNET_REQUIRE_CPU(op, x);
+    cpu::batchnorm_eval_forward(x.f32(), gamma.f32(), beta.f32(), running_mean.f32(), running_var.f32(), y.f32(), m, c,
+                                p.eps, ctx.stream());
+}
+
+void batchnorm_backward(const Tensor& x, const Tensor& dy, const Tensor& gamma, const Tensor& save_mean,
+                        const Tensor& save_invstd, Tensor& dx, Tensor& dgamma, Tensor& dbeta, Context& ctx) {
+    const char* op = "batchnorm_backward";
+    auto [m, c] = rows_channels(x);
+    check_numel(op, x, dy);
+    check_numel(op, x, dx);
+    for (const Tensor* t : {&gamma, &save_mean, &save_invstd, static_cast<const Tensor*>(&dgamma), static_cast<const Tensor*>(&dbeta)}) check_vec(op, *t, c, "a per-channel tensor");
+    EFFNET_REQUIRE_CPU(op, x);
+    cpu::batchnorm_backward(x.f32(), dy.f32(), gamma.f32(), save_mean.f32(), save_invstd.f32(), dx.f32(), dgamma.f32(),
+                            dbeta.f32(), m, c, ctx.stream());
+}
+
+// ---- squeeze-excite pieces ---------------------------------------------------
+void global_avg_pool_forward(const Tensor& x, Tensor& y, Context& ctx) {
+    EFFNET_CHECK(x.rank() == 4 && y.shape() == (Shape{x.dim(0), x.dim(3)}),
+                 "global_avg_pool_forward: " << x.shape() << " -> " << y.shape());
+    EFFNET_REQUIRE_CPU("global_avg_pool_forward", x);
+    cpu::global_avg_pool_forward(x.f32(), y.f32(), x.dim(0), x.dim(1) * x.dim(2), x.dim(3), ctx.stream());
+}
+
+void global_avg_pool_backward(const Tensor& dy, Tensor& dx, Context& ctx) {
+    EFFNET_CHECK(dx.rank() == 4 && dy.shape() == (Shape{dx.dim(0), dx.dim(3)}),
+                 "global_avg_pool_backward: " << dy.shape() << " -> " << dx.shape());
+    EFFNET_REQUIRE_CPU("global_avg_pool_backward", dy);
+    cpu::global_avg_pool_backward(dy.f32(), dx.f32(), dx.dim(0), dx.dim(1) * dx.dim(2), dx.dim(3), ctx.stream());
+}
+
+void channel_scale_forward(const Tensor& x, const Tensor& gate, Tensor& y, Context& ctx) {
+    EFFNET_CHECK(x.rank() == 4 && gate.shape() == (Shape{x.dim(0), x.dim(3)}) && y.shape() == x.shape(),
+                 "channel_scale_forward: x " << x.shape() << ", gate " << gate.shape() << ", y " << y.shape());
+    EFFNET_REQUIRE_CPU("channel_scale_forward", x);
+    cpu::channel_scale_forward(x.f32(), gate.f32(), y.f32(), x.dim(0), x.dim(1) * x.dim(2), x.dim(3), ctx.stream());
+}
+
+void channel_scale_backward(const Tensor& x, const Tensor& gate, const Tensor& dy, Tensor& dx, Tensor& dgate,
+                            Context& ctx) {
+    EFFNET_CHECK(x.rank() == 4 && gate.shape() == (Shape{x.dim(0), x.dim(3)}) && dy.shape() == x.shape() &&
+                     dx.shape() == x.shape() && dgate.shape() == gate.shape(),
+                 "channel_scale_backward: x " << x.shape() << ", gate " << gate.shape());
+    EFFNET_REQUIRE_CPU("channel_scale_backward", x);
+    cpu::channel_scale_backward(x.f32(), gate.f32(), dy.f32(), dx.f32(), dgate.f32(), x.dim(0), x.dim(1) * x.dim(2),
+                                x.dim(3), ctx.stream());
+}
+
+// ---- linear ------------------------------------------------------------------
+void linear_forward(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor& y, Context& ctx) {
+    const int64_t n = x.dim(0), in = x.numel() / n, out = w.dim(0);
+    EFFNET_CHECK(w.numel() == out * in && y.numel() == n * out && (!bias.defined() || bias.numel() == out),
+                 "linear_forward: x " << x.shape() << ", w " << w.shape() << ", y " << y.shape());
+    EFFNET_REQUIRE_CPU("linear_forward", x);
+    cpu::linear_forward(x.f32(), w.f32(), bias.defined() ? bias.f32() : nullptr, y.f32(), n, in, out, ctx.stream());
+}
+
+void linear_backward(const Tensor& x, const Tensor& w, const Tensor& dy, Tensor* dx, Tensor& dw, Tensor& dbias,
+                     Context& ctx) {
+    const int64_t n = x.dim(0), in = x.numel() / n, out = w.dim(0);
+    EFFNET_CHECK(dy.numel() == n * out && dw.numel() == w.numel() && (!dx || dx->numel() == x.numel()),
+                 "linear_backward: x " << x.shape() << ", w " << w.shape() << ", dy " << dy.shape());
+    EFFNET_REQUIRE_CPU("linear_backward", x);
+    cpu::linear_backward(x.f32(), w.f32(), dy.f32(), dx ? dx->f32() : nullptr, dw.f32(),
+                         dbias.defined() ? dbias.f32() : nullptr, n, in, out, ctx.stream());
+}
+
+// ---- dropout / drop-path -----------------------------------------------------
+void dropout_forward(const Tensor& x, Tensor& y, float p, uint64_t seed, uint64_t stream, Context& ctx) {
+    check_numel("dropout_forward", x, y);
+    EFFNET_CHECK(p >= 0 && p < 1, "dropout probability " << p << " outside [0, 1)");
+    EFFNET_REQUIRE_CPU("dropout_forward", x);
+    cpu::dropout_apply(x.f32(), y.f32(), x.numel(), p, seed, stream, ctx.stream());
+}
+
+void dropout_backward(const Tensor& dy, Tensor& dx, float p, uint64_t seed, uint64_t stream, Context& ctx) {
+    dropout_forward(dy, dx, p, seed, stream, ctx);  // the same mask and scale
+}
+
+void drop_path_forward(const Tensor& x, Tensor& y, float p, uint64_t seed, uint64_t stream, Context& ctx) {
+    check_numel("drop_path_forward", x, y);
+    EFFNET_CHECK(p >= 0 && p < 1, "drop-path probability " << p << " outside [0, 1)");
+    EFFNET_REQUIRE_CPU("drop_path_forward", x);
+    cpu::drop_path_apply(x.f32(), y.f32(), x.dim(0), x.numel() / x.dim(0), p, seed, stream, ctx.stream());
+}
+
+void drop_path_backward(const Tensor& dy, Tensor& dx, float p, uint64_t seed, uint64_t stream, Context& ctx) {
+    drop_path_forward(dy, dx, p, seed, stream, ctx);
+}
+
+// ---- elementwise -------------------------------------------------------------
+void add(const Tensor& a, const Tensor& b, Tensor& y, Context& ctx) {
+    check_numel("add", a, b);
+    check_numel("add", a, y);
+    if (a.is_cuda()) {
+        EFFNET_CUDA_ONLY("add", cuda::add(a.f32(), b.f32(), y.f32(), a.numel(), ctx.stream()));
+        return;
+    }
+    cpu::add(a.f32(), b.f32(), y.f32(), a.numel(), ctx.stream());
+}
+
+void add_inplace(Tensor& y, const Tensor& a, Context& ctx) {
+    check_numel("add_inplace", y, a);
+    if (a.is_cuda()) {
+        EFFNET_CUDA_ONLY("add_inplace", cuda::add_inplace(y.f32(), a.f32(), a.numel(), ctx.stream()));
+        return;
+    }
+    cpu::add_inplace(y.f32(), a.f32(), a.numel(), ctx.stream());
+}
+
+// ---- losses ------------------------------------------------------------------
+float softmax_cross_entropy_forward(const Tensor& logits, const Tensor& labels, Tensor& probs, Tensor& loss,
+                                    Context& ctx) {
+    const int64_t n = logits.dim(0), k = logits.numel() / n;
+    EFFNET_CHECK(labels.numel() == n && probs.numel() == logits.numel() && loss.numel() == 1,
+                 "softmax_cross_entropy: logits " << logits.shape() << ", labels " << labels.shape());
+    EFFNET_REQUIRE_CPU("softmax_cross_entropy_forward", logits);
+    cpu::softmax_cross_entropy_forward(logits.f32(), labels.i32(), probs.f32(), loss.f32(), n, k, ctx.stream());
+    return loss.f32()[0];
+}
+
+void softmax_cross_entropy_backward(const Tensor& probs, const Tensor& labels, Tensor& dlogits, Context& ctx) {
+    const int64_t n = probs.dim(0), k = probs.numel() / n;
+    EFFNET_REQUIRE_CPU("softmax_cross_entropy_backward", probs);
+    cpu::softmax_cross_entropy_backward(probs.f32(), labels.i32(), dlogits.f32(), n, k, ctx.stream());
+}
+
+float bce_with_logits_forward(const Tensor& logits, const Tensor& labels, Tensor& probs, Tensor& loss, Context& ctx) {
+    const int64_t n = logits.dim(0);
+    EFFNET_CHECK(logits.numel() == n && labels.numel() == n && probs.numel() == n && loss.numel() == 1,
+                 "bce_with_logits: logits " << logits.shape() << " must hold one logit per sample");
+    EFFNET_REQUIRE_CPU("bce_with_logits_forward", logits);
+    cpu::bce_with_logits_forward(logits.f32(), labels.i32(), probs.f32(), loss.f32(), n, ctx.stream());
+    return loss.f32()[0];
+}
+
+void bce_with_logits_backward(const Tensor& probs, const Tensor& labels, Tensor& dlogits, Context& ctx) {
+    EFFNET_REQUIRE_CPU("bce_with_logits_backward", probs);
+    cpu::bce_with_logits_backward(probs.f32(), labels.i32(), dlogits.f32(), probs.dim(0), ctx.stream());
+}
+
+// ---- AdamW -------------------------------------------------------------------
+void adamw_update(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v, int64_t offset, int64_t count,
+                  const AdamWStep& s, Context& ctx) {
+    EFFNET_CHECK(offset >= 0 && offset + count <= param.numel() && grad.numel() == param.numel() &&
+                     m.numel() == param.numel() && v.numel() == param.numel(),
+                 "adamw_update: range [" << offset << ", " << offset + count << ") of " << param.numel());
+    EFFNET_REQUIRE_CPU("adamw_update", param);
+    cpu::adamw_update(param.f32() + offset, grad.f32() + offset, m.f32() + offset, v.f32() + offset, count, s,
+                      ctx.stream());
+}
+
+}  // namespace effnet

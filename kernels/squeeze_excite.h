@@ -1,0 +1,36 @@
+// The two tensor ops of squeeze-and-excite that are not GEMMs: global average
+// pooling (the squeeze; also the network's final pool) and the channel-wise
+// scale by the sigmoid gate (the excite). The two small FCs are linear ops
+// (kernels/linear.h) on [N, C] with the 1x1 conv weights viewed as matrices.
+//
+//   pool:   y[n,c] = (1/HW) sum_{h,w} x[n,h,w,c]          dx[n,h,w,c] = dy[n,c] / HW
+//   scale:  y[n,h,w,c] = x[n,h,w,c] * g[n,c]             dx = dy * g,  dg[n,c] = sum_{h,w} dy * x
+//
+// Layout: x [N,H,W,C] NHWC, pooled/gate [N,C]. Every output and gradient here
+// is an activation (gradient): all are overwritten.
+#pragma once
+
+#include <cstdint>
+
+#include "tensor/context.h"
+#include "tensor/tensor.h"
+
+namespace effnet {
+
+void global_avg_pool_forward(const Tensor& x, Tensor& y, Context& ctx);
+void global_avg_pool_backward(const Tensor& dy, Tensor& dx, Context& ctx);
+void channel_scale_forward(const Tensor& x, const Tensor& gate, Tensor& y, Context& ctx);
+void channel_scale_backward(const Tensor& x, const Tensor& gate, const Tensor& dy, Tensor& dx, Tensor& dgate,
+                            Context& ctx);
+
+namespace cpu {
+template <class T> void global_avg_pool_forward(const T* x, T* y, int64_t n, int64_t hw, int64_t c, void* stream);
+template <class T> void global_avg_pool_backward(const T* dy, T* dx, int64_t n, int64_t hw, int64_t c, void* stream);
+template <class T>
+void channel_scale_forward(const T* x, const T* gate, T* y, int64_t n, int64_t hw, int64_t c, void* stream);
+template <class T>
+void channel_scale_backward(const T* x, const T* gate, const T* dy, T* dx, T* dgate, int64_t n, int64_t hw,
+                            int64_t c, void* stream);
+}  // namespace cpu
+
+}  // namespace effnet

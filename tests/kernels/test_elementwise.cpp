@@ -1,0 +1,40 @@
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "common/gpu_test.h"
+#include "common/gradcheck.h"
+#include "kernels/elementwise.h"
+
+using namespace effnet;
+using namespace effnet::test;
+
+TEST(Elementwise, AddAndAddInplace) {
+    Context ctx;
+    Tensor a = Tensor::from_vector(Shape{3}, {1, 2, 3}), b = Tensor::from_vector(Shape{3}, {10, 20, 30});
+    Tensor y = Tensor::full(Shape{3}, NAN);
+    add(a, b, y, ctx);
+    EXPECT_EQ(y.to_vector(), (std::vector<float>{11, 22, 33}));
+    add_inplace(y, a, ctx);
+    EXPECT_EQ(y.to_vector(), (std::vector<float>{12, 24, 36}));
+    Tensor wrong = Tensor::zeros(Shape{4});
+    EXPECT_THROW(add(a, wrong, y, ctx), ContractError);
+}
+
+TEST(ElementwiseGpu, MatchesCpuReference) {
+    EFFNET_REQUIRE_GPU();
+    Context ctx(Device::CUDA), cpu_ctx;
+    for (int64_t n : {1, 257, 99991}) {
+        Tensor a = Tensor::from_vector(Shape{n}, random_floats(n, 5)), b = Tensor::from_vector(Shape{n}, random_floats(n, 6));
+        Tensor ref = Tensor::empty(a.shape());
+        add(a, b, ref, cpu_ctx);
+        Tensor ad = a.to(Device::CUDA), bd = b.to(Device::CUDA), yd = Tensor::full(a.shape(), NAN, Device::CUDA);
+        add(ad, bd, yd, ctx);
+        auto c = compare(yd.to_vector(), ref.to_vector(), 0, 0);  // exact: one rounding either side
+        EXPECT_TRUE(c.ok) << c.str();
+        add_inplace(yd, ad, ctx);
+        add_inplace(ref, a, cpu_ctx);
+        c = compare(yd.to_vector(), ref.to_vector(), 0, 0);
+        EXPECT_TRUE(c.ok) << c.str();
+    }
+}
