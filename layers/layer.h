@@ -1,0 +1,131 @@
+// Layer: the one interface of every building block of the network.
+//
+// Life cycle:
+//   1. construct: the layer declares its parameters (timm names and PyTorch
+//      shapes), buffers and children;
+//   2. the owning model binds all parameters and gradients to two flat
+//      buffers (bind_parameters), so the optimizer sees one array;
+//   3. setup(input_shape, device) plans the layer for the largest batch and
+//      allocates its output buffer: no allocation happens in a step;
+//   4. forward(x, run) returns a view of the layer's own output for x's batch
+//      (any batch up to the planned one) and saves what backward needs;
+//   5. backward(dy) consumes exactly what the last forward saved, returns a
+//      view of the layer's own input-gradient buffer (overwritten), and
+//      ACCUMULATES parameter gradients (the trainer zeroes them per step).
+//
+// Outputs and gradients returned by a layer stay valid until its next
+// forward/backward. A thin public method checks shapes, then calls the
+// virtual *_impl.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tensor/context.h"
+#include "tensor/tensor.h"
+
+namespace effnet {
+
+enum class Mode { TRAIN, EVAL };
+
+// Per-step facts for stochastic layers (dropout, drop-path): masks are drawn
+// from Philox(seed, stream derived from the layer and step).
+struct RunState {
+    Mode mode = Mode::EVAL;
+    uint64_t seed = 0;
+    uint64_t step = 0;
+};
+
+// A parameter as the optimizer and the weight files see it.
+struct ParamSlot {
+    std::string name;   // relative to the layer that owns it ("weight")
+    Shape shape;
+    Tensor* value;
+    Tensor* grad;
+    bool decay;         // weight decay applies (conv/linear weights), not to BN and biases
+};
+
+// A non-trained tensor saved with the weights (BN running statistics).
+// Buffers are allocated by bind_parameters; `host` ones (counters) stay on the CPU.
+struct BufferSlot {
+    std::string name;
+    Shape shape;
+    DType dtype;
+    bool host;
+    Tensor* value;
+};
+
+// A fully named view, from the root of the model ("blocks.1.0.conv_dw.weight").
+struct NamedParam {
+    std::string name;
+    Tensor value;
+    Tensor grad;
+    bool decay;
+};
+struct NamedBuffer {
+    std::string name;
+    Tensor* value;
+};
+
+class Layer {
+public:
+    explicit Layer(std::string kind) : kind_(std::move(kind)) {}
+    virtual ~Layer() = default;
+    Layer(const Layer&) = delete;
+    Layer& operator=(const Layer&) = delete;
+
+    const std::string& kind() const { return kind_; }
+
+    // Plans for inputs of `input` (dim 0 = the largest batch); returns the output shape.
+    Shape setup(const Shape& input, Device device);
+    Tensor forward(const Tensor& x, const RunState& run, Context& ctx);
+    Tensor backward(const Tensor& dy, Context& ctx);
+
+    const Shape& input_shape() const { return in_shape_; }
+    const Shape& output_shape() const { return out_shape_; }
+
+    // Parameters and buffers of this layer and its descendants, named from `prefix`.
+    void collect_params(const std::string& prefix, std::vector<NamedParam>& out);
+    void collect_buffers(const std::string& prefix, std::vector<NamedBuffer>& out);
+    int64_t num_params();
+    // Every parameter slot of the subtree, named from `prefix`, in a fixed order (for binding).
+    void collect_slots(const std::string& prefix, std::vector<std::pair<std::string, ParamSlot*>>& out);
+    void collect_buffer_slots(const std::string& prefix, std::vector<std::pair<std::string, BufferSlot*>>& out);
+    // Initialises parameters and buffers (timm's EfficientNet scheme); each
+    // parameter draws from its own Philox stream, numbered in tree order.
+    void reset_parameters(uint64_t seed, uint64_t& stream);
+    const std::vector<std::pair<std::string, Layer*>>& children() const { return children_; }
+
+protected:
+    virtual Shape setup_impl(const Shape& input) = 0;
+    virtual Tensor forward_impl(const Tensor& x, const RunState& run, Context& ctx) = 0;
+    virtual Tensor backward_impl(const Tensor& dy, Context& ctx) = 0;
+    // Initialises this layer's own parameters (children are handled by reset_parameters).
+    virtual void reset_own_parameters(uint64_t /*seed*/, uint64_t& /*stream*/) {}
+
+    void add_param(const std::string& name, const Shape& shape, Tensor* value, Tensor* grad, bool decay);
+    void add_buffer(const std::string& name, const Shape& shape, DType dtype, bool host, Tensor* value);
+    void add_child(const std::string& name, Layer* child);
+    // A planned activation buffer of `shape` on the layer's device.
+    Tensor plan(const Shape& shape) const { return Tensor::empty(shape, device_); }
+    // The leading `batch` rows of a planned buffer.
+    static Tensor rows(const Tensor& planned, int64_t batch) { return planned.narrow0(0, batch); }
+    // This layer's input-gradient buffer for `batch` (allocated on first use:
+    // inference never pays for it).
+    Tensor grad_input(int64_t batch);
+
+    Device device_ = Device::CPU;
+    int64_t batch_ = 0;  // batch of the last forward
+
+private:
+    std::string kind_;
+    Shape in_shape_, out_shape_;
+    Tensor grad_in_;
+    std::vector<ParamSlot> params_;
+    std::vector<BufferSlot> buffers_;
+    std::vector<std::pair<std::string, Layer*>> children_;
+};
+
+}  // namespace effnet

@@ -1,0 +1,182 @@
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <map>
+
+#include "common/gradcheck.h"
+#include "kernels/loss.h"
+#include "layers/efficientnet.h"
+#include "layers/parameters.h"
+#include "kernels/adamw.h"
+
+using namespace effnet;
+using namespace effnet::test;
+
+TEST(EfficientNet, B0ParameterCountsMatchTimm) {
+    EfficientNet two(EfficientNetConfig::variant(0, 2));
+    EXPECT_EQ(two.num_params(), 4010110);
+    EfficientNet thousand(EfficientNetConfig::variant(0, 1000));
+    EXPECT_EQ(thousand.num_params(), 5288548);
+}
+
+TEST(EfficientNet, TimmNamesAndShapes) {
+    EfficientNet net(EfficientNetConfig::variant(0, 2));
+    ParameterStore store(net, Device::CPU);
+    std::vector<NamedParam> params;
+    net.collect_params("", params);
+    std::map<std::string, Shape> by_name;
+    for (auto& p : params) by_name[p.name] = p.value.shape();
+    std::vector<NamedBuffer> buffers;
+    net.collect_buffers("", buffers);
+    std::map<std::string, Tensor*> buf;
+    for (auto& b : buffers) buf[b.name] = b.value;
+
+    EXPECT_EQ(by_name.at("conv_stem.weight"), (Shape{32, 3, 3, 3}));
+    EXPECT_EQ(by_name.at("bn1.weight"), (Shape{32}));
+    EXPECT_EQ(by_name.at("blocks.0.0.conv_dw.weight"), (Shape{32, 1, 3, 3}));
+    EXPECT_EQ(by_name.at("blocks.0.0.se.conv_reduce.weight"), (Shape{8, 32, 1, 1}));
+    EXPECT_EQ(by_name.at("blocks.0.0.se.conv_reduce.bias"), (Shape{8}));
+    EXPECT_EQ(by_name.at("blocks.0.0.conv_pw.weight"), (Shape{16, 32, 1, 1}));
+    EXPECT_EQ(by_name.at("blocks.0.0.bn2.weight"), (Shape{16}));
+    EXPECT_EQ(by_name.at("blocks.1.0.conv_pw.weight"), (Shape{96, 16, 1, 1}));
+    EXPECT_EQ(by_name.at("blocks.1.0.se.conv_reduce.weight"), (Shape{4, 96, 1, 1}));
+    EXPECT_EQ(by_name.at("blocks.1.0.conv_pwl.weight"), (Shape{24, 96, 1, 1}));
+    EXPECT_EQ(by_name.at("blocks.2.1.conv_dw.weight"), (Shape{240, 1, 5, 5}));
+    EXPECT_EQ(by_name.at("blocks.6.0.bn3.weight"), (Shape{320}));
+    EXPECT_EQ(by_name.at("conv_head.weight"), (Shape{1280, 320, 1, 1}));
+    EXPECT_EQ(by_name.at("bn2.bias"), (Shape{1280}));
+    EXPECT_EQ(by_name.at("classifier.weight"), (Shape{2, 1280}));
+    EXPECT_EQ(by_name.at("classifier.bias"), (Shape{2}));
+    EXPECT_EQ(by_name.count("blocks.5.3.conv_dw.weight"), 1u);
+    EXPECT_EQ(by_name.count("blocks.5.4.conv_dw.weight"), 0u);
+    ASSERT_TRUE(buf.count("blocks.3.2.bn2.running_var"));
+    EXPECT_EQ(buf.at("blocks.3.2.bn2.num_batches_tracked")->dtype(), DType::INT64);
+    EXPECT_EQ(buf.at("bn1.running_mean")->shape(), (Shape{32}));
+    // 16 blocks of 4 or 6 parameter tensors, plus stem/head/classifier: every name unique.
+    EXPECT_EQ(by_name.size(), params.size());
+}
+
+TEST(EfficientNet, OutputShapesAt224AndScaledVariants) {
+    EfficientNet b0(EfficientNetConfig::variant(0, 2));
+    ParameterStore s0(b0, Device::CPU);
+    EXPECT_EQ(b0.setup(Shape{1, 224, 224, 3}, Device::CPU), (Shape{1, 2}));
+    auto blocks = b0.block_list();
+    ASSERT_EQ(blocks.size(), 16u);
+    EXPECT_EQ(blocks.back().second->output_shape(), (Shape{1, 7, 7, 320}));
+    EXPECT_EQ(blocks[0].second->output_shape(), (Shape{1, 112, 112, 16}));
+
+    // timm: B1 4 more blocks (23), head 1280; B2 head 1408; B3 head 1536, stem 40.
+    struct Want { int b; size_t blocks; int64_t head; int64_t stem; int64_t last; };
+    for (Want w : {Want{1, 23, 1280, 32, 320}, Want{2, 23, 1408, 32, 352}, Want{3, 26, 1536, 40, 384}}) {
+        EfficientNet net(EfficientNetConfig::variant(w.b, 2));
+        ParameterStore s(net, Device::CPU);
+        EXPECT_EQ(net.block_list().size(), w.blocks) << "B" << w.b;
+        net.setup(Shape{1, 64, 64, 3}, Device::CPU);
+        EXPECT_EQ(net.block_list().back().second->output_shape()[3], w.last) << "B" << w.b;
+        std::vector<NamedParam> ps;
+        net.collect_params("", ps);
+        for (auto& p : ps) {
+            if (p.name == "conv_head.weight") {
+                EXPECT_EQ(p.value.dim(0), w.head) << "B" << w.b;
+            }
+            if (p.name == "conv_stem.weight") {
+                EXPECT_EQ(p.value.dim(0), w.stem) << "B" << w.b;
+            }
+        }
+    }
+}
+
+namespace {
+struct Tiny {
+    EfficientNet net;
+    ParameterStore store;
+    Context ctx;
+    explicit Tiny(const EfficientNetConfig& c) : net(c), store(net, Device::CPU) {
+        uint64_t s = 0;
+        net.reset_parameters(42, s);
+    }
+};
+}  // namespace
+
+TEST(EfficientNet, ForwardBackwardGivesFiniteGradientsForEveryParameter) {
+    Tiny t(EfficientNetConfig::variant(0, 2));
+    t.net.setup(Shape{2, 64, 64, 3}, Device::CPU);
+    Tensor x = Tensor::from_vector(Shape{2, 64, 64, 3}, random_floats(2 * 64 * 64 * 3, 1));
+    Tensor labels = Tensor::empty(Shape{2}, Device::CPU, DType::INT32);
+    labels.i32()[0] = 0;
+    labels.i32()[1] = 1;
+    Tensor logits = t.net.forward(x, RunState{Mode::TRAIN, 1, 0}, t.ctx);
+    Tensor probs = Tensor::empty(logits.shape()), loss = Tensor::empty(Shape{1}), dlogits = Tensor::empty(logits.shape());
+    float l = softmax_cross_entropy_forward(logits, labels, probs, loss, t.ctx);
+    EXPECT_TRUE(std::isfinite(l));
+    softmax_cross_entropy_backward(probs, labels, dlogits, t.ctx);
+    t.store.zero_grads(t.ctx);
+    t.net.backward(dlogits, t.ctx);
+    std::vector<NamedParam> ps;
+    t.net.collect_params("", ps);
+    for (auto& p : ps) {
+        double norm = 0;
+        for (float g : p.grad.to_vector()) {
+            ASSERT_TRUE(std::isfinite(g)) << p.name;
+            norm += double(g) * g;
+        }
+        // Every parameter takes part in the loss; BN betas of the last layers
+        // and all weights must receive some gradient.
+        EXPECT_GT(norm, 0.0) << p.name << " received no gradient";
+    }
+}
+
+TEST(EfficientNet, TrainAndEvalDifferOnlyWhereTheyShould) {
+    Tiny t(EfficientNetConfig::variant(0, 2));
+    t.net.setup(Shape{2, 32, 32, 3}, Device::CPU);
+    Tensor x = Tensor::from_vector(Shape{2, 32, 32, 3}, random_floats(2 * 32 * 32 * 3, 2));
+    auto e1 = t.net.forward(x, RunState{Mode::EVAL, 1, 0}, t.ctx).to_vector();
+    auto e2 = t.net.forward(x, RunState{Mode::EVAL, 9, 7}, t.ctx).to_vector();
+    EXPECT_EQ(e1, e2) << "EVAL must not depend on the seed or step";
+    auto a = t.net.forward(x, RunState{Mode::TRAIN, 1, 0}, t.ctx).to_vector();
+    auto b = t.net.forward(x, RunState{Mode::TRAIN, 1, 0}, t.ctx).to_vector();
+    auto c = t.net.forward(x, RunState{Mode::TRAIN, 1, 1}, t.ctx).to_vector();
+    EXPECT_EQ(a, b) << "TRAIN is deterministic for a seed and step";
+    EXPECT_NE(a, c) << "dropout and drop-path masks change with the step";
+    EXPECT_NE(a, e1) << "batch statistics differ from running statistics";
+
+    // With dropout and drop-path off, TRAIN still differs from EVAL through BN alone.
+    EfficientNetConfig cfg = EfficientNetConfig::variant(0, 2);
+    cfg.dropout = 0;
+    cfg.drop_path = 0;
+    Tiny u(cfg);
+    u.net.setup(Shape{2, 32, 32, 3}, Device::CPU);
+    auto p = u.net.forward(x, RunState{Mode::TRAIN, 1, 0}, u.ctx).to_vector();
+    auto q = u.net.forward(x, RunState{Mode::TRAIN, 1, 5}, u.ctx).to_vector();
+    EXPECT_EQ(p, q) << "without dropout/drop-path, TRAIN ignores the step";
+}
+
+TEST(EfficientNet, OverfitsSixteenImages) {
+    // Forward, backward and the AdamW update must agree for the loss to reach ~0.
+    EfficientNetConfig cfg = EfficientNetConfig::variant(0, 2);
+    cfg.dropout = 0;
+    cfg.drop_path = 0;
+    Tiny t(cfg);
+    const int64_t n = 16, hw = 32;
+    t.net.setup(Shape{n, hw, hw, 3}, Device::CPU);
+    Tensor x = Tensor::from_vector(Shape{n, hw, hw, 3}, random_floats(n * hw * hw * 3, 3));
+    Tensor labels = Tensor::empty(Shape{n}, Device::CPU, DType::INT32);
+    for (int64_t i = 0; i < n; ++i) labels.i32()[i] = int32_t(i % 2);
+    Tensor probs = Tensor::empty(Shape{n, 2}), loss = Tensor::empty(Shape{1}), dlogits = Tensor::empty(Shape{n, 2});
+    Tensor m = Tensor::zeros(t.store.values().shape()), v = Tensor::zeros(t.store.values().shape());
+    float first = 0, last = 0;
+    for (int step = 1; step <= 60; ++step) {
+        Tensor logits = t.net.forward(x, RunState{Mode::TRAIN, 1, uint64_t(step)}, t.ctx);
+        last = softmax_cross_entropy_forward(logits, labels, probs, loss, t.ctx);
+        if (step == 1) first = last;
+        softmax_cross_entropy_backward(probs, labels, dlogits, t.ctx);
+        t.store.zero_grads(t.ctx);
+        t.net.backward(dlogits, t.ctx);
+        AdamWStep s;
+        s.lr = 3e-3;
+        s.step = step;
+        adamw_update(t.store.values(), t.store.grads(), m, v, 0, t.store.count(), s, t.ctx);
+    }
+    EXPECT_GT(first, 0.5f);
+    EXPECT_LT(last, 0.05f) << "loss went from " << first << " to " << last;
+}
