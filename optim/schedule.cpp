@@ -1,0 +1,101 @@
+#include "optim/schedule.h"
+
+#include <cstdio>
+#include <cstdlib>
+
+#include "tensor/error.h"
+
+namespace effnet {
+
+namespace {
+std::string fmt(double v) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.17g", v);
+    return buf;
+}
+const std::string& get(const std::map<std::string, std::string>& m, const std::string& key) {
+    auto it = m.find(key);
+    if (it == m.end()) throw IoError("checkpoint metadata lacks '" + key + "'");
+    return it->second;
+}
+double worst(MetricMode mode) {
+    return mode == MetricMode::MIN ? std::numeric_limits<double>::infinity() : -std::numeric_limits<double>::infinity();
+}
+}  // namespace
+
+ReduceLROnPlateau::ReduceLROnPlateau(const PlateauConfig& cfg) : cfg_(cfg), best_(worst(cfg.mode)) {
+    EFFNET_CHECK(cfg.factor < 1.0 && cfg.factor > 0.0, "plateau factor " << cfg.factor << " must be in (0, 1)");
+    EFFNET_CHECK(cfg.patience >= 0, "plateau patience must be >= 0");
+}
+
+bool ReduceLROnPlateau::better(double a) const {
+    if (cfg_.mode == MetricMode::MIN)
+        return cfg_.threshold_mode == ThresholdMode::REL ? a < best_ * (1.0 - cfg_.threshold) : a < best_ - cfg_.threshold;
+    return cfg_.threshold_mode == ThresholdMode::REL ? a > best_ * (1.0 + cfg_.threshold) : a > best_ + cfg_.threshold;
+}
+
+double ReduceLROnPlateau::step(double metric, double lr) {
+    reduced_ = false;
+    if (better(metric)) {
+        best_ = metric;
+        bad_epochs_ = 0;
+    } else {
+        ++bad_epochs_;
+    }
+    if (cooldown_left_ > 0) {
+        --cooldown_left_;
+        bad_epochs_ = 0;
+    }
+    if (bad_epochs_ > cfg_.patience) {
+        const double next = std::max(lr * cfg_.factor, cfg_.min_lr);
+        if (lr - next > cfg_.eps) {
+            lr = next;
+            reduced_ = true;
+        }
+        cooldown_left_ = cfg_.cooldown;
+        bad_epochs_ = 0;
+    }
+    return lr;
+}
+
+void ReduceLROnPlateau::save(std::map<std::string, std::string>& meta, const std::string& p) const {
+    meta[p + "best"] = fmt(best_);
+    meta[p + "bad_epochs"] = std::to_string(bad_epochs_);
+    meta[p + "cooldown_left"] = std::to_string(cooldown_left_);
+}
+
+void ReduceLROnPlateau::load(const std::map<std::string, std::string>& meta, const std::string& p) {
+    best_ = std::strtod(get(meta, p + "best").c_str(), nullptr);
+    bad_epochs_ = std::atoi(get(meta, p + "bad_epochs").c_str());
+    cooldown_left_ = std::atoi(get(meta, p + "cooldown_left").c_str());
+}
+
+EarlyStopping::EarlyStopping(const EarlyStoppingConfig& cfg) : cfg_(cfg), best_(worst(cfg.mode)) {
+    EFFNET_CHECK(cfg.patience >= 1, "early-stopping patience must be >= 1");
+}
+
+bool EarlyStopping::step(double metric, int epoch) {
+    improved_ = cfg_.mode == MetricMode::MIN ? metric < best_ - cfg_.min_delta : metric > best_ + cfg_.min_delta;
+    if (improved_) {
+        best_ = metric;
+        best_epoch_ = epoch;
+        wait_ = 0;
+        return false;
+    }
+    ++wait_;
+    return wait_ >= cfg_.patience;
+}
+
+void EarlyStopping::save(std::map<std::string, std::string>& meta, const std::string& p) const {
+    meta[p + "best"] = fmt(best_);
+    meta[p + "best_epoch"] = std::to_string(best_epoch_);
+    meta[p + "wait"] = std::to_string(wait_);
+}
+
+void EarlyStopping::load(const std::map<std::string, std::string>& meta, const std::string& p) {
+    best_ = std::strtod(get(meta, p + "best").c_str(), nullptr);
+    best_epoch_ = std::atoi(get(meta, p + "best_epoch").c_str());
+    wait_ = std::atoi(get(meta, p + "wait").c_str());
+}
+
+}  // namespace effnet

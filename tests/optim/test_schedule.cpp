@@ -1,0 +1,88 @@
+#include <gtest/gtest.h>
+
+#include <vector>
+
+#include "optim/schedule.h"
+
+using namespace effnet;
+
+// Sequences worked through by hand against PyTorch's ReduceLROnPlateau rules.
+TEST(ReduceLROnPlateau, ReferenceRecipePatienceTwo) {
+    ReduceLROnPlateau s(PlateauConfig{});  // min, factor 0.1, patience 2
+    const std::vector<double> losses = {1.0, 0.9, 0.95, 0.91, 0.92, 0.85, 0.86, 0.87, 0.88};
+    // bad epochs:                       0    0    1     2     3->cut 0    1     2     3->cut
+    const std::vector<double> want = {1e-5, 1e-5, 1e-5, 1e-5, 1e-6, 1e-6, 1e-6, 1e-6, 1e-7};
+    double lr = 1e-5;
+    for (size_t i = 0; i < losses.size(); ++i) {
+        lr = s.step(losses[i], lr);
+        EXPECT_NEAR(lr, want[i], 1e-15) << "after epoch " << i;
+    }
+}
+
+TEST(ReduceLROnPlateau, RelativeThresholdIgnoresTinyImprovements) {
+    PlateauConfig c;
+    c.patience = 0;
+    ReduceLROnPlateau s(c);
+    double lr = 1.0;
+    lr = s.step(1.0, lr);
+    lr = s.step(0.99995, lr);  // better by 5e-5 < 1e-4 relative: not an improvement
+    EXPECT_DOUBLE_EQ(lr, 0.1);
+    EXPECT_TRUE(s.reduced_last_step());
+}
+
+TEST(ReduceLROnPlateau, CooldownMinLrAndMaxMode) {
+    PlateauConfig c;
+    c.mode = MetricMode::MAX;
+    c.patience = 0;
+    c.cooldown = 1;
+    c.min_lr = 0.05;
+    ReduceLROnPlateau s(c);
+    double lr = 1.0;
+    lr = s.step(0.5, lr);   // best 0.5
+    lr = s.step(0.4, lr);   // bad 1 > 0: cut to 0.1, cooldown 1
+    EXPECT_DOUBLE_EQ(lr, 0.1);
+    lr = s.step(0.3, lr);   // bad, but cooldown resets the count
+    EXPECT_DOUBLE_EQ(lr, 0.1);
+    lr = s.step(0.3, lr);   // bad again: cut, floored at min_lr
+    EXPECT_DOUBLE_EQ(lr, 0.05);
+    lr = s.step(0.2, lr);
+    lr = s.step(0.2, lr);
+    EXPECT_DOUBLE_EQ(lr, 0.05);  // never below min_lr
+    EXPECT_FALSE(s.reduced_last_step());
+}
+
+TEST(ReduceLROnPlateau, StateRoundTrip) {
+    ReduceLROnPlateau a, b;
+    double lr = 1.0;
+    lr = a.step(1.0, lr);
+    lr = a.step(1.1, lr);
+    std::map<std::string, std::string> meta;
+    a.save(meta, "plateau.");
+    b.load(meta, "plateau.");
+    EXPECT_DOUBLE_EQ(a.step(1.2, lr), b.step(1.2, lr));  // both cut now
+}
+
+TEST(EarlyStopping, StopsAfterPatienceAndRemembersBestEpoch) {
+    EarlyStopping e(EarlyStoppingConfig{});  // patience 4
+    const std::vector<double> losses = {0.9, 0.8, 0.85, 0.81, 0.8, 0.79, 0.83, 0.84, 0.80, 0.795};
+    int stopped_at = -1;
+    for (int i = 0; i < int(losses.size()); ++i)
+        if (e.step(losses[i], i)) {
+            stopped_at = i;
+            break;
+        }
+    EXPECT_EQ(e.best_epoch(), 5);
+    EXPECT_EQ(stopped_at, 9);  // epochs 6, 7, 8, 9 without improvement
+}
+
+TEST(EarlyStopping, MinDeltaAndMaxMode) {
+    EarlyStoppingConfig c;
+    c.mode = MetricMode::MAX;
+    c.patience = 2;
+    c.min_delta = 0.01;
+    EarlyStopping e(c);
+    EXPECT_FALSE(e.step(0.70, 0));
+    EXPECT_FALSE(e.step(0.705, 1));  // +0.005 < min_delta
+    EXPECT_TRUE(e.step(0.709, 2));
+    EXPECT_EQ(e.best_epoch(), 0);
+}
