@@ -1,0 +1,39 @@
+// Grey images and decoding.
+//
+// GreyImage holds 8-bit grey pixels row-major (the pipeline's working
+// format: the reference recipe equalises 8-bit grey). decode_image reads PNG
+// (8/16-bit), JPEG and BMP through stb_image; colour is converted to grey by
+// BT.601 luminance (0.299 R + 0.587 G + 0.114 B); 16-bit images are mapped to
+// 8 bits by min-max stretching (radiographs rarely use the full 16-bit range).
+//
+// Every failure throws IoError naming the path and the problem: missing,
+// empty, truncated or corrupt, zero size, larger than the limit, unsupported
+// format. Dimensions are checked from the header before pixels are decoded.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace effnet {
+
+struct GreyImage {
+    int width = 0, height = 0;
+    std::vector<uint8_t> pixels;  // height * width
+    uint8_t at(int x, int y) const { return pixels[size_t(y) * width + x]; }
+};
+
+struct DecodeLimits {
+    int max_side = 16384;  // larger images are refused before decoding
+};
+
+GreyImage decode_image(const std::string& path, const DecodeLimits& limits = {});
+GreyImage decode_image_bytes(const std::vector<uint8_t>& bytes, const std::string& name, const DecodeLimits& limits = {});
+
+// Writes an 8-bit grey or RGB PNG (stb_image_write); throws IoError on failure.
+void write_png(const std::string& path, int width, int height, int channels, const uint8_t* pixels);
+
+// Reads a whole file; IoError names the path when it is missing or unreadable.
+std::vector<uint8_t> read_file_bytes(const std::string& path);
+
+}  // namespace effnet

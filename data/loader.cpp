@@ -1,0 +1,187 @@
+#include "data/loader.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "data/phantom.h"
+#include "data/preprocess.h"
+#include "tensor/error.h"
+#include "tensor/random.h"
+
+namespace effnet {
+
+Plane prepare_plane(const Sample& s, const PipelineConfig& cfg) {
+    GreyImage img = s.phantom >= 0 ? render_phantom(sample_phantom(cfg.phantom_seed, uint64_t(s.phantom)), cfg.image_size)
+                                   : decode_image(s.path, cfg.limits);
+    if (cfg.clahe)
+        img = clahe(img, std::min(cfg.clahe_tiles, img.width), std::min(cfg.clahe_tiles, img.height), cfg.clahe_clip);
+    else if (cfg.equalize)
+        img = equalize_histogram(img);
+    Plane p = to_plane(img);
+    if (p.width != cfg.image_size || p.height != cfg.image_size) p = resize(p, cfg.image_size, cfg.image_size);
+    return p;
+}
+
+void load_sample(const Sample& s, const PipelineConfig& cfg, uint64_t aug_seed, uint64_t aug_stream, float* dst) {
+    Plane p = augment(prepare_plane(s, cfg), cfg.augment, aug_seed, aug_stream);
+    const size_t n = p.v.size();
+    if (cfg.channels == 1) {
+        // A grey stem: the mean of the three ImageNet statistics.
+        const float m = (cfg.mean[0] + cfg.mean[1] + cfg.mean[2]) / 3, sd = (cfg.std[0] + cfg.std[1] + cfg.std[2]) / 3;
+        for (size_t i = 0; i < n; ++i) dst[i] = (p.v[i] / 255.0f - m) / sd;
+        return;
+    }
+    for (size_t i = 0; i < n; ++i) {
+        const float x = p.v[i] / 255.0f;
+        for (int c = 0; c < 3; ++c) dst[i * 3 + c] = (x - cfg.mean[c]) / cfg.std[c];
+    }
+}
+
+void BadFileLog::add(const std::string& path, const std::string& reason) {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto& e : entries_)
+        if (e.first == path) return;  // each bad file once, however many epochs meet it
+    entries_.emplace_back(path, reason);
+}
+
+size_t BadFileLog::count() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return entries_.size();
+}
+
+std::vector<std::pair<std::string, std::string>> BadFileLog::entries() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return entries_;
+}
+
+Loader::Loader(std::vector<Sample> samples, const PipelineConfig& pipeline, const LoaderConfig& cfg, BadFileLog* log)
+    : samples_(std::move(samples)), pipe_(pipeline), cfg_(cfg), log_(log) {
+    EFFNET_CHECK(!samples_.empty(), "a loader needs at least one sample");
+    EFFNET_CHECK(cfg.batch_size >= 1 && cfg.prefetch >= 1 && cfg.workers >= 0, "bad loader configuration");
+    const int64_t s = pipeline.image_size, c = pipeline.channels;
+    slots_.resize(size_t(std::max(1, cfg.prefetch)));
+    for (Slot& slot : slots_) {
+        Shape shape{cfg.batch_size, s, s, c};
+        slot.images = cfg.pinned ? Tensor::pinned(shape) : Tensor::empty(shape);
+        slot.labels = Tensor::empty(Shape{cfg.batch_size}, Device::CPU, DType::INT32);
+    }
+}
+
+Loader::~Loader() { stop_workers(); }
+
+int64_t Loader::batches_per_epoch() const {
+    const int64_t n = int64_t(samples_.size());
+    return cfg_.drop_last ? n / cfg_.batch_size : (n + cfg_.batch_size - 1) / cfg_.batch_size;
+}
+
+void Loader::stop_workers() {
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        stopping_ = true;
+    }
+    cv_.notify_all();
+    for (auto& t : workers_) t.join();
+    workers_.clear();
+    stopping_ = false;
+}
+
+void Loader::start_epoch(int epoch) {
+    stop_workers();
+    epoch_ = epoch;
+    order_.resize(samples_.size());
+    for (size_t i = 0; i < order_.size(); ++i) order_[i] = i;
+    if (cfg_.shuffle)
+        for (size_t i = order_.size(); i > 1; --i) {
+            const size_t j = size_t(mix64(cfg_.seed ^ mix64((uint64_t(epoch) << 32) + i)) % i);
+            std::swap(order_[i - 1], order_[j]);
+        }
+    n_batches_ = batches_per_epoch();
+    next_to_fill_ = next_to_consume_ = released_ = 0;
+    for (Slot& s : slots_) {
+        s.ready = false;
+        s.batch = -1;
+        s.error.clear();
+    }
+    for (int i = 0; i < cfg_.workers; ++i) workers_.emplace_back([this] { worker_loop(); });
+}
+
+void Loader::fill(Slot& slot, int64_t batch) {
+    slot.samples.clear();
+    slot.error.clear();
+    const int64_t begin = batch * cfg_.batch_size;
+    const int64_t end = std::min<int64_t>(begin + cfg_.batch_size, int64_t(order_.size()));
+    const int64_t per = int64_t(pipe_.image_size) * pipe_.image_size * pipe_.channels;
+    for (int64_t pos = begin; pos < end; ++pos) {
+        const Sample& s = samples_[order_[size_t(pos)]];
+        float* dst = slot.images.f32() + int64_t(slot.samples.size()) * per;
+        try {
+            // Augmentation stream: epoch and position in the epoch, independent of threads.
+            load_sample(s, pipe_, cfg_.seed, mix64((uint64_t(epoch_) << 40) ^ uint64_t(pos)), dst);
+        } catch (const Error& e) {
+            if (log_) log_->add(s.path, e.what());
+            if (cfg_.strict && slot.error.empty()) slot.error = e.what();
+            continue;
+        }
+        slot.labels.i32()[slot.samples.size()] = s.label;
+        slot.samples.push_back(&s);
+    }
+}
+
+void Loader::worker_loop() {
+    for (;;) {
+        int64_t b;
+        {
+            std::unique_lock<std::mutex> lock(mu_);
+            cv_.wait(lock, [&] {
+                return stopping_ || next_to_fill_ >= n_batches_ ||
+                       next_to_fill_ < released_ + int64_t(slots_.size());
+            });
+            if (stopping_ || next_to_fill_ >= n_batches_) return;
+            b = next_to_fill_++;
+        }
+        Slot& slot = slots_[size_t(b) % slots_.size()];
+        fill(slot, b);
+        {
+            std::lock_guard<std::mutex> lock(mu_);
+            slot.batch = b;
+            slot.ready = true;
+        }
+        cv_.notify_all();
+    }
+}
+
+bool Loader::next(Batch& out) {
+    for (;;) {
+        Slot* slot;
+        {
+            std::unique_lock<std::mutex> lock(mu_);
+            if (released_ < next_to_consume_) {  // return the slot handed out by the previous call
+                slots_[size_t(released_) % slots_.size()].ready = false;
+                released_ = next_to_consume_;
+            }
+            cv_.notify_all();
+            if (next_to_consume_ >= n_batches_) return false;
+            const int64_t b = next_to_consume_;
+            slot = &slots_[size_t(b) % slots_.size()];
+            if (cfg_.workers == 0) {
+                lock.unlock();
+                fill(*slot, b);
+                lock.lock();
+                slot->batch = b;
+                slot->ready = true;
+            }
+            cv_.wait(lock, [&] { return slot->ready && slot->batch == b; });
+            ++next_to_consume_;
+        }
+        if (!slot->error.empty()) throw IoError("bad input file (--strict): " + slot->error);
+        if (slot->samples.empty()) continue;  // every file of this batch was bad
+        const int64_t n = int64_t(slot->samples.size());
+        out.images = slot->images.narrow0(0, n);
+        out.labels = slot->labels.narrow0(0, n);
+        out.samples = slot->samples;
+        out.index = next_to_consume_ - 1;
+        return true;
+    }
+}
+
+}  // namespace effnet

@@ -1,0 +1,123 @@
+// From samples to normalised NHWC batches.
+//
+// Per sample (load_sample): decode (or render a phantom) -> histogram
+// equalisation (default) or CLAHE -> resize to image_size -> augmentation
+// (training only) -> scale to [0, 1], normalise by mean/std -> grey replicated
+// to 3 channels, or 1 channel for a grey stem.
+//
+// Loader: worker threads build whole batches ahead of the consumer, at most
+// `prefetch` batches, into preallocated (pinned when a GPU is present) host
+// buffers. The sample order is a seeded shuffle per epoch and each sample's
+// augmentation is seeded by (seed, epoch, position), so batches are identical
+// for any worker count. A bad file is skipped and logged with its path and
+// reason (the batch is then smaller), or, with `strict`, stops the run.
+#pragma once
+
+#include <array>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "data/augment.h"
+#include "data/dataset.h"
+#include "data/image.h"
+#include "tensor/tensor.h"
+
+namespace effnet {
+
+struct PipelineConfig {
+    int image_size = 224;
+    int channels = 3;  // 3: grey replicated (ImageNet-style stem); 1: grey stem
+    bool equalize = true;
+    bool clahe = false;
+    int clahe_tiles = 8;
+    double clahe_clip = 2.0;
+    std::array<float, 3> mean = {0.485f, 0.456f, 0.406f};  // ImageNet
+    std::array<float, 3> std = {0.229f, 0.224f, 0.225f};
+    AugmentConfig augment;
+    DecodeLimits limits;
+    uint64_t phantom_seed = 0;
+};
+
+// The preprocessed grey image of a sample (before augmentation and normalisation).
+Plane prepare_plane(const Sample& s, const PipelineConfig& cfg);
+// Writes image_size^2 * channels normalised floats (NHWC) for one sample. Throws IoError for bad files.
+void load_sample(const Sample& s, const PipelineConfig& cfg, uint64_t aug_seed, uint64_t aug_stream, float* dst);
+
+// Thread-safe record of skipped files.
+class BadFileLog {
+public:
+    void add(const std::string& path, const std::string& reason);
+    size_t count() const;
+    std::vector<std::pair<std::string, std::string>> entries() const;
+
+private:
+    mutable std::mutex mu_;
+    std::vector<std::pair<std::string, std::string>> entries_;
+};
+
+struct LoaderConfig {
+    int64_t batch_size = 32;
+    int workers = 2;       // 0: build batches on the calling thread
+    int prefetch = 4;      // batches built ahead
+    bool shuffle = false;
+    bool drop_last = false;
+    bool strict = false;   // a bad file throws instead of being skipped
+    bool pinned = false;   // page-locked buffers for asynchronous GPU copies
+    uint64_t seed = 0;
+};
+
+struct Batch {
+    Tensor images;                      // [n, S, S, C] view of a loader buffer
+    Tensor labels;                      // [n] int32
+    std::vector<const Sample*> samples;  // the n samples, in order
+    int64_t index = 0;                  // batch number in the epoch
+    int64_t size() const { return int64_t(samples.size()); }
+};
+
+class Loader {
+public:
+    Loader(std::vector<Sample> samples, const PipelineConfig& pipeline, const LoaderConfig& cfg, BadFileLog* log);
+    ~Loader();
+    Loader(const Loader&) = delete;
+    Loader& operator=(const Loader&) = delete;
+
+    // Starts epoch `epoch` (reshuffles when configured). Any unfinished epoch is abandoned.
+    void start_epoch(int epoch);
+    // The next batch of the epoch; false at its end. The batch stays valid until the next call.
+    bool next(Batch& out);
+    int64_t batches_per_epoch() const;
+    const std::vector<Sample>& samples() const { return samples_; }
+
+private:
+    struct Slot {
+        Tensor images, labels;
+        std::vector<const Sample*> samples;
+        int64_t batch = -1;
+        bool ready = false;
+        std::string error;  // strict mode: the first bad file
+    };
+    void fill(Slot& slot, int64_t batch);
+    void worker_loop();
+    void stop_workers();
+
+    std::vector<Sample> samples_;
+    PipelineConfig pipe_;
+    LoaderConfig cfg_;
+    BadFileLog* log_;
+    std::vector<size_t> order_;
+    int epoch_ = 0;
+    std::vector<Slot> slots_;
+    std::vector<std::thread> workers_;
+    std::mutex mu_;
+    std::condition_variable cv_;
+    // Batches [0, released_) have been handed out and returned; a worker may
+    // fill batch b only when its slot (b % slots) is free: b < released_ + slots.
+    int64_t next_to_fill_ = 0, next_to_consume_ = 0, released_ = 0, n_batches_ = 0;
+    bool stopping_ = false;
+};
+
+}  // namespace effnet

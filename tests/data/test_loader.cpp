@@ -1,0 +1,122 @@
+#include <gtest/gtest.h>
+
+#include <map>
+
+#include "data/loader.h"
+#include "data_fixtures.h"
+#include "tensor/error.h"
+
+using namespace effnet;
+using namespace effnet::test;
+
+namespace {
+PipelineConfig small_pipeline(bool augment) {
+    PipelineConfig p;
+    p.image_size = 32;
+    p.phantom_seed = 3;
+    p.augment.enabled = augment;
+    return p;
+}
+
+std::vector<std::vector<float>> epoch_batches(Loader& l, int epoch, std::vector<std::vector<int>>* labels = nullptr) {
+    std::vector<std::vector<float>> out;
+    l.start_epoch(epoch);
+    Batch b;
+    while (l.next(b)) {
+        out.push_back(b.images.to_vector());
+        if (labels) {
+            labels->emplace_back();
+            for (int64_t i = 0; i < b.size(); ++i) labels->back().push_back(b.labels.i32()[i]);
+        }
+    }
+    return out;
+}
+}  // namespace
+
+TEST(Loader, SameBatchesForAnyWorkerCount) {
+    Dataset ds = phantom_dataset(3, 37, 0, 0);
+    std::vector<std::vector<float>> ref;
+    for (int workers : {0, 1, 3}) {
+        LoaderConfig c;
+        c.batch_size = 8;
+        c.workers = workers;
+        c.prefetch = 2;
+        c.shuffle = true;
+        c.seed = 11;
+        Loader l(ds.samples, small_pipeline(true), c, nullptr);
+        EXPECT_EQ(l.batches_per_epoch(), 5);
+        auto batches = epoch_batches(l, 2);
+        ASSERT_EQ(batches.size(), 5u);
+        EXPECT_EQ(batches.back().size(), size_t(5 * 32 * 32 * 3));  // 37 = 4*8 + 5
+        if (ref.empty()) {
+            ref = batches;
+        } else {
+            EXPECT_EQ(batches, ref) << "workers=" << workers;
+        }
+    }
+}
+
+TEST(Loader, ReshufflesEachEpochAndLabelsFollowSamples) {
+    Dataset ds = phantom_dataset(3, 24, 0, 0);
+    LoaderConfig c;
+    c.batch_size = 24;
+    c.shuffle = true;
+    c.seed = 1;
+    Loader l(ds.samples, small_pipeline(false), c, nullptr);
+    std::vector<std::vector<int>> l0, l1;
+    auto e0 = epoch_batches(l, 0, &l0), e1 = epoch_batches(l, 1, &l1);
+    EXPECT_NE(e0, e1);
+    std::vector<int> a = l0[0], b = l1[0];
+    std::sort(a.begin(), a.end());
+    std::sort(b.begin(), b.end());
+    EXPECT_EQ(a, b);  // the same samples, in another order
+}
+
+TEST(Loader, NormalisesGreyToThreeChannelsOrOne) {
+    Dataset ds = phantom_dataset(3, 2, 0, 0);
+    PipelineConfig p = small_pipeline(false);
+    std::vector<float> three(32 * 32 * 3), one(32 * 32);
+    load_sample(ds.samples[0], p, 0, 0, three.data());
+    p.channels = 1;
+    load_sample(ds.samples[0], p, 0, 0, one.data());
+    // Channel c of pixel i is (x - mean_c) / std_c for the same x.
+    const float x = three[0] * 0.229f + 0.485f;
+    EXPECT_NEAR(three[1], (x - 0.456f) / 0.224f, 1e-5);
+    EXPECT_NEAR(one[0], (x - (0.485f + 0.456f + 0.406f) / 3) / ((0.229f + 0.224f + 0.225f) / 3), 1e-5);
+}
+
+TEST(Loader, BadFilesAreSkippedAndCountedOrStopUnderStrict) {
+    auto d = scratch_dir("loader_bad");
+    std::vector<Sample> samples;
+    for (int i = 0; i < 6; ++i) {
+        fs::path p = d / ("img" + std::to_string(i) + ".png");
+        if (i == 2) write_bytes(p, {1, 2, 3});  // corrupt
+        else if (i != 4) write_grey_png(p, 40, 30, std::vector<uint8_t>(1200, uint8_t(20 * i)));
+        samples.push_back({p.string(), i % 2, Split::TRAIN, "", -1});  // img4.png is missing
+    }
+    LoaderConfig c;
+    c.batch_size = 4;
+    BadFileLog log;
+    Loader l(samples, small_pipeline(false), c, &log);
+    l.start_epoch(0);
+    Batch b;
+    int64_t seen = 0;
+    while (l.next(b)) seen += b.size();
+    EXPECT_EQ(seen, 4);
+    ASSERT_EQ(log.count(), 2u);
+    std::map<std::string, std::string> reasons;  // workers may log in either order
+    for (auto& [path, reason] : log.entries()) reasons[fs::path(path).filename().string()] = reason;
+    ASSERT_EQ(reasons.count("img2.png") + reasons.count("img4.png"), 2u);
+    EXPECT_NE(reasons["img2.png"].find("unsupported image format"), std::string::npos) << reasons["img2.png"];
+    EXPECT_NE(reasons["img4.png"].find("cannot open"), std::string::npos) << reasons["img4.png"];
+    c.strict = true;
+    Loader strict(samples, small_pipeline(false), c, nullptr);
+    strict.start_epoch(0);
+    try {
+        while (strict.next(b)) {
+        }
+        FAIL() << "strict mode must stop on a bad file";
+    } catch (const IoError& e) {
+        EXPECT_NE(std::string(e.what()).find("img2.png"), std::string::npos) << e.what();
+    }
+}
