@@ -43,6 +43,16 @@ void Parser::option(const std::string& name, int* value, const std::string& help
          }});
 }
 
+void Parser::option(const std::string& name, uint64_t* value, const std::string& help) {
+    add({name, help, std::to_string(*value), false, [value, name](const std::string& v) {
+             char* end = nullptr;
+             errno = 0;
+             unsigned long long x = std::strtoull(v.c_str(), &end, 10);
+             if (v.empty() || v[0] == '-' || *end || errno) throw UsageError(name + ": '" + v + "' is not a non-negative integer");
+             *value = x;
+         }});
+}
+
 void Parser::option(const std::string& name, double* value, const std::string& help) {
     std::ostringstream d;
     d << *value;

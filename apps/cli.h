@@ -25,6 +25,7 @@ public:
     void option(const std::string& name, std::string* value, const std::string& help);
     void option(const std::string& name, int64_t* value, const std::string& help);
     void option(const std::string& name, int* value, const std::string& help);
+    void option(const std::string& name, uint64_t* value, const std::string& help);
     void option(const std::string& name, double* value, const std::string& help);
     // One of `choices`.
     void choice(const std::string& name, std::string* value, const std::vector<std::string>& choices, const std::string& help);

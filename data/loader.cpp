@@ -85,7 +85,7 @@ void Loader::stop_workers() {
     stopping_ = false;
 }
 
-void Loader::start_epoch(int epoch) {
+void Loader::start_epoch(int epoch, int64_t skip_batches) {
     stop_workers();
     epoch_ = epoch;
     order_.resize(samples_.size());
@@ -96,7 +96,7 @@ void Loader::start_epoch(int epoch) {
             std::swap(order_[i - 1], order_[j]);
         }
     n_batches_ = batches_per_epoch();
-    next_to_fill_ = next_to_consume_ = released_ = 0;
+    next_to_fill_ = next_to_consume_ = released_ = std::clamp<int64_t>(skip_batches, 0, n_batches_);
     for (Slot& s : slots_) {
         s.ready = false;
         s.batch = -1;

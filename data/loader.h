@@ -85,8 +85,10 @@ public:
     Loader(const Loader&) = delete;
     Loader& operator=(const Loader&) = delete;
 
-    // Starts epoch `epoch` (reshuffles when configured). Any unfinished epoch is abandoned.
-    void start_epoch(int epoch);
+    // Starts epoch `epoch` (reshuffles when configured), optionally skipping
+    // its first `skip_batches` batches (to resume mid-epoch). Any unfinished
+    // epoch is abandoned.
+    void start_epoch(int epoch, int64_t skip_batches = 0);
     // The next batch of the epoch; false at its end. The batch stays valid until the next call.
     bool next(Batch& out);
     int64_t batches_per_epoch() const;

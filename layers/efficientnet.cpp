@@ -66,10 +66,10 @@ EfficientNet::EfficientNet(const EfficientNetConfig& cfg) : cfg_(cfg) {
     const int64_t head = round_channels(double(cfg.head_channels), cfg.width);
     append(std::make_unique<Conv2d>(in, head, 1, 1), "conv_head");
     append(std::make_unique<BatchNorm2d>(head, cfg.bn_eps, cfg.bn_momentum), "bn2");
-    append(std::make_unique<Swish>());
+    head_act_ = &append(std::make_unique<Swish>());
     append(std::make_unique<GlobalAvgPool>());
     append(std::make_unique<Dropout>(cfg.dropout, 1));
-    append(std::make_unique<Linear>(head, cfg.num_classes, true, false), "classifier");
+    classifier_ = &append(std::make_unique<Linear>(head, cfg.num_classes, true, false), "classifier");
 }
 
 std::vector<std::pair<std::string, Layer*>> EfficientNet::block_list() const {
@@ -78,6 +78,16 @@ std::vector<std::pair<std::string, Layer*>> EfficientNet::block_list() const {
         for (auto& [bi, block] : static_cast<Sequential*>(stage.get())->layers())
             out.emplace_back("blocks." + si + "." + bi, block.get());
     return out;
+}
+
+}  // namespace effnet
+
+namespace effnet {
+
+Tensor EfficientNet::classifier_weight() {
+    std::vector<NamedParam> ps;
+    classifier_->collect_params("", ps);
+    return ps.at(0).value;
 }
 
 }  // namespace effnet

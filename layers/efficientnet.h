@@ -57,10 +57,17 @@ public:
     const EfficientNetConfig& config() const { return cfg_; }
     // The block layers of the "blocks" child, in order ("blocks.S.B").
     std::vector<std::pair<std::string, Layer*>> block_list() const;
+    // The last conv block's activations (after conv_head, bn2 and swish) from
+    // the last forward: [N, h, w, head_channels]. Used for class activation maps.
+    const Tensor& head_features() const { return head_act_->last_output(); }
+    // The classifier's weight [num_classes, head_channels].
+    Tensor classifier_weight();
 
 private:
     EfficientNetConfig cfg_;
     Sequential* blocks_ = nullptr;
+    Layer* head_act_ = nullptr;
+    Layer* classifier_ = nullptr;
 };
 
 }  // namespace effnet

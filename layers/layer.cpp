@@ -21,7 +21,8 @@ Tensor Layer::forward(const Tensor& x, const RunState& run, Context& ctx) {
     EFFNET_CHECK(x.device() == device_, kind_ << ": input on " << device_name(x.device()) << ", layer on "
                                               << device_name(device_));
     batch_ = x.dim(0);
-    return forward_impl(x, run, ctx);
+    last_out_ = forward_impl(x, run, ctx);
+    return last_out_;
 }
 
 Tensor Layer::backward(const Tensor& dy, Context& ctx) {

@@ -83,6 +83,8 @@ public:
     Tensor forward(const Tensor& x, const RunState& run, Context& ctx);
     Tensor backward(const Tensor& dy, Context& ctx);
 
+    // The output of the last forward (a view of the layer's buffer).
+    const Tensor& last_output() const { return last_out_; }
     const Shape& input_shape() const { return in_shape_; }
     const Shape& output_shape() const { return out_shape_; }
 
@@ -122,7 +124,7 @@ protected:
 private:
     std::string kind_;
     Shape in_shape_, out_shape_;
-    Tensor grad_in_;
+    Tensor grad_in_, last_out_;
     std::vector<ParamSlot> params_;
     std::vector<BufferSlot> buffers_;
     std::vector<std::pair<std::string, Layer*>> children_;

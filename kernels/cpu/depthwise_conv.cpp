@@ -86,10 +86,14 @@ void depthwise_conv2d_backward_input(const T* dy, const T* w, T* dx, const ConvG
 template <class T>
 void depthwise_conv2d_backward_weight(const T* x, const T* dy, T* dw, const ConvGeometry& g, void*) {
     const int64_t ho = g.ho(), wo = g.wo(), C = g.cin, taps = g.kh * g.kw;
-    std::vector<double> total(taps * C, 0.0);
-#pragma omp parallel
+    // Per-thread partial sums (tap-major), combined in thread order so the
+    // result is bit-reproducible for a given thread count.
+    const int threads = omp_get_max_threads();
+    std::vector<std::vector<double>> partial(threads);
+#pragma omp parallel num_threads(threads)
     {
-        std::vector<double> acc(taps * C, 0.0);  // this thread's partial sums, tap-major
+        std::vector<double>& acc = partial[omp_get_thread_num()];
+        acc.assign(taps * C, 0.0);
 #pragma omp for schedule(static)
         for (int64_t row = 0; row < g.n * ho; ++row) {
             const int64_t n = row / ho, oy = row % ho;
@@ -109,9 +113,10 @@ void depthwise_conv2d_backward_weight(const T* x, const T* dy, T* dw, const Conv
                 }
             }
         }
-#pragma omp critical
-        for (size_t i = 0; i < acc.size(); ++i) total[i] += acc[i];
     }
+    std::vector<double> total(taps * C, 0.0);
+    for (auto& acc : partial)
+        for (size_t i = 0; i < acc.size(); ++i) total[i] += acc[i];
     for (int64_t c = 0; c < C; ++c)
         for (int64_t t = 0; t < taps; ++t) dw[c * taps + t] += T(total[t * C + c]);
 }

@@ -1,0 +1,43 @@
+#include "apps/evaluate.h"
+
+#include <cmath>
+
+#include "tensor/nvtx.h"
+
+namespace effnet {
+
+Tensor to_device(const Tensor& host, Device device, Context& ctx) {
+    if (device == Device::CPU) return host;
+    Tensor d = Tensor::empty(host.shape(), device, host.dtype());
+    d.copy_from(host, ctx.stream());
+    return d;
+}
+
+EvalResult evaluate(Model& model, Loader& loader, LossHead& head, Context& ctx) {
+    EFFNET_NVTX_RANGE("evaluate");
+    EvalResult r;
+    const Device dev = model.store->values().device();
+    loader.start_epoch(0);
+    Batch b;
+    double loss_sum = 0;
+    int64_t correct = 0, n = 0;
+    while (loader.next(b)) {
+        Tensor x = to_device(b.images, dev, ctx), y = to_device(b.labels, dev, ctx);
+        Tensor logits = model.net->forward(x, RunState{Mode::EVAL, 0, 0}, ctx);
+        loss_sum += double(head.forward(logits, y, ctx)) * double(b.size());
+        correct += head.correct();
+        n += b.size();
+        std::vector<float> z = logits.to_vector();
+        const int64_t k = logits.dim(1);
+        for (int64_t i = 0; i < b.size(); ++i) {
+            r.prob.push_back(positive_probability(&z[size_t(i * k)], k));
+            r.label.push_back(b.labels.i32()[i]);
+            r.paths.push_back(b.samples[size_t(i)]->path);
+        }
+    }
+    r.loss = n ? loss_sum / double(n) : NAN;
+    r.accuracy = n ? double(correct) / double(n) : NAN;
+    return r;
+}
+
+}  // namespace effnet

@@ -1,0 +1,54 @@
+#include "apps/loss_head.h"
+
+#include "kernels/loss.h"
+#include "tensor/nvtx.h"
+
+namespace effnet {
+
+LossHead::LossHead(LossKind kind, int64_t max_batch, int64_t k, Device device)
+    : kind_(kind),
+      probs_(Tensor::empty(Shape{max_batch, k}, device)),
+      loss_(Tensor::empty(Shape{1}, device)),
+      dlogits_(Tensor::empty(Shape{max_batch, k}, device)) {}
+
+float LossHead::forward(const Tensor& logits, const Tensor& labels, Context& ctx) {
+    EFFNET_NVTX_RANGE("loss.forward");
+    const int64_t n = logits.dim(0);
+    Tensor probs = probs_.narrow0(0, n);
+    logits_ = logits;
+    labels_ = labels;
+    return kind_ == LossKind::BCE ? bce_with_logits_forward(logits, labels, probs, loss_, ctx)
+                                  : softmax_cross_entropy_forward(logits, labels, probs, loss_, ctx);
+}
+
+const Tensor& LossHead::backward(Context& ctx) {
+    EFFNET_NVTX_RANGE("loss.backward");
+    const int64_t n = logits_.dim(0);
+    Tensor probs = probs_.narrow0(0, n);
+    dlogits_view_ = dlogits_.narrow0(0, n);
+    if (kind_ == LossKind::BCE)
+        bce_with_logits_backward(probs, labels_, dlogits_view_, ctx);
+    else
+        softmax_cross_entropy_backward(probs, labels_, dlogits_view_, ctx);
+    return dlogits_view_;
+}
+
+int64_t LossHead::correct() const {
+    const int64_t n = logits_.dim(0), k = logits_.numel() / n;
+    std::vector<float> z = logits_.to_vector();
+    Tensor labels = labels_.is_cuda() ? labels_.to(Device::CPU) : labels_;
+    int64_t ok = 0;
+    for (int64_t i = 0; i < n; ++i) {
+        int pred = 0;
+        if (k == 1) {
+            pred = z[size_t(i)] >= 0;
+        } else {
+            for (int64_t j = 1; j < k; ++j)
+                if (z[size_t(i * k + j)] > z[size_t(i * k + pred)]) pred = int(j);
+        }
+        ok += pred == labels.i32()[i];
+    }
+    return ok;
+}
+
+}  // namespace effnet

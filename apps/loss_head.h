@@ -1,0 +1,24 @@
+// The loss at the end of the network, planned for the largest batch:
+// softmax cross-entropy over num_classes logits, or binary cross-entropy with
+// one logit. forward returns the mean loss; backward writes dL/dlogits.
+#pragma once
+
+#include "apps/model_spec.h"
+#include "tensor/context.h"
+
+namespace effnet {
+
+class LossHead {
+public:
+    LossHead(LossKind kind, int64_t max_batch, int64_t num_classes, Device device);
+    float forward(const Tensor& logits, const Tensor& labels, Context& ctx);
+    const Tensor& backward(Context& ctx);
+    // Number of correct predictions (argmax, or logit >= 0 for BCE) in the last forward.
+    int64_t correct() const;
+
+private:
+    LossKind kind_;
+    Tensor probs_, loss_, dlogits_, dlogits_view_, labels_, logits_;
+};
+
+}  // namespace effnet

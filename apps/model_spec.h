@@ -1,0 +1,51 @@
+// What is needed to rebuild a model and its input pipeline from a checkpoint:
+// written into every checkpoint's metadata, read back by effnet_eval,
+// effnet_predict and --resume.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "data/loader.h"
+#include "layers/efficientnet.h"
+#include "layers/parameters.h"
+
+namespace effnet {
+
+enum class LossKind { CROSS_ENTROPY, BCE };
+
+struct ModelSpec {
+    int variant = 0;            // EfficientNet-B<variant>
+    int64_t num_classes = 2;    // 1 with the BCE loss
+    int64_t in_channels = 3;
+    int image_size = 224;
+    double dropout = -1;        // < 0: the variant's default
+    double drop_path = 0.2;
+    LossKind loss = LossKind::CROSS_ENTROPY;
+    bool equalize = true;
+    bool clahe = false;
+    int clahe_tiles = 8;
+    double clahe_clip = 2.0;
+
+    EfficientNetConfig network() const;
+    // Pipeline settings for evaluation (no augmentation).
+    PipelineConfig pipeline() const;
+    void to_metadata(std::map<std::string, std::string>& meta) const;
+    static ModelSpec from_metadata(const std::map<std::string, std::string>& meta, const std::string& path);
+};
+
+// A model with its parameters bound on `device` and initialised from `seed`.
+struct Model {
+    ModelSpec spec;
+    std::unique_ptr<EfficientNet> net;
+    std::unique_ptr<ParameterStore> store;
+    Model(const ModelSpec& s, Device device, uint64_t seed);
+    // Plans activations for `batch` images.
+    void plan(int64_t batch, Device device);
+};
+
+// P(label = 1) from a row of logits.
+double positive_probability(const float* logits, int64_t num_classes);
+
+}  // namespace effnet

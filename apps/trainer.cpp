@@ -1,0 +1,419 @@
+#include "apps/trainer.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "apps/evaluate.h"
+#include "apps/loss_head.h"
+#include "io/metrics.h"
+#include "io/plot.h"
+#include "io/weights.h"
+#include "tensor/caching_allocator.h"
+#include "tensor/gpu_runtime.h"
+#include "tensor/nvtx.h"
+
+namespace effnet {
+
+std::atomic<bool> g_stop_requested{false};
+
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+extern "C" void on_stop_signal(int sig) {
+    if (g_stop_requested.exchange(true)) std::_Exit(128 + sig);  // a second signal: leave at once
+}
+
+std::string fmt(const char* f, double v) {
+    char b[64];
+    std::snprintf(b, sizeof b, f, v);
+    return b;
+}
+
+std::string duration(double s) {
+    char b[32];
+    if (s >= 3600) std::snprintf(b, sizeof b, "%dh%02dm", int(s / 3600), int(std::fmod(s, 3600) / 60));
+    else if (s >= 60) std::snprintf(b, sizeof b, "%dm%02ds", int(s / 60), int(std::fmod(s, 60)));
+    else std::snprintf(b, sizeof b, "%.0fs", s);
+    return b;
+}
+
+// Prints to stdout and appends to train.log.
+class Log {
+public:
+    explicit Log(const std::string& path) : file_(path, std::ios::app) {}
+    void line(const std::string& s) {
+        if (progress_open_) std::cout << "\n";
+        progress_open_ = false;
+        std::cout << s << std::endl;
+        file_ << s << std::endl;
+    }
+    // A progress line: redrawn in place on a terminal, printed now and then otherwise.
+    void progress(const std::string& s, bool force) {
+        if (tty_) {
+            std::cout << "\r" << s << "\033[K" << std::flush;
+            progress_open_ = true;
+        } else if (force) {
+            std::cout << s << std::endl;
+        }
+    }
+
+private:
+    std::ofstream file_;
+    bool tty_ = isatty(STDOUT_FILENO);
+    bool progress_open_ = false;
+};
+
+std::string history_csv(const std::vector<EpochRecord>& h) {
+    std::ostringstream os;
+    os << "epoch,train_loss,train_acc,val_loss,val_acc,val_auroc,lr,seconds\n";
+    for (auto& e : h) {
+        char b[256];
+        std::snprintf(b, sizeof b, "%d,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.3f\n", e.epoch, e.train_loss, e.train_acc,
+                      e.val_loss, e.val_acc, e.val_auroc, e.lr, e.seconds);
+        os << b;
+    }
+    return os.str();
+}
+
+std::vector<EpochRecord> parse_history(const std::string& csv) {
+    std::vector<EpochRecord> h;
+    std::istringstream is(csv);
+    std::string line;
+    std::getline(is, line);  // header
+    while (std::getline(is, line)) {
+        EpochRecord e;
+        if (std::sscanf(line.c_str(), "%d,%lf,%lf,%lf,%lf,%lf,%lf,%lf", &e.epoch, &e.train_loss, &e.train_acc, &e.val_loss,
+                        &e.val_acc, &e.val_auroc, &e.lr, &e.seconds) == 8)
+            h.push_back(e);
+    }
+    return h;
+}
+
+std::string exact(double v) { return fmt("%.17g", v); }
+
+const std::string& meta_get(const std::map<std::string, std::string>& m, const std::string& k, const std::string& path) {
+    auto it = m.find(k);
+    if (it == m.end()) throw IoError(path + ": checkpoint lacks training state '" + k + "' (a weights-only file?)");
+    return it->second;
+}
+
+// Everything a resumed run needs besides the weights and optimizer moments.
+struct RunProgress {
+    int epoch = 0;              // epoch the next step belongs to (0-based)
+    int64_t step_in_epoch = 0;  // batches of that epoch already done
+    int64_t global_step = 0;
+    double loss_sum = 0;        // partial sums of the current epoch
+    int64_t correct = 0, seen = 0;
+    double epoch_seconds = 0;
+    std::vector<EpochRecord> history;
+};
+
+void save_checkpoint(const std::string& path, Model& m, AdamW& opt, const ReduceLROnPlateau& plateau,
+                     const EarlyStopping& early, const RunProgress& p, const TrainConfig& cfg) {
+    std::map<std::string, std::string> meta;
+    m.spec.to_metadata(meta);
+    meta["effnet.kind"] = "checkpoint";
+    meta["train.epoch"] = std::to_string(p.epoch);
+    meta["train.step_in_epoch"] = std::to_string(p.step_in_epoch);
+    meta["train.global_step"] = std::to_string(p.global_step);
+    meta["train.loss_sum"] = exact(p.loss_sum);
+    meta["train.correct"] = std::to_string(p.correct);
+    meta["train.seen"] = std::to_string(p.seen);
+    meta["train.epoch_seconds"] = exact(p.epoch_seconds);
+    meta["train.lr"] = exact(opt.lr());
+    meta["train.optimizer_steps"] = std::to_string(opt.steps());
+    meta["train.seed"] = std::to_string(cfg.seed);
+    meta["train.batch"] = std::to_string(cfg.batch);
+    meta["train.history"] = history_csv(p.history);
+    plateau.save(meta, "plateau.");
+    early.save(meta, "early.");
+    Tensor mh = opt.exp_avg().is_cuda() ? opt.exp_avg().to(Device::CPU) : opt.exp_avg();
+    Tensor vh = opt.exp_avg_sq().is_cuda() ? opt.exp_avg_sq().to(Device::CPU) : opt.exp_avg_sq();
+    save_weights(path, *m.net, meta,
+                 {{"optimizer.exp_avg", DType::FLOAT32, mh.shape().dims(), mh.raw()},
+                  {"optimizer.exp_avg_sq", DType::FLOAT32, vh.shape().dims(), vh.raw()}});
+}
+
+void load_checkpoint(const std::string& path, Model& m, AdamW& opt, ReduceLROnPlateau& plateau, EarlyStopping& early,
+                     RunProgress& p, const TrainConfig& cfg) {
+    SafetensorsFile f = read_safetensors(path);
+    load_weights(f, *m.net, true, path, {"optimizer."});
+    for (auto [name, dst] : {std::make_pair("optimizer.exp_avg", &opt.exp_avg()), std::make_pair("optimizer.exp_avg_sq", &opt.exp_avg_sq())}) {
+        const SafetensorsEntry* e = f.find(name);
+        if (!e || e->bytes.size() != dst->nbytes())
+            throw IoError(path + ": optimizer state '" + name + "' missing or of the wrong size");
+        dst->copy_from(Tensor::wrap(const_cast<uint8_t*>(e->bytes.data()), dst->shape(), Device::CPU));
+    }
+    const auto& md = f.metadata;
+    if (std::stoll(meta_get(md, "train.batch", path)) != cfg.batch)
+        throw IoError(path + ": was trained with --batch-size " + meta_get(md, "train.batch", path) +
+                      "; resume with the same batch size");
+    if (std::stoull(meta_get(md, "train.seed", path)) != cfg.seed)
+        throw IoError(path + ": was trained with --seed " + meta_get(md, "train.seed", path) + "; resume with the same seed");
+    p.epoch = std::stoi(meta_get(md, "train.epoch", path));
+    p.step_in_epoch = std::stoll(meta_get(md, "train.step_in_epoch", path));
+    p.global_step = std::stoll(meta_get(md, "train.global_step", path));
+    p.loss_sum = std::strtod(meta_get(md, "train.loss_sum", path).c_str(), nullptr);
+    p.correct = std::stoll(meta_get(md, "train.correct", path));
+    p.seen = std::stoll(meta_get(md, "train.seen", path));
+    p.epoch_seconds = std::strtod(meta_get(md, "train.epoch_seconds", path).c_str(), nullptr);
+    p.history = parse_history(meta_get(md, "train.history", path));
+    opt.set_lr(std::strtod(meta_get(md, "train.lr", path).c_str(), nullptr));
+    opt.set_steps(std::stoll(meta_get(md, "train.optimizer_steps", path)));
+    plateau.load(md, "plateau.");
+    early.load(md, "early.");
+}
+
+void check_splits(const Dataset& ds) {
+    for (Split s : {Split::TRAIN, Split::VAL})
+        for (int label : {0, 1})
+            if (ds.count(s, label) == 0)
+                throw IoError(ds.source + ": the " + std::string(split_name(s)) + " split has no images of class " +
+                              std::to_string(label) + "; training needs both classes in train and val");
+}
+
+Device choose_device(const std::string& request) {
+    Device d = resolve_device(request);
+    if (d == Device::CUDA) {
+        // The CUDA backend covers swish, sigmoid and residual adds so far; the
+        // model needs every op (DESIGN.md §3), so GPU runs wait for it.
+        if (request == "cuda")
+            throw CudaError("--device cuda: the CUDA kernels for convolution, batch norm and the other ops "
+                            "are not written yet; use --device cpu");
+        std::cerr << "effnet: a GPU is present but the CUDA backend does not cover every op yet; training on the CPU\n";
+        d = Device::CPU;
+    }
+    return d;
+}
+
+}  // namespace
+
+void install_stop_handlers() {
+    std::signal(SIGINT, on_stop_signal);
+    std::signal(SIGTERM, on_stop_signal);
+}
+
+int train(const TrainConfig& cfg) {
+    fs::create_directories(cfg.out);
+    Log log((fs::path(cfg.out) / "train.log").string());
+    const Device device = choose_device(cfg.device);
+    Context ctx(device);
+    ctx.allow_tf32 = cfg.tf32;
+    ctx.depthwise_kernels = ctx.batchnorm_kernels = cfg.kernels == "cudnn" ? KernelChoice::CUDNN : KernelChoice::CUSTOM;
+
+    // ---- data ----------------------------------------------------------------
+    Dataset ds = cfg.data.empty() ? phantom_dataset(cfg.phantom_seed, cfg.phantoms_train, cfg.phantoms_val, cfg.phantoms_test)
+                                  : load_dataset(cfg.data, cfg.dataset);
+    check_splits(ds);
+    {
+        std::ostringstream os;
+        os << "data: " << ds.source << "\n";
+        for (Split s : {Split::TRAIN, Split::VAL, Split::TEST})
+            os << "  " << split_name(s) << ": " << ds.count(s) << " images (" << ds.count(s, 0) << " class 0, "
+               << ds.count(s, 1) << " class 1)\n";
+        log.line(os.str().substr(0, os.str().size() - 1));
+    }
+    PipelineConfig eval_pipe = cfg.model.pipeline();
+    eval_pipe.phantom_seed = ds.phantom_seed;
+    PipelineConfig train_pipe = eval_pipe;
+    train_pipe.augment = cfg.augment;
+    LoaderConfig lc;
+    lc.batch_size = cfg.batch;
+    lc.workers = cfg.workers;
+    lc.strict = cfg.strict;
+    lc.pinned = device == Device::CUDA;
+    lc.seed = cfg.seed;
+    BadFileLog bad_files;
+    LoaderConfig train_lc = lc;
+    train_lc.shuffle = true;
+    Loader train_loader(ds.split(Split::TRAIN), train_pipe, train_lc, &bad_files);
+    Loader val_loader(ds.split(Split::VAL), eval_pipe, lc, &bad_files);
+
+    // ---- model and optimisation ------------------------------------------------
+    Model model(cfg.model, device, cfg.seed);
+    if (!cfg.init.empty()) {
+        SafetensorsFile f = read_safetensors(cfg.init);
+        LoadReport r = load_weights(f, *model.net, false, cfg.init, {"optimizer."});
+        bool classifier_only = true;
+        for (auto& m : r.mismatched) classifier_only &= m.rfind("classifier.", 0) == 0;
+        if (!r.missing.empty() || !r.unexpected.empty() || !classifier_only)
+            throw IoError(cfg.init + ": weights do not fit this model: " + r.summary());
+        log.line("init: " + cfg.init + ": " + std::to_string(r.loaded.size()) + " tensors loaded" +
+                 (r.mismatched.empty() ? "" : "; classifier re-initialised (its shape differs: " +
+                                                  std::to_string(cfg.model.num_classes) + " classes here)"));
+    } else if (cfg.from_scratch_warning && cfg.adamw.lr <= 1e-4) {
+        log.line("warning: training from scratch with lr " + fmt("%g", cfg.adamw.lr) +
+                 ", a fine-tuning learning rate; pass --init weights or a larger --lr (e.g. 1e-3)");
+    }
+    model.plan(cfg.batch, device);
+    LossHead head(cfg.model.loss, cfg.batch, cfg.model.num_classes, device);
+    AdamW opt(*model.store, cfg.adamw);
+    ReduceLROnPlateau plateau(cfg.plateau);
+    EarlyStopping early(cfg.early);
+    RunProgress prog;
+    if (!cfg.resume.empty()) {
+        load_checkpoint(cfg.resume, model, opt, plateau, early, prog, cfg);
+        log.line("resumed " + cfg.resume + " at epoch " + std::to_string(prog.epoch + 1) + ", step " +
+                 std::to_string(prog.step_in_epoch) + " (lr " + fmt("%g", opt.lr()) + ")");
+    }
+    log.line("model: EfficientNet-B" + std::to_string(cfg.model.variant) + ", " + std::to_string(model.net->num_params()) +
+             " parameters, input " + std::to_string(cfg.model.image_size) + "x" + std::to_string(cfg.model.image_size) +
+             "x" + std::to_string(cfg.model.in_channels) + ", batch " + std::to_string(cfg.batch) + ", device " +
+             device_name(device) + ", " + std::to_string(cfg.workers) + " loader workers");
+
+    const std::string last_path = (fs::path(cfg.out) / "last.safetensors").string();
+    const std::string best_path = (fs::path(cfg.out) / "best.safetensors").string();
+    const int64_t steps_per_epoch = train_loader.batches_per_epoch();
+    bool stop = false, interrupted = false;
+
+    for (int epoch = prog.epoch; epoch < cfg.epochs && !stop; ++epoch) {
+        EFFNET_NVTX_RANGE("epoch " + std::to_string(epoch + 1));
+        const auto t0 = Clock::now();
+        const double seconds_before = prog.epoch_seconds;
+        train_loader.start_epoch(epoch, prog.step_in_epoch);
+        Batch b;
+        auto last_print = Clock::now();
+        for (;;) {
+            {
+                EFFNET_NVTX_RANGE("data wait");
+                if (!train_loader.next(b)) break;
+            }
+            EFFNET_NVTX_RANGE("step " + std::to_string(prog.global_step));
+            Tensor x = to_device(b.images, device, ctx), y = to_device(b.labels, device, ctx);
+            Tensor logits = model.net->forward(x, RunState{Mode::TRAIN, cfg.seed, uint64_t(prog.global_step)}, ctx);
+            const float loss = head.forward(logits, y, ctx);
+            if (!std::isfinite(loss))
+                throw NumericError("loss is " + std::string(std::isnan(loss) ? "NaN" : "infinite") + " at epoch " +
+                                   std::to_string(epoch + 1) + ", step " + std::to_string(prog.step_in_epoch + 1) +
+                                   " (lr " + fmt("%g", opt.lr()) + "); the last good state is in " + last_path +
+                                   "; try a smaller --lr");
+            const Tensor& dlogits = head.backward(ctx);
+            model.store->zero_grads(ctx);
+            model.net->backward(dlogits, ctx);
+            opt.step(ctx);
+            prog.loss_sum += double(loss) * double(b.size());
+            prog.correct += head.correct();
+            prog.seen += b.size();
+            ++prog.step_in_epoch;
+            ++prog.global_step;
+
+            const double elapsed = std::chrono::duration<double>(Clock::now() - t0).count();
+            const double rate = double(prog.seen) / std::max(1e-9, elapsed + seconds_before);
+            const int64_t left = steps_per_epoch - prog.step_in_epoch;
+            const bool periodic = std::chrono::duration<double>(Clock::now() - last_print).count() > 30 ||
+                                  prog.step_in_epoch == steps_per_epoch;
+            if (periodic) last_print = Clock::now();
+            log.progress("epoch " + std::to_string(epoch + 1) + "/" + std::to_string(cfg.epochs) + "  step " +
+                             std::to_string(prog.step_in_epoch) + "/" + std::to_string(steps_per_epoch) + "  loss " +
+                             fmt("%.4f", prog.loss_sum / double(prog.seen)) + "  " + fmt("%.1f", rate) + " img/s  ETA " +
+                             duration(double(left * cfg.batch) / std::max(rate, 1e-9)),
+                         periodic);
+            if (g_stop_requested || (cfg.max_steps > 0 && prog.global_step >= cfg.max_steps)) {
+                interrupted = g_stop_requested;
+                stop = true;
+                break;
+            }
+        }
+        if (stop) {
+            prog.epoch = epoch;
+            prog.epoch_seconds = seconds_before + std::chrono::duration<double>(Clock::now() - t0).count();
+            save_checkpoint(last_path, model, opt, plateau, early, prog, cfg);
+            log.line(std::string(interrupted ? "interrupted" : "stopped after --max-steps") + " at epoch " +
+                     std::to_string(epoch + 1) + ", step " + std::to_string(prog.step_in_epoch) + "; state saved to " +
+                     last_path + (interrupted ? " (continue with --resume " + last_path + ")" : ""));
+            break;
+        }
+
+        // ---- end of epoch: validate, schedule, checkpoint ----------------------
+        EvalResult val = evaluate(model, val_loader, head, ctx);
+        EpochRecord rec;
+        rec.epoch = epoch + 1;
+        rec.train_loss = prog.loss_sum / double(std::max<int64_t>(1, prog.seen));
+        rec.train_acc = double(prog.correct) / double(std::max<int64_t>(1, prog.seen));
+        rec.val_loss = val.loss;
+        rec.val_acc = val.accuracy;
+        rec.val_auroc = auroc(val.prob, val.label);
+        rec.lr = opt.lr();
+        rec.seconds = seconds_before + std::chrono::duration<double>(Clock::now() - t0).count();
+        prog.history.push_back(rec);
+        const bool should_stop = early.step(val.loss, epoch + 1);
+        const double next_lr = plateau.step(val.loss, opt.lr());
+        opt.set_lr(next_lr);
+        prog.epoch = epoch + 1;
+        prog.step_in_epoch = 0;
+        prog.loss_sum = 0;
+        prog.correct = prog.seen = 0;
+        prog.epoch_seconds = 0;
+        if (early.improved_last_step()) save_checkpoint(best_path, model, opt, plateau, early, prog, cfg);
+        save_checkpoint(last_path, model, opt, plateau, early, prog, cfg);
+        write_file_atomic((fs::path(cfg.out) / "history.csv").string(), history_csv(prog.history));
+        draw_curves(prog.history, early.best_epoch(), (fs::path(cfg.out) / "curves.png").string());
+        log.line("epoch " + std::to_string(epoch + 1) + "/" + std::to_string(cfg.epochs) + "  train loss " +
+                 fmt("%.4f", rec.train_loss) + " acc " + fmt("%.4f", rec.train_acc) + "  val loss " +
+                 fmt("%.4f", rec.val_loss) + " acc " + fmt("%.4f", rec.val_acc) + " AUROC " + fmt("%.4f", rec.val_auroc) +
+                 "  lr " + fmt("%.1e", rec.lr) + "  " + duration(rec.seconds) + (early.improved_last_step() ? "  *best" : "") +
+                 (plateau.reduced_last_step() ? "  (lr -> " + fmt("%.1e", next_lr) + ")" : ""));
+        if (bad_files.count())
+            log.line("  skipped files so far: " + std::to_string(bad_files.count()) + " (first: " +
+                     bad_files.entries()[0].first + ": " + bad_files.entries()[0].second + ")");
+        if (should_stop) {
+            log.line("early stopping: no improvement in validation loss for " + std::to_string(cfg.early.patience) +
+                     " epochs (best epoch " + std::to_string(early.best_epoch()) + ")");
+            stop = true;
+        }
+    }
+    if (interrupted || (cfg.max_steps > 0 && prog.global_step >= cfg.max_steps && prog.step_in_epoch > 0))
+        return interrupted ? 130 : 0;
+
+    // ---- final report with the best weights ------------------------------------
+    if (fs::exists(best_path)) {
+        load_weights(read_safetensors(best_path), *model.net, true, best_path, {"optimizer."});
+        log.line("restored the best weights (epoch " + std::to_string(early.best_epoch()) + ") from " + best_path);
+    }
+    EvalResult val = evaluate(model, val_loader, head, ctx);
+    const double threshold = youden_threshold(val.prob, val.label);
+    const bool has_test = ds.count(Split::TEST) > 0;
+    EvalResult final_eval = val;
+    if (has_test) {
+        Loader test_loader(ds.split(Split::TEST), eval_pipe, lc, &bad_files);
+        final_eval = evaluate(model, test_loader, head, ctx);
+    }
+    const std::string split = has_test ? "test" : "val";
+    BinaryReport at_half = binary_report(final_eval.prob, final_eval.label, 0.5, cfg.bootstrap, cfg.seed + 17);
+    BinaryReport at_thr = binary_report(final_eval.prob, final_eval.label, threshold, 0, cfg.seed);
+    std::ostringstream rep;
+    rep << "effnet report: EfficientNet-B" << cfg.model.variant << " on " << ds.source << ", " << split << " split ("
+        << final_eval.prob.size() << " images), best epoch " << early.best_epoch() << "\n\n"
+        << "classification report (predicted class = argmax, i.e. threshold 0.5):\n"
+        << classification_report(at_half) << "\n"
+        << confusion_matrix_text(at_half) << "\n"
+        << "AUROC " << fmt("%.4f", at_half.auroc) << " (95% bootstrap CI " << fmt("%.4f", at_half.auroc_lo) << "-"
+        << fmt("%.4f", at_half.auroc_hi) << ", " << cfg.bootstrap << " resamples)\n"
+        << "threshold chosen on val (Youden's J): " << fmt("%.4f", threshold) << "  sensitivity "
+        << fmt("%.4f", at_thr.sensitivity) << "  specificity " << fmt("%.4f", at_thr.specificity) << "\n"
+        << "loss " << fmt("%.4f", final_eval.loss) << "\n";
+    if (bad_files.count()) {
+        rep << "\nskipped files (" << bad_files.count() << "):\n";
+        for (auto& [p, why] : bad_files.entries()) rep << "  " << p << ": " << why << "\n";
+    }
+    write_file_atomic((fs::path(cfg.out) / "report.txt").string(), rep.str());
+    write_file_atomic((fs::path(cfg.out) / "metrics.json").string(),
+                      "{\"split\": \"" + split + "\", \"argmax\": " + report_json(at_half) +
+                          ", \"at_val_threshold\": " + report_json(at_thr) + ", \"best_epoch\": " +
+                          std::to_string(early.best_epoch()) + ", \"loss\": " + fmt("%.6g", final_eval.loss) + "}\n");
+    log.line("\n" + rep.str());
+    log.line("outputs in " + cfg.out + ": best.safetensors last.safetensors history.csv curves.png report.txt metrics.json");
+    return 0;
+}
+
+}  // namespace effnet

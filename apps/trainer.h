@@ -1,0 +1,64 @@
+// The training run behind effnet_train: data, model, AdamW, plateau schedule,
+// early stopping, checkpoints, curves and the final report.
+//
+// Output folder:
+//   last.safetensors   full training state after the latest epoch (or interruption)
+//   best.safetensors   full state at the best validation loss so far
+//   history.csv        one row per epoch
+//   curves.png         loss and accuracy, train vs val, LR drops marked
+//   report.txt         classification report (scikit-learn layout), confusion
+//                      matrix, AUROC with bootstrap 95% CI, sensitivity and
+//                      specificity at the threshold chosen on validation
+//   metrics.json       the same numbers
+//   train.log          the log lines printed during the run
+//
+// Randomness is a function of the seed: parameter init, shuffling,
+// augmentation, dropout and drop-path masks (Philox streams by epoch, position
+// and step). Resuming from an interrupted run's last.safetensors continues
+// bit-identically on the CPU.
+#pragma once
+
+#include <atomic>
+#include <string>
+
+#include "apps/model_spec.h"
+#include "data/dataset.h"
+#include "optim/adamw.h"
+#include "optim/schedule.h"
+
+namespace effnet {
+
+struct TrainConfig {
+    ModelSpec model;
+    std::string data;  // folder or CSV; empty: synthetic phantoms
+    int64_t phantoms_train = 1600, phantoms_val = 400, phantoms_test = 400;
+    uint64_t phantom_seed = 1;
+    DatasetOptions dataset;
+    AugmentConfig augment;  // applied to the training split
+    int64_t batch = 32;
+    int epochs = 50;
+    AdamWConfig adamw;
+    PlateauConfig plateau;
+    EarlyStoppingConfig early;
+    uint64_t seed = 0;
+    int workers = 2;
+    bool strict = false;
+    std::string device = "auto";
+    std::string kernels = "custom";
+    bool tf32 = false;
+    std::string init;    // weights to start from (fine-tuning)
+    std::string resume;  // checkpoint to continue
+    std::string out = "runs/latest";
+    int64_t max_steps = -1;  // stop after this many training steps (profiling)
+    int bootstrap = 1000;
+    bool from_scratch_warning = true;
+};
+
+// Set by SIGINT/SIGTERM: the trainer finishes its step, checkpoints and returns.
+extern std::atomic<bool> g_stop_requested;
+void install_stop_handlers();
+
+// Runs training; returns the process exit code (0 done, 130 interrupted).
+int train(const TrainConfig& cfg);
+
+}  // namespace effnet
