@@ -111,7 +111,10 @@ void Linear::reset_own_parameters(uint64_t seed, uint64_t& stream) {
     if (conv_shaped_) {
         fill_normal(weight_, seed, stream++, 0.0f, static_cast<float>(std::sqrt(2.0 / double(out_features_))));
     } else {
-        const float r = static_cast<float>(1.0 / std::sqrt(double(out_features_)));
+        // PyTorch's nn.Linear default, uniform(+-1/sqrt(fan_in)). timm's "goog"
+        // init uses 1/sqrt(fan_out), which for a 2-class head is +-0.71 over
+        // 1280 features: initial logits of std ~10 and a diverging first epoch.
+        const float r = static_cast<float>(1.0 / std::sqrt(double(in_)));
         fill_uniform(weight_, seed, stream++, -r, r);
     }
     if (bias_) b_.zero();

@@ -9,7 +9,8 @@
 // Linear(in, out, bias, conv_shaped): y = x W^T + b on [N, in] -> [N, out].
 //   weight [out, in] (or [out, in, 1, 1] when conv_shaped: SE's 1x1 convs on
 //   pooled features), decayed; bias [out], not decayed. Init: classifier
-//   uniform(+-1/sqrt(out)); conv-shaped normal(0, sqrt(2/out)); bias 0.
+//   uniform(+-1/sqrt(in)) (PyTorch's default); conv-shaped normal(0,
+//   sqrt(2/out)) (timm); bias 0.
 // Sequential: runs its layers in order; backward in reverse. Named entries
 //   are children (their parameters are named "<name>.<param>").
 #pragma once

@@ -1,0 +1,51 @@
+#include <gtest/gtest.h>
+
+#include "run_app.h"
+
+using namespace effnet::test;
+
+TEST(Cli, UnknownFlagIsAUsageError) {
+    AppResult r = run_app(bin("effnet_train") + " --no-such-flag");
+    EXPECT_EQ(r.status, 2);
+    EXPECT_NE(r.output.find("unknown option --no-such-flag"), std::string::npos) << r.output;
+}
+
+TEST(Cli, BadValuesAreUsageErrors) {
+    for (const char* args : {"--lr abc", "--epochs 0", "--batch-size", "--device tpu", "--channels 2", "--loss bce --classes 2"}) {
+        AppResult r = run_app(bin("effnet_train") + " " + args);
+        EXPECT_EQ(r.status, 2) << args << ": " << r.output;
+        EXPECT_NE(r.output.find("effnet_train:"), std::string::npos) << r.output;
+    }
+}
+
+TEST(Cli, HelpListsEveryDefault) {
+    AppResult r = run_app(bin("effnet_train") + " --help");
+    EXPECT_EQ(r.status, 0);
+    for (const char* s : {"--lr V", "[default: 1e-05]", "--weight-decay V", "[default: 0.001]", "--batch-size V",
+                          "[default: 32]", "--plateau-patience V", "[default: 2]", "--early-stopping-patience V",
+                          "[default: 4]", "--epochs V", "[default: 50]", "--image-size V", "[default: 224]"})
+        EXPECT_NE(r.output.find(s), std::string::npos) << s;
+}
+
+TEST(Cli, PrintModelCountsParameters) {
+    AppResult two = run_app(bin("effnet_train") + " --print-model");
+    EXPECT_EQ(two.status, 0);
+    EXPECT_NE(two.output.find("total parameters: 4,010,110"), std::string::npos) << two.output;
+    EXPECT_NE(two.output.find("blocks.6.0"), std::string::npos);
+    AppResult k = run_app(bin("effnet_train") + " --print-model --classes 1000");
+    EXPECT_NE(k.output.find("total parameters: 5,288,548"), std::string::npos) << k.output;
+}
+
+TEST(Cli, MissingDataIsAClearError) {
+    AppResult r = run_app(bin("effnet_train") + " --data /no/such/folder --out /tmp/effnet_cli_missing");
+    EXPECT_EQ(r.status, 1);
+    EXPECT_NE(r.output.find("/no/such/folder: no such file or folder"), std::string::npos) << r.output;
+}
+
+TEST(Cli, EvalAndPredictRequireWeights) {
+    EXPECT_EQ(run_app(bin("effnet_eval") + " --data x").status, 2);
+    EXPECT_EQ(run_app(bin("effnet_predict") + " some.png").status, 2);
+    AppResult r = run_app(bin("effnet_predict") + " --weights /no/weights.safetensors x.png");
+    EXPECT_EQ(r.status, 1);
+    EXPECT_NE(r.output.find("/no/weights.safetensors: cannot open"), std::string::npos) << r.output;
+}

@@ -1,0 +1,154 @@
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "data/image.h"
+#include "io/json.h"
+#include "io/safetensors.h"
+#include "run_app.h"
+
+using namespace effnet;
+using namespace effnet::test;
+namespace fs = std::filesystem;
+
+namespace {
+// A tiny, fast configuration: 48 phantoms of 32x32, batches of 8.
+const std::string kTiny = " --phantoms 48 --image-size 32 --batch-size 8 --workers 1 --bootstrap 50 --threads 2";
+
+fs::path fresh(const std::string& name) {
+    fs::path d = fs::temp_directory_path() / ("effnet_e2e_" + name);
+    fs::remove_all(d);
+    return d;
+}
+
+std::string slurp(const fs::path& p) {
+    std::ifstream f(p);
+    return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
+}
+
+// All model tensors of a checkpoint (not its metadata, which holds timings).
+std::vector<std::pair<std::string, std::vector<uint8_t>>> tensors_of(const fs::path& p) {
+    std::vector<std::pair<std::string, std::vector<uint8_t>>> out;
+    for (auto& t : read_safetensors(p.string()).tensors) out.emplace_back(t.name, t.bytes);
+    return out;
+}
+}  // namespace
+
+TEST(TrainEndToEnd, WritesEveryOutputWithSaneContents) {
+    fs::path out = fresh("outputs");
+    AppResult r = run_app(bin("effnet_train") + kTiny + " --epochs 2 --out " + out.string());
+    ASSERT_EQ(r.status, 0) << r.output;
+    for (const char* f : {"best.safetensors", "last.safetensors", "history.csv", "curves.png", "report.txt", "metrics.json", "train.log"})
+        EXPECT_TRUE(fs::exists(out / f)) << f;
+    // history: a header and one row per epoch
+    std::string hist = slurp(out / "history.csv");
+    EXPECT_EQ(hist.rfind("epoch,train_loss,train_acc,val_loss,val_acc,val_auroc,lr,seconds\n", 0), 0u);
+    EXPECT_EQ(std::count(hist.begin(), hist.end(), '\n'), 3);
+    // report: the scikit-learn layout, confusion matrix and AUROC
+    std::string rep = slurp(out / "report.txt");
+    EXPECT_NE(rep.find("              precision    recall  f1-score   support"), std::string::npos) << rep;
+    EXPECT_NE(rep.find("weighted avg"), std::string::npos);
+    EXPECT_NE(rep.find("confusion matrix"), std::string::npos);
+    EXPECT_NE(rep.find("AUROC"), std::string::npos);
+    EXPECT_NE(rep.find("sensitivity"), std::string::npos);
+    // metrics.json parses and holds the test split's support
+    json::Value m = json::parse(slurp(out / "metrics.json"));
+    EXPECT_EQ(m.find("split")->text, "test");
+    EXPECT_EQ(m.find("argmax")->find("n")->number, 12);
+    // curves.png is a real image
+    GreyImage curves = decode_image((out / "curves.png").string());
+    EXPECT_EQ(curves.width, 1000);
+    // checkpoints carry the model spec and the training state, and PyTorch-style names
+    SafetensorsFile best = read_safetensors((out / "best.safetensors").string());
+    EXPECT_EQ(best.metadata.at("effnet.arch"), "efficientnet_b0");
+    EXPECT_TRUE(best.find("blocks.1.0.conv_dw.weight"));
+    EXPECT_TRUE(best.find("optimizer.exp_avg"));
+    // effnet_eval and effnet_predict read the checkpoint back
+    fs::path ph = fresh("predict_images");
+    ASSERT_EQ(run_app(bin("effnet_phantoms") + " --count 4 --size 32 --out " + ph.string()).status, 0);
+    AppResult ev = run_app(bin("effnet_eval") + " --weights " + (out / "best.safetensors").string() + " --data " +
+                           ph.string() + " --split train --bootstrap 20");
+    EXPECT_EQ(ev.status, 0) << ev.output;
+    EXPECT_NE(ev.output.find("weighted avg"), std::string::npos) << ev.output;
+    fs::path cams = fresh("cams");
+    AppResult pr = run_app(bin("effnet_predict") + " --weights " + (out / "best.safetensors").string() + " --cam " +
+                           cams.string() + " " + ph.string());
+    EXPECT_EQ(pr.status, 0) << pr.output;
+    EXPECT_EQ(pr.output.rfind("path,probability,label\n", 0), 0u) << pr.output;
+    EXPECT_EQ(std::count(pr.output.begin(), pr.output.end(), '\n'), 5);
+    size_t n_cams = 0;
+    for (auto& e : fs::directory_iterator(cams)) n_cams += e.path().string().find("_cam.png") != std::string::npos;
+    EXPECT_EQ(n_cams, 4u);
+}
+
+TEST(TrainEndToEnd, ResumeContinuesBitIdentically) {
+    fs::path a = fresh("resume_a"), b = fresh("resume_b");
+    const std::string cfg = kTiny + " --epochs 2 --seed 5";
+    ASSERT_EQ(run_app(bin("effnet_train") + cfg + " --out " + a.string()).status, 0);
+    // Stop in the middle of epoch 1 (4 steps per epoch), then continue.
+    AppResult first = run_app(bin("effnet_train") + cfg + " --max-steps 3 --out " + b.string());
+    ASSERT_EQ(first.status, 0) << first.output;
+    ASSERT_EQ(read_safetensors((b / "last.safetensors").string()).metadata.at("train.step_in_epoch"), "3");
+    AppResult second = run_app(bin("effnet_train") + cfg + " --resume " + (b / "last.safetensors").string() + " --out " + b.string());
+    ASSERT_EQ(second.status, 0) << second.output;
+    EXPECT_NE(second.output.find("resumed"), std::string::npos);
+    auto ta = tensors_of(a / "last.safetensors"), tb = tensors_of(b / "last.safetensors");
+    ASSERT_EQ(ta.size(), tb.size());
+    for (size_t i = 0; i < ta.size(); ++i) EXPECT_TRUE(ta[i] == tb[i]) << ta[i].first << " differs after resume";
+    // The history rows match too (losses and accuracies, not timings).
+    auto rows = [](const std::string& csv) {
+        std::string out;
+        std::istringstream is(csv);
+        for (std::string line; std::getline(is, line);) out += line.substr(0, line.rfind(',')) + "\n";
+        return out;
+    };
+    EXPECT_EQ(rows(slurp(a / "history.csv")), rows(slurp(b / "history.csv")));
+    // A different batch size cannot resume this state.
+    AppResult wrong = run_app(bin("effnet_train") + kTiny + " --batch-size 4 --epochs 3 --seed 5 --resume " +
+                              (b / "last.safetensors").string() + " --out " + fresh("resume_c").string());
+    EXPECT_EQ(wrong.status, 1);
+    EXPECT_NE(wrong.output.find("--batch-size 8"), std::string::npos) << wrong.output;
+}
+
+TEST(TrainEndToEnd, InterruptFinishesTheStepAndCheckpoints) {
+    fs::path out = fresh("sigint");
+    fs::create_directories(out);
+    const std::string cmd = bin("effnet_train") + kTiny + " --epochs 50 --out " + out.string() + " > " +
+                            (out / "stdout.txt").string() + " 2>&1";
+    pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+        execl("/bin/sh", "sh", "-c", ("exec " + cmd).c_str(), static_cast<char*>(nullptr));
+        _exit(127);
+    }
+    // Wait until training has started, then interrupt as Ctrl-C would.
+    bool started = false;
+    for (int i = 0; i < 600 && !started; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        started = slurp(out / "train.log").find("model:") != std::string::npos;
+    }
+    ASSERT_TRUE(started) << slurp(out / "stdout.txt");
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    kill(pid, SIGINT);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    ASSERT_TRUE(WIFEXITED(status)) << "killed instead of exiting cleanly";
+    EXPECT_EQ(WEXITSTATUS(status), 130) << slurp(out / "stdout.txt");
+    EXPECT_NE(slurp(out / "stdout.txt").find("interrupted"), std::string::npos);
+    SafetensorsFile ck = read_safetensors((out / "last.safetensors").string());
+    EXPECT_TRUE(ck.metadata.count("train.step_in_epoch"));
+    EXPECT_TRUE(ck.find("optimizer.exp_avg_sq"));
+}
+
+TEST(TrainEndToEnd, RealDataWhenPresent) {
+    if (!fs::exists(EFFNET_SHARED_DATA)) GTEST_SKIP() << "development data not present: " << EFFNET_SHARED_DATA;
+    AppResult r = run_app(bin("effnet_data_check") + " " + EFFNET_SHARED_DATA);
+    EXPECT_EQ(r.status, 0) << r.output;
+    EXPECT_NE(r.output.find("train      1776     1776     3552"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("val         440      442      882"), std::string::npos) << r.output;
+}
