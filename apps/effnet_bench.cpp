@@ -1,0 +1,253 @@
+// effnet_bench: measured performance of the engine on this machine.
+//
+//   model mode (default): training images/s and ms per step (forward,
+//     backward, AdamW) at --batch-size, inference latency at batch 1 (median),
+//     inference throughput at --batch-size, peak resident memory, and a
+//     per-layer forward/backward time table;
+//   --loader SPEC: images/s of the input pipeline (decode, equalise, resize,
+//     augment, normalise) over a dataset folder/CSV, or "phantoms".
+//
+// Timings are wall-clock after warm-up; --json writes the numbers.
+#include <omp.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <sstream>
+
+#include "apps/cli.h"
+#include "apps/loss_head.h"
+#include "apps/model_spec.h"
+#include "data/loader.h"
+#include "data/phantom.h"
+#include "data/preprocess.h"
+#include "optim/adamw.h"
+#include "tensor/random.h"
+
+using namespace effnet;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+double since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
+
+double peak_rss_mib() {
+    std::ifstream f("/proc/self/status");
+    for (std::string line; std::getline(f, line);)
+        if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
+    return 0;
+}
+
+double median(std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v.empty() ? 0 : v[v.size() / 2];
+}
+
+// The model's layers in execution order, MBConv blocks as single entries.
+std::vector<std::pair<std::string, Layer*>> flat_layers(EfficientNet& net) {
+    std::vector<std::pair<std::string, Layer*>> out;
+    int unnamed = 0;
+    for (auto& [name, layer] : net.layers()) {
+        if (name == "blocks") {
+            for (auto& b : net.block_list()) out.push_back(b);
+        } else {
+            out.emplace_back(name.empty() ? "(" + layer->kind() + " " + std::to_string(++unnamed) + ")" : name, layer.get());
+        }
+    }
+    return out;
+}
+
+struct Report {
+    std::ostringstream text, json;
+    bool first = true;
+    void number(const std::string& key, double v, const std::string& label, const char* unit) {
+        char b[128];
+        std::snprintf(b, sizeof b, "%-44s %10.2f %s\n", label.c_str(), v, unit);
+        text << b;
+        json << (first ? "" : ",\n  ") << "\"" << key << "\": " << v;
+        first = false;
+    }
+};
+
+int bench_model(const ModelSpec& spec, int64_t batch, int steps, int warmup, int latency_runs, bool layers, Report& rep) {
+    Context ctx(Device::CPU);
+    Model model(spec, Device::CPU, 1);
+    model.plan(batch, Device::CPU);
+    LossHead head(spec.loss, batch, spec.num_classes, Device::CPU);
+    AdamWConfig ac;
+    ac.lr = 1e-5;
+    AdamW opt(*model.store, ac);
+    const int64_t S = spec.image_size;
+    Tensor x = Tensor::empty(Shape{batch, S, S, spec.in_channels});
+    fill_normal(x, 1, 1, 0, 1);
+    Tensor y = Tensor::empty(Shape{batch}, Device::CPU, DType::INT32);
+    for (int64_t i = 0; i < batch; ++i) y.i32()[i] = int32_t(i % 2);
+
+    auto step = [&](uint64_t s) {
+        Tensor logits = model.net->forward(x, RunState{Mode::TRAIN, 1, s}, ctx);
+        head.forward(logits, y, ctx);
+        model.store->zero_grads(ctx);
+        model.net->backward(head.backward(ctx), ctx);
+        opt.step(ctx);
+    };
+    for (int i = 0; i < warmup; ++i) step(uint64_t(i));
+    std::vector<double> ms;
+    for (int i = 0; i < steps; ++i) {
+        auto t = Clock::now();
+        step(uint64_t(warmup + i));
+        ms.push_back(since(t));
+    }
+    const double step_ms = median(ms);
+    rep.number("train_ms_per_step", step_ms, "training step, batch " + std::to_string(batch) + " (median)", "ms");
+    rep.number("train_images_per_s", 1000.0 * double(batch) / step_ms, "training throughput", "images/s");
+
+    // Inference throughput at the training batch, latency at batch 1.
+    std::vector<double> inf;
+    for (int i = 0; i < std::max(2, steps); ++i) {
+        auto t = Clock::now();
+        model.net->forward(x, RunState{Mode::EVAL, 0, 0}, ctx);
+        if (i > 0) inf.push_back(since(t));
+    }
+    rep.number("infer_images_per_s", 1000.0 * double(batch) / median(inf), "inference throughput, batch " + std::to_string(batch), "images/s");
+    Tensor x1 = x.narrow0(0, 1);
+    std::vector<double> lat;
+    for (int i = 0; i < latency_runs + 3; ++i) {
+        auto t = Clock::now();
+        model.net->forward(x1, RunState{Mode::EVAL, 0, 0}, ctx);
+        if (i >= 3) lat.push_back(since(t));
+    }
+    rep.number("infer_latency_ms_batch1", median(lat), "inference latency, batch 1 (median)", "ms");
+    rep.number("peak_rss_mib", peak_rss_mib(), "peak resident memory", "MiB");
+
+    if (layers) {
+        // Per-layer times at the training batch, in the order the step runs them.
+        auto list = flat_layers(*model.net);
+        std::map<std::string, std::pair<double, double>> t;
+        for (int r = 0; r < steps; ++r) {
+            Tensor h = x;
+            for (auto& [name, l] : list) {
+                auto t0 = Clock::now();
+                h = l->forward(h, RunState{Mode::TRAIN, 1, uint64_t(r)}, ctx);
+                t[name].first += since(t0);
+            }
+            head.forward(h, y, ctx);
+            Tensor g = head.backward(ctx);
+            for (auto it = list.rbegin(); it != list.rend(); ++it) {
+                auto t0 = Clock::now();
+                g = it->second->backward(g, ctx);
+                t[it->first].second += since(t0);
+            }
+        }
+        double total = 0;
+        for (auto& [n, fb] : t) total += fb.first + fb.second;
+        rep.text << "\nper-layer time, batch " << batch << " (mean of " << steps << " steps)\n";
+        char b[160];
+        std::snprintf(b, sizeof b, "%-14s %-22s %10s %10s %7s\n", "layer", "output", "fwd ms", "bwd ms", "share");
+        rep.text << b;
+        for (auto& [name, l] : list) {
+            auto fb = t[name];
+            std::snprintf(b, sizeof b, "%-14s %-22s %10.2f %10.2f %6.1f%%\n", name.c_str(), l->output_shape().str().c_str(),
+                          fb.first / steps, fb.second / steps, 100.0 * (fb.first + fb.second) / total);
+            rep.text << b;
+        }
+    }
+    return 0;
+}
+
+int bench_loader(const std::string& spec_path, const PipelineConfig& pipe, int workers, int64_t batch, int64_t limit,
+                 Report& rep) {
+    Dataset ds = spec_path == "phantoms" ? phantom_dataset(1, limit, 0, 0) : load_dataset(spec_path, DatasetOptions{});
+    std::vector<Sample> samples = ds.samples;
+    if (int64_t(samples.size()) > limit) samples.resize(size_t(limit));
+    LoaderConfig lc;
+    lc.batch_size = batch;
+    lc.workers = workers;
+    lc.prefetch = std::max(2, workers * 2);
+    lc.shuffle = true;
+    PipelineConfig p = pipe;
+    p.phantom_seed = 1;
+    Loader loader(samples, p, lc, nullptr);
+    loader.start_epoch(0);  // warm the file cache
+    Batch b;
+    while (loader.next(b)) {
+    }
+    auto t = Clock::now();
+    loader.start_epoch(1);
+    int64_t n = 0;
+    while (loader.next(b)) n += b.size();
+    const double ms = since(t);
+    rep.number("loader_images_per_s", 1000.0 * double(n) / ms,
+               "loader, " + std::to_string(workers) + " workers, " + std::to_string(p.image_size) + " px", "images/s");
+    // Where a sample's time goes, single-threaded.
+    const size_t probe = std::min<size_t>(samples.size(), 64);
+    double decode = 0, equalize = 0, resize_ms = 0, rest = 0;
+    for (size_t i = 0; i < probe; ++i) {
+        const Sample& s = samples[i];
+        auto t0 = Clock::now();
+        GreyImage img = s.phantom >= 0 ? render_phantom(sample_phantom(1, uint64_t(s.phantom)), p.image_size) : decode_image(s.path);
+        decode += since(t0);
+        t0 = Clock::now();
+        img = p.clahe ? clahe(img, p.clahe_tiles, p.clahe_tiles, p.clahe_clip) : equalize_histogram(img);
+        equalize += since(t0);
+        t0 = Clock::now();
+        Plane pl = resize(to_plane(img), p.image_size, p.image_size);
+        resize_ms += since(t0);
+        t0 = Clock::now();
+        Plane a = augment(pl, p.augment, 1, i);
+        (void)a;
+        rest += since(t0);
+    }
+    rep.number("decode_ms", decode / double(probe), spec_path == "phantoms" ? "render (per image)" : "decode (per image)", "ms");
+    rep.number("equalize_ms", equalize / double(probe), "equalisation (per image)", "ms");
+    rep.number("resize_ms", resize_ms / double(probe), "resize (per image)", "ms");
+    rep.number("augment_ms", rest / double(probe), "augmentation (per image)", "ms");
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    return cli::run_main("effnet_bench", [&] {
+        std::string device = "cpu", loader, json_path, model = "b0";
+        int64_t batch = 32, limit = 512;
+        int image = 224, steps = 5, warmup = 2, latency_runs = 20, workers = 2, threads = 0;
+        bool layers = false, no_augment = false;
+        cli::Parser p("effnet_bench", "Measure training/inference speed, memory and per-layer time, or loader throughput.");
+        p.choice("--device", &device, {"cpu", "cuda"}, "device to measure");
+        p.choice("--model", &model, {"b0", "b1", "b2", "b3"}, "EfficientNet variant");
+        p.option("--batch-size", &batch, "batch for training and throughput");
+        p.option("--image-size", &image, "input side in pixels");
+        p.option("--steps", &steps, "timed steps");
+        p.option("--warmup", &warmup, "untimed warm-up steps");
+        p.option("--latency-runs", &latency_runs, "batch-1 forward passes for the latency median");
+        p.flag("--layers", &layers, "also print the per-layer time table");
+        p.option("--threads", &threads, "compute threads (default: OMP_NUM_THREADS or all cores)");
+        p.option("--loader", &loader, "measure the input pipeline on this dataset (or 'phantoms') instead");
+        p.option("--workers", &workers, "loader threads (with --loader)");
+        p.option("--limit", &limit, "images to load (with --loader)");
+        p.flag("--no-augment", &no_augment, "loader without augmentation");
+        p.option("--json", &json_path, "also write the numbers as JSON here");
+        if (!p.parse(argc, argv)) return 0;
+        if (device == "cuda") throw CudaError("effnet_bench --device cuda: the CUDA backend does not cover the model yet");
+        if (threads > 0) omp_set_num_threads(threads);
+        Report rep;
+        rep.text << "effnet_bench on " << omp_get_max_threads() << " threads\n";
+        if (!loader.empty()) {
+            PipelineConfig pipe;
+            pipe.image_size = image;
+            pipe.augment.enabled = !no_augment;
+            bench_loader(loader, pipe, workers, batch, limit, rep);
+        } else {
+            ModelSpec spec;
+            spec.variant = model[1] - '0';
+            spec.image_size = image;
+            bench_model(spec, batch, steps, warmup, latency_runs, layers, rep);
+        }
+        std::cout << rep.text.str();
+        if (!json_path.empty()) std::ofstream(json_path) << "{\n  " << rep.json.str() << "\n}\n";
+        return 0;
+    });
+}
