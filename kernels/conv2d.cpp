@@ -42,21 +42,37 @@ void conv2d_backward_weight(const Tensor& x, const Tensor& dy, Tensor& dw, const
 
 void depthwise_conv2d_forward(const Tensor& x, const Tensor& w, Tensor& y, const ConvGeometry& g, Context& ctx) {
     check_geometry("depthwise_conv2d_forward", x, w, y, g, true);
-    EFFNET_REQUIRE_CPU("depthwise_conv2d_forward", x);
+    if (x.is_cuda()) {
+        EFFNET_CUDA_ONLY("depthwise_conv2d_forward",
+                         cuda::depthwise_conv2d_forward(x.f32(), w.f32(), y.f32(), g,
+                                                        static_cast<float*>(ctx.workspace(w.nbytes())), ctx.stream()));
+        return;
+    }
     cpu::depthwise_conv2d_forward(x.f32(), w.f32(), y.f32(), g, ctx.stream());
 }
 
 void depthwise_conv2d_backward_input(const Tensor& dy, const Tensor& w, Tensor& dx, const ConvGeometry& g,
                                      Context& ctx) {
     check_geometry("depthwise_conv2d_backward_input", dx, w, dy, g, true);
-    EFFNET_REQUIRE_CPU("depthwise_conv2d_backward_input", dy);
+    if (dy.is_cuda()) {
+        EFFNET_CUDA_ONLY("depthwise_conv2d_backward_input",
+                         cuda::depthwise_conv2d_backward_input(dy.f32(), w.f32(), dx.f32(), g,
+                                                               static_cast<float*>(ctx.workspace(w.nbytes())), ctx.stream()));
+        return;
+    }
     cpu::depthwise_conv2d_backward_input(dy.f32(), w.f32(), dx.f32(), g, ctx.stream());
 }
 
 void depthwise_conv2d_backward_weight(const Tensor& x, const Tensor& dy, Tensor& dw, const ConvGeometry& g,
                                       Context& ctx) {
     check_geometry("depthwise_conv2d_backward_weight", x, dw, dy, g, true);
-    EFFNET_REQUIRE_CPU("depthwise_conv2d_backward_weight", x);
+    if (x.is_cuda()) {
+        EFFNET_CUDA_ONLY("depthwise_conv2d_backward_weight",
+                         cuda::depthwise_conv2d_backward_weight(
+                             x.f32(), dy.f32(), dw.f32(), g,
+                             static_cast<float*>(ctx.workspace(4 * cuda::depthwise_weight_workspace_floats(g))), ctx.stream()));
+        return;
+    }
     cpu::depthwise_conv2d_backward_weight(x.f32(), dy.f32(), dw.f32(), g, ctx.stream());
 }
 

@@ -28,4 +28,17 @@ template <class T> void depthwise_conv2d_backward_input(const T* dy, const T* w,
 template <class T> void depthwise_conv2d_backward_weight(const T* x, const T* dy, T* dw, const ConvGeometry& g, void* stream);
 }  // namespace cpu
 
+// The CUDA versions need device scratch: `d_wt` holds the tap-major weights
+// (C*k*k floats), `d_partial` the weight-gradient partials
+// (depthwise_weight_workspace_floats). The dispatch functions above take it
+// from the Context's workspace.
+namespace cuda {
+void depthwise_conv2d_forward(const float* x, const float* w, float* y, const ConvGeometry& g, float* d_wt, void* stream);
+void depthwise_conv2d_backward_input(const float* dy, const float* w, float* dx, const ConvGeometry& g, float* d_wt,
+                                     void* stream);
+void depthwise_conv2d_backward_weight(const float* x, const float* dy, float* dw, const ConvGeometry& g, float* d_partial,
+                                      void* stream);
+size_t depthwise_weight_workspace_floats(const ConvGeometry& g);
+}  // namespace cuda
+
 }  // namespace effnet

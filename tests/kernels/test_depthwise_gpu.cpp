@@ -1,0 +1,55 @@
+// CUDA depthwise convolution vs the CPU reference, on fresh random inputs
+// over every distinct B0 depthwise shape and odd ones; outputs poisoned
+// with NaN. FP32 bound: relative L2 error <= 1e-5 (sums of at most 25 terms
+// for forward/input gradient); the weight gradient reduces N*Ho*Wo terms in a
+// different order from the CPU's double accumulation: <= 1e-5 too.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "common/gpu_test.h"
+#include "common/gradcheck.h"
+#include "kernels/depthwise_conv.h"
+
+using namespace effnet;
+using namespace effnet::test;
+
+namespace {
+ConvGeometry geom(int64_t n, int64_t h, int64_t w, int64_t c, int64_t k, int64_t s) {
+    ConvGeometry g;
+    g.n = n; g.h = h; g.w = w; g.cin = g.cout = g.groups = c; g.kh = g.kw = k; g.stride = s; g.pad = k / 2;
+    return g;
+}
+}  // namespace
+
+TEST(DepthwiseGpu, MatchesCpuReference) {
+    EFFNET_REQUIRE_GPU();
+    Context gpu(Device::CUDA), cpu_ctx;
+    for (const ConvGeometry& g : {geom(4, 112, 112, 32, 3, 1), geom(4, 112, 112, 96, 3, 2), geom(4, 56, 56, 144, 5, 2),
+                                  geom(4, 28, 28, 240, 5, 1), geom(4, 14, 14, 672, 5, 2), geom(4, 7, 7, 1152, 3, 1),
+                                  geom(1, 7, 9, 5, 3, 2), geom(3, 5, 5, 6, 5, 1), geom(1, 1, 1, 12, 3, 1)}) {
+        SCOPED_TRACE("C=" + std::to_string(g.cin) + " H=" + std::to_string(g.h) + " k=" + std::to_string(g.kh) +
+                     " s=" + std::to_string(g.stride));
+        const Shape xs{g.n, g.h, g.w, g.cin}, ys{g.n, g.ho(), g.wo(), g.cin}, ws{g.cin, 1, g.kh, g.kw};
+        Tensor x = Tensor::from_vector(xs, random_floats(xs.numel(), 1 + g.cin));
+        Tensor w = Tensor::from_vector(ws, random_floats(ws.numel(), 2 + g.cin));
+        Tensor dy = Tensor::from_vector(ys, random_floats(ys.numel(), 3 + g.cin));
+        Tensor y = Tensor::empty(ys), dx = Tensor::empty(xs), dw = Tensor::zeros(ws);
+        depthwise_conv2d_forward(x, w, y, g, cpu_ctx);
+        depthwise_conv2d_backward_input(dy, w, dx, g, cpu_ctx);
+        depthwise_conv2d_backward_weight(x, dy, dw, g, cpu_ctx);
+        Tensor xd = x.to(Device::CUDA), wd = w.to(Device::CUDA), dyd = dy.to(Device::CUDA);
+        Tensor yd = Tensor::full(ys, NAN, Device::CUDA), dxd = Tensor::full(xs, NAN, Device::CUDA);
+        Tensor dwd = Tensor::zeros(ws, Device::CUDA);
+        depthwise_conv2d_forward(xd, wd, yd, g, gpu);
+        depthwise_conv2d_backward_input(dyd, wd, dxd, g, gpu);
+        depthwise_conv2d_backward_weight(xd, dyd, dwd, g, gpu);
+        gpu.synchronize();
+        for (auto [got, want, what] : {std::make_tuple(yd.to_vector(), y.to_vector(), "forward"),
+                                       std::make_tuple(dxd.to_vector(), dx.to_vector(), "input gradient"),
+                                       std::make_tuple(dwd.to_vector(), dw.to_vector(), "weight gradient")}) {
+            auto c = compare(got, want, 1e-4, 1e-4);
+            EXPECT_TRUE(c.ok && c.rel_l2 <= 1e-5) << what << ": " << c.str();
+        }
+    }
+}
