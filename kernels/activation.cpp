@@ -15,7 +15,7 @@ void check_same(const char* op, const Tensor& a, const Tensor& b) {
 void swish_forward(const Tensor& x, Tensor& y, Context& ctx) {
     check_same("swish_forward", x, y);
     if (x.is_cuda()) {
-        EFFNET_CUDA_ONLY("swish_forward", cuda::swish_forward(x.f32(), y.f32(), x.numel(), ctx.stream()));
+        cuda::swish_forward(x.f32(), y.f32(), x.numel(), ctx.stream());
         return;
     }
     cpu::swish_forward(x.f32(), y.f32(), x.numel(), ctx.stream());
@@ -25,8 +25,7 @@ void swish_backward(const Tensor& x, const Tensor& dy, Tensor& dx, Context& ctx)
     check_same("swish_backward", x, dy);
     check_same("swish_backward", x, dx);
     if (x.is_cuda()) {
-        EFFNET_CUDA_ONLY("swish_backward",
-                         cuda::swish_backward(x.f32(), dy.f32(), dx.f32(), x.numel(), ctx.stream()));
+        cuda::swish_backward(x.f32(), dy.f32(), dx.f32(), x.numel(), ctx.stream());
         return;
     }
     cpu::swish_backward(x.f32(), dy.f32(), dx.f32(), x.numel(), ctx.stream());
@@ -35,7 +34,7 @@ void swish_backward(const Tensor& x, const Tensor& dy, Tensor& dx, Context& ctx)
 void sigmoid_forward(const Tensor& x, Tensor& y, Context& ctx) {
     check_same("sigmoid_forward", x, y);
     if (x.is_cuda()) {
-        EFFNET_CUDA_ONLY("sigmoid_forward", cuda::sigmoid_forward(x.f32(), y.f32(), x.numel(), ctx.stream()));
+        cuda::sigmoid_forward(x.f32(), y.f32(), x.numel(), ctx.stream());
         return;
     }
     cpu::sigmoid_forward(x.f32(), y.f32(), x.numel(), ctx.stream());
@@ -45,8 +44,7 @@ void sigmoid_backward(const Tensor& y, const Tensor& dy, Tensor& dx, Context& ct
     check_same("sigmoid_backward", y, dy);
     check_same("sigmoid_backward", y, dx);
     if (y.is_cuda()) {
-        EFFNET_CUDA_ONLY("sigmoid_backward",
-                         cuda::sigmoid_backward(y.f32(), dy.f32(), dx.f32(), y.numel(), ctx.stream()));
+        cuda::sigmoid_backward(y.f32(), dy.f32(), dx.f32(), y.numel(), ctx.stream());
         return;
     }
     cpu::sigmoid_backward(y.f32(), dy.f32(), dx.f32(), y.numel(), ctx.stream());

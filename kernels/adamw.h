@@ -35,4 +35,8 @@ template <class T>
 void adamw_update(T* p, const T* g, T* m, T* v, int64_t n, const AdamWStep& s, void* stream);
 }  // namespace cpu
 
+namespace cuda {
+void adamw_update(float* p, const float* g, float* m, float* v, int64_t n, const AdamWStep& s, void* stream);
+}  // namespace cuda
+
 }  // namespace effnet

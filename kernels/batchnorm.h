@@ -48,4 +48,17 @@ void batchnorm_backward(const T* x, const T* dy, const T* gamma, const T* save_m
                         T* dgamma, T* dbeta, int64_t m, int64_t c, void* stream);
 }  // namespace cpu
 
+// CUDA: `workspace` holds batchnorm_workspace_bytes(m, c) of device scratch
+// (the dispatch functions take it from the Context).
+namespace cuda {
+size_t batchnorm_workspace_bytes(int64_t m, int64_t c);
+void batchnorm_train_forward(const float* x, const float* gamma, const float* beta, float* y, float* save_mean,
+                             float* save_invstd, float* running_mean, float* running_var, int64_t m, int64_t c, double eps,
+                             double momentum, void* workspace, void* stream);
+void batchnorm_eval_forward(const float* x, const float* gamma, const float* beta, const float* running_mean,
+                            const float* running_var, float* y, int64_t m, int64_t c, double eps, void* stream);
+void batchnorm_backward(const float* x, const float* dy, const float* gamma, const float* save_mean, const float* save_invstd,
+                        float* dx, float* dgamma, float* dbeta, int64_t m, int64_t c, void* workspace, void* stream);
+}  // namespace cuda
+
 }  // namespace effnet

@@ -24,28 +24,39 @@ void check_geometry(const char* op, const Tensor& x, const Tensor& w, const Tens
 
 void conv2d_forward(const Tensor& x, const Tensor& w, Tensor& y, const ConvGeometry& g, Context& ctx) {
     check_geometry("conv2d_forward", x, w, y, g, false);
-    EFFNET_REQUIRE_CPU("conv2d_forward", x);
+    if (x.is_cuda()) {
+        cuda::conv2d_forward(x.f32(), w.f32(), y.f32(), g, static_cast<float*>(ctx.workspace(4 * cuda::conv2d_workspace_floats(g))),
+                                    ctx.cublas(), ctx.allow_tf32, ctx.stream());
+        return;
+    }
     cpu::conv2d_forward(x.f32(), w.f32(), y.f32(), g, ctx.stream());
 }
 
 void conv2d_backward_input(const Tensor& dy, const Tensor& w, Tensor& dx, const ConvGeometry& g, Context& ctx) {
     check_geometry("conv2d_backward_input", dx, w, dy, g, false);
-    EFFNET_REQUIRE_CPU("conv2d_backward_input", dy);
+    if (dy.is_cuda()) {
+        cuda::conv2d_backward_input(dy.f32(), w.f32(), dx.f32(), g, static_cast<float*>(ctx.workspace(4 * cuda::conv2d_workspace_floats(g))),
+                                    ctx.cublas(), ctx.allow_tf32, ctx.stream());
+        return;
+    }
     cpu::conv2d_backward_input(dy.f32(), w.f32(), dx.f32(), g, ctx.stream());
 }
 
 void conv2d_backward_weight(const Tensor& x, const Tensor& dy, Tensor& dw, const ConvGeometry& g, Context& ctx) {
     check_geometry("conv2d_backward_weight", x, dw, dy, g, false);
-    EFFNET_REQUIRE_CPU("conv2d_backward_weight", x);
+    if (x.is_cuda()) {
+        cuda::conv2d_backward_weight(x.f32(), dy.f32(), dw.f32(), g, static_cast<float*>(ctx.workspace(4 * cuda::conv2d_workspace_floats(g))),
+                                    ctx.cublas(), ctx.allow_tf32, ctx.stream());
+        return;
+    }
     cpu::conv2d_backward_weight(x.f32(), dy.f32(), dw.f32(), g, ctx.stream());
 }
 
 void depthwise_conv2d_forward(const Tensor& x, const Tensor& w, Tensor& y, const ConvGeometry& g, Context& ctx) {
     check_geometry("depthwise_conv2d_forward", x, w, y, g, true);
     if (x.is_cuda()) {
-        EFFNET_CUDA_ONLY("depthwise_conv2d_forward",
-                         cuda::depthwise_conv2d_forward(x.f32(), w.f32(), y.f32(), g,
-                                                        static_cast<float*>(ctx.workspace(w.nbytes())), ctx.stream()));
+        cuda::depthwise_conv2d_forward(x.f32(), w.f32(), y.f32(), g,
+                                                        static_cast<float*>(ctx.workspace(w.nbytes())), ctx.stream());
         return;
     }
     cpu::depthwise_conv2d_forward(x.f32(), w.f32(), y.f32(), g, ctx.stream());
@@ -55,9 +66,8 @@ void depthwise_conv2d_backward_input(const Tensor& dy, const Tensor& w, Tensor& 
                                      Context& ctx) {
     check_geometry("depthwise_conv2d_backward_input", dx, w, dy, g, true);
     if (dy.is_cuda()) {
-        EFFNET_CUDA_ONLY("depthwise_conv2d_backward_input",
-                         cuda::depthwise_conv2d_backward_input(dy.f32(), w.f32(), dx.f32(), g,
-                                                               static_cast<float*>(ctx.workspace(w.nbytes())), ctx.stream()));
+        cuda::depthwise_conv2d_backward_input(dy.f32(), w.f32(), dx.f32(), g,
+                                                               static_cast<float*>(ctx.workspace(w.nbytes())), ctx.stream());
         return;
     }
     cpu::depthwise_conv2d_backward_input(dy.f32(), w.f32(), dx.f32(), g, ctx.stream());
@@ -67,10 +77,9 @@ void depthwise_conv2d_backward_weight(const Tensor& x, const Tensor& dy, Tensor&
                                       Context& ctx) {
     check_geometry("depthwise_conv2d_backward_weight", x, dw, dy, g, true);
     if (x.is_cuda()) {
-        EFFNET_CUDA_ONLY("depthwise_conv2d_backward_weight",
-                         cuda::depthwise_conv2d_backward_weight(
+        cuda::depthwise_conv2d_backward_weight(
                              x.f32(), dy.f32(), dw.f32(), g,
-                             static_cast<float*>(ctx.workspace(4 * cuda::depthwise_weight_workspace_floats(g))), ctx.stream()));
+                             static_cast<float*>(ctx.workspace(4 * cuda::depthwise_weight_workspace_floats(g))), ctx.stream());
         return;
     }
     cpu::depthwise_conv2d_backward_weight(x.f32(), dy.f32(), dw.f32(), g, ctx.stream());

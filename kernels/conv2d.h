@@ -26,4 +26,16 @@ template <class T> void conv2d_backward_input(const T* dy, const T* w, T* dx, co
 template <class T> void conv2d_backward_weight(const T* x, const T* dy, T* dw, const ConvGeometry& g, void* stream);
 }  // namespace cpu
 
+namespace cuda {
+// Pointwise convolutions are one cuBLAS GEMM; others im2col (kernel) + GEMM.
+// `workspace` holds conv2d_workspace_floats(g) floats.
+size_t conv2d_workspace_floats(const ConvGeometry& g);
+void conv2d_forward(const float* x, const float* w, float* y, const ConvGeometry& g, float* workspace, void* cublas, bool tf32,
+                    void* stream);
+void conv2d_backward_input(const float* dy, const float* w, float* dx, const ConvGeometry& g, float* workspace, void* cublas,
+                           bool tf32, void* stream);
+void conv2d_backward_weight(const float* x, const float* dy, float* dw, const ConvGeometry& g, float* workspace, void* cublas,
+                            bool tf32, void* stream);
+}  // namespace cuda
+
 }  // namespace effnet

@@ -6,7 +6,4 @@ namespace effnet::detail {
 void throw_no_cuda_kernel(const char* op) {
     throw CudaError(std::string(op) + ": no CUDA implementation in this build (EFFNET_CUDA=OFF); use --device cpu");
 }
-void throw_cuda_kernel_pending(const char* op) {
-    throw CudaError(std::string(op) + ": this op has no CUDA kernel yet; use --device cpu");
-}
 }  // namespace effnet::detail

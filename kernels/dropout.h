@@ -31,4 +31,10 @@ void drop_path_apply(const T* x, T* y, int64_t batch, int64_t per_sample, float 
                      void* cuda_stream);
 }  // namespace cpu
 
+namespace cuda {
+void dropout_apply(const float* x, float* y, int64_t n, float p, uint64_t seed, uint64_t stream, void* cuda_stream);
+void drop_path_apply(const float* x, float* y, int64_t batch, int64_t per_sample, float p, uint64_t seed, uint64_t stream,
+                     void* cuda_stream);
+}  // namespace cuda
+
 }  // namespace effnet

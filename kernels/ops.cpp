@@ -35,7 +35,13 @@ void batchnorm_train_forward(const Tensor& x, const Tensor& gamma, const Tensor&
     auto [m, c] = rows_channels(x);
     check_numel(op, x, y);
     for (const Tensor* t : {&gamma, &beta, static_cast<const Tensor*>(&save_mean), static_cast<const Tensor*>(&save_invstd), static_cast<const Tensor*>(&running_mean), static_cast<const Tensor*>(&running_var)}) check_vec(op, *t, c, "a per-channel tensor");
-    EFFNET_REQUIRE_CPU(op, x);
+    if (x.is_cuda()) {
+        cuda::batchnorm_train_forward(x.f32(), gamma.f32(), beta.f32(), y.f32(), save_mean.f32(),
+                                                           save_invstd.f32(), running_mean.f32(), running_var.f32(), m, c, p.eps,
+                                                           p.momentum, ctx.workspace(cuda::batchnorm_workspace_bytes(m, c)),
+                                                           ctx.stream());
+        return;
+    }
     cpu::batchnorm_train_forward(x.f32(), gamma.f32(), beta.f32(), y.f32(), save_mean.f32(), save_invstd.f32(),
                                  running_mean.f32(), running_var.f32(), m, c, p.eps, p.momentum, ctx.stream());
 }
@@ -46,7 +52,11 @@ void batchnorm_eval_forward(const Tensor& x, const Tensor& gamma, const Tensor& 
     auto [m, c] = rows_channels(x);
     check_numel(op, x, y);
     for (const Tensor* t : {&gamma, &beta, &running_mean, &running_var}) check_vec(op, *t, c, "a per-channel tensor");
-    EFFNET_REQUIRE_CPU(op, x);
+    if (x.is_cuda()) {
+        cuda::batchnorm_eval_forward(x.f32(), gamma.f32(), beta.f32(), running_mean.f32(), running_var.f32(),
+                                                          y.f32(), m, c, p.eps, ctx.stream());
+        return;
+    }
     cpu::batchnorm_eval_forward(x.f32(), gamma.f32(), beta.f32(), running_mean.f32(), running_var.f32(), y.f32(), m, c,
                                 p.eps, ctx.stream());
 }
@@ -58,7 +68,12 @@ void batchnorm_backward(const Tensor& x, const Tensor& dy, const Tensor& gamma, 
     check_numel(op, x, dy);
     check_numel(op, x, dx);
     for (const Tensor* t : {&gamma, &save_mean, &save_invstd, static_cast<const Tensor*>(&dgamma), static_cast<const Tensor*>(&dbeta)}) check_vec(op, *t, c, "a per-channel tensor");
-    EFFNET_REQUIRE_CPU(op, x);
+    if (x.is_cuda()) {
+        cuda::batchnorm_backward(x.f32(), dy.f32(), gamma.f32(), save_mean.f32(), save_invstd.f32(), dx.f32(),
+                                                      dgamma.f32(), dbeta.f32(), m, c,
+                                                      ctx.workspace(cuda::batchnorm_workspace_bytes(m, c)), ctx.stream());
+        return;
+    }
     cpu::batchnorm_backward(x.f32(), dy.f32(), gamma.f32(), save_mean.f32(), save_invstd.f32(), dx.f32(), dgamma.f32(),
                             dbeta.f32(), m, c, ctx.stream());
 }
@@ -67,22 +82,22 @@ void batchnorm_backward(const Tensor& x, const Tensor& dy, const Tensor& gamma, 
 void global_avg_pool_forward(const Tensor& x, Tensor& y, Context& ctx) {
     EFFNET_CHECK(x.rank() == 4 && y.shape() == (Shape{x.dim(0), x.dim(3)}),
                  "global_avg_pool_forward: " << x.shape() << " -> " << y.shape());
-    EFFNET_REQUIRE_CPU("global_avg_pool_forward", x);
-    cpu::global_avg_pool_forward(x.f32(), y.f32(), x.dim(0), x.dim(1) * x.dim(2), x.dim(3), ctx.stream());
+    auto fn = x.is_cuda() ? cuda::global_avg_pool_forward : cpu::global_avg_pool_forward<float>;
+    fn(x.f32(), y.f32(), x.dim(0), x.dim(1) * x.dim(2), x.dim(3), ctx.stream());
 }
 
 void global_avg_pool_backward(const Tensor& dy, Tensor& dx, Context& ctx) {
     EFFNET_CHECK(dx.rank() == 4 && dy.shape() == (Shape{dx.dim(0), dx.dim(3)}),
                  "global_avg_pool_backward: " << dy.shape() << " -> " << dx.shape());
-    EFFNET_REQUIRE_CPU("global_avg_pool_backward", dy);
-    cpu::global_avg_pool_backward(dy.f32(), dx.f32(), dx.dim(0), dx.dim(1) * dx.dim(2), dx.dim(3), ctx.stream());
+    auto fn = dy.is_cuda() ? cuda::global_avg_pool_backward : cpu::global_avg_pool_backward<float>;
+    fn(dy.f32(), dx.f32(), dx.dim(0), dx.dim(1) * dx.dim(2), dx.dim(3), ctx.stream());
 }
 
 void channel_scale_forward(const Tensor& x, const Tensor& gate, Tensor& y, Context& ctx) {
     EFFNET_CHECK(x.rank() == 4 && gate.shape() == (Shape{x.dim(0), x.dim(3)}) && y.shape() == x.shape(),
                  "channel_scale_forward: x " << x.shape() << ", gate " << gate.shape() << ", y " << y.shape());
-    EFFNET_REQUIRE_CPU("channel_scale_forward", x);
-    cpu::channel_scale_forward(x.f32(), gate.f32(), y.f32(), x.dim(0), x.dim(1) * x.dim(2), x.dim(3), ctx.stream());
+    auto fn = x.is_cuda() ? cuda::channel_scale_forward : cpu::channel_scale_forward<float>;
+    fn(x.f32(), gate.f32(), y.f32(), x.dim(0), x.dim(1) * x.dim(2), x.dim(3), ctx.stream());
 }
 
 void channel_scale_backward(const Tensor& x, const Tensor& gate, const Tensor& dy, Tensor& dx, Tensor& dgate,
@@ -90,9 +105,8 @@ void channel_scale_backward(const Tensor& x, const Tensor& gate, const Tensor& d
     EFFNET_CHECK(x.rank() == 4 && gate.shape() == (Shape{x.dim(0), x.dim(3)}) && dy.shape() == x.shape() &&
                      dx.shape() == x.shape() && dgate.shape() == gate.shape(),
                  "channel_scale_backward: x " << x.shape() << ", gate " << gate.shape());
-    EFFNET_REQUIRE_CPU("channel_scale_backward", x);
-    cpu::channel_scale_backward(x.f32(), gate.f32(), dy.f32(), dx.f32(), dgate.f32(), x.dim(0), x.dim(1) * x.dim(2),
-                                x.dim(3), ctx.stream());
+    auto fn = x.is_cuda() ? cuda::channel_scale_backward : cpu::channel_scale_backward<float>;
+    fn(x.f32(), gate.f32(), dy.f32(), dx.f32(), dgate.f32(), x.dim(0), x.dim(1) * x.dim(2), x.dim(3), ctx.stream());
 }
 
 // ---- linear ------------------------------------------------------------------
@@ -100,7 +114,11 @@ void linear_forward(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor
     const int64_t n = x.dim(0), in = x.numel() / n, out = w.dim(0);
     EFFNET_CHECK(w.numel() == out * in && y.numel() == n * out && (!bias.defined() || bias.numel() == out),
                  "linear_forward: x " << x.shape() << ", w " << w.shape() << ", y " << y.shape());
-    EFFNET_REQUIRE_CPU("linear_forward", x);
+    if (x.is_cuda()) {
+        cuda::linear_forward(x.f32(), w.f32(), bias.defined() ? bias.f32() : nullptr, y.f32(),
+                                                                n, in, out, ctx.cublas(), ctx.allow_tf32, ctx.stream());
+        return;
+    }
     cpu::linear_forward(x.f32(), w.f32(), bias.defined() ? bias.f32() : nullptr, y.f32(), n, in, out, ctx.stream());
 }
 
@@ -109,7 +127,12 @@ void linear_backward(const Tensor& x, const Tensor& w, const Tensor& dy, Tensor*
     const int64_t n = x.dim(0), in = x.numel() / n, out = w.dim(0);
     EFFNET_CHECK(dy.numel() == n * out && dw.numel() == w.numel() && (!dx || dx->numel() == x.numel()),
                  "linear_backward: x " << x.shape() << ", w " << w.shape() << ", dy " << dy.shape());
-    EFFNET_REQUIRE_CPU("linear_backward", x);
+    if (x.is_cuda()) {
+        cuda::linear_backward(x.f32(), w.f32(), dy.f32(), dx ? dx->f32() : nullptr, dw.f32(),
+                                               dbias.defined() ? dbias.f32() : nullptr, n, in, out, ctx.cublas(), ctx.allow_tf32,
+                                               ctx.stream());
+        return;
+    }
     cpu::linear_backward(x.f32(), w.f32(), dy.f32(), dx ? dx->f32() : nullptr, dw.f32(),
                          dbias.defined() ? dbias.f32() : nullptr, n, in, out, ctx.stream());
 }
@@ -118,8 +141,8 @@ void linear_backward(const Tensor& x, const Tensor& w, const Tensor& dy, Tensor*
 void dropout_forward(const Tensor& x, Tensor& y, float p, uint64_t seed, uint64_t stream, Context& ctx) {
     check_numel("dropout_forward", x, y);
     EFFNET_CHECK(p >= 0 && p < 1, "dropout probability " << p << " outside [0, 1)");
-    EFFNET_REQUIRE_CPU("dropout_forward", x);
-    cpu::dropout_apply(x.f32(), y.f32(), x.numel(), p, seed, stream, ctx.stream());
+    auto fn = x.is_cuda() ? cuda::dropout_apply : cpu::dropout_apply<float>;
+    fn(x.f32(), y.f32(), x.numel(), p, seed, stream, ctx.stream());
 }
 
 void dropout_backward(const Tensor& dy, Tensor& dx, float p, uint64_t seed, uint64_t stream, Context& ctx) {
@@ -129,8 +152,8 @@ void dropout_backward(const Tensor& dy, Tensor& dx, float p, uint64_t seed, uint
 void drop_path_forward(const Tensor& x, Tensor& y, float p, uint64_t seed, uint64_t stream, Context& ctx) {
     check_numel("drop_path_forward", x, y);
     EFFNET_CHECK(p >= 0 && p < 1, "drop-path probability " << p << " outside [0, 1)");
-    EFFNET_REQUIRE_CPU("drop_path_forward", x);
-    cpu::drop_path_apply(x.f32(), y.f32(), x.dim(0), x.numel() / x.dim(0), p, seed, stream, ctx.stream());
+    auto fn = x.is_cuda() ? cuda::drop_path_apply : cpu::drop_path_apply<float>;
+    fn(x.f32(), y.f32(), x.dim(0), x.numel() / x.dim(0), p, seed, stream, ctx.stream());
 }
 
 void drop_path_backward(const Tensor& dy, Tensor& dx, float p, uint64_t seed, uint64_t stream, Context& ctx) {
@@ -142,7 +165,7 @@ void add(const Tensor& a, const Tensor& b, Tensor& y, Context& ctx) {
     check_numel("add", a, b);
     check_numel("add", a, y);
     if (a.is_cuda()) {
-        EFFNET_CUDA_ONLY("add", cuda::add(a.f32(), b.f32(), y.f32(), a.numel(), ctx.stream()));
+        cuda::add(a.f32(), b.f32(), y.f32(), a.numel(), ctx.stream());
         return;
     }
     cpu::add(a.f32(), b.f32(), y.f32(), a.numel(), ctx.stream());
@@ -151,7 +174,7 @@ void add(const Tensor& a, const Tensor& b, Tensor& y, Context& ctx) {
 void add_inplace(Tensor& y, const Tensor& a, Context& ctx) {
     check_numel("add_inplace", y, a);
     if (a.is_cuda()) {
-        EFFNET_CUDA_ONLY("add_inplace", cuda::add_inplace(y.f32(), a.f32(), a.numel(), ctx.stream()));
+        cuda::add_inplace(y.f32(), a.f32(), a.numel(), ctx.stream());
         return;
     }
     cpu::add_inplace(y.f32(), a.f32(), a.numel(), ctx.stream());
@@ -163,14 +186,21 @@ float softmax_cross_entropy_forward(const Tensor& logits, const Tensor& labels, 
     const int64_t n = logits.dim(0), k = logits.numel() / n;
     EFFNET_CHECK(labels.numel() == n && probs.numel() == logits.numel() && loss.numel() == 1,
                  "softmax_cross_entropy: logits " << logits.shape() << ", labels " << labels.shape());
-    EFFNET_REQUIRE_CPU("softmax_cross_entropy_forward", logits);
+    if (logits.is_cuda()) {
+        cuda::softmax_cross_entropy_forward(logits.f32(), labels.i32(), probs.f32(), loss.f32(),
+                                                             static_cast<float*>(ctx.workspace(4 * size_t(n))), n, k, ctx.stream());
+        return loss.to_vector()[0];  // the one host sync of a step: the trainer logs and checks the loss
+    }
     cpu::softmax_cross_entropy_forward(logits.f32(), labels.i32(), probs.f32(), loss.f32(), n, k, ctx.stream());
     return loss.f32()[0];
 }
 
 void softmax_cross_entropy_backward(const Tensor& probs, const Tensor& labels, Tensor& dlogits, Context& ctx) {
     const int64_t n = probs.dim(0), k = probs.numel() / n;
-    EFFNET_REQUIRE_CPU("softmax_cross_entropy_backward", probs);
+    if (probs.is_cuda()) {
+        cuda::softmax_cross_entropy_backward(probs.f32(), labels.i32(), dlogits.f32(), n, k, ctx.stream());
+        return;
+    }
     cpu::softmax_cross_entropy_backward(probs.f32(), labels.i32(), dlogits.f32(), n, k, ctx.stream());
 }
 
@@ -178,13 +208,20 @@ float bce_with_logits_forward(const Tensor& logits, const Tensor& labels, Tensor
     const int64_t n = logits.dim(0);
     EFFNET_CHECK(logits.numel() == n && labels.numel() == n && probs.numel() == n && loss.numel() == 1,
                  "bce_with_logits: logits " << logits.shape() << " must hold one logit per sample");
-    EFFNET_REQUIRE_CPU("bce_with_logits_forward", logits);
+    if (logits.is_cuda()) {
+        cuda::bce_with_logits_forward(logits.f32(), labels.i32(), probs.f32(), loss.f32(),
+                                                       static_cast<float*>(ctx.workspace(4 * size_t(n))), n, ctx.stream());
+        return loss.to_vector()[0];
+    }
     cpu::bce_with_logits_forward(logits.f32(), labels.i32(), probs.f32(), loss.f32(), n, ctx.stream());
     return loss.f32()[0];
 }
 
 void bce_with_logits_backward(const Tensor& probs, const Tensor& labels, Tensor& dlogits, Context& ctx) {
-    EFFNET_REQUIRE_CPU("bce_with_logits_backward", probs);
+    if (probs.is_cuda()) {
+        cuda::bce_with_logits_backward(probs.f32(), labels.i32(), dlogits.f32(), probs.dim(0), ctx.stream());
+        return;
+    }
     cpu::bce_with_logits_backward(probs.f32(), labels.i32(), dlogits.f32(), probs.dim(0), ctx.stream());
 }
 
@@ -194,7 +231,11 @@ void adamw_update(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v, int64
     EFFNET_CHECK(offset >= 0 && offset + count <= param.numel() && grad.numel() == param.numel() &&
                      m.numel() == param.numel() && v.numel() == param.numel(),
                  "adamw_update: range [" << offset << ", " << offset + count << ") of " << param.numel());
-    EFFNET_REQUIRE_CPU("adamw_update", param);
+    if (param.is_cuda()) {
+        cuda::adamw_update(param.f32() + offset, grad.f32() + offset, m.f32() + offset,
+                                                            v.f32() + offset, count, s, ctx.stream());
+        return;
+    }
     cpu::adamw_update(param.f32() + offset, grad.f32() + offset, m.f32() + offset, v.f32() + offset, count, s,
                       ctx.stream());
 }

@@ -33,4 +33,12 @@ void channel_scale_backward(const T* x, const T* gate, const T* dy, T* dx, T* dg
                             int64_t c, void* stream);
 }  // namespace cpu
 
+namespace cuda {
+void global_avg_pool_forward(const float* x, float* y, int64_t n, int64_t hw, int64_t c, void* stream);
+void global_avg_pool_backward(const float* dy, float* dx, int64_t n, int64_t hw, int64_t c, void* stream);
+void channel_scale_forward(const float* x, const float* gate, float* y, int64_t n, int64_t hw, int64_t c, void* stream);
+void channel_scale_backward(const float* x, const float* gate, const float* dy, float* dx, float* dgate, int64_t n, int64_t hw,
+                            int64_t c, void* stream);
+}  // namespace cuda
+
 }  // namespace effnet

@@ -2,6 +2,7 @@
 // CUDA" and refuses every device operation with a clear error.
 #include "tensor/error.h"
 #include "tensor/gpu_runtime.h"
+#include "tensor/random.h"
 
 namespace effnet::gpu {
 namespace {
@@ -36,3 +37,12 @@ void destroy_cudnn(void*) {}
 void fill_f32(float*, size_t, float, void*) { no_cuda("fill_f32"); }
 
 }  // namespace effnet::gpu
+
+namespace effnet::cuda {
+void fill_uniform(float*, size_t, uint64_t, uint64_t, float, float, void*) {
+    throw CudaError("fill_uniform: this effnet was built without CUDA (EFFNET_CUDA=OFF)");
+}
+void fill_normal(float*, size_t, uint64_t, uint64_t, float, float, void*) {
+    throw CudaError("fill_normal: this effnet was built without CUDA (EFFNET_CUDA=OFF)");
+}
+}  // namespace effnet::cuda
