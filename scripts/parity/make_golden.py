@@ -31,7 +31,8 @@ for these float32 weights up to float64 rounding. With these weights the
 train-mode logits are ill-conditioned: torch's own float32 run is recorded
 beside them ("torch_float32", same layout) to show how far a correct float32
 implementation lands; the C++ test allows effnet a few times that error.
---full also dumps every tensor (safetensors) for element-wise comparison.
+--full DIR also dumps whole tensors (safetensors) for element-wise comparison:
+the float64 gradients as "grad.NAME" and torch's float32 ones as "grad32.NAME".
 """
 import argparse
 import json
@@ -94,13 +95,19 @@ def samples(t):
 
 
 def run_case(batch, size, full_dir):
-    f32 = forward_pass(batch, size, torch.float32)
-    out = forward_pass(batch, size, torch.float64, full_dir)
+    f32, full32 = forward_pass(batch, size, torch.float32, bool(full_dir))
+    out, full = forward_pass(batch, size, torch.float64, bool(full_dir))
     out["torch_float32"] = f32
+    if full_dir:
+        from safetensors.torch import save_file
+
+        full.update({"grad32." + k[len("grad."):]: v for k, v in full32.items() if k.startswith("grad.")})
+        os.makedirs(full_dir, exist_ok=True)
+        save_file({k: v.contiguous() for k, v in full.items()}, os.path.join(full_dir, f"b{batch}_s{size}.safetensors"))
     return out
 
 
-def forward_pass(batch, size, dtype, full_dir=""):
+def forward_pass(batch, size, dtype, want_full):
     torch.manual_seed(0)
     model = timm.create_model("efficientnet_b0", pretrained=False, num_classes=2, drop_rate=0.0, drop_path_rate=0.0)
     for mname, m in model.named_modules():
@@ -141,7 +148,7 @@ def forward_pass(batch, size, dtype, full_dir=""):
         if name.endswith("running_mean") or name.endswith("running_var"):
             out["running"][name] = samples(t)
     full = {}
-    if full_dir:
+    if want_full:
         full = {"eval_logits": eval_logits.float(), "train_logits": logits.detach().float()}
         full.update({"grad." + n: p.grad.detach().float().clone() for n, p in model.named_parameters()})
         full.update({"running." + n: t.float().clone() for n, t in model.state_dict().items() if "running" in n})
@@ -149,14 +156,9 @@ def forward_pass(batch, size, dtype, full_dir=""):
     opt.step()
     for name, p in model.named_parameters():
         out["updated"][name] = samples(p)
-        if full_dir:
+        if want_full:
             full["updated." + name] = p.detach().float().clone()
-    if full_dir:
-        from safetensors.torch import save_file
-
-        os.makedirs(full_dir, exist_ok=True)
-        save_file({k: v.contiguous() for k, v in full.items()}, os.path.join(full_dir, f"b{batch}_s{size}.safetensors"))
-    return out
+    return out, full
 
 
 def main():
