@@ -3,6 +3,7 @@
 //
 // im2col row m = (n, oy, ox) holds the receptive field in (ky, kx, ci) order,
 // matching the re-laid-out weight wr[co][(ky*kW + kx)*Cin_g + ci].
+#include <utility>
 #include <vector>
 
 #include "kernels/conv2d.h"
@@ -78,6 +79,20 @@ void col2im_add(const T* col, T* dx, const ConvGeometry& g, int64_t group) {
             }
 }
 
+int64_t taps(const ConvGeometry& g) { return g.kh * g.kw * g.cin_per_group(); }
+
+// The scratch pair of forward and backward_input: weights re-laid out
+// tap-major, and a column buffer sized for the im2col matrix.
+template <class T>
+std::pair<std::vector<T>&, std::vector<T>&> relaid_weight_and_columns(const T* w, const ConvGeometry& g) {
+    std::vector<T>& wr = scratch<T>(0);
+    std::vector<T>& col = scratch<T>(1);
+    wr.resize(size_t(g.cout * taps(g)));
+    col.resize(size_t(g.n * g.ho() * g.wo() * taps(g)));
+    relayout_weight(w, wr.data(), g);
+    return {wr, col};
+}
+
 }  // namespace
 
 template <class T>
@@ -87,12 +102,8 @@ void conv2d_forward(const T* x, const T* w, T* y, const ConvGeometry& g, void*) 
         gemm_nt<T>(m, g.cout, g.cin, x, g.cin, w, g.cin, y, g.cout, false);
         return;
     }
-    const int64_t cig = g.cin_per_group(), cog = g.cout_per_group(), k = g.kh * g.kw * cig;
-    std::vector<T>& wr = scratch<T>(0);
-    std::vector<T>& col = scratch<T>(1);
-    wr.resize(g.cout * k);
-    col.resize(m * k);
-    relayout_weight(w, wr.data(), g);
+    const int64_t cog = g.cout_per_group(), k = taps(g);
+    auto [wr, col] = relaid_weight_and_columns(w, g);
     for (int64_t grp = 0; grp < g.groups; ++grp) {
         im2col(x, col.data(), g, grp);
         gemm_nt<T>(m, cog, k, col.data(), k, wr.data() + grp * cog * k, k, y + grp * cog, g.cout, false);
@@ -106,12 +117,8 @@ void conv2d_backward_input(const T* dy, const T* w, T* dx, const ConvGeometry& g
         gemm_nn<T>(m, g.cin, g.cout, dy, g.cout, w, g.cin, dx, g.cin, false);
         return;
     }
-    const int64_t cig = g.cin_per_group(), cog = g.cout_per_group(), k = g.kh * g.kw * cig;
-    std::vector<T>& wr = scratch<T>(0);
-    std::vector<T>& col = scratch<T>(1);
-    wr.resize(g.cout * k);
-    col.resize(m * k);
-    relayout_weight(w, wr.data(), g);
+    const int64_t cog = g.cout_per_group(), k = taps(g);
+    auto [wr, col] = relaid_weight_and_columns(w, g);
     std::fill(dx, dx + g.n * g.h * g.w * g.cin, T(0));
     for (int64_t grp = 0; grp < g.groups; ++grp) {
         gemm_nn<T>(m, k, cog, dy + grp * cog, g.cout, wr.data() + grp * cog * k, k, col.data(), k, false);
