@@ -121,7 +121,7 @@ int main(int argc, char** argv) {
             if (!cam_dir.empty()) {
                 const Tensor& feats = model.net->head_features();
                 const std::string out = (fs::path(cam_dir) / (fs::path(file).stem().string() + "_cam.png")).string();
-                write_cam(out, prepare_plane(s, pipe), feats.f32(), int(feats.dim(1)), int(feats.dim(2)), feats.dim(3), cam_w);
+                write_cam(out, to_plane(prepare_image(s, pipe)), feats.f32(), int(feats.dim(1)), int(feats.dim(2)), feats.dim(3), cam_w);
             }
         }
         return failures ? 1 : 0;

@@ -60,6 +60,7 @@ int main(int argc, char** argv) {
         p.option("--rotate", &c.augment.rotate_deg, "augmentation rotation range in degrees");
         p.option("--seed", &c.seed, "seed of all randomness (init, shuffling, augmentation, dropout)");
         p.option("--workers", &c.workers, "loader threads");
+        p.option("--cache-mb", &c.cache_mb, "memory for decoded, equalised, resized images kept across epochs (0: off)");
         p.option("--threads", &threads, "compute threads (default: OMP_NUM_THREADS or all cores)");
         p.flag("--strict", &c.strict, "stop at the first unreadable image instead of skipping it");
         p.choice("--device", &c.device, {"auto", "cpu", "cuda"}, "where to train");
@@ -92,7 +93,8 @@ int main(int argc, char** argv) {
             throw cli::UsageError("--loss ce needs --classes >= 2");
         if (channels != 1 && channels != 3) throw cli::UsageError("--channels must be 1 or 3");
         if (c.model.image_size < 32 || c.model.image_size > 2048) throw cli::UsageError("--image-size must be in [32, 2048]");
-        if (c.batch < 1 || c.epochs < 1 || c.workers < 0) throw cli::UsageError("--batch-size, --epochs must be >= 1, --workers >= 0");
+        if (c.batch < 1 || c.epochs < 1 || c.workers < 0 || c.cache_mb < 0)
+            throw cli::UsageError("--batch-size, --epochs must be >= 1, --workers and --cache-mb >= 0");
         if (c.adamw.lr <= 0) throw cli::UsageError("--lr must be positive");
         if (threads > 0) omp_set_num_threads(threads);
 

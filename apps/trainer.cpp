@@ -234,6 +234,7 @@ int train(const TrainConfig& cfg) {
     lc.strict = cfg.strict;
     lc.pinned = device == Device::CUDA;
     lc.seed = cfg.seed;
+    lc.cache_mb = cfg.cache_mb;
     BadFileLog bad_files;
     LoaderConfig train_lc = lc;
     train_lc.shuffle = true;

@@ -42,6 +42,7 @@ struct TrainConfig {
     EarlyStoppingConfig early;
     uint64_t seed = 0;
     int workers = 2;
+    int64_t cache_mb = 1024;  // prepared images kept in memory across epochs
     bool strict = false;
     std::string device = "auto";
     std::string kernels = "custom";

@@ -10,20 +10,24 @@
 
 namespace effnet {
 
-Plane prepare_plane(const Sample& s, const PipelineConfig& cfg) {
+GreyImage prepare_image(const Sample& s, const PipelineConfig& cfg) {
     GreyImage img = s.phantom >= 0 ? render_phantom(sample_phantom(cfg.phantom_seed, uint64_t(s.phantom)), cfg.image_size)
                                    : decode_image(s.path, cfg.limits);
     if (cfg.clahe)
         img = clahe(img, std::min(cfg.clahe_tiles, img.width), std::min(cfg.clahe_tiles, img.height), cfg.clahe_clip);
     else if (cfg.equalize)
         img = equalize_histogram(img);
-    Plane p = to_plane(img);
-    if (p.width != cfg.image_size || p.height != cfg.image_size) p = resize(p, cfg.image_size, cfg.image_size);
-    return p;
+    if (img.width != cfg.image_size || img.height != cfg.image_size)
+        img = to_grey(resize(to_plane(img), cfg.image_size, cfg.image_size));
+    return img;
 }
 
 void load_sample(const Sample& s, const PipelineConfig& cfg, uint64_t aug_seed, uint64_t aug_stream, float* dst) {
-    Plane p = augment(prepare_plane(s, cfg), cfg.augment, aug_seed, aug_stream);
+    finish_sample(prepare_image(s, cfg), cfg, aug_seed, aug_stream, dst);
+}
+
+void finish_sample(const GreyImage& prepared, const PipelineConfig& cfg, uint64_t aug_seed, uint64_t aug_stream, float* dst) {
+    Plane p = augment(to_plane(prepared), cfg.augment, aug_seed, aug_stream);
     const size_t n = p.v.size();
     if (cfg.channels == 1) {
         // A grey stem: the mean of the three ImageNet statistics.
@@ -65,6 +69,29 @@ Loader::Loader(std::vector<Sample> samples, const PipelineConfig& pipeline, cons
         slot.images = cfg.pinned ? Tensor::pinned(shape) : Tensor::empty(shape);
         slot.labels = Tensor::empty(Shape{cfg.batch_size}, Device::CPU, DType::INT32);
     }
+    cache_.resize(samples_.size());
+}
+
+size_t Loader::cached() const {
+    std::lock_guard<std::mutex> lock(cache_mu_);
+    size_t n = 0;
+    for (auto& c : cache_) n += c != nullptr;
+    return n;
+}
+
+std::shared_ptr<const GreyImage> Loader::prepared(size_t index) {
+    {
+        std::lock_guard<std::mutex> lock(cache_mu_);
+        if (cache_[index]) return cache_[index];
+    }
+    auto img = std::make_shared<const GreyImage>(prepare_image(samples_[index], pipe_));
+    const size_t bytes = img->pixels.size() + sizeof(GreyImage);
+    std::lock_guard<std::mutex> lock(cache_mu_);
+    if (!cache_[index] && cache_bytes_ + bytes <= size_t(std::max<int64_t>(0, cfg_.cache_mb)) << 20) {
+        cache_[index] = img;
+        cache_bytes_ += bytes;
+    }
+    return img;
 }
 
 Loader::~Loader() { stop_workers(); }
@@ -116,7 +143,7 @@ void Loader::fill(Slot& slot, int64_t batch) {
         float* dst = slot.images.f32() + int64_t(slot.samples.size()) * per;
         try {
             // Augmentation stream: epoch and position in the epoch, independent of threads.
-            load_sample(s, pipe_, cfg_.seed, mix64((uint64_t(epoch_) << 40) ^ uint64_t(pos)), dst);
+            finish_sample(*prepared(order_[size_t(pos)]), pipe_, cfg_.seed, mix64((uint64_t(epoch_) << 40) ^ uint64_t(pos)), dst);
         } catch (const Error& e) {
             if (log_) log_->add(s.path, e.what());
             if (cfg_.strict && slot.error.empty()) slot.error = e.what();

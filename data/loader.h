@@ -1,9 +1,14 @@
 // From samples to normalised NHWC batches.
 //
 // Per sample (load_sample): decode (or render a phantom) -> histogram
-// equalisation (default) or CLAHE -> resize to image_size -> augmentation
-// (training only) -> scale to [0, 1], normalise by mean/std -> grey replicated
-// to 3 channels, or 1 channel for a grey stem.
+// equalisation (default) or CLAHE -> resize to image_size, rounded to 8 bits
+// (the "prepared" image) -> augmentation (training only) -> scale to [0, 1],
+// normalise by mean/std -> grey replicated to 3 channels, or 1 channel for a
+// grey stem.
+//
+// The loader keeps prepared images in memory, up to `cache_mb`, so epochs
+// after the first skip decoding, equalisation and resizing; results are
+// identical with or without the cache.
 //
 // Loader: worker threads build whole batches ahead of the consumer, at most
 // `prefetch` batches, into preallocated (pinned when a GPU is present) host
@@ -16,6 +21,7 @@
 #include <array>
 #include <condition_variable>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -42,9 +48,11 @@ struct PipelineConfig {
     uint64_t phantom_seed = 0;
 };
 
-// The preprocessed grey image of a sample (before augmentation and normalisation).
-Plane prepare_plane(const Sample& s, const PipelineConfig& cfg);
-// Writes image_size^2 * channels normalised floats (NHWC) for one sample. Throws IoError for bad files.
+// The prepared image of a sample: equalised and resized to image_size, 8-bit.
+GreyImage prepare_image(const Sample& s, const PipelineConfig& cfg);
+// Augments and normalises a prepared image into image_size^2 * channels floats (NHWC).
+void finish_sample(const GreyImage& prepared, const PipelineConfig& cfg, uint64_t aug_seed, uint64_t aug_stream, float* dst);
+// prepare_image then finish_sample. Throws IoError for bad files.
 void load_sample(const Sample& s, const PipelineConfig& cfg, uint64_t aug_seed, uint64_t aug_stream, float* dst);
 
 // Thread-safe record of skipped files.
@@ -68,6 +76,7 @@ struct LoaderConfig {
     bool strict = false;   // a bad file throws instead of being skipped
     bool pinned = false;   // page-locked buffers for asynchronous GPU copies
     uint64_t seed = 0;
+    int64_t cache_mb = 1024;  // memory for prepared images kept across epochs (0: off)
 };
 
 struct Batch {
@@ -93,6 +102,8 @@ public:
     bool next(Batch& out);
     int64_t batches_per_epoch() const;
     const std::vector<Sample>& samples() const { return samples_; }
+    // Prepared images held in the cache.
+    size_t cached() const;
 
 private:
     struct Slot {
@@ -106,7 +117,13 @@ private:
     void worker_loop();
     void stop_workers();
 
+    // The prepared image of samples_[index], from the cache or freshly made (and cached when it fits).
+    std::shared_ptr<const GreyImage> prepared(size_t index);
+
     std::vector<Sample> samples_;
+    std::vector<std::shared_ptr<const GreyImage>> cache_;
+    size_t cache_bytes_ = 0;
+    mutable std::mutex cache_mu_;
     PipelineConfig pipe_;
     LoaderConfig cfg_;
     BadFileLog* log_;

@@ -30,6 +30,7 @@
 #include <memory>
 
 #include "data/image.h"
+#include "data/png_fast.h"
 #include "tensor/error.h"
 
 namespace effnet {
@@ -49,6 +50,10 @@ GreyImage decode_image(const std::string& path, const DecodeLimits& limits) {
 GreyImage decode_image_bytes(const std::vector<uint8_t>& bytes, const std::string& name, const DecodeLimits& limits) {
     if (bytes.empty()) throw IoError(name + ": empty file");
     if (bytes.size() > size_t(INT32_MAX)) throw IoError(name + ": file too large");
+    {
+        GreyImage fast;
+        if (decode_grey8_png(bytes, limits, fast)) return fast;
+    }
     const auto* buf = bytes.data();
     const int len = static_cast<int>(bytes.size());
     int w = 0, h = 0, comp = 0;

@@ -7,6 +7,7 @@
 #   stb          libstb-dev            image decode/encode
 #   GoogleTest   googletest / libgtest-dev
 #   OpenMP       libgomp (with g++)    CPU threads
+#   libpng       libpng-dev (optional) fast greyscale PNG decoding
 
 set(EFFNET_DEPS_DIR "$ENV{EFFNET_DEPS_DIR}" CACHE PATH
     "Optional folder holding eigen3/, stb/ and googletest/ copied from the Debian packages")
@@ -41,6 +42,17 @@ if(EFFNET_STB_LIBRARY)
     message(STATUS "effnet: stb from ${EFFNET_STB_LIBRARY}")
 else()
     message(STATUS "effnet: no libstb found; compiling stb_image from ${EFFNET_STB_INCLUDE}")
+endif()
+
+# --- libpng (optional) ---------------------------------------------------------
+# 8-bit grey PNGs decode through libpng when present (much faster inflate);
+# everything works without it through stb_image.
+find_package(PNG QUIET)
+set(EFFNET_HAVE_LIBPNG ${PNG_FOUND})
+if(PNG_FOUND)
+    message(STATUS "effnet: libpng ${PNG_VERSION_STRING} for greyscale PNGs")
+else()
+    message(STATUS "effnet: no libpng (libpng-dev); all images decode through stb_image")
 endif()
 
 # --- OpenMP -------------------------------------------------------------------

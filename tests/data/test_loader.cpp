@@ -120,3 +120,29 @@ TEST(Loader, BadFilesAreSkippedAndCountedOrStopUnderStrict) {
         EXPECT_NE(std::string(e.what()).find("img2.png"), std::string::npos) << e.what();
     }
 }
+
+TEST(Loader, CacheGivesIdenticalBatchesAndFillsWithinBudget) {
+    Dataset ds = phantom_dataset(3, 40, 0, 0);
+    std::vector<std::vector<float>> ref;
+    for (int64_t cache_mb : {0, 1024}) {
+        LoaderConfig c;
+        c.batch_size = 8;
+        c.shuffle = true;
+        c.seed = 4;
+        c.cache_mb = cache_mb;
+        Loader l(ds.samples, small_pipeline(true), c, nullptr);
+        auto e0 = epoch_batches(l, 0), e1 = epoch_batches(l, 1);
+        EXPECT_EQ(l.cached(), cache_mb ? 40u : 0u);
+        e0.insert(e0.end(), e1.begin(), e1.end());
+        if (ref.empty()) {
+            ref = e0;
+        } else {
+            EXPECT_EQ(e0, ref) << "the cache must not change any batch";
+        }
+    }
+    LoaderConfig tiny;
+    tiny.cache_mb = 0;
+    Loader none(ds.samples, small_pipeline(false), tiny, nullptr);
+    epoch_batches(none, 0);
+    EXPECT_EQ(none.cached(), 0u);
+}
