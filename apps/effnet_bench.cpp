@@ -4,6 +4,9 @@
 //     backward, AdamW) at --batch-size, inference latency at batch 1 (median),
 //     inference throughput at --batch-size, peak resident memory, and a
 //     per-layer forward/backward time table;
+//   --device cuda: the same on the GPU (CUDA-synchronised timings), peak
+//     device memory, and per-kernel time and GB/s of the depthwise kernels on
+//     B0's shapes against the measured device-to-device copy bandwidth;
 //   --loader SPEC: images/s of the input pipeline (decode, equalise, resize,
 //     augment, normalise) over a dataset folder/CSV, or "phantoms".
 //
@@ -19,6 +22,9 @@
 #include <sstream>
 
 #include "apps/cli.h"
+#include "kernels/depthwise_conv.h"
+#include "tensor/caching_allocator.h"
+#include "tensor/gpu_runtime.h"
 #include "apps/loss_head.h"
 #include "apps/model_spec.h"
 #include "data/loader.h"
@@ -72,19 +78,22 @@ struct Report {
     }
 };
 
-int bench_model(const ModelSpec& spec, int64_t batch, int steps, int warmup, int latency_runs, bool layers, Report& rep) {
-    Context ctx(Device::CPU);
-    Model model(spec, Device::CPU, 1);
-    model.plan(batch, Device::CPU);
-    LossHead head(spec.loss, batch, spec.num_classes, Device::CPU);
+int bench_model(const ModelSpec& spec, int64_t batch, int steps, int warmup, int latency_runs, bool layers, Device dev,
+                Report& rep) {
+    Context ctx(dev);
+    Model model(spec, dev, 1);
+    model.plan(batch, dev);
+    LossHead head(spec.loss, batch, spec.num_classes, dev);
     AdamWConfig ac;
     ac.lr = 1e-5;
     AdamW opt(*model.store, ac);
     const int64_t S = spec.image_size;
-    Tensor x = Tensor::empty(Shape{batch, S, S, spec.in_channels});
-    fill_normal(x, 1, 1, 0, 1);
-    Tensor y = Tensor::empty(Shape{batch}, Device::CPU, DType::INT32);
-    for (int64_t i = 0; i < batch; ++i) y.i32()[i] = int32_t(i % 2);
+    Tensor x = Tensor::empty(Shape{batch, S, S, spec.in_channels}, dev);
+    fill_normal(x, 1, 1, 0, 1, ctx.stream());
+    Tensor y_host = Tensor::empty(Shape{batch}, Device::CPU, DType::INT32);
+    for (int64_t i = 0; i < batch; ++i) y_host.i32()[i] = int32_t(i % 2);
+    Tensor y = y_host.to(dev);
+    if (dev == Device::CUDA) device_allocator().reset_peak();
 
     auto step = [&](uint64_t s) {
         Tensor logits = model.net->forward(x, RunState{Mode::TRAIN, 1, s}, ctx);
@@ -92,6 +101,7 @@ int bench_model(const ModelSpec& spec, int64_t batch, int steps, int warmup, int
         model.store->zero_grads(ctx);
         model.net->backward(head.backward(ctx), ctx);
         opt.step(ctx);
+        ctx.synchronize();
     };
     for (int i = 0; i < warmup; ++i) step(uint64_t(i));
     std::vector<double> ms;
@@ -109,6 +119,7 @@ int bench_model(const ModelSpec& spec, int64_t batch, int steps, int warmup, int
     for (int i = 0; i < std::max(2, steps); ++i) {
         auto t = Clock::now();
         model.net->forward(x, RunState{Mode::EVAL, 0, 0}, ctx);
+        ctx.synchronize();
         if (i > 0) inf.push_back(since(t));
     }
     rep.number("infer_images_per_s", 1000.0 * double(batch) / median(inf), "inference throughput, batch " + std::to_string(batch), "images/s");
@@ -117,10 +128,14 @@ int bench_model(const ModelSpec& spec, int64_t batch, int steps, int warmup, int
     for (int i = 0; i < latency_runs + 3; ++i) {
         auto t = Clock::now();
         model.net->forward(x1, RunState{Mode::EVAL, 0, 0}, ctx);
+        ctx.synchronize();
         if (i >= 3) lat.push_back(since(t));
     }
     rep.number("infer_latency_ms_batch1", median(lat), "inference latency, batch 1 (median)", "ms");
-    rep.number("peak_rss_mib", peak_rss_mib(), "peak resident memory", "MiB");
+    rep.number("peak_rss_mib", peak_rss_mib(), "peak resident (host) memory", "MiB");
+    if (dev == Device::CUDA)
+        rep.number("peak_device_mib", double(device_allocator().stats().peak_bytes_in_use) / (1 << 20),
+                   "peak device memory (caching allocator)", "MiB");
 
     if (layers) {
         // Per-layer times at the training batch, in the order the step runs them.
@@ -131,6 +146,7 @@ int bench_model(const ModelSpec& spec, int64_t batch, int steps, int warmup, int
             for (auto& [name, l] : list) {
                 auto t0 = Clock::now();
                 h = l->forward(h, RunState{Mode::TRAIN, 1, uint64_t(r)}, ctx);
+                ctx.synchronize();
                 t[name].first += since(t0);
             }
             head.forward(h, y, ctx);
@@ -138,6 +154,7 @@ int bench_model(const ModelSpec& spec, int64_t batch, int steps, int warmup, int
             for (auto it = list.rbegin(); it != list.rend(); ++it) {
                 auto t0 = Clock::now();
                 g = it->second->backward(g, ctx);
+                ctx.synchronize();
                 t[it->first].second += since(t0);
             }
         }
@@ -153,6 +170,57 @@ int bench_model(const ModelSpec& spec, int64_t batch, int steps, int warmup, int
                           fb.first / steps, fb.second / steps, 100.0 * (fb.first + fb.second) / total);
             rep.text << b;
         }
+    }
+    return 0;
+}
+
+// Per-kernel time and achieved bandwidth of the hand-written depthwise kernels
+// on B0's shapes, against the device's measured copy bandwidth.
+int bench_depthwise_kernels(int64_t batch, int repeats, Report& rep) {
+    Context ctx(Device::CUDA);
+    // Device-to-device copy bandwidth: 1 GiB read + 1 GiB written.
+    const int64_t n = int64_t(1) << 28;
+    Tensor a = Tensor::zeros(Shape{n}, Device::CUDA), b = Tensor::empty(Shape{n}, Device::CUDA);
+    b.copy_from(a, ctx.stream());
+    ctx.synchronize();
+    auto t = Clock::now();
+    for (int i = 0; i < repeats; ++i) b.copy_from(a, ctx.stream());
+    ctx.synchronize();
+    const double copy_gbs = 2.0 * double(n) * 4 * repeats / (since(t) * 1e6);
+    rep.number("device_copy_gb_per_s", copy_gbs, "device-to-device copy (read + write)", "GB/s");
+    a = b = Tensor();
+    rep.text << "\ndepthwise kernels, batch " << batch << " (bytes = tensors read + written once)\n";
+    char line[200];
+    std::snprintf(line, sizeof line, "%-26s %-9s %9s %9s %8s\n", "shape (HxW, C, k, s)", "pass", "ms", "GB/s", "of copy");
+    rep.text << line;
+    struct S { int64_t hw, c, k, s; };
+    for (S sh : {S{112, 32, 3, 1}, S{112, 96, 3, 2}, S{56, 144, 3, 1}, S{56, 144, 5, 2}, S{28, 240, 5, 1}, S{28, 240, 3, 2},
+                 S{14, 480, 3, 1}, S{14, 480, 5, 1}, S{14, 672, 5, 1}, S{14, 672, 5, 2}, S{7, 1152, 5, 1}, S{7, 1152, 3, 1}}) {
+        ConvGeometry g;
+        g.n = batch; g.h = g.w = sh.hw; g.cin = g.cout = g.groups = sh.c; g.kh = g.kw = sh.k; g.stride = sh.s; g.pad = sh.k / 2;
+        Tensor x = Tensor::empty(Shape{g.n, g.h, g.w, g.cin}, Device::CUDA), w = Tensor::empty(Shape{g.cin, 1, g.kh, g.kw}, Device::CUDA);
+        Tensor y = Tensor::empty(Shape{g.n, g.ho(), g.wo(), g.cin}, Device::CUDA), dx = Tensor::empty(x.shape(), Device::CUDA);
+        Tensor dw = Tensor::zeros(w.shape(), Device::CUDA);
+        fill_normal(x, 1, 1, 0, 1, ctx.stream());
+        fill_normal(w, 1, 2, 0, 1, ctx.stream());
+        fill_normal(y, 1, 3, 0, 1, ctx.stream());
+        const double in_b = double(x.nbytes()), out_b = double(y.nbytes());
+        auto time_it = [&](const char* pass, double bytes, auto fn) {
+            fn();
+            ctx.synchronize();
+            auto t0 = Clock::now();
+            for (int i = 0; i < repeats; ++i) fn();
+            ctx.synchronize();
+            const double ms = since(t0) / repeats, gbs = bytes / (ms * 1e6);
+            char l[256], name[128];
+            std::snprintf(name, sizeof name, "%lldx%lld, %lld, %lld, %lld", (long long)sh.hw, (long long)sh.hw, (long long)sh.c,
+                          (long long)sh.k, (long long)sh.s);
+            std::snprintf(l, sizeof l, "%-26s %-9s %9.3f %9.1f %7.0f%%\n", name, pass, ms, gbs, 100 * gbs / copy_gbs);
+            rep.text << l;
+        };
+        time_it("forward", in_b + out_b, [&] { depthwise_conv2d_forward(x, w, y, g, ctx); });
+        time_it("input", in_b + out_b, [&] { depthwise_conv2d_backward_input(y, w, dx, g, ctx); });
+        time_it("weight", in_b + out_b, [&] { depthwise_conv2d_backward_weight(x, y, dw, g, ctx); });
     }
     return 0;
 }
@@ -236,10 +304,11 @@ int main(int argc, char** argv) {
         p.option("--cache-mb", &cache_mb, "prepared-image cache of the loader (with --loader; 0: off)");
         p.option("--json", &json_path, "also write the numbers as JSON here");
         if (!p.parse(argc, argv)) return 0;
-        if (device == "cuda") throw CudaError("effnet_bench --device cuda: the CUDA backend does not cover the model yet");
+        const Device dev = resolve_device(device);
         if (threads > 0) omp_set_num_threads(threads);
         Report rep;
-        rep.text << "effnet_bench on " << omp_get_max_threads() << " threads\n";
+        rep.text << "effnet_bench on " << (dev == Device::CUDA ? gpu::status() : std::to_string(omp_get_max_threads()) + " CPU threads")
+                 << "\n";
         if (!loader.empty()) {
             PipelineConfig pipe;
             pipe.image_size = image;
@@ -249,7 +318,8 @@ int main(int argc, char** argv) {
             ModelSpec spec;
             spec.variant = model[1] - '0';
             spec.image_size = image;
-            bench_model(spec, batch, steps, warmup, latency_runs, layers, rep);
+            bench_model(spec, batch, steps, warmup, latency_runs, layers, dev, rep);
+            if (dev == Device::CUDA) bench_depthwise_kernels(batch, std::max(steps, 10), rep);
         }
         std::cout << rep.text.str();
         if (!json_path.empty()) std::ofstream(json_path) << "{\n  " << rep.json.str() << "\n}\n";

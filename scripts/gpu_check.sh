@@ -55,10 +55,11 @@ fi
 # End to end on the GPU: a short phantom run, and the same run on the CPU for comparison.
 step train_gpu_smoke build-gpu/apps/effnet_train --device cuda --phantoms 512 --image-size 64 --epochs 2 --out "$OUT/train_gpu"
 step train_cpu_smoke build-gpu/apps/effnet_train --device cpu --phantoms 512 --image-size 64 --epochs 2 --out "$OUT/train_cpu"
-# CPU benchmark on this machine (effnet_bench has no GPU mode yet; see docs/status.md).
-step bench_cpu build-gpu/apps/effnet_bench --layers --json "$OUT/bench_cpu.json"
+# Benchmarks: effnet on the GPU (training step, latency, per-layer table,
+# depthwise kernels vs copy bandwidth), then PyTorch/timm on the same GPU.
+step bench_gpu build-gpu/apps/effnet_bench --device cuda --layers --steps 20 --warmup 5 --json "$OUT/bench_gpu.json"
 [ -f scripts/bench_pytorch_gpu.py ] && python3 -c "import torch, timm" 2>/dev/null &&
-    step bench_pytorch python3 scripts/bench_pytorch_gpu.py --out "$OUT/bench_pytorch.json"
+    step bench_pytorch python3 scripts/bench_pytorch_gpu.py --json "$OUT/bench_pytorch.json"
 [ -f scripts/parity/make_golden.py ] && python3 -c "import torch, timm" 2>/dev/null &&
     step parity_full python3 scripts/parity/make_golden.py --full --out "$OUT/golden_full" &&
     step parity_test env EFFNET_GOLDEN_FULL="$OUT/golden_full" ctest --test-dir build-gpu -R Parity --output-on-failure
