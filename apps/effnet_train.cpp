@@ -55,6 +55,10 @@ int main(int argc, char** argv) {
         p.flag("--clahe", &c.model.clahe, "CLAHE instead of global histogram equalisation");
         p.option("--clahe-tiles", &c.model.clahe_tiles, "CLAHE tile grid (per side)");
         p.option("--clahe-clip", &c.model.clahe_clip, "CLAHE clip limit");
+        std::string norm_mean = triple_to_string(c.model.mean), norm_std = triple_to_string(c.model.std);
+        p.option("--norm-mean", &norm_mean, "input normalisation mean per channel, \"r,g,b\" or one value");
+        p.option("--norm-std", &norm_std, "input normalisation std per channel, \"r,g,b\" or one value");
+        p.option("--max-image-side", &c.max_image_side, "images larger than this (pixels per side) are refused");
         p.flag("--no-augment", &no_augment, "no training augmentation");
         p.flag("--hflip", &c.augment.hflip, "allow horizontal flips (off: the heart sits on the left)");
         p.option("--rotate", &c.augment.rotate_deg, "augmentation rotation range in degrees");
@@ -92,6 +96,10 @@ int main(int argc, char** argv) {
         if (c.model.loss == LossKind::CROSS_ENTROPY && c.model.num_classes < 2 && !print_model)
             throw cli::UsageError("--loss ce needs --classes >= 2");
         if (channels != 1 && channels != 3) throw cli::UsageError("--channels must be 1 or 3");
+        if (!parse_triple(norm_mean, c.model.mean)) throw cli::UsageError("--norm-mean: '" + norm_mean + "' is not r,g,b");
+        if (!parse_triple(norm_std, c.model.std) || c.model.std[0] <= 0 || c.model.std[1] <= 0 || c.model.std[2] <= 0)
+            throw cli::UsageError("--norm-std: '" + norm_std + "' is not three positive numbers");
+        if (c.max_image_side < 32) throw cli::UsageError("--max-image-side must be >= 32");
         if (c.model.image_size < 32 || c.model.image_size > 2048) throw cli::UsageError("--image-size must be in [32, 2048]");
         if (c.batch < 1 || c.epochs < 1 || c.workers < 0 || c.cache_mb < 0)
             throw cli::UsageError("--batch-size, --epochs must be >= 1, --workers and --cache-mb >= 0");

@@ -1,6 +1,7 @@
 #include "apps/model_spec.h"
 
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 
 #include "layers/parameters.h"
@@ -15,6 +16,25 @@ std::string get(const std::map<std::string, std::string>& m, const std::string& 
     return it->second;
 }
 }  // namespace
+
+std::string triple_to_string(const std::array<float, 3>& v) {
+    char b[96];
+    std::snprintf(b, sizeof b, "%.7g,%.7g,%.7g", double(v[0]), double(v[1]), double(v[2]));
+    return b;
+}
+
+bool parse_triple(const std::string& text, std::array<float, 3>& out) {
+    float v[3];
+    char tail;
+    const int n = std::sscanf(text.c_str(), "%f,%f,%f%c", &v[0], &v[1], &v[2], &tail);
+    if (n == 1) {
+        out = {v[0], v[0], v[0]};  // one value: every channel
+        return true;
+    }
+    if (n != 3) return false;
+    out = {v[0], v[1], v[2]};
+    return true;
+}
 
 EfficientNetConfig ModelSpec::network() const {
     EfficientNetConfig c = EfficientNetConfig::variant(variant, num_classes);
@@ -32,6 +52,8 @@ PipelineConfig ModelSpec::pipeline() const {
     p.clahe = clahe;
     p.clahe_tiles = clahe_tiles;
     p.clahe_clip = clahe_clip;
+    p.mean = mean;
+    p.std = std;
     return p;
 }
 
@@ -48,6 +70,8 @@ void ModelSpec::to_metadata(std::map<std::string, std::string>& m) const {
     m["effnet.clahe"] = clahe ? "1" : "0";
     m["effnet.clahe_tiles"] = std::to_string(clahe_tiles);
     m["effnet.clahe_clip"] = std::to_string(clahe_clip);
+    m["effnet.mean"] = triple_to_string(mean);
+    m["effnet.std"] = triple_to_string(std);
 }
 
 ModelSpec ModelSpec::from_metadata(const std::map<std::string, std::string>& m, const std::string& path) {
@@ -66,6 +90,11 @@ ModelSpec ModelSpec::from_metadata(const std::map<std::string, std::string>& m, 
     s.clahe = get(m, "effnet.clahe", path) == "1";
     s.clahe_tiles = std::atoi(get(m, "effnet.clahe_tiles", path).c_str());
     s.clahe_clip = std::atof(get(m, "effnet.clahe_clip", path).c_str());
+    // Older checkpoints and converted weights without these keep the ImageNet values.
+    if (m.count("effnet.mean") && !parse_triple(m.at("effnet.mean"), s.mean))
+        throw IoError(path + ": bad effnet.mean '" + m.at("effnet.mean") + "'");
+    if (m.count("effnet.std") && !parse_triple(m.at("effnet.std"), s.std))
+        throw IoError(path + ": bad effnet.std '" + m.at("effnet.std") + "'");
     if (s.num_classes < 1 || (s.in_channels != 1 && s.in_channels != 3) || s.image_size < 32)
         throw IoError(path + ": implausible model settings in the checkpoint metadata");
     return s;

@@ -3,6 +3,7 @@
 // effnet_predict and --resume.
 #pragma once
 
+#include <array>
 #include <map>
 #include <memory>
 #include <string>
@@ -27,6 +28,8 @@ struct ModelSpec {
     bool clahe = false;
     int clahe_tiles = 8;
     double clahe_clip = 2.0;
+    std::array<float, 3> mean = {0.485f, 0.456f, 0.406f};  // input normalisation (ImageNet by default)
+    std::array<float, 3> std = {0.229f, 0.224f, 0.225f};
 
     EfficientNetConfig network() const;
     // Pipeline settings for evaluation (no augmentation).
@@ -44,6 +47,10 @@ struct Model {
     // Plans activations for `batch` images.
     void plan(int64_t batch, Device device);
 };
+
+// "a,b,c" (or one value for all channels) <-> three floats.
+std::string triple_to_string(const std::array<float, 3>& v);
+bool parse_triple(const std::string& text, std::array<float, 3>& out);
 
 // P(label = 1) from a row of logits.
 double positive_probability(const float* logits, int64_t num_classes);

@@ -226,6 +226,7 @@ int train(const TrainConfig& cfg) {
     }
     PipelineConfig eval_pipe = cfg.model.pipeline();
     eval_pipe.phantom_seed = ds.phantom_seed;
+    eval_pipe.limits.max_side = cfg.max_image_side;
     PipelineConfig train_pipe = eval_pipe;
     train_pipe.augment = cfg.augment;
     LoaderConfig lc;

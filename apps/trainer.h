@@ -43,6 +43,7 @@ struct TrainConfig {
     uint64_t seed = 0;
     int workers = 2;
     int64_t cache_mb = 1024;  // prepared images kept in memory across epochs
+    int max_image_side = 16384;  // larger images are refused (and skipped) before decoding
     bool strict = false;
     std::string device = "auto";
     std::string kernels = "custom";

@@ -11,7 +11,8 @@ TEST(Cli, UnknownFlagIsAUsageError) {
 }
 
 TEST(Cli, BadValuesAreUsageErrors) {
-    for (const char* args : {"--lr abc", "--epochs 0", "--batch-size", "--device tpu", "--channels 2", "--loss bce --classes 2"}) {
+    for (const char* args : {"--lr abc", "--epochs 0", "--batch-size", "--device tpu", "--channels 2", "--loss bce --classes 2",
+                             "--norm-std 0,1,2", "--norm-mean a,b", "--max-image-side 8", "--cache-mb -1"}) {
         AppResult r = run_app(bin("effnet_train") + " " + args);
         EXPECT_EQ(r.status, 2) << args << ": " << r.output;
         EXPECT_NE(r.output.find("effnet_train:"), std::string::npos) << r.output;
