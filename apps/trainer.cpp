@@ -298,7 +298,9 @@ int train(const TrainConfig& cfg) {
             if (!std::isfinite(loss))
                 throw NumericError("loss is " + std::string(std::isnan(loss) ? "NaN" : "infinite") + " at epoch " +
                                    std::to_string(epoch + 1) + ", step " + std::to_string(prog.step_in_epoch + 1) +
-                                   " (lr " + fmt("%g", opt.lr()) + "); the last good state is in " + last_path +
+                                   " (lr " + fmt("%g", opt.lr()) + "); " +
+                                   (fs::exists(last_path) ? "the last good state is in " + last_path
+                                                          : std::string("no checkpoint was written yet")) +
                                    "; try a smaller --lr");
             const Tensor& dlogits = head.backward(ctx);
             model.store->zero_grads(ctx);

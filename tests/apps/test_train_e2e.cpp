@@ -145,6 +145,16 @@ TEST(TrainEndToEnd, InterruptFinishesTheStepAndCheckpoints) {
     EXPECT_TRUE(ck.find("optimizer.exp_avg_sq"));
 }
 
+TEST(TrainEndToEnd, DivergingLossStopsWithAClearError) {
+    fs::path out = fresh("nan");
+    AppResult r = run_app(bin("effnet_train") + kTiny + " --epochs 2 --lr 1e9 --out " + out.string());
+    EXPECT_EQ(r.status, 1) << r.output;
+    EXPECT_TRUE(r.output.find("loss is NaN at epoch 1") != std::string::npos ||
+                r.output.find("loss is infinite at epoch 1") != std::string::npos)
+        << r.output;
+    EXPECT_NE(r.output.find("try a smaller --lr"), std::string::npos);
+}
+
 TEST(TrainEndToEnd, RealDataWhenPresent) {
     if (!fs::exists(EFFNET_SHARED_DATA)) GTEST_SKIP() << "development data not present: " << EFFNET_SHARED_DATA;
     AppResult r = run_app(bin("effnet_data_check") + " " + EFFNET_SHARED_DATA);
