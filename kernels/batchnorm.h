@@ -32,8 +32,9 @@ void batchnorm_train_forward(const Tensor& x, const Tensor& gamma, const Tensor&
                              const BatchNormParams& p, Context& ctx);
 void batchnorm_eval_forward(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& running_mean,
                             const Tensor& running_var, Tensor& y, const BatchNormParams& p, Context& ctx);
+// `eps` must be the forward's (only cuDNN's backward uses it).
 void batchnorm_backward(const Tensor& x, const Tensor& dy, const Tensor& gamma, const Tensor& save_mean,
-                        const Tensor& save_invstd, Tensor& dx, Tensor& dgamma, Tensor& dbeta, Context& ctx);
+                        const Tensor& save_invstd, Tensor& dx, Tensor& dgamma, Tensor& dbeta, Context& ctx, double eps = 1e-5);
 
 namespace cpu {
 template <class T>

@@ -2,11 +2,19 @@
 #include "kernels/conv2d.h"
 
 #include "kernels/depthwise_conv.h"
+#include "kernels/cuda/cudnn_fallback.h"
 #include "kernels/dispatch.h"
 
 namespace effnet {
 
 namespace {
+// Whether this context wants cuDNN for depthwise convolution; says so once per process.
+bool use_cudnn_depthwise(const Context& ctx) {
+    if (ctx.depthwise_kernels != KernelChoice::CUDNN) return false;
+    log_kernel_choice_once("depthwise convolution", "cuDNN (--kernels cudnn)");
+    return true;
+}
+
 void check_geometry(const char* op, const Tensor& x, const Tensor& w, const Tensor& y, const ConvGeometry& g,
                     bool depthwise) {
     EFFNET_CHECK(x.shape() == (Shape{g.n, g.h, g.w, g.cin}), op << ": input " << x.shape() << ", expected NHWC ["
@@ -54,6 +62,10 @@ void conv2d_backward_weight(const Tensor& x, const Tensor& dy, Tensor& dw, const
 
 void depthwise_conv2d_forward(const Tensor& x, const Tensor& w, Tensor& y, const ConvGeometry& g, Context& ctx) {
     check_geometry("depthwise_conv2d_forward", x, w, y, g, true);
+    if (x.is_cuda() && use_cudnn_depthwise(ctx)) {
+        cuda::cudnn_depthwise_forward(ctx.cudnn(), x.f32(), w.f32(), y.f32(), g);
+        return;
+    }
     if (x.is_cuda()) {
         cuda::depthwise_conv2d_forward(x.f32(), w.f32(), y.f32(), g,
                                                         static_cast<float*>(ctx.workspace(w.nbytes())), ctx.stream());
@@ -65,6 +77,10 @@ void depthwise_conv2d_forward(const Tensor& x, const Tensor& w, Tensor& y, const
 void depthwise_conv2d_backward_input(const Tensor& dy, const Tensor& w, Tensor& dx, const ConvGeometry& g,
                                      Context& ctx) {
     check_geometry("depthwise_conv2d_backward_input", dx, w, dy, g, true);
+    if (dy.is_cuda() && use_cudnn_depthwise(ctx)) {
+        cuda::cudnn_depthwise_backward_input(ctx.cudnn(), dy.f32(), w.f32(), dx.f32(), g);
+        return;
+    }
     if (dy.is_cuda()) {
         cuda::depthwise_conv2d_backward_input(dy.f32(), w.f32(), dx.f32(), g,
                                                                static_cast<float*>(ctx.workspace(w.nbytes())), ctx.stream());
@@ -76,6 +92,10 @@ void depthwise_conv2d_backward_input(const Tensor& dy, const Tensor& w, Tensor& 
 void depthwise_conv2d_backward_weight(const Tensor& x, const Tensor& dy, Tensor& dw, const ConvGeometry& g,
                                       Context& ctx) {
     check_geometry("depthwise_conv2d_backward_weight", x, dw, dy, g, true);
+    if (x.is_cuda() && use_cudnn_depthwise(ctx)) {
+        cuda::cudnn_depthwise_backward_weight(ctx.cudnn(), x.f32(), dy.f32(), dw.f32(), g);
+        return;
+    }
     if (x.is_cuda()) {
         cuda::depthwise_conv2d_backward_weight(
                              x.f32(), dy.f32(), dw.f32(), g,

@@ -6,6 +6,7 @@
 #include "kernels/adamw.h"
 #include "kernels/batchnorm.h"
 #include "kernels/conv2d.h"
+#include "kernels/cuda/cudnn_fallback.h"
 #include "kernels/depthwise_conv.h"
 #include "kernels/dispatch.h"
 #include "kernels/dropout.h"
@@ -84,6 +85,28 @@ void conv2d_backward_input(const float*, const float*, float*, const ConvGeometr
 }
 void conv2d_backward_weight(const float*, const float*, float*, const ConvGeometry&, float*, void*, bool, void*) {
     EFFNET_NO_CUDA(conv2d_backward_weight);
+}
+
+void cudnn_depthwise_forward(void*, const float*, const float*, float*, const ConvGeometry&) {
+    EFFNET_NO_CUDA(cudnn_depthwise_forward);
+}
+void cudnn_depthwise_backward_input(void*, const float*, const float*, float*, const ConvGeometry&) {
+    EFFNET_NO_CUDA(cudnn_depthwise_backward_input);
+}
+void cudnn_depthwise_backward_weight(void*, const float*, const float*, float*, const ConvGeometry&) {
+    EFFNET_NO_CUDA(cudnn_depthwise_backward_weight);
+}
+void cudnn_batchnorm_train_forward(void*, const float*, const float*, const float*, float*, float*, float*, float*, float*,
+                                   int64_t, int64_t, double, double) {
+    EFFNET_NO_CUDA(cudnn_batchnorm_train_forward);
+}
+void cudnn_batchnorm_eval_forward(void*, const float*, const float*, const float*, const float*, const float*, float*, int64_t,
+                                  int64_t, double) {
+    EFFNET_NO_CUDA(cudnn_batchnorm_eval_forward);
+}
+void cudnn_batchnorm_backward(void*, const float*, const float*, const float*, const float*, const float*, float*, float*, float*,
+                              int64_t, int64_t, double) {
+    EFFNET_NO_CUDA(cudnn_batchnorm_backward);
 }
 
 }  // namespace effnet::cuda

@@ -12,6 +12,11 @@ namespace effnet::detail {
 [[noreturn]] void throw_no_cuda_kernel(const char* op);
 }  // namespace effnet::detail
 
+namespace effnet {
+// Logs "<family> runs on <path>" to stderr the first time a family takes a non-default path.
+void log_kernel_choice_once(const char* family, const char* path);
+}  // namespace effnet
+
 // In the CPU-only build every cuda:: kernel function exists as a stub that
 // throws (kernels/cuda_unavailable.cpp), so dispatch code calls cuda::
 // directly in both builds.

@@ -3,6 +3,7 @@
 // check and a call).
 #include "kernels/adamw.h"
 #include "kernels/batchnorm.h"
+#include "kernels/cuda/cudnn_fallback.h"
 #include "kernels/dispatch.h"
 #include "kernels/dropout.h"
 #include "kernels/elementwise.h"
@@ -22,6 +23,11 @@ void check_numel(const char* op, const Tensor& a, const Tensor& b) {
     EFFNET_CHECK(a.numel() == b.numel(), op << ": " << a.shape() << " vs " << b.shape());
     EFFNET_CHECK_SAME_DEVICE(op, a, b);
 }
+bool use_cudnn_batchnorm(const Context& ctx) {
+    if (ctx.batchnorm_kernels != KernelChoice::CUDNN) return false;
+    log_kernel_choice_once("batch norm", "cuDNN (--kernels cudnn)");
+    return true;
+}
 void check_vec(const char* op, const Tensor& t, int64_t c, const char* what) {
     EFFNET_CHECK(t.numel() == c, op << ": " << what << " has shape " << t.shape() << ", expected " << c << " channels");
 }
@@ -35,6 +41,11 @@ void batchnorm_train_forward(const Tensor& x, const Tensor& gamma, const Tensor&
     auto [m, c] = rows_channels(x);
     check_numel(op, x, y);
     for (const Tensor* t : {&gamma, &beta, static_cast<const Tensor*>(&save_mean), static_cast<const Tensor*>(&save_invstd), static_cast<const Tensor*>(&running_mean), static_cast<const Tensor*>(&running_var)}) check_vec(op, *t, c, "a per-channel tensor");
+    if (x.is_cuda() && use_cudnn_batchnorm(ctx)) {
+        cuda::cudnn_batchnorm_train_forward(ctx.cudnn(), x.f32(), gamma.f32(), beta.f32(), y.f32(), save_mean.f32(),
+                                            save_invstd.f32(), running_mean.f32(), running_var.f32(), m, c, p.eps, p.momentum);
+        return;
+    }
     if (x.is_cuda()) {
         cuda::batchnorm_train_forward(x.f32(), gamma.f32(), beta.f32(), y.f32(), save_mean.f32(),
                                                            save_invstd.f32(), running_mean.f32(), running_var.f32(), m, c, p.eps,
@@ -52,6 +63,11 @@ void batchnorm_eval_forward(const Tensor& x, const Tensor& gamma, const Tensor& 
     auto [m, c] = rows_channels(x);
     check_numel(op, x, y);
     for (const Tensor* t : {&gamma, &beta, &running_mean, &running_var}) check_vec(op, *t, c, "a per-channel tensor");
+    if (x.is_cuda() && use_cudnn_batchnorm(ctx)) {
+        cuda::cudnn_batchnorm_eval_forward(ctx.cudnn(), x.f32(), gamma.f32(), beta.f32(), running_mean.f32(), running_var.f32(),
+                                           y.f32(), m, c, p.eps);
+        return;
+    }
     if (x.is_cuda()) {
         cuda::batchnorm_eval_forward(x.f32(), gamma.f32(), beta.f32(), running_mean.f32(), running_var.f32(),
                                                           y.f32(), m, c, p.eps, ctx.stream());
@@ -62,12 +78,17 @@ void batchnorm_eval_forward(const Tensor& x, const Tensor& gamma, const Tensor& 
 }
 
 void batchnorm_backward(const Tensor& x, const Tensor& dy, const Tensor& gamma, const Tensor& save_mean,
-                        const Tensor& save_invstd, Tensor& dx, Tensor& dgamma, Tensor& dbeta, Context& ctx) {
+                        const Tensor& save_invstd, Tensor& dx, Tensor& dgamma, Tensor& dbeta, Context& ctx, double eps) {
     const char* op = "batchnorm_backward";
     auto [m, c] = rows_channels(x);
     check_numel(op, x, dy);
     check_numel(op, x, dx);
     for (const Tensor* t : {&gamma, &save_mean, &save_invstd, static_cast<const Tensor*>(&dgamma), static_cast<const Tensor*>(&dbeta)}) check_vec(op, *t, c, "a per-channel tensor");
+    if (x.is_cuda() && use_cudnn_batchnorm(ctx)) {
+        cuda::cudnn_batchnorm_backward(ctx.cudnn(), x.f32(), dy.f32(), gamma.f32(), save_mean.f32(), save_invstd.f32(), dx.f32(),
+                                       dgamma.f32(), dbeta.f32(), m, c, eps);
+        return;
+    }
     if (x.is_cuda()) {
         cuda::batchnorm_backward(x.f32(), dy.f32(), gamma.f32(), save_mean.f32(), save_invstd.f32(), dx.f32(),
                                                       dgamma.f32(), dbeta.f32(), m, c,

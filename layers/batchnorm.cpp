@@ -36,7 +36,7 @@ Tensor BatchNorm2d::forward_impl(const Tensor& x, const RunState& run, Context& 
 Tensor BatchNorm2d::backward_impl(const Tensor& dy, Context& ctx) {
     EFFNET_CHECK(saved_train_, "BatchNorm2d: backward after an EVAL forward is not supported");
     Tensor dx = grad_input(batch_);
-    batchnorm_backward(x_, dy, gamma_, save_mean_, save_invstd_, dx, gamma_grad_, beta_grad_, ctx);
+    batchnorm_backward(x_, dy, gamma_, save_mean_, save_invstd_, dx, gamma_grad_, beta_grad_, ctx, p_.eps);
     return dx;
 }
 

@@ -51,5 +51,19 @@ TEST(DepthwiseGpu, MatchesCpuReference) {
             auto c = compare(got, want, 1e-4, 1e-4);
             EXPECT_TRUE(c.ok && c.rel_l2 <= 1e-5) << what << ": " << c.str();
         }
+        // The cuDNN fallback (--kernels cudnn) must agree with the hand-written kernels.
+        Context vendor(Device::CUDA);
+        vendor.depthwise_kernels = KernelChoice::CUDNN;
+        Tensor yv = Tensor::full(ys, NAN, Device::CUDA), dxv = Tensor::full(xs, NAN, Device::CUDA), dwv = Tensor::zeros(ws, Device::CUDA);
+        depthwise_conv2d_forward(xd, wd, yv, g, vendor);
+        depthwise_conv2d_backward_input(dyd, wd, dxv, g, vendor);
+        depthwise_conv2d_backward_weight(xd, dyd, dwv, g, vendor);
+        vendor.synchronize();
+        for (auto [got, want, what] : {std::make_tuple(yv.to_vector(), yd.to_vector(), "cuDNN forward"),
+                                       std::make_tuple(dxv.to_vector(), dxd.to_vector(), "cuDNN input gradient"),
+                                       std::make_tuple(dwv.to_vector(), dwd.to_vector(), "cuDNN weight gradient")}) {
+            auto c = compare(got, want, 1e-4, 1e-4);
+            EXPECT_TRUE(c.ok && c.rel_l2 <= 1e-5) << what << " vs custom: " << c.str();
+        }
     }
 }

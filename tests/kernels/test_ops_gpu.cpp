@@ -64,6 +64,19 @@ TEST(BatchNormGpu, TrainEvalAndBackwardMatchCpu) {
         batchnorm_eval_forward(x, gamma, beta, rm, rv, ye, p, c);
         batchnorm_eval_forward(dev(x), dev(gamma), dev(beta), dev(rm), dev(rv), yed, p, g);
         expect_close(yed, ye, "eval forward");
+        // The cuDNN fallback (--kernels cudnn) against the CPU reference too.
+        Context vendor(Device::CUDA);
+        vendor.batchnorm_kernels = KernelChoice::CUDNN;
+        Tensor yv = poisoned(xs), meanv = poisoned(cs), invv = poisoned(cs), rmv = dev(rm), rvv = dev(rv);
+        batchnorm_train_forward(dev(x), dev(gamma), dev(beta), yv, meanv, invv, rmv, rvv, p, vendor);
+        expect_close(yv, y, "cuDNN train forward");
+        expect_close(rmv, rm_c, "cuDNN running mean");
+        expect_close(rvv, rv_c, "cuDNN running var");
+        Tensor dxv = poisoned(xs), dgv = Tensor::full(cs, 0.5f, Device::CUDA), dbv = Tensor::full(cs, 0.5f, Device::CUDA);
+        batchnorm_backward(dev(x), dev(dy), dev(gamma), meanv, invv, dxv, dgv, dbv, vendor, p.eps);
+        expect_close(dxv, dx, "cuDNN input gradient");
+        expect_close(dgv, dgam, "cuDNN gamma gradient");
+        expect_close(dbv, dbet, "cuDNN beta gradient");
     }
 }
 

@@ -1,0 +1,26 @@
+// cuDNN versions of depthwise convolution and batch norm (see
+// kernels/cuda/cudnn_fallback.cpp). Same semantics as the hand-written
+// kernels: outputs and input gradients overwritten, parameter gradients
+// accumulated. `handle` is the Context's cudnnHandle_t.
+#pragma once
+
+#include <cstdint>
+
+#include "kernels/conv_shape.h"
+
+namespace effnet::cuda {
+
+void cudnn_depthwise_forward(void* handle, const float* x, const float* w, float* y, const ConvGeometry& g);
+void cudnn_depthwise_backward_input(void* handle, const float* dy, const float* w, float* dx, const ConvGeometry& g);
+void cudnn_depthwise_backward_weight(void* handle, const float* x, const float* dy, float* dw, const ConvGeometry& g);
+void cudnn_batchnorm_train_forward(void* handle, const float* x, const float* gamma, const float* beta, float* y,
+                                   float* save_mean, float* save_invstd, float* running_mean, float* running_var, int64_t m,
+                                   int64_t c, double eps, double momentum);
+void cudnn_batchnorm_eval_forward(void* handle, const float* x, const float* gamma, const float* beta,
+                                  const float* running_mean, const float* running_var, float* y, int64_t m, int64_t c,
+                                  double eps);
+void cudnn_batchnorm_backward(void* handle, const float* x, const float* dy, const float* gamma, const float* save_mean,
+                              const float* save_invstd, float* dx, float* dgamma, float* dbeta, int64_t m, int64_t c,
+                              double eps);
+
+}  // namespace effnet::cuda
