@@ -69,6 +69,14 @@ cudaStream_t as_stream(void* s) { return static_cast<cudaStream_t>(s); }
 unsigned blocks(int64_t n) { return grid_stride_blocks(size_t(n), kThreads); }
 int64_t taps(const ConvGeometry& g) { return g.kh * g.kw * g.cin_per_group(); }
 
+// Writes the tap-major weights to the start of the workspace; returns them.
+float* relaid_weights(const float* w, float* ws, const ConvGeometry& g, void* stream) {
+    const int64_t k = taps(g);
+    relayout_kernel<<<blocks(g.cout * k), kThreads, 0, as_stream(stream)>>>(w, ws, g, false);
+    EFFNET_CHECK_LAUNCH("relayout_kernel", "Cout=" << g.cout << " K=" << k);
+    return ws;
+}
+
 }  // namespace
 
 size_t conv2d_workspace_floats(const ConvGeometry& g) {
@@ -84,9 +92,8 @@ void conv2d_forward(const float* x, const float* w, float* y, const ConvGeometry
         return;
     }
     const int64_t k = taps(g), cog = g.cout_per_group();
-    float *wr = ws, *col = ws + g.cout * k;
-    relayout_kernel<<<blocks(g.cout * k), kThreads, 0, as_stream(stream)>>>(w, wr, g, false);
-    EFFNET_CHECK_LAUNCH("relayout_kernel", "Cout=" << g.cout << " K=" << k);
+    const float* wr = relaid_weights(w, ws, g, stream);
+    float* col = ws + g.cout * k;
     for (int64_t grp = 0; grp < g.groups; ++grp) {
         im2col_kernel<<<blocks(m * k), kThreads, 0, as_stream(stream)>>>(x, col, g, grp);
         EFFNET_CHECK_LAUNCH("im2col_kernel", "M=" << m << " K=" << k);
@@ -102,9 +109,8 @@ void conv2d_backward_input(const float* dy, const float* w, float* dx, const Con
         return;
     }
     const int64_t k = taps(g), cog = g.cout_per_group();
-    float *wr = ws, *col = ws + g.cout * k;
-    relayout_kernel<<<blocks(g.cout * k), kThreads, 0, as_stream(stream)>>>(w, wr, g, false);
-    EFFNET_CHECK_LAUNCH("relayout_kernel", "Cout=" << g.cout << " K=" << k);
+    const float* wr = relaid_weights(w, ws, g, stream);
+    float* col = ws + g.cout * k;
     for (int64_t grp = 0; grp < g.groups; ++grp) {
         gemm_nn(cublas, tf32, m, k, cog, dy + grp * cog, g.cout, wr + grp * cog * k, k, col, k, false);
         col2im_kernel<<<blocks(g.n * g.h * g.w * g.cin_per_group()), kThreads, 0, as_stream(stream)>>>(col, dx, g, grp);
