@@ -5,6 +5,7 @@
 #include "kernels/activation.h"
 #include "kernels/adamw.h"
 #include "kernels/batchnorm.h"
+#include "kernels/bn_swish.h"
 #include "kernels/conv2d.h"
 #include "kernels/cuda/cudnn_fallback.h"
 #include "kernels/depthwise_conv.h"
@@ -47,6 +48,14 @@ void batchnorm_eval_forward(const float*, const float*, const float*, const floa
 void batchnorm_backward(const float*, const float*, const float*, const float*, const float*, float*, float*, float*, int64_t,
                         int64_t, void*, void*) {
     EFFNET_NO_CUDA(batchnorm_backward);
+}
+void bn_swish_train_forward(const float*, const float*, const float*, float*, float*, float*, float*, float*, int64_t, int64_t,
+                            double, double, void*, void*) {
+    EFFNET_NO_CUDA(bn_swish_train_forward);
+}
+void bn_swish_backward(const float*, const float*, const float*, const float*, const float*, const float*, float*, float*,
+                       float*, int64_t, int64_t, void*, void*) {
+    EFFNET_NO_CUDA(bn_swish_backward);
 }
 void global_avg_pool_forward(const float*, float*, int64_t, int64_t, int64_t, void*) { EFFNET_NO_CUDA(global_avg_pool_forward); }
 void global_avg_pool_backward(const float*, float*, int64_t, int64_t, int64_t, void*) { EFFNET_NO_CUDA(global_avg_pool_backward); }

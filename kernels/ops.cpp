@@ -3,6 +3,7 @@
 // check and a call).
 #include "kernels/adamw.h"
 #include "kernels/batchnorm.h"
+#include "kernels/bn_swish.h"
 #include "kernels/cuda/cudnn_fallback.h"
 #include "kernels/dispatch.h"
 #include "kernels/dropout.h"
@@ -97,6 +98,45 @@ void batchnorm_backward(const Tensor& x, const Tensor& dy, const Tensor& gamma, 
     }
     cpu::batchnorm_backward(x.f32(), dy.f32(), gamma.f32(), save_mean.f32(), save_invstd.f32(), dx.f32(), dgamma.f32(),
                             dbeta.f32(), m, c, ctx.stream());
+}
+
+// ---- fused batch norm + swish ------------------------------------------------
+void bn_swish_train_forward(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tensor& y, Tensor& save_mean,
+                            Tensor& save_invstd, Tensor& running_mean, Tensor& running_var, const BatchNormParams& p,
+                            Context& ctx) {
+    const char* op = "bn_swish_train_forward";
+    auto [m, c] = rows_channels(x);
+    check_numel(op, x, y);
+    for (const Tensor* t : {&gamma, &beta, static_cast<const Tensor*>(&save_mean), static_cast<const Tensor*>(&save_invstd),
+                            static_cast<const Tensor*>(&running_mean), static_cast<const Tensor*>(&running_var)})
+        check_vec(op, *t, c, "a per-channel tensor");
+    if (x.is_cuda()) {
+        cuda::bn_swish_train_forward(x.f32(), gamma.f32(), beta.f32(), y.f32(), save_mean.f32(), save_invstd.f32(),
+                                     running_mean.f32(), running_var.f32(), m, c, p.eps, p.momentum,
+                                     ctx.workspace(cuda::batchnorm_workspace_bytes(m, c)), ctx.stream());
+        return;
+    }
+    cpu::bn_swish_train_forward(x.f32(), gamma.f32(), beta.f32(), y.f32(), save_mean.f32(), save_invstd.f32(),
+                                running_mean.f32(), running_var.f32(), m, c, p.eps, p.momentum, ctx.stream());
+}
+
+void bn_swish_backward(const Tensor& x, const Tensor& dy, const Tensor& gamma, const Tensor& beta, const Tensor& save_mean,
+                       const Tensor& save_invstd, Tensor& dx, Tensor& dgamma, Tensor& dbeta, Context& ctx) {
+    const char* op = "bn_swish_backward";
+    auto [m, c] = rows_channels(x);
+    check_numel(op, x, dy);
+    check_numel(op, x, dx);
+    for (const Tensor* t : {&gamma, &beta, &save_mean, &save_invstd, static_cast<const Tensor*>(&dgamma),
+                            static_cast<const Tensor*>(&dbeta)})
+        check_vec(op, *t, c, "a per-channel tensor");
+    if (x.is_cuda()) {
+        cuda::bn_swish_backward(x.f32(), dy.f32(), gamma.f32(), beta.f32(), save_mean.f32(), save_invstd.f32(), dx.f32(),
+                                dgamma.f32(), dbeta.f32(), m, c, ctx.workspace(cuda::batchnorm_workspace_bytes(m, c)),
+                                ctx.stream());
+        return;
+    }
+    cpu::bn_swish_backward(x.f32(), dy.f32(), gamma.f32(), beta.f32(), save_mean.f32(), save_invstd.f32(), dx.f32(),
+                           dgamma.f32(), dbeta.f32(), m, c, ctx.stream());
 }
 
 // ---- squeeze-excite pieces ---------------------------------------------------

@@ -4,6 +4,7 @@
 // variance is computed in a second pass over centred values, as the CPU
 // reference does, for stability.
 #include "kernels/batchnorm.h"
+#include "kernels/bn_swish.h"
 #include "kernels/cuda/channel_reduce_map.h"
 #include "tensor/cuda_check.h"
 
@@ -13,20 +14,31 @@ namespace {
 
 using namespace crmap;
 
-enum class Sum { X, CENTRED_SQUARE, BACKWARD };
+enum class Sum { X, CENTRED_SQUARE, BACKWARD, BACKWARD_SWISH };
+
+// dL/dz for y = swish(z), z = (x - mean) * invstd * gamma + beta (the fused BN+swish backward).
+__device__ __forceinline__ float swish_grad(float dy, float x, float mean, float invstd, float gamma, float beta) {
+    const float z = (x - mean) * invstd * gamma + beta;
+    const float s = 1.0f / (1.0f + expf(-z));
+    return dy * s * (1.0f + z * (1.0f - s));
+}
 
 // partial_a/b[by][c]: sums over this block's rows of
-//   X: x;  CENTRED_SQUARE: (x - mean)^2;  BACKWARD: a = dy, b = dy * (x - mean) * invstd.
+//   X: x;  CENTRED_SQUARE: (x - mean)^2;  BACKWARD: a = dy, b = dy * (x - mean) * invstd;
+//   BACKWARD_SWISH: the same with dy replaced by dz = dy * swish'(z) (gamma, beta needed).
 template <Sum S>
 __global__ void channel_partial_kernel(const float* __restrict__ x, const float* __restrict__ dy,
-                                       const float* __restrict__ mean, const float* __restrict__ invstd, int64_t rows,
+                                       const float* __restrict__ mean, const float* __restrict__ invstd,
+                                       const float* __restrict__ gamma, const float* __restrict__ beta, int64_t rows,
                                        int64_t C, double* __restrict__ partial_a, double* __restrict__ partial_b) {
     __shared__ double red_a[kRows][kChannels], red_b[kRows][kChannels];
     const int64_t c = channel(blockIdx.x, threadIdx.x);
     double a = 0, b = 0;
     if (c < C) {
+        const bool backward = S == Sum::BACKWARD || S == Sum::BACKWARD_SWISH;
         const float m = S == Sum::X ? 0.0f : mean[c];
-        const float is = S == Sum::BACKWARD ? invstd[c] : 1.0f;
+        const float is = backward ? invstd[c] : 1.0f;
+        const float ga = S == Sum::BACKWARD_SWISH ? gamma[c] : 0.0f, be = S == Sum::BACKWARD_SWISH ? beta[c] : 0.0f;
         for (int64_t r = first_row(blockIdx.y, threadIdx.y); r < rows; r += row_step(gridDim.y)) {
             const float v = x[r * C + c];
             if (S == Sum::X) {
@@ -35,7 +47,7 @@ __global__ void channel_partial_kernel(const float* __restrict__ x, const float*
                 const double d = double(v) - m;
                 a += d * d;
             } else {
-                const float g = dy[r * C + c];
+                const float g = S == Sum::BACKWARD_SWISH ? swish_grad(dy[r * C + c], v, m, is, ga, be) : dy[r * C + c];
                 a += g;
                 b += double(g) * (double(v) - m) * is;
             }
@@ -51,7 +63,7 @@ __global__ void channel_partial_kernel(const float* __restrict__ x, const float*
             sb += red_b[k][threadIdx.x];
         }
         partial_a[int64_t(blockIdx.y) * C + c] = sa;
-        if (S == Sum::BACKWARD) partial_b[int64_t(blockIdx.y) * C + c] = sb;
+        if (S == Sum::BACKWARD || S == Sum::BACKWARD_SWISH) partial_b[int64_t(blockIdx.y) * C + c] = sb;
     }
 }
 
@@ -82,14 +94,16 @@ __global__ void variance_kernel(const double* __restrict__ partial, int slices, 
     }
 }
 
-// One thread per element: y = (x - mean) * invstd * gamma + beta.
+// One thread per element: z = (x - mean) * invstd * gamma + beta; y = z, or swish(z) when fused.
+template <bool SWISH>
 __global__ void normalize_kernel(const float* __restrict__ x, const float* __restrict__ mean, const float* __restrict__ invstd,
                                  const float* __restrict__ gamma, const float* __restrict__ beta, float* __restrict__ y,
                                  int64_t n, int64_t C) {
     for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
         const int64_t c = i % C;
         const float scale = gamma[c] * invstd[c];
-        y[i] = x[i] * scale + (beta[c] - mean[c] * scale);
+        const float z = x[i] * scale + (beta[c] - mean[c] * scale);
+        y[i] = SWISH ? z / (1.0f + expf(-z)) : z;
     }
 }
 
@@ -117,15 +131,19 @@ __global__ void backward_sums_kernel(const double* __restrict__ pa, const double
     dgamma[c] += float(b);
 }
 
-// One thread per element: dx = gamma*invstd * (dy - sum_dy/M - xhat * sum_dy_xhat/M).
+// One thread per element: dx = gamma*invstd * (g - sum_g/M - xhat * sum_g_xhat/M), g = dy or,
+// fused with swish, dz = dy * swish'(z).
+template <bool SWISH>
 __global__ void backward_dx_kernel(const float* __restrict__ x, const float* __restrict__ dy, const float* __restrict__ gamma,
-                                   const float* __restrict__ mean, const float* __restrict__ invstd,
-                                   const float* __restrict__ sum_dy, const float* __restrict__ sum_dy_xhat,
-                                   float* __restrict__ dx, int64_t n, int64_t C, float inv_rows) {
+                                   const float* __restrict__ beta, const float* __restrict__ mean,
+                                   const float* __restrict__ invstd, const float* __restrict__ sum_dy,
+                                   const float* __restrict__ sum_dy_xhat, float* __restrict__ dx, int64_t n, int64_t C,
+                                   float inv_rows) {
     for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
         const int64_t c = i % C;
         const float xhat = (x[i] - mean[c]) * invstd[c];
-        dx[i] = gamma[c] * invstd[c] * (dy[i] - sum_dy[c] * inv_rows - xhat * sum_dy_xhat[c] * inv_rows);
+        const float g = SWISH ? swish_grad(dy[i], x[i], mean[c], invstd[c], gamma[c], beta[c]) : dy[i];
+        dx[i] = gamma[c] * invstd[c] * (g - sum_dy[c] * inv_rows - xhat * sum_dy_xhat[c] * inv_rows);
     }
 }
 
@@ -140,25 +158,64 @@ size_t batchnorm_workspace_bytes(int64_t rows, int64_t C) {
     return 2 * size_t(g.y) * C * sizeof(double) + 2 * C * sizeof(float);
 }
 
-void batchnorm_train_forward(const float* x, const float* gamma, const float* beta, float* y, float* save_mean,
-                             float* save_invstd, float* running_mean, float* running_var, int64_t m, int64_t c, double eps,
-                             double momentum, void* workspace, void* stream) {
+namespace {
+template <bool SWISH>
+void train_forward(const float* x, const float* gamma, const float* beta, float* y, float* save_mean, float* save_invstd,
+                   float* running_mean, float* running_var, int64_t m, int64_t c, double eps, double momentum, void* workspace,
+                   void* stream) {
     const Grid g = grid_for(m, c);
     double* partial = static_cast<double*>(workspace);
     const dim3 grid(g.x, g.y), block(kChannels, kRows);
-    channel_partial_kernel<Sum::X><<<grid, block, 0, as_stream(stream)>>>(x, nullptr, nullptr, nullptr, m, c, partial, nullptr);
+    channel_partial_kernel<Sum::X><<<grid, block, 0, as_stream(stream)>>>(x, nullptr, nullptr, nullptr, nullptr, nullptr, m, c,
+                                                                           partial, nullptr);
     EFFNET_CHECK_LAUNCH("channel_partial_kernel<X>", "M=" << m << " C=" << c);
     mean_kernel<<<per_channel_blocks(c), kThreads, 0, as_stream(stream)>>>(partial, int(g.y), m, c, save_mean);
     EFFNET_CHECK_LAUNCH("mean_kernel", "C=" << c);
-    channel_partial_kernel<Sum::CENTRED_SQUARE><<<grid, block, 0, as_stream(stream)>>>(x, nullptr, save_mean, nullptr, m, c,
-                                                                                       partial, nullptr);
+    channel_partial_kernel<Sum::CENTRED_SQUARE><<<grid, block, 0, as_stream(stream)>>>(x, nullptr, save_mean, nullptr, nullptr,
+                                                                                       nullptr, m, c, partial, nullptr);
     EFFNET_CHECK_LAUNCH("channel_partial_kernel<CENTRED_SQUARE>", "M=" << m << " C=" << c);
     variance_kernel<<<per_channel_blocks(c), kThreads, 0, as_stream(stream)>>>(partial, int(g.y), m, c, eps, momentum, save_mean,
                                                                               save_invstd, running_mean, running_var);
     EFFNET_CHECK_LAUNCH("variance_kernel", "C=" << c);
-    normalize_kernel<<<grid_stride_blocks(size_t(m * c), kThreads), kThreads, 0, as_stream(stream)>>>(
+    normalize_kernel<SWISH><<<grid_stride_blocks(size_t(m * c), kThreads), kThreads, 0, as_stream(stream)>>>(
         x, save_mean, save_invstd, gamma, beta, y, m * c, c);
-    EFFNET_CHECK_LAUNCH("normalize_kernel", "M=" << m << " C=" << c);
+    EFFNET_CHECK_LAUNCH("normalize_kernel", "M=" << m << " C=" << c << " swish=" << SWISH);
+}
+
+template <bool SWISH>
+void backward(const float* x, const float* dy, const float* gamma, const float* beta, const float* save_mean,
+              const float* save_invstd, float* dx, float* dgamma, float* dbeta, int64_t m, int64_t c, void* workspace,
+              void* stream) {
+    const Grid g = grid_for(m, c);
+    double* pa = static_cast<double*>(workspace);
+    double* pb = pa + size_t(g.y) * c;
+    float* sum_dy = reinterpret_cast<float*>(pb + size_t(g.y) * c);
+    float* sum_dy_xhat = sum_dy + c;
+    constexpr Sum kSum = SWISH ? Sum::BACKWARD_SWISH : Sum::BACKWARD;
+    channel_partial_kernel<kSum><<<dim3(g.x, g.y), dim3(kChannels, kRows), 0, as_stream(stream)>>>(
+        x, dy, save_mean, save_invstd, gamma, beta, m, c, pa, pb);
+    EFFNET_CHECK_LAUNCH("channel_partial_kernel<BACKWARD>", "M=" << m << " C=" << c << " swish=" << SWISH);
+    backward_sums_kernel<<<per_channel_blocks(c), kThreads, 0, as_stream(stream)>>>(pa, pb, int(g.y), c, sum_dy, sum_dy_xhat,
+                                                                                   dgamma, dbeta);
+    EFFNET_CHECK_LAUNCH("backward_sums_kernel", "C=" << c);
+    backward_dx_kernel<SWISH><<<grid_stride_blocks(size_t(m * c), kThreads), kThreads, 0, as_stream(stream)>>>(
+        x, dy, gamma, beta, save_mean, save_invstd, sum_dy, sum_dy_xhat, dx, m * c, c, 1.0f / float(m));
+    EFFNET_CHECK_LAUNCH("backward_dx_kernel", "M=" << m << " C=" << c << " swish=" << SWISH);
+}
+}  // namespace
+
+void batchnorm_train_forward(const float* x, const float* gamma, const float* beta, float* y, float* save_mean,
+                             float* save_invstd, float* running_mean, float* running_var, int64_t m, int64_t c, double eps,
+                             double momentum, void* workspace, void* stream) {
+    train_forward<false>(x, gamma, beta, y, save_mean, save_invstd, running_mean, running_var, m, c, eps, momentum, workspace,
+                         stream);
+}
+
+void bn_swish_train_forward(const float* x, const float* gamma, const float* beta, float* y, float* save_mean,
+                            float* save_invstd, float* running_mean, float* running_var, int64_t m, int64_t c, double eps,
+                            double momentum, void* workspace, void* stream) {
+    train_forward<true>(x, gamma, beta, y, save_mean, save_invstd, running_mean, running_var, m, c, eps, momentum, workspace,
+                        stream);
 }
 
 void batchnorm_eval_forward(const float* x, const float* gamma, const float* beta, const float* running_mean,
@@ -170,20 +227,13 @@ void batchnorm_eval_forward(const float* x, const float* gamma, const float* bet
 
 void batchnorm_backward(const float* x, const float* dy, const float* gamma, const float* save_mean, const float* save_invstd,
                         float* dx, float* dgamma, float* dbeta, int64_t m, int64_t c, void* workspace, void* stream) {
-    const Grid g = grid_for(m, c);
-    double* pa = static_cast<double*>(workspace);
-    double* pb = pa + size_t(g.y) * c;
-    float* sum_dy = reinterpret_cast<float*>(pb + size_t(g.y) * c);
-    float* sum_dy_xhat = sum_dy + c;
-    channel_partial_kernel<Sum::BACKWARD><<<dim3(g.x, g.y), dim3(kChannels, kRows), 0, as_stream(stream)>>>(
-        x, dy, save_mean, save_invstd, m, c, pa, pb);
-    EFFNET_CHECK_LAUNCH("channel_partial_kernel<BACKWARD>", "M=" << m << " C=" << c);
-    backward_sums_kernel<<<per_channel_blocks(c), kThreads, 0, as_stream(stream)>>>(pa, pb, int(g.y), c, sum_dy, sum_dy_xhat,
-                                                                                   dgamma, dbeta);
-    EFFNET_CHECK_LAUNCH("backward_sums_kernel", "C=" << c);
-    backward_dx_kernel<<<grid_stride_blocks(size_t(m * c), kThreads), kThreads, 0, as_stream(stream)>>>(
-        x, dy, gamma, save_mean, save_invstd, sum_dy, sum_dy_xhat, dx, m * c, c, 1.0f / float(m));
-    EFFNET_CHECK_LAUNCH("backward_dx_kernel", "M=" << m << " C=" << c);
+    backward<false>(x, dy, gamma, nullptr, save_mean, save_invstd, dx, dgamma, dbeta, m, c, workspace, stream);
+}
+
+void bn_swish_backward(const float* x, const float* dy, const float* gamma, const float* beta, const float* save_mean,
+                       const float* save_invstd, float* dx, float* dgamma, float* dbeta, int64_t m, int64_t c,
+                       void* workspace, void* stream) {
+    backward<true>(x, dy, gamma, beta, save_mean, save_invstd, dx, dgamma, dbeta, m, c, workspace, stream);
 }
 
 }  // namespace effnet::cuda

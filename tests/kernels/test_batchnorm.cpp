@@ -3,7 +3,9 @@
 #include <cmath>
 
 #include "common/gradcheck.h"
+#include "kernels/activation.h"
 #include "kernels/batchnorm.h"
+#include "kernels/bn_swish.h"
 
 using namespace effnet;
 using namespace effnet::test;
@@ -60,3 +62,31 @@ TEST_P(BatchNormGrad, BackwardMatchesFiniteDifferences) {
 INSTANTIATE_TEST_SUITE_P(Shapes, BatchNormGrad,
                          ::testing::Values(std::make_pair(int64_t(10), int64_t(3)), std::make_pair(int64_t(7), int64_t(1)),
                                            std::make_pair(int64_t(25), int64_t(11))));
+
+// Fused batch norm + swish: forward equals the two references in sequence,
+// backward matches finite differences in double.
+TEST(BnSwish, ForwardAndBackwardMatchTheComposition) {
+    const int64_t m = 13, c = 6;
+    auto x = random_vector(m * c, 81, -2, 3), gamma = random_vector(c, 82, 0.5, 1.5), beta = random_vector(c, 83);
+    auto r = random_vector(m * c, 84);
+    std::vector<double> y(m * c, NAN), mean(c), inv(c), z(m * c), want(m * c);
+    cpu::bn_swish_train_forward(x.data(), gamma.data(), beta.data(), y.data(), mean.data(), inv.data(), (double*)nullptr,
+                                (double*)nullptr, m, c, 1e-5, 0.1, nullptr);
+    std::vector<double> m2(c), i2(c);
+    cpu::batchnorm_train_forward(x.data(), gamma.data(), beta.data(), z.data(), m2.data(), i2.data(), (double*)nullptr,
+                                 (double*)nullptr, m, c, 1e-5, 0.1, nullptr);
+    cpu::swish_forward(z.data(), want.data(), m * c, nullptr);
+    EXPECT_LT(gradient_error(y, want), 1e-14);
+    std::vector<double> dx(m * c, NAN), dg(c, 0), db(c, 0);
+    cpu::bn_swish_backward(x.data(), r.data(), gamma.data(), beta.data(), mean.data(), inv.data(), dx.data(), dg.data(),
+                           db.data(), m, c, nullptr);
+    auto loss = [&](const std::vector<double>& xv, const std::vector<double>& gv, const std::vector<double>& bv) {
+        std::vector<double> yv(m * c), mv(c), iv(c);
+        cpu::bn_swish_train_forward(xv.data(), gv.data(), bv.data(), yv.data(), mv.data(), iv.data(), (double*)nullptr,
+                                    (double*)nullptr, m, c, 1e-5, 0.1, nullptr);
+        return dot(yv, r);
+    };
+    EXPECT_LT(gradient_error(dx, numeric_gradient(x, [&](const auto& v) { return loss(v, gamma, beta); })), kGradTolerance);
+    EXPECT_LT(gradient_error(dg, numeric_gradient(gamma, [&](const auto& v) { return loss(x, v, beta); })), kGradTolerance);
+    EXPECT_LT(gradient_error(db, numeric_gradient(beta, [&](const auto& v) { return loss(x, gamma, v); })), kGradTolerance);
+}

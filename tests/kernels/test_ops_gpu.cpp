@@ -11,6 +11,7 @@
 #include "common/gradcheck.h"
 #include "kernels/adamw.h"
 #include "kernels/batchnorm.h"
+#include "kernels/bn_swish.h"
 #include "kernels/conv2d.h"
 #include "kernels/dropout.h"
 #include "kernels/linear.h"
@@ -77,6 +78,31 @@ TEST(BatchNormGpu, TrainEvalAndBackwardMatchCpu) {
         expect_close(dxv, dx, "cuDNN input gradient");
         expect_close(dgv, dgam, "cuDNN gamma gradient");
         expect_close(dbv, dbet, "cuDNN beta gradient");
+    }
+}
+
+TEST(BnSwishGpu, FusedKernelsMatchCpu) {
+    EFFNET_REQUIRE_GPU();
+    Context g(Device::CUDA), c;
+    for (auto [rows, ch] : {std::make_pair(int64_t(2 * 56 * 56), int64_t(144)), std::make_pair(int64_t(9), int64_t(7))}) {
+        SCOPED_TRACE("M=" + std::to_string(rows) + " C=" + std::to_string(ch));
+        const Shape xs{rows, ch}, cs{ch};
+        Tensor x = rnd(xs, 91, -2, 3), gamma = rnd(cs, 92, 0.5, 1.5), beta = rnd(cs, 93), dy = rnd(xs, 94);
+        BatchNormParams p;
+        Tensor y = Tensor::empty(xs), mean = Tensor::empty(cs), inv = Tensor::empty(cs), rm = Tensor::zeros(cs), rv = Tensor::full(cs, 1);
+        bn_swish_train_forward(x, gamma, beta, y, mean, inv, rm, rv, p, c);
+        Tensor yd = poisoned(xs), md = poisoned(cs), id = poisoned(cs), rmd = Tensor::zeros(cs, Device::CUDA),
+               rvd = Tensor::full(cs, 1, Device::CUDA);
+        bn_swish_train_forward(dev(x), dev(gamma), dev(beta), yd, md, id, rmd, rvd, p, g);
+        expect_close(yd, y, "fused forward");
+        expect_close(rvd, rv, "running var");
+        Tensor dx = Tensor::empty(xs), dgam = Tensor::zeros(cs), dbet = Tensor::zeros(cs);
+        bn_swish_backward(x, dy, gamma, beta, mean, inv, dx, dgam, dbet, c);
+        Tensor dxd = poisoned(xs), dgd = Tensor::zeros(cs, Device::CUDA), dbd = Tensor::zeros(cs, Device::CUDA);
+        bn_swish_backward(dev(x), dev(dy), dev(gamma), dev(beta), md, id, dxd, dgd, dbd, g);
+        expect_close(dxd, dx, "fused input gradient");
+        expect_close(dgd, dgam, "gamma gradient");
+        expect_close(dbd, dbet, "beta gradient");
     }
 }
 
