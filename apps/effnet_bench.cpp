@@ -56,13 +56,8 @@ double median(std::vector<double> v) {
 std::vector<std::pair<std::string, Layer*>> flat_layers(EfficientNet& net) {
     std::vector<std::pair<std::string, Layer*>> out;
     int unnamed = 0;
-    for (auto& [name, layer] : net.layers()) {
-        if (name == "blocks") {
-            for (auto& b : net.block_list()) out.push_back(b);
-        } else {
-            out.emplace_back(name.empty() ? "(" + layer->kind() + " " + std::to_string(++unnamed) + ")" : name, layer.get());
-        }
-    }
+    for (auto& [name, layer] : net.execution_order())
+        out.emplace_back(name.empty() ? "(" + layer->kind() + " " + std::to_string(++unnamed) + ")" : name, layer);
     return out;
 }
 

@@ -14,7 +14,7 @@ using namespace effnet;
 int main(int argc, char** argv) {
     return cli::run_main("effnet_train", [&] {
         TrainConfig c;
-        std::string model = "b0", loss = "ce", uncertain = "ignore", early_mode = "min";
+        std::string model = "b0", loss = "ce", uncertain = "ignore";
         int64_t channels = 3;
         double dropout = -1;
         bool no_equalize = false, no_augment = false, print_model = false;
@@ -81,7 +81,6 @@ int main(int argc, char** argv) {
         c.augment.enabled = true;
         if (!p.parse(argc, argv)) return 0;
         if (!p.positional().empty()) throw cli::UsageError("unexpected argument '" + p.positional()[0] + "'");
-        (void)early_mode;
 
         c.model.variant = model[1] - '0';
         c.model.in_channels = channels;

@@ -23,13 +23,7 @@ std::string model_table(EfficientNet& net) {
                       l.output_shape().str().c_str(), with_commas(l.num_params()).c_str());
         os << line;
     };
-    for (auto& [name, layer] : net.layers()) {
-        if (name == "blocks") {
-            for (auto& [bname, block] : net.block_list()) row(bname, *block);
-        } else {
-            row(name.empty() ? "(" + layer->kind() + ")" : name, *layer);
-        }
-    }
+    for (auto& [name, layer] : net.execution_order()) row(name.empty() ? "(" + layer->kind() + ")" : name, *layer);
     os << std::string(75, '-') << "\n";
     std::snprintf(line, sizeof line, "total parameters: %s\n", with_commas(net.num_params()).c_str());
     os << line;

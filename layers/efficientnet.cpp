@@ -84,6 +84,18 @@ std::vector<std::pair<std::string, Layer*>> EfficientNet::block_list() const {
 
 namespace effnet {
 
+std::vector<std::pair<std::string, Layer*>> EfficientNet::execution_order() const {
+    std::vector<std::pair<std::string, Layer*>> out;
+    for (auto& [name, layer] : layers()) {
+        if (name == "blocks") {
+            for (auto& b : block_list()) out.push_back(b);
+        } else {
+            out.emplace_back(name, layer.get());
+        }
+    }
+    return out;
+}
+
 Tensor EfficientNet::classifier_weight() {
     std::vector<NamedParam> ps;
     classifier_->collect_params("", ps);

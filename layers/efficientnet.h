@@ -57,6 +57,9 @@ public:
     const EfficientNetConfig& config() const { return cfg_; }
     // The block layers of the "blocks" child, in order ("blocks.S.B").
     std::vector<std::pair<std::string, Layer*>> block_list() const;
+    // Every top-level layer in execution order with "blocks" expanded into its
+    // MBConv blocks; unnamed layers (activations, pool, dropout) have "" names.
+    std::vector<std::pair<std::string, Layer*>> execution_order() const;
     // The last conv block's activations (after conv_head, bn2 and swish) from
     // the last forward: [N, h, w, head_channels]. Used for class activation maps.
     const Tensor& head_features() const { return head_act_->last_output(); }
