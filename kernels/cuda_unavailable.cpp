@@ -49,13 +49,23 @@ void batchnorm_backward(const float*, const float*, const float*, const float*, 
                         int64_t, void*, void*) {
     EFFNET_NO_CUDA(batchnorm_backward);
 }
-void bn_swish_train_forward(const float*, const float*, const float*, float*, float*, float*, float*, float*, int64_t, int64_t,
-                            double, double, void*, void*) {
+void bn_swish_train_forward(const float*, const float*, const float*, float*, float*, float*, float*, float*, float*, int64_t,
+                            int64_t, double, double, void*, void*) {
     EFFNET_NO_CUDA(bn_swish_train_forward);
+}
+void bn_swish_eval_forward(const float*, const float*, const float*, const float*, const float*, float*, int64_t, int64_t,
+                           double, void*) {
+    EFFNET_NO_CUDA(bn_swish_eval_forward);
 }
 void bn_swish_backward(const float*, const float*, const float*, const float*, const float*, const float*, float*, float*,
                        float*, int64_t, int64_t, void*, void*) {
     EFFNET_NO_CUDA(bn_swish_backward);
+}
+void bn_affine_from_stats(const float*, const float*, const float*, const float*, float*, int64_t, void*) {
+    EFFNET_NO_CUDA(bn_affine_from_stats);
+}
+void swish_grad_of_bn(const float*, const float*, const float*, float*, int64_t, int64_t, void*) {
+    EFFNET_NO_CUDA(swish_grad_of_bn);
 }
 void global_avg_pool_forward(const float*, float*, int64_t, int64_t, int64_t, void*) { EFFNET_NO_CUDA(global_avg_pool_forward); }
 void global_avg_pool_backward(const float*, float*, int64_t, int64_t, int64_t, void*) { EFFNET_NO_CUDA(global_avg_pool_backward); }

@@ -1,6 +1,7 @@
 // Backend dispatch for the batch-norm, squeeze-excite, linear, dropout,
 // elementwise, loss and AdamW families (one place, since each is a shape
 // check and a call).
+#include "kernels/activation.h"
 #include "kernels/adamw.h"
 #include "kernels/batchnorm.h"
 #include "kernels/bn_swish.h"
@@ -101,41 +102,80 @@ void batchnorm_backward(const Tensor& x, const Tensor& dy, const Tensor& gamma, 
 }
 
 // ---- fused batch norm + swish ------------------------------------------------
+// With cuDNN chosen for batch norm, the GPU runs cuDNN's batch norm into a
+// workspace z and swish apart (see kernels/bn_swish.h).
 void bn_swish_train_forward(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tensor& y, Tensor& save_mean,
-                            Tensor& save_invstd, Tensor& running_mean, Tensor& running_var, const BatchNormParams& p,
-                            Context& ctx) {
+                            Tensor& save_invstd, Tensor& save_affine, Tensor& running_mean, Tensor& running_var,
+                            const BatchNormParams& p, Context& ctx) {
     const char* op = "bn_swish_train_forward";
     auto [m, c] = rows_channels(x);
     check_numel(op, x, y);
+    check_vec(op, save_affine, 2 * c, "save_affine (scale and shift)");
     for (const Tensor* t : {&gamma, &beta, static_cast<const Tensor*>(&save_mean), static_cast<const Tensor*>(&save_invstd),
                             static_cast<const Tensor*>(&running_mean), static_cast<const Tensor*>(&running_var)})
         check_vec(op, *t, c, "a per-channel tensor");
+    if (x.is_cuda() && use_cudnn_batchnorm(ctx)) {
+        float* z = static_cast<float*>(ctx.workspace(x.nbytes()));
+        cuda::cudnn_batchnorm_train_forward(ctx.cudnn(), x.f32(), gamma.f32(), beta.f32(), z, save_mean.f32(),
+                                            save_invstd.f32(), running_mean.f32(), running_var.f32(), m, c, p.eps, p.momentum);
+        cuda::swish_forward(z, y.f32(), m * c, ctx.stream());
+        cuda::bn_affine_from_stats(gamma.f32(), beta.f32(), save_mean.f32(), save_invstd.f32(), save_affine.f32(), c,
+                                   ctx.stream());
+        return;
+    }
     if (x.is_cuda()) {
         cuda::bn_swish_train_forward(x.f32(), gamma.f32(), beta.f32(), y.f32(), save_mean.f32(), save_invstd.f32(),
-                                     running_mean.f32(), running_var.f32(), m, c, p.eps, p.momentum,
+                                     save_affine.f32(), running_mean.f32(), running_var.f32(), m, c, p.eps, p.momentum,
                                      ctx.workspace(cuda::batchnorm_workspace_bytes(m, c)), ctx.stream());
         return;
     }
     cpu::bn_swish_train_forward(x.f32(), gamma.f32(), beta.f32(), y.f32(), save_mean.f32(), save_invstd.f32(),
-                                running_mean.f32(), running_var.f32(), m, c, p.eps, p.momentum, ctx.stream());
+                                save_affine.f32(), running_mean.f32(), running_var.f32(), m, c, p.eps, p.momentum,
+                                ctx.stream());
 }
 
-void bn_swish_backward(const Tensor& x, const Tensor& dy, const Tensor& gamma, const Tensor& beta, const Tensor& save_mean,
-                       const Tensor& save_invstd, Tensor& dx, Tensor& dgamma, Tensor& dbeta, Context& ctx) {
+void bn_swish_eval_forward(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& running_mean,
+                           const Tensor& running_var, Tensor& y, const BatchNormParams& p, Context& ctx) {
+    const char* op = "bn_swish_eval_forward";
+    auto [m, c] = rows_channels(x);
+    check_numel(op, x, y);
+    for (const Tensor* t : {&gamma, &beta, &running_mean, &running_var}) check_vec(op, *t, c, "a per-channel tensor");
+    if (x.is_cuda() && use_cudnn_batchnorm(ctx)) {
+        float* z = static_cast<float*>(ctx.workspace(x.nbytes()));
+        cuda::cudnn_batchnorm_eval_forward(ctx.cudnn(), x.f32(), gamma.f32(), beta.f32(), running_mean.f32(), running_var.f32(),
+                                           z, m, c, p.eps);
+        cuda::swish_forward(z, y.f32(), m * c, ctx.stream());
+        return;
+    }
+    auto fn = x.is_cuda() ? cuda::bn_swish_eval_forward : cpu::bn_swish_eval_forward<float>;
+    fn(x.f32(), gamma.f32(), beta.f32(), running_mean.f32(), running_var.f32(), y.f32(), m, c, p.eps, ctx.stream());
+}
+
+void bn_swish_backward(const Tensor& x, const Tensor& dy, const Tensor& gamma, const Tensor& save_mean,
+                       const Tensor& save_invstd, const Tensor& save_affine, Tensor& dx, Tensor& dgamma, Tensor& dbeta,
+                       Context& ctx, double eps) {
     const char* op = "bn_swish_backward";
     auto [m, c] = rows_channels(x);
     check_numel(op, x, dy);
     check_numel(op, x, dx);
-    for (const Tensor* t : {&gamma, &beta, &save_mean, &save_invstd, static_cast<const Tensor*>(&dgamma),
+    for (const Tensor* t : {&gamma, &save_mean, &save_invstd, static_cast<const Tensor*>(&dgamma),
                             static_cast<const Tensor*>(&dbeta)})
         check_vec(op, *t, c, "a per-channel tensor");
+    check_vec(op, save_affine, 2 * c, "save_affine (scale and shift)");
+    if (x.is_cuda() && use_cudnn_batchnorm(ctx)) {
+        float* dz = static_cast<float*>(ctx.workspace(x.nbytes()));
+        cuda::swish_grad_of_bn(x.f32(), dy.f32(), save_affine.f32(), dz, m, c, ctx.stream());
+        cuda::cudnn_batchnorm_backward(ctx.cudnn(), x.f32(), dz, gamma.f32(), save_mean.f32(), save_invstd.f32(), dx.f32(),
+                                       dgamma.f32(), dbeta.f32(), m, c, eps);
+        return;
+    }
     if (x.is_cuda()) {
-        cuda::bn_swish_backward(x.f32(), dy.f32(), gamma.f32(), beta.f32(), save_mean.f32(), save_invstd.f32(), dx.f32(),
+        cuda::bn_swish_backward(x.f32(), dy.f32(), gamma.f32(), save_mean.f32(), save_invstd.f32(), save_affine.f32(), dx.f32(),
                                 dgamma.f32(), dbeta.f32(), m, c, ctx.workspace(cuda::batchnorm_workspace_bytes(m, c)),
                                 ctx.stream());
         return;
     }
-    cpu::bn_swish_backward(x.f32(), dy.f32(), gamma.f32(), beta.f32(), save_mean.f32(), save_invstd.f32(), dx.f32(),
+    cpu::bn_swish_backward(x.f32(), dy.f32(), gamma.f32(), save_mean.f32(), save_invstd.f32(), save_affine.f32(), dx.f32(),
                            dgamma.f32(), dbeta.f32(), m, c, ctx.stream());
 }
 

@@ -2,7 +2,10 @@
 
 namespace effnet {
 
-BatchNorm2d::BatchNorm2d(int64_t channels, double eps, double momentum) : Layer("BatchNorm2d"), c_(channels) {
+BatchNorm2d::BatchNorm2d(int64_t channels, double eps, double momentum, BatchNormActivation act)
+    : Layer(act == BatchNormActivation::SWISH ? "BatchNormAct2d" : "BatchNorm2d"),
+      c_(channels),
+      swish_(act == BatchNormActivation::SWISH) {
     p_.eps = eps;
     p_.momentum = momentum;
     add_param("weight", Shape{channels}, &gamma_, &gamma_grad_, false);
@@ -17,6 +20,7 @@ Shape BatchNorm2d::setup_impl(const Shape& in) {
     out_ = plan(in);
     save_mean_ = plan(Shape{c_});
     save_invstd_ = plan(Shape{c_});
+    if (swish_) save_affine_ = plan(Shape{2, c_});
     return in;
 }
 
@@ -25,8 +29,14 @@ Tensor BatchNorm2d::forward_impl(const Tensor& x, const RunState& run, Context& 
     saved_train_ = run.mode == Mode::TRAIN;
     if (saved_train_) {
         x_ = x;
-        batchnorm_train_forward(x, gamma_, beta_, y, save_mean_, save_invstd_, running_mean_, running_var_, p_, ctx);
+        if (swish_)
+            bn_swish_train_forward(x, gamma_, beta_, y, save_mean_, save_invstd_, save_affine_, running_mean_, running_var_, p_,
+                                   ctx);
+        else
+            batchnorm_train_forward(x, gamma_, beta_, y, save_mean_, save_invstd_, running_mean_, running_var_, p_, ctx);
         static_cast<int64_t*>(num_batches_.raw())[0] += 1;
+    } else if (swish_) {
+        bn_swish_eval_forward(x, gamma_, beta_, running_mean_, running_var_, y, p_, ctx);
     } else {
         batchnorm_eval_forward(x, gamma_, beta_, running_mean_, running_var_, y, p_, ctx);
     }
@@ -36,7 +46,10 @@ Tensor BatchNorm2d::forward_impl(const Tensor& x, const RunState& run, Context& 
 Tensor BatchNorm2d::backward_impl(const Tensor& dy, Context& ctx) {
     EFFNET_CHECK(saved_train_, "BatchNorm2d: backward after an EVAL forward is not supported");
     Tensor dx = grad_input(batch_);
-    batchnorm_backward(x_, dy, gamma_, save_mean_, save_invstd_, dx, gamma_grad_, beta_grad_, ctx, p_.eps);
+    if (swish_)
+        bn_swish_backward(x_, dy, gamma_, save_mean_, save_invstd_, save_affine_, dx, gamma_grad_, beta_grad_, ctx, p_.eps);
+    else
+        batchnorm_backward(x_, dy, gamma_, save_mean_, save_invstd_, dx, gamma_grad_, beta_grad_, ctx, p_.eps);
     return dx;
 }
 

@@ -8,16 +8,24 @@
 // (momentum 0.1: new = 0.9*old + 0.1*batch, unbiased variance), saves the
 // input, mean and invstd. EVAL: normalises with the running statistics.
 // Backward is defined for TRAIN forwards (batch statistics).
+//
+// With BatchNormActivation::SWISH the layer is timm's BatchNormAct2d with
+// SiLU: y = swish(BN(x)), through the fused kernels of kernels/bn_swish.h
+// (one pass each way, z never stored). Parameter names are unchanged.
 #pragma once
 
 #include "kernels/batchnorm.h"
+#include "kernels/bn_swish.h"
 #include "layers/layer.h"
 
 namespace effnet {
 
+enum class BatchNormActivation { NONE, SWISH };
+
 class BatchNorm2d : public Layer {
 public:
-    explicit BatchNorm2d(int64_t channels, double eps = 1e-5, double momentum = 0.1);
+    explicit BatchNorm2d(int64_t channels, double eps = 1e-5, double momentum = 0.1,
+                         BatchNormActivation act = BatchNormActivation::NONE);
 
 protected:
     Shape setup_impl(const Shape& input) override;
@@ -28,9 +36,10 @@ protected:
 private:
     int64_t c_;
     BatchNormParams p_;
+    bool swish_;
     Tensor gamma_, gamma_grad_, beta_, beta_grad_;
     Tensor running_mean_, running_var_, num_batches_;
-    Tensor save_mean_, save_invstd_, out_, x_;
+    Tensor save_mean_, save_invstd_, save_affine_, out_, x_;
     bool saved_train_ = false;
 };
 

@@ -32,8 +32,7 @@ EfficientNet::EfficientNet(const EfficientNetConfig& cfg) : cfg_(cfg) {
     EFFNET_CHECK(cfg.num_classes >= 1, "EfficientNet needs at least one class");
     const int64_t stem = round_channels(double(cfg.stem_channels), cfg.width);
     append(std::make_unique<Conv2d>(cfg.in_channels, stem, 3, 2), "conv_stem");
-    append(std::make_unique<BatchNorm2d>(stem, cfg.bn_eps, cfg.bn_momentum), "bn1");
-    append(std::make_unique<Swish>());
+    append(std::make_unique<BatchNorm2d>(stem, cfg.bn_eps, cfg.bn_momentum, BatchNormActivation::SWISH), "bn1");
 
     int64_t total_blocks = 0;
     for (const StageSpec& s : kB0Stages) total_blocks += static_cast<int64_t>(std::ceil(s.repeats * cfg.depth));
@@ -65,8 +64,7 @@ EfficientNet::EfficientNet(const EfficientNetConfig& cfg) : cfg_(cfg) {
 
     const int64_t head = round_channels(double(cfg.head_channels), cfg.width);
     append(std::make_unique<Conv2d>(in, head, 1, 1), "conv_head");
-    append(std::make_unique<BatchNorm2d>(head, cfg.bn_eps, cfg.bn_momentum), "bn2");
-    head_act_ = &append(std::make_unique<Swish>());
+    head_act_ = &append(std::make_unique<BatchNorm2d>(head, cfg.bn_eps, cfg.bn_momentum, BatchNormActivation::SWISH), "bn2");
     append(std::make_unique<GlobalAvgPool>());
     append(std::make_unique<Dropout>(cfg.dropout, 1));
     classifier_ = &append(std::make_unique<Linear>(head, cfg.num_classes, true, false), "classifier");

@@ -58,9 +58,9 @@ public:
     // The block layers of the "blocks" child, in order ("blocks.S.B").
     std::vector<std::pair<std::string, Layer*>> block_list() const;
     // Every top-level layer in execution order with "blocks" expanded into its
-    // MBConv blocks; unnamed layers (activations, pool, dropout) have "" names.
+    // MBConv blocks; unnamed layers (pool, dropout) have "" names.
     std::vector<std::pair<std::string, Layer*>> execution_order() const;
-    // The last conv block's activations (after conv_head, bn2 and swish) from
+    // The last conv block's activations (after conv_head and bn2 with its swish) from
     // the last forward: [N, h, w, head_channels]. Used for class activation maps.
     const Tensor& head_features() const { return head_act_->last_output(); }
     // The classifier's weight [num_classes, head_channels].

@@ -10,6 +10,11 @@
 
 namespace effnet {
 
+namespace {
+// Every batch norm followed by swish runs fused (timm's BatchNormAct2d).
+constexpr BatchNormActivation kSwish = BatchNormActivation::SWISH;
+}  // namespace
+
 MBConv::MBConv(const MBConvConfig& cfg)
     : Layer("MBConv"), cfg_(cfg), residual_(cfg.stride == 1 && cfg.in == cfg.out) {
     const int64_t mid = cfg.in * cfg.expand_ratio;
@@ -20,18 +25,15 @@ MBConv::MBConv(const MBConvConfig& cfg)
     };
     if (cfg.expand_ratio != 1) {
         add(std::make_unique<Conv2d>(cfg.in, mid, 1, 1), "conv_pw");
-        add(std::make_unique<BatchNorm2d>(mid, cfg.bn_eps, cfg.bn_momentum), "bn1");
-        add(std::make_unique<Swish>(), "");
+        add(std::make_unique<BatchNorm2d>(mid, cfg.bn_eps, cfg.bn_momentum, kSwish), "bn1");
         add(std::make_unique<DepthwiseConv2d>(mid, cfg.kernel, cfg.stride), "conv_dw");
-        add(std::make_unique<BatchNorm2d>(mid, cfg.bn_eps, cfg.bn_momentum), "bn2");
-        add(std::make_unique<Swish>(), "");
+        add(std::make_unique<BatchNorm2d>(mid, cfg.bn_eps, cfg.bn_momentum, kSwish), "bn2");
         add(std::make_unique<SqueezeExcite>(mid, reduced), "se");
         add(std::make_unique<Conv2d>(mid, cfg.out, 1, 1), "conv_pwl");
         add(std::make_unique<BatchNorm2d>(cfg.out, cfg.bn_eps, cfg.bn_momentum), "bn3");
     } else {
         add(std::make_unique<DepthwiseConv2d>(cfg.in, cfg.kernel, cfg.stride), "conv_dw");
-        add(std::make_unique<BatchNorm2d>(cfg.in, cfg.bn_eps, cfg.bn_momentum), "bn1");
-        add(std::make_unique<Swish>(), "");
+        add(std::make_unique<BatchNorm2d>(cfg.in, cfg.bn_eps, cfg.bn_momentum, kSwish), "bn1");
         add(std::make_unique<SqueezeExcite>(cfg.in, reduced), "se");
         add(std::make_unique<Conv2d>(cfg.in, cfg.out, 1, 1), "conv_pw");
         add(std::make_unique<BatchNorm2d>(cfg.out, cfg.bn_eps, cfg.bn_momentum), "bn2");

@@ -1,10 +1,11 @@
 // MBConv blocks of EfficientNet, named as timm's efficientnet_b0 state dict.
 //
 // Inverted residual (expand_ratio > 1), mid = in * expand_ratio:
-//   conv_pw 1x1 (in->mid), bn1, swish, conv_dw kxk/s, bn2, swish,
+//   conv_pw 1x1 (in->mid), bn1+swish, conv_dw kxk/s, bn2+swish,
 //   se (mid, reduced to in/4), conv_pwl 1x1 (mid->out), bn3
 // Depthwise separable (expand_ratio == 1), timm's first block:
-//   conv_dw kxk/s, bn1, swish, se (in, in/4), conv_pw 1x1 (in->out), bn2
+//   conv_dw kxk/s, bn1+swish, se (in, in/4), conv_pw 1x1 (in->out), bn2
+// "bn+swish" is one fused layer (BatchNorm2d with BatchNormActivation::SWISH).
 // Residual only when stride == 1 and in == out: y = x + drop_path(branch(x)),
 // drop-path dropping whole samples with probability `drop_path` in TRAIN.
 #pragma once

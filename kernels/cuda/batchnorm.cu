@@ -2,7 +2,10 @@
 // sums are per-channel reductions mapped as kernels/cuda/channel_reduce_map.h
 // describes (double partials, fixed summation order: deterministic). The
 // variance is computed in a second pass over centred values, as the CPU
-// reference does, for stability.
+// reference does, for stability. The mean is kept in double and the
+// normalisation is z = x * scale + shift with scale and shift formed in
+// double (as on the CPU); the fused BN+swish forward saves them so that its
+// backward recomputes z bit for bit.
 #include "kernels/batchnorm.h"
 #include "kernels/bn_swish.h"
 #include "kernels/cuda/channel_reduce_map.h"
@@ -16,21 +19,21 @@ using namespace crmap;
 
 enum class Sum { X, CENTRED_SQUARE, BACKWARD, BACKWARD_SWISH };
 
-// dL/dz for y = swish(z), z = (x - mean) * invstd * gamma + beta (the fused BN+swish backward).
-__device__ __forceinline__ float swish_grad(float dy, float x, float mean, float invstd, float gamma, float beta) {
-    const float z = (x - mean) * invstd * gamma + beta;
+// dL/dz for y = swish(z), z = x * scale + shift (the fused BN+swish backward).
+__device__ __forceinline__ float swish_grad(float dy, float x, float scale, float shift) {
+    const float z = x * scale + shift;
     const float s = 1.0f / (1.0f + expf(-z));
     return dy * s * (1.0f + z * (1.0f - s));
 }
 
 // partial_a/b[by][c]: sums over this block's rows of
 //   X: x;  CENTRED_SQUARE: (x - mean)^2;  BACKWARD: a = dy, b = dy * (x - mean) * invstd;
-//   BACKWARD_SWISH: the same with dy replaced by dz = dy * swish'(z) (gamma, beta needed).
+//   BACKWARD_SWISH: the same with dy replaced by dz = dy * swish'(z) (affine = [scale, shift] needed).
 template <Sum S>
 __global__ void channel_partial_kernel(const float* __restrict__ x, const float* __restrict__ dy,
                                        const float* __restrict__ mean, const float* __restrict__ invstd,
-                                       const float* __restrict__ gamma, const float* __restrict__ beta, int64_t rows,
-                                       int64_t C, double* __restrict__ partial_a, double* __restrict__ partial_b) {
+                                       const float* __restrict__ affine, int64_t rows, int64_t C,
+                                       double* __restrict__ partial_a, double* __restrict__ partial_b) {
     __shared__ double red_a[kRows][kChannels], red_b[kRows][kChannels];
     const int64_t c = channel(blockIdx.x, threadIdx.x);
     double a = 0, b = 0;
@@ -38,7 +41,7 @@ __global__ void channel_partial_kernel(const float* __restrict__ x, const float*
         const bool backward = S == Sum::BACKWARD || S == Sum::BACKWARD_SWISH;
         const float m = S == Sum::X ? 0.0f : mean[c];
         const float is = backward ? invstd[c] : 1.0f;
-        const float ga = S == Sum::BACKWARD_SWISH ? gamma[c] : 0.0f, be = S == Sum::BACKWARD_SWISH ? beta[c] : 0.0f;
+        const float sc = S == Sum::BACKWARD_SWISH ? affine[c] : 0.0f, sh = S == Sum::BACKWARD_SWISH ? affine[C + c] : 0.0f;
         for (int64_t r = first_row(blockIdx.y, threadIdx.y); r < rows; r += row_step(gridDim.y)) {
             const float v = x[r * C + c];
             if (S == Sum::X) {
@@ -47,7 +50,7 @@ __global__ void channel_partial_kernel(const float* __restrict__ x, const float*
                 const double d = double(v) - m;
                 a += d * d;
             } else {
-                const float g = S == Sum::BACKWARD_SWISH ? swish_grad(dy[r * C + c], v, m, is, ga, be) : dy[r * C + c];
+                const float g = S == Sum::BACKWARD_SWISH ? swish_grad(dy[r * C + c], v, sc, sh) : dy[r * C + c];
                 a += g;
                 b += double(g) * (double(v) - m) * is;
             }
@@ -73,48 +76,56 @@ __device__ double sum_slices(const double* partial, int slices, int64_t C, int64
     return s;
 }
 
-// One thread per channel: the mean.
-__global__ void mean_kernel(const double* __restrict__ partial, int slices, int64_t rows, int64_t C, float* __restrict__ mean) {
+// One thread per channel: the mean, in float (saved) and double (for the affine map).
+__global__ void mean_kernel(const double* __restrict__ partial, int slices, int64_t rows, int64_t C, float* __restrict__ mean,
+                            double* __restrict__ mean_d) {
     const int64_t c = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
-    if (c < C) mean[c] = float(sum_slices(partial, slices, C, c) / double(rows));
+    if (c >= C) return;
+    mean_d[c] = sum_slices(partial, slices, C, c) / double(rows);
+    mean[c] = float(mean_d[c]);
 }
 
-// One thread per channel: invstd and the running statistics (PyTorch's momentum rule).
+// One thread per channel: invstd, the affine map [scale, shift] and the
+// running statistics (PyTorch's momentum rule).
 __global__ void variance_kernel(const double* __restrict__ partial, int slices, int64_t rows, int64_t C, double eps,
-                                double momentum, const float* __restrict__ mean, float* __restrict__ invstd,
+                                double momentum, const double* __restrict__ mean_d, const float* __restrict__ gamma,
+                                const float* __restrict__ beta, float* __restrict__ invstd, float* __restrict__ affine,
                                 float* __restrict__ running_mean, float* __restrict__ running_var) {
     const int64_t c = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
     if (c >= C) return;
     const double sq = sum_slices(partial, slices, C, c);
-    invstd[c] = float(1.0 / sqrt(sq / double(rows) + eps));
+    const double is = 1.0 / sqrt(sq / double(rows) + eps);
+    invstd[c] = float(is);
+    affine[c] = float(double(gamma[c]) * is);
+    affine[C + c] = float(double(beta[c]) - mean_d[c] * double(gamma[c]) * is);
     if (running_mean) {
         const double unbiased = rows > 1 ? sq / double(rows - 1) : sq;
-        running_mean[c] = float((1.0 - momentum) * running_mean[c] + momentum * mean[c]);
+        running_mean[c] = float((1.0 - momentum) * running_mean[c] + momentum * mean_d[c]);
         running_var[c] = float((1.0 - momentum) * running_var[c] + momentum * unbiased);
     }
 }
 
-// One thread per element: z = (x - mean) * invstd * gamma + beta; y = z, or swish(z) when fused.
+// One thread per element: z = x * scale + shift; y = z, or swish(z) when fused.
 template <bool SWISH>
-__global__ void normalize_kernel(const float* __restrict__ x, const float* __restrict__ mean, const float* __restrict__ invstd,
-                                 const float* __restrict__ gamma, const float* __restrict__ beta, float* __restrict__ y,
+__global__ void normalize_kernel(const float* __restrict__ x, const float* __restrict__ affine, float* __restrict__ y,
                                  int64_t n, int64_t C) {
     for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
         const int64_t c = i % C;
-        const float scale = gamma[c] * invstd[c];
-        const float z = x[i] * scale + (beta[c] - mean[c] * scale);
-        y[i] = SWISH ? z / (1.0f + expf(-z)) : z;
+        const float z = x[i] * affine[c] + affine[C + c];
+        y[i] = SWISH ? z * (1.0f / (1.0f + expf(-z))) : z;  // as swish_forward_kernel rounds
     }
 }
 
-// One thread per element, running statistics: the eval-mode affine map.
+// One thread per element, running statistics: the eval-mode affine map, then swish when fused.
+template <bool SWISH>
 __global__ void eval_kernel(const float* __restrict__ x, const float* __restrict__ gamma, const float* __restrict__ beta,
                             const float* __restrict__ rm, const float* __restrict__ rv, float* __restrict__ y, int64_t n,
                             int64_t C, float eps) {
     for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
         const int64_t c = i % C;
         const float scale = gamma[c] * rsqrtf(rv[c] + eps);
-        y[i] = x[i] * scale + (beta[c] - rm[c] * scale);
+        const float z = x[i] * scale + (beta[c] - rm[c] * scale);
+        y[i] = SWISH ? z * (1.0f / (1.0f + expf(-z))) : z;  // as swish_forward_kernel rounds
     }
 }
 
@@ -135,14 +146,14 @@ __global__ void backward_sums_kernel(const double* __restrict__ pa, const double
 // fused with swish, dz = dy * swish'(z).
 template <bool SWISH>
 __global__ void backward_dx_kernel(const float* __restrict__ x, const float* __restrict__ dy, const float* __restrict__ gamma,
-                                   const float* __restrict__ beta, const float* __restrict__ mean,
+                                   const float* __restrict__ affine, const float* __restrict__ mean,
                                    const float* __restrict__ invstd, const float* __restrict__ sum_dy,
                                    const float* __restrict__ sum_dy_xhat, float* __restrict__ dx, int64_t n, int64_t C,
                                    float inv_rows) {
     for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
         const int64_t c = i % C;
         const float xhat = (x[i] - mean[c]) * invstd[c];
-        const float g = SWISH ? swish_grad(dy[i], x[i], mean[c], invstd[c], gamma[c], beta[c]) : dy[i];
+        const float g = SWISH ? swish_grad(dy[i], x[i], affine[c], affine[C + c]) : dy[i];
         dx[i] = gamma[c] * invstd[c] * (g - sum_dy[c] * inv_rows - xhat * sum_dy_xhat[c] * inv_rows);
     }
 }
@@ -153,76 +164,135 @@ unsigned per_channel_blocks(int64_t C) { return unsigned(ceil_div<int64_t>(C, kT
 
 }  // namespace
 
+// Workspace: partial_a, partial_b [slices][C] double, mean_d [C] double,
+// then sum_g, sum_g_xhat [C] float and the affine map [2][C] float of a plain
+// (unfused) batch norm.
 size_t batchnorm_workspace_bytes(int64_t rows, int64_t C) {
     const Grid g = grid_for(rows, C);
-    return 2 * size_t(g.y) * C * sizeof(double) + 2 * C * sizeof(float);
+    return (2 * size_t(g.y) + 1) * C * sizeof(double) + 4 * C * sizeof(float);
 }
 
 namespace {
+struct Workspace {
+    double *pa, *pb, *mean_d;
+    float *sum_g, *sum_g_xhat, *affine;
+    Workspace(void* w, int64_t rows, int64_t C) {
+        const size_t slices = grid_for(rows, C).y;
+        pa = static_cast<double*>(w);
+        pb = pa + slices * C;
+        mean_d = pb + slices * C;
+        sum_g = reinterpret_cast<float*>(mean_d + C);
+        sum_g_xhat = sum_g + C;
+        affine = sum_g_xhat + C;
+    }
+};
+
+// `affine` null: a plain batch norm (the map stays in the workspace).
 template <bool SWISH>
 void train_forward(const float* x, const float* gamma, const float* beta, float* y, float* save_mean, float* save_invstd,
-                   float* running_mean, float* running_var, int64_t m, int64_t c, double eps, double momentum, void* workspace,
-                   void* stream) {
+                   float* affine, float* running_mean, float* running_var, int64_t m, int64_t c, double eps, double momentum,
+                   void* workspace, void* stream) {
     const Grid g = grid_for(m, c);
-    double* partial = static_cast<double*>(workspace);
+    Workspace ws(workspace, m, c);
+    if (!affine) affine = ws.affine;
     const dim3 grid(g.x, g.y), block(kChannels, kRows);
-    channel_partial_kernel<Sum::X><<<grid, block, 0, as_stream(stream)>>>(x, nullptr, nullptr, nullptr, nullptr, nullptr, m, c,
-                                                                           partial, nullptr);
+    channel_partial_kernel<Sum::X><<<grid, block, 0, as_stream(stream)>>>(x, nullptr, nullptr, nullptr, nullptr, m, c, ws.pa,
+                                                                           nullptr);
     EFFNET_CHECK_LAUNCH("channel_partial_kernel<X>", "M=" << m << " C=" << c);
-    mean_kernel<<<per_channel_blocks(c), kThreads, 0, as_stream(stream)>>>(partial, int(g.y), m, c, save_mean);
+    mean_kernel<<<per_channel_blocks(c), kThreads, 0, as_stream(stream)>>>(ws.pa, int(g.y), m, c, save_mean, ws.mean_d);
     EFFNET_CHECK_LAUNCH("mean_kernel", "C=" << c);
     channel_partial_kernel<Sum::CENTRED_SQUARE><<<grid, block, 0, as_stream(stream)>>>(x, nullptr, save_mean, nullptr, nullptr,
-                                                                                       nullptr, m, c, partial, nullptr);
+                                                                                       m, c, ws.pa, nullptr);
     EFFNET_CHECK_LAUNCH("channel_partial_kernel<CENTRED_SQUARE>", "M=" << m << " C=" << c);
-    variance_kernel<<<per_channel_blocks(c), kThreads, 0, as_stream(stream)>>>(partial, int(g.y), m, c, eps, momentum, save_mean,
-                                                                              save_invstd, running_mean, running_var);
+    variance_kernel<<<per_channel_blocks(c), kThreads, 0, as_stream(stream)>>>(
+        ws.pa, int(g.y), m, c, eps, momentum, ws.mean_d, gamma, beta, save_invstd, affine, running_mean, running_var);
     EFFNET_CHECK_LAUNCH("variance_kernel", "C=" << c);
-    normalize_kernel<SWISH><<<grid_stride_blocks(size_t(m * c), kThreads), kThreads, 0, as_stream(stream)>>>(
-        x, save_mean, save_invstd, gamma, beta, y, m * c, c);
+    normalize_kernel<SWISH><<<grid_stride_blocks(size_t(m * c), kThreads), kThreads, 0, as_stream(stream)>>>(x, affine, y,
+                                                                                                            m * c, c);
     EFFNET_CHECK_LAUNCH("normalize_kernel", "M=" << m << " C=" << c << " swish=" << SWISH);
 }
 
 template <bool SWISH>
-void backward(const float* x, const float* dy, const float* gamma, const float* beta, const float* save_mean,
+void backward(const float* x, const float* dy, const float* gamma, const float* affine, const float* save_mean,
               const float* save_invstd, float* dx, float* dgamma, float* dbeta, int64_t m, int64_t c, void* workspace,
               void* stream) {
     const Grid g = grid_for(m, c);
-    double* pa = static_cast<double*>(workspace);
-    double* pb = pa + size_t(g.y) * c;
-    float* sum_dy = reinterpret_cast<float*>(pb + size_t(g.y) * c);
-    float* sum_dy_xhat = sum_dy + c;
+    Workspace ws(workspace, m, c);
     constexpr Sum kSum = SWISH ? Sum::BACKWARD_SWISH : Sum::BACKWARD;
     channel_partial_kernel<kSum><<<dim3(g.x, g.y), dim3(kChannels, kRows), 0, as_stream(stream)>>>(
-        x, dy, save_mean, save_invstd, gamma, beta, m, c, pa, pb);
+        x, dy, save_mean, save_invstd, affine, m, c, ws.pa, ws.pb);
     EFFNET_CHECK_LAUNCH("channel_partial_kernel<BACKWARD>", "M=" << m << " C=" << c << " swish=" << SWISH);
-    backward_sums_kernel<<<per_channel_blocks(c), kThreads, 0, as_stream(stream)>>>(pa, pb, int(g.y), c, sum_dy, sum_dy_xhat,
-                                                                                   dgamma, dbeta);
+    backward_sums_kernel<<<per_channel_blocks(c), kThreads, 0, as_stream(stream)>>>(ws.pa, ws.pb, int(g.y), c, ws.sum_g,
+                                                                                   ws.sum_g_xhat, dgamma, dbeta);
     EFFNET_CHECK_LAUNCH("backward_sums_kernel", "C=" << c);
     backward_dx_kernel<SWISH><<<grid_stride_blocks(size_t(m * c), kThreads), kThreads, 0, as_stream(stream)>>>(
-        x, dy, gamma, beta, save_mean, save_invstd, sum_dy, sum_dy_xhat, dx, m * c, c, 1.0f / float(m));
+        x, dy, gamma, affine, save_mean, save_invstd, ws.sum_g, ws.sum_g_xhat, dx, m * c, c, 1.0f / float(m));
     EFFNET_CHECK_LAUNCH("backward_dx_kernel", "M=" << m << " C=" << c << " swish=" << SWISH);
+}
+
+template <bool SWISH>
+void eval_forward(const float* x, const float* gamma, const float* beta, const float* running_mean, const float* running_var,
+                  float* y, int64_t m, int64_t c, double eps, void* stream) {
+    eval_kernel<SWISH><<<grid_stride_blocks(size_t(m * c), kThreads), kThreads, 0, as_stream(stream)>>>(
+        x, gamma, beta, running_mean, running_var, y, m * c, c, float(eps));
+    EFFNET_CHECK_LAUNCH("eval_kernel", "M=" << m << " C=" << c << " swish=" << SWISH);
+}
+
+__global__ void swish_grad_of_bn_kernel(const float* __restrict__ x, const float* __restrict__ dy,
+                                        const float* __restrict__ affine, float* __restrict__ dz, int64_t n, int64_t C) {
+    for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
+        const int64_t c = i % C;
+        dz[i] = swish_grad(dy[i], x[i], affine[c], affine[C + c]);
+    }
+}
+
+// One thread per channel: [scale, shift] from saved statistics (the cuDNN composition).
+__global__ void affine_from_stats_kernel(const float* __restrict__ gamma, const float* __restrict__ beta,
+                                         const float* __restrict__ mean, const float* __restrict__ invstd,
+                                         float* __restrict__ affine, int64_t C) {
+    const int64_t c = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
+    if (c >= C) return;
+    affine[c] = float(double(gamma[c]) * invstd[c]);
+    affine[C + c] = float(double(beta[c]) - double(mean[c]) * gamma[c] * invstd[c]);
 }
 }  // namespace
 
 void batchnorm_train_forward(const float* x, const float* gamma, const float* beta, float* y, float* save_mean,
                              float* save_invstd, float* running_mean, float* running_var, int64_t m, int64_t c, double eps,
                              double momentum, void* workspace, void* stream) {
-    train_forward<false>(x, gamma, beta, y, save_mean, save_invstd, running_mean, running_var, m, c, eps, momentum, workspace,
-                         stream);
+    train_forward<false>(x, gamma, beta, y, save_mean, save_invstd, nullptr, running_mean, running_var, m, c, eps, momentum,
+                         workspace, stream);
 }
 
 void bn_swish_train_forward(const float* x, const float* gamma, const float* beta, float* y, float* save_mean,
-                            float* save_invstd, float* running_mean, float* running_var, int64_t m, int64_t c, double eps,
-                            double momentum, void* workspace, void* stream) {
-    train_forward<true>(x, gamma, beta, y, save_mean, save_invstd, running_mean, running_var, m, c, eps, momentum, workspace,
-                        stream);
+                            float* save_invstd, float* save_affine, float* running_mean, float* running_var, int64_t m,
+                            int64_t c, double eps, double momentum, void* workspace, void* stream) {
+    train_forward<true>(x, gamma, beta, y, save_mean, save_invstd, save_affine, running_mean, running_var, m, c, eps, momentum,
+                        workspace, stream);
 }
 
 void batchnorm_eval_forward(const float* x, const float* gamma, const float* beta, const float* running_mean,
                             const float* running_var, float* y, int64_t m, int64_t c, double eps, void* stream) {
-    eval_kernel<<<grid_stride_blocks(size_t(m * c), kThreads), kThreads, 0, as_stream(stream)>>>(
-        x, gamma, beta, running_mean, running_var, y, m * c, c, float(eps));
-    EFFNET_CHECK_LAUNCH("eval_kernel", "M=" << m << " C=" << c);
+    eval_forward<false>(x, gamma, beta, running_mean, running_var, y, m, c, eps, stream);
+}
+
+void bn_swish_eval_forward(const float* x, const float* gamma, const float* beta, const float* running_mean,
+                           const float* running_var, float* y, int64_t m, int64_t c, double eps, void* stream) {
+    eval_forward<true>(x, gamma, beta, running_mean, running_var, y, m, c, eps, stream);
+}
+
+void swish_grad_of_bn(const float* x, const float* dy, const float* save_affine, float* dz, int64_t m, int64_t c,
+                      void* stream) {
+    swish_grad_of_bn_kernel<<<grid_stride_blocks(size_t(m * c), kThreads), kThreads, 0, as_stream(stream)>>>(
+        x, dy, save_affine, dz, m * c, c);
+    EFFNET_CHECK_LAUNCH("swish_grad_of_bn_kernel", "M=" << m << " C=" << c);
+}
+
+void bn_affine_from_stats(const float* gamma, const float* beta, const float* save_mean, const float* save_invstd,
+                          float* save_affine, int64_t c, void* stream) {
+    affine_from_stats_kernel<<<per_channel_blocks(c), kThreads, 0, as_stream(stream)>>>(gamma, beta, save_mean, save_invstd,
+                                                                                       save_affine, c);
+    EFFNET_CHECK_LAUNCH("affine_from_stats_kernel", "C=" << c);
 }
 
 void batchnorm_backward(const float* x, const float* dy, const float* gamma, const float* save_mean, const float* save_invstd,
@@ -230,10 +300,10 @@ void batchnorm_backward(const float* x, const float* dy, const float* gamma, con
     backward<false>(x, dy, gamma, nullptr, save_mean, save_invstd, dx, dgamma, dbeta, m, c, workspace, stream);
 }
 
-void bn_swish_backward(const float* x, const float* dy, const float* gamma, const float* beta, const float* save_mean,
-                       const float* save_invstd, float* dx, float* dgamma, float* dbeta, int64_t m, int64_t c,
+void bn_swish_backward(const float* x, const float* dy, const float* gamma, const float* save_mean, const float* save_invstd,
+                       const float* save_affine, float* dx, float* dgamma, float* dbeta, int64_t m, int64_t c,
                        void* workspace, void* stream) {
-    backward<true>(x, dy, gamma, beta, save_mean, save_invstd, dx, dgamma, dbeta, m, c, workspace, stream);
+    backward<true>(x, dy, gamma, save_affine, save_mean, save_invstd, dx, dgamma, dbeta, m, c, workspace, stream);
 }
 
 }  // namespace effnet::cuda

@@ -89,20 +89,43 @@ TEST(BnSwishGpu, FusedKernelsMatchCpu) {
         const Shape xs{rows, ch}, cs{ch};
         Tensor x = rnd(xs, 91, -2, 3), gamma = rnd(cs, 92, 0.5, 1.5), beta = rnd(cs, 93), dy = rnd(xs, 94);
         BatchNormParams p;
-        Tensor y = Tensor::empty(xs), mean = Tensor::empty(cs), inv = Tensor::empty(cs), rm = Tensor::zeros(cs), rv = Tensor::full(cs, 1);
-        bn_swish_train_forward(x, gamma, beta, y, mean, inv, rm, rv, p, c);
-        Tensor yd = poisoned(xs), md = poisoned(cs), id = poisoned(cs), rmd = Tensor::zeros(cs, Device::CUDA),
+        const Shape as{2, ch};
+        Tensor y = Tensor::empty(xs), mean = Tensor::empty(cs), inv = Tensor::empty(cs), aff = Tensor::empty(as),
+               rm = Tensor::zeros(cs), rv = Tensor::full(cs, 1);
+        bn_swish_train_forward(x, gamma, beta, y, mean, inv, aff, rm, rv, p, c);
+        Tensor yd = poisoned(xs), md = poisoned(cs), id = poisoned(cs), ad = poisoned(as), rmd = Tensor::zeros(cs, Device::CUDA),
                rvd = Tensor::full(cs, 1, Device::CUDA);
-        bn_swish_train_forward(dev(x), dev(gamma), dev(beta), yd, md, id, rmd, rvd, p, g);
+        bn_swish_train_forward(dev(x), dev(gamma), dev(beta), yd, md, id, ad, rmd, rvd, p, g);
+        expect_close(ad, aff, "saved scale and shift");
         expect_close(yd, y, "fused forward");
         expect_close(rvd, rv, "running var");
         Tensor dx = Tensor::empty(xs), dgam = Tensor::zeros(cs), dbet = Tensor::zeros(cs);
-        bn_swish_backward(x, dy, gamma, beta, mean, inv, dx, dgam, dbet, c);
+        bn_swish_backward(x, dy, gamma, mean, inv, aff, dx, dgam, dbet, c);
         Tensor dxd = poisoned(xs), dgd = Tensor::zeros(cs, Device::CUDA), dbd = Tensor::zeros(cs, Device::CUDA);
-        bn_swish_backward(dev(x), dev(dy), dev(gamma), dev(beta), md, id, dxd, dgd, dbd, g);
+        bn_swish_backward(dev(x), dev(dy), dev(gamma), md, id, ad, dxd, dgd, dbd, g);
         expect_close(dxd, dx, "fused input gradient");
         expect_close(dgd, dgam, "gamma gradient");
         expect_close(dbd, dbet, "beta gradient");
+        Tensor rmr = rnd(cs, 95), rvr = rnd(cs, 96, 0.5, 2), ye = Tensor::empty(xs), yed = poisoned(xs);
+        bn_swish_eval_forward(x, gamma, beta, rmr, rvr, ye, p, c);
+        bn_swish_eval_forward(dev(x), dev(gamma), dev(beta), dev(rmr), dev(rvr), yed, p, g);
+        expect_close(yed, ye, "fused eval forward");
+        // --kernels cudnn: cuDNN's batch norm with swish apart, same results.
+        Context vendor(Device::CUDA);
+        vendor.batchnorm_kernels = KernelChoice::CUDNN;
+        Tensor yv = poisoned(xs), mv = poisoned(cs), iv = poisoned(cs), av = poisoned(as), rmv = Tensor::zeros(cs, Device::CUDA),
+               rvv = Tensor::full(cs, 1, Device::CUDA);
+        bn_swish_train_forward(dev(x), dev(gamma), dev(beta), yv, mv, iv, av, rmv, rvv, p, vendor);
+        expect_close(yv, y, "cuDNN composition forward");
+        expect_close(rvv, rv, "cuDNN composition running var");
+        Tensor dxv = poisoned(xs), dgv = Tensor::zeros(cs, Device::CUDA), dbv = Tensor::zeros(cs, Device::CUDA);
+        bn_swish_backward(dev(x), dev(dy), dev(gamma), mv, iv, av, dxv, dgv, dbv, vendor, p.eps);
+        expect_close(dxv, dx, "cuDNN composition input gradient");
+        expect_close(dgv, dgam, "cuDNN composition gamma gradient");
+        expect_close(dbv, dbet, "cuDNN composition beta gradient");
+        Tensor yev = poisoned(xs);
+        bn_swish_eval_forward(dev(x), dev(gamma), dev(beta), dev(rmr), dev(rvr), yev, p, vendor);
+        expect_close(yev, ye, "cuDNN composition eval forward");
     }
 }
 

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include "common/gpu_test.h"
 #include "layer_check.h"
 #include "layers/batchnorm.h"
 #include "layers/conv.h"
@@ -33,6 +34,51 @@ TEST(LayerGradients, DepthwiseConv) {
 TEST(LayerGradients, BatchNormTrain) {
     BatchNorm2d bn(5);
     check(bn, Shape{2, 3, 3, 5}, 3);
+}
+
+TEST(LayerGradients, BatchNormSwishTrain) {
+    BatchNorm2d bn(5, 1e-5, 0.1, BatchNormActivation::SWISH);
+    EXPECT_EQ(bn.kind(), "BatchNormAct2d");
+    check(bn, Shape{2, 3, 3, 5}, 13);
+}
+
+// The fused layer computes what BatchNorm2d followed by Swish computes, in
+// both modes and backward, and keeps the same parameter names.
+TEST(BatchNormSwishLayer, EqualsBatchNormThenSwish) {
+    const Shape in{3, 4, 5, 6};
+    BatchNorm2d fused(6, 1e-5, 0.1, BatchNormActivation::SWISH), bn(6);
+    Swish act;
+    ParameterStore fs(fused, Device::CPU), bs(bn, Device::CPU);
+    uint64_t s1 = 0, s2 = 0;
+    fused.reset_parameters(4, s1);
+    bn.reset_parameters(4, s2);
+    fused.setup(in, Device::CPU);
+    bn.setup(in, Device::CPU);
+    act.setup(in, Device::CPU);
+    Context ctx;
+    Tensor x = Tensor::from_vector(in, random_floats(in.numel(), 5, -2, 3));
+    Tensor dy = Tensor::from_vector(in, random_floats(in.numel(), 6));
+    for (Mode mode : {Mode::TRAIN, Mode::EVAL}) {
+        SCOPED_TRACE(mode == Mode::TRAIN ? "train" : "eval");
+        auto got = fused.forward(x, RunState{mode, 0, 0}, ctx).to_vector();
+        auto want = act.forward(bn.forward(x, RunState{mode, 0, 0}, ctx), RunState{mode, 0, 0}, ctx).to_vector();
+        auto c = compare(got, want, 1e-6, 1e-6);
+        EXPECT_TRUE(c.ok) << c.str();
+    }
+    fused.forward(x, RunState{Mode::TRAIN, 0, 1}, ctx);
+    bn.forward(x, RunState{Mode::TRAIN, 0, 1}, ctx);
+    act.forward(bn.last_output(), RunState{Mode::TRAIN, 0, 1}, ctx);
+    auto c = compare(fused.backward(dy, ctx).to_vector(), bn.backward(act.backward(dy, ctx), ctx).to_vector(), 1e-5, 1e-5);
+    EXPECT_TRUE(c.ok) << c.str();
+    std::vector<NamedParam> pf, pb;
+    fused.collect_params("", pf);
+    bn.collect_params("", pb);
+    ASSERT_EQ(pf.size(), pb.size());
+    for (size_t i = 0; i < pf.size(); ++i) {
+        EXPECT_EQ(pf[i].name, pb[i].name);
+        auto g = compare(pf[i].grad.to_vector(), pb[i].grad.to_vector(), 1e-5, 1e-5);
+        EXPECT_TRUE(g.ok) << pf[i].name << ": " << g.str();
+    }
 }
 
 TEST(LayerGradients, SqueezeExcite) {

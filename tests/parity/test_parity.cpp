@@ -13,7 +13,10 @@
 // gradient RMS (times sqrt(N) for a sum of N elements): the level of float32
 // cancellation noise where a gradient is mathematically zero. For those
 // tensors AdamW's step is m / (sqrt(v) + eps) of pure noise with |g| ~ eps,
-// i.e. a random +-lr: their updated weights may differ by up to lr.
+// i.e. a random +-lr: their updated weights may differ by up to lr. The same
+// holds for a single element whose gradient is within float32 noise of zero
+// (|g| <= 4 |torch float32 - golden| or noise * the tensor's gradient norm):
+// the sign of its first step is undetermined, so it may be 2 lr off.
 // Base tolerances: logits, loss, gradient L2 norms, BN running statistics:
 // relative 1e-4; gradient sums: 1e-4 of (|sum| + norm), since a sum can cancel
 // to ~0; sampled gradient elements: 1e-3 of max(|value|, the tensor's RMS);
@@ -27,7 +30,10 @@
 // float64 answer by up to ~1e-3 relative there, tensor by tensor at random;
 // effnet's errors are of the same size (sometimes larger, sometimes smaller:
 // run with EFFNET_PARITY_VERBOSE=1 to list both). A wrong formula anywhere is
-// off by far more than 4x this noise.
+// off by far more than 4x this noise. How sensitive the 224x224 batch-1 case
+// is: computing swish as x / (1 + e^-x) instead of x * sigmoid(x) (one
+// rounding less) moves 46 gradient quantities of the early blocks beyond
+// their tolerance by up to 2.8x; effnet computes swish as PyTorch does.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -272,11 +278,20 @@ void check_case(const json::Value& g, Device device) {
         std::vector<float> v = p.value.to_vector();
         std::vector<double> idx = numbers(*w->find("index")), val = numbers(*w->find("value"));
         std::vector<double> tv = numbers(*t32.find("updated")->find(p.name)->find("value"));
-        const bool zero_grad = grads.find(p.name)->find("norm")->number < floor * std::sqrt(double(p.value.numel()));
+        const json::Value& gw = *grads.find(p.name);
+        const double gnorm = gw.find("norm")->number;
+        const bool zero_grad = gnorm < floor * std::sqrt(double(p.value.numel()));
         const double base = zero_grad ? ac.lr * 1.01 + 2e-7 : 2e-7;
-        for (size_t k = 0; k < idx.size(); ++k)
-            EXPECT_LE(std::fabs(v[size_t(idx[k])] - val[k]), allowed(base, val[k], tv[k]))
+        // The first step is ~lr * sign(g): where an element's gradient is within
+        // float32 noise of zero its sign is a coin toss, and the step may be 2 lr off.
+        std::vector<double> gidx = numbers(*gw.find("index")), gval = numbers(*gw.find("value"));
+        std::vector<double> gt32 = numbers(*t32.find("grads")->find(p.name)->find("value"));
+        for (size_t k = 0; k < idx.size(); ++k) {
+            const bool sign_in_noise = k < gidx.size() && gidx[k] == idx[k] &&
+                                       std::fabs(gval[k]) <= std::max(4 * std::fabs(gt32[k] - gval[k]), noise * gnorm);
+            EXPECT_LE(std::fabs(v[size_t(idx[k])] - val[k]), allowed(sign_in_noise ? 2.02 * ac.lr + 2e-7 : base, val[k], tv[k]))
                 << p.name << "[" << idx[k] << "] after one AdamW step: " << v[size_t(idx[k])] << " vs timm " << val[k];
+        }
     }
     std::cout << "  worst: " << worst.err << " (" << worst.what << ")\n";
 }

@@ -1,0 +1,85 @@
+// Per-channel coefficients shared by the batch-norm and fused BN+swish CPU
+// kernels: every normalising pass is y = x * scale + shift, every backward
+// pass dx = k_dy * g + k_const + k_xhat * xhat (g = dy, or dz when fused).
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <vector>
+
+#include "kernels/cpu/channel_sums.h"
+
+namespace effnet::cpu {
+
+template <class T>
+struct ChannelAffine {
+    std::vector<T> scale, shift;
+};
+
+// Batch statistics (two passes in double: mean, then centred squares), the
+// saved mean/invstd, the running statistics (skipped when null) and the affine map.
+template <class T>
+ChannelAffine<T> batchnorm_train_affine(const T* x, const T* gamma, const T* beta, T* save_mean, T* save_invstd,
+                                        T* running_mean, T* running_var, int64_t m, int64_t c, double eps, double momentum) {
+    std::vector<double> sum, unused;
+    channel_sums2(m, c, [&](int64_t r, int64_t j) { return double(x[r * c + j]); },
+                  [](int64_t, int64_t) { return 0.0; }, sum, unused);
+    std::vector<double> mean(c);
+    for (int64_t j = 0; j < c; ++j) mean[j] = sum[j] / double(m);
+    std::vector<double> sq;
+    channel_sums2(m, c, [&](int64_t r, int64_t j) { double d = x[r * c + j] - mean[j]; return d * d; },
+                  [](int64_t, int64_t) { return 0.0; }, sq, unused);
+    ChannelAffine<T> a{std::vector<T>(c), std::vector<T>(c)};
+    for (int64_t j = 0; j < c; ++j) {
+        const double var = sq[j] / double(m);
+        const double invstd = 1.0 / std::sqrt(var + eps);
+        save_mean[j] = T(mean[j]);
+        save_invstd[j] = T(invstd);
+        a.scale[j] = T(double(gamma[j]) * invstd);
+        a.shift[j] = T(double(beta[j]) - mean[j] * double(gamma[j]) * invstd);
+        if (running_mean) {
+            const double unbiased = m > 1 ? sq[j] / double(m - 1) : sq[j];
+            running_mean[j] = T((1.0 - momentum) * running_mean[j] + momentum * mean[j]);
+            running_var[j] = T((1.0 - momentum) * running_var[j] + momentum * unbiased);
+        }
+    }
+    return a;
+}
+
+// The eval-mode affine map from the running statistics.
+template <class T>
+ChannelAffine<T> batchnorm_eval_affine(const T* gamma, const T* beta, const T* running_mean, const T* running_var,
+                                       int64_t c, double eps) {
+    ChannelAffine<T> a{std::vector<T>(c), std::vector<T>(c)};
+    for (int64_t j = 0; j < c; ++j) {
+        const double invstd = 1.0 / std::sqrt(double(running_var[j]) + eps);
+        a.scale[j] = T(double(gamma[j]) * invstd);
+        a.shift[j] = T(double(beta[j]) - double(running_mean[j]) * double(gamma[j]) * invstd);
+    }
+    return a;
+}
+
+template <class T>
+struct BackwardCoefficients {
+    std::vector<T> k_dy, k_const, k_xhat;
+};
+
+// From the channel sums of g and g * xhat: accumulates dbeta and dgamma and
+// returns dx = k_dy*g + k_const + k_xhat*xhat, i.e. a*g - a/M*sum_g - a/M*xhat*sum_g_xhat, a = gamma*invstd.
+template <class T>
+BackwardCoefficients<T> batchnorm_backward_coefficients(const std::vector<double>& sum_g, const std::vector<double>& sum_g_xhat,
+                                                        const T* gamma, const T* save_invstd, T* dgamma, T* dbeta,
+                                                        int64_t m, int64_t c) {
+    BackwardCoefficients<T> k{std::vector<T>(c), std::vector<T>(c), std::vector<T>(c)};
+    for (int64_t j = 0; j < c; ++j) {
+        dbeta[j] += T(sum_g[j]);
+        dgamma[j] += T(sum_g_xhat[j]);
+        const double a = double(gamma[j]) * save_invstd[j];
+        k.k_dy[j] = T(a);
+        k.k_const[j] = T(-a * sum_g[j] / double(m));
+        k.k_xhat[j] = T(-a * sum_g_xhat[j] / double(m));
+    }
+    return k;
+}
+
+}  // namespace effnet::cpu
