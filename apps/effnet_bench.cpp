@@ -5,8 +5,9 @@
 //     inference throughput at --batch-size, peak resident memory, and a
 //     per-layer forward/backward time table;
 //   --device cuda: the same on the GPU (CUDA-synchronised timings), peak
-//     device memory, and per-kernel time and GB/s of the depthwise kernels on
-//     B0's shapes against the measured device-to-device copy bandwidth;
+//     device memory, and the kernel table of apps/bench_kernels.cpp (each GPU
+//     kernel family on B0's shapes: ms, GB/s and GFLOP/s against the measured
+//     copy bandwidth and FMA rate, effnet's kernels against cuDNN's);
 //   --loader SPEC: images/s of the input pipeline (decode, equalise, resize,
 //     augment, normalise) over a dataset folder/CSV, or "phantoms".
 //
@@ -21,8 +22,8 @@
 #include <map>
 #include <sstream>
 
+#include "apps/bench_report.h"
 #include "apps/cli.h"
-#include "kernels/depthwise_conv.h"
 #include "tensor/caching_allocator.h"
 #include "tensor/gpu_runtime.h"
 #include "apps/loss_head.h"
@@ -61,17 +62,7 @@ std::vector<std::pair<std::string, Layer*>> flat_layers(EfficientNet& net) {
     return out;
 }
 
-struct Report {
-    std::ostringstream text, json;
-    bool first = true;
-    void number(const std::string& key, double v, const std::string& label, const char* unit) {
-        char b[128];
-        std::snprintf(b, sizeof b, "%-44s %10.2f %s\n", label.c_str(), v, unit);
-        text << b;
-        json << (first ? "" : ",\n  ") << "\"" << key << "\": " << v;
-        first = false;
-    }
-};
+using Report = BenchReport;
 
 int bench_model(const ModelSpec& spec, int64_t batch, int steps, int warmup, int latency_runs, bool layers, Device dev,
                 Report& rep) {
@@ -165,57 +156,6 @@ int bench_model(const ModelSpec& spec, int64_t batch, int steps, int warmup, int
                           fb.first / steps, fb.second / steps, 100.0 * (fb.first + fb.second) / total);
             rep.text << b;
         }
-    }
-    return 0;
-}
-
-// Per-kernel time and achieved bandwidth of the hand-written depthwise kernels
-// on B0's shapes, against the device's measured copy bandwidth.
-int bench_depthwise_kernels(int64_t batch, int repeats, Report& rep) {
-    Context ctx(Device::CUDA);
-    // Device-to-device copy bandwidth: 1 GiB read + 1 GiB written.
-    const int64_t n = int64_t(1) << 28;
-    Tensor a = Tensor::zeros(Shape{n}, Device::CUDA), b = Tensor::empty(Shape{n}, Device::CUDA);
-    b.copy_from(a, ctx.stream());
-    ctx.synchronize();
-    auto t = Clock::now();
-    for (int i = 0; i < repeats; ++i) b.copy_from(a, ctx.stream());
-    ctx.synchronize();
-    const double copy_gbs = 2.0 * double(n) * 4 * repeats / (since(t) * 1e6);
-    rep.number("device_copy_gb_per_s", copy_gbs, "device-to-device copy (read + write)", "GB/s");
-    a = b = Tensor();
-    rep.text << "\ndepthwise kernels, batch " << batch << " (bytes = tensors read + written once)\n";
-    char line[200];
-    std::snprintf(line, sizeof line, "%-26s %-9s %9s %9s %8s\n", "shape (HxW, C, k, s)", "pass", "ms", "GB/s", "of copy");
-    rep.text << line;
-    struct S { int64_t hw, c, k, s; };
-    for (S sh : {S{112, 32, 3, 1}, S{112, 96, 3, 2}, S{56, 144, 3, 1}, S{56, 144, 5, 2}, S{28, 240, 5, 1}, S{28, 240, 3, 2},
-                 S{14, 480, 3, 1}, S{14, 480, 5, 1}, S{14, 672, 5, 1}, S{14, 672, 5, 2}, S{7, 1152, 5, 1}, S{7, 1152, 3, 1}}) {
-        ConvGeometry g;
-        g.n = batch; g.h = g.w = sh.hw; g.cin = g.cout = g.groups = sh.c; g.kh = g.kw = sh.k; g.stride = sh.s; g.pad = sh.k / 2;
-        Tensor x = Tensor::empty(Shape{g.n, g.h, g.w, g.cin}, Device::CUDA), w = Tensor::empty(Shape{g.cin, 1, g.kh, g.kw}, Device::CUDA);
-        Tensor y = Tensor::empty(Shape{g.n, g.ho(), g.wo(), g.cin}, Device::CUDA), dx = Tensor::empty(x.shape(), Device::CUDA);
-        Tensor dw = Tensor::zeros(w.shape(), Device::CUDA);
-        fill_normal(x, 1, 1, 0, 1, ctx.stream());
-        fill_normal(w, 1, 2, 0, 1, ctx.stream());
-        fill_normal(y, 1, 3, 0, 1, ctx.stream());
-        const double in_b = double(x.nbytes()), out_b = double(y.nbytes());
-        auto time_it = [&](const char* pass, double bytes, auto fn) {
-            fn();
-            ctx.synchronize();
-            auto t0 = Clock::now();
-            for (int i = 0; i < repeats; ++i) fn();
-            ctx.synchronize();
-            const double ms = since(t0) / repeats, gbs = bytes / (ms * 1e6);
-            char l[256], name[128];
-            std::snprintf(name, sizeof name, "%lldx%lld, %lld, %lld, %lld", (long long)sh.hw, (long long)sh.hw, (long long)sh.c,
-                          (long long)sh.k, (long long)sh.s);
-            std::snprintf(l, sizeof l, "%-26s %-9s %9.3f %9.1f %7.0f%%\n", name, pass, ms, gbs, 100 * gbs / copy_gbs);
-            rep.text << l;
-        };
-        time_it("forward", in_b + out_b, [&] { depthwise_conv2d_forward(x, w, y, g, ctx); });
-        time_it("input", in_b + out_b, [&] { depthwise_conv2d_backward_input(y, w, dx, g, ctx); });
-        time_it("weight", in_b + out_b, [&] { depthwise_conv2d_backward_weight(x, y, dw, g, ctx); });
     }
     return 0;
 }
@@ -314,7 +254,7 @@ int main(int argc, char** argv) {
             spec.variant = model[1] - '0';
             spec.image_size = image;
             bench_model(spec, batch, steps, warmup, latency_runs, layers, dev, rep);
-            if (dev == Device::CUDA) bench_depthwise_kernels(batch, std::max(steps, 10), rep);
+            if (dev == Device::CUDA) bench_gpu_kernels(batch, std::max(steps, 10), rep);
         }
         std::cout << rep.text.str();
         if (!json_path.empty()) std::ofstream(json_path) << "{\n  " << rep.json.str() << "\n}\n";

@@ -68,7 +68,9 @@ int main(int argc, char** argv) {
         p.option("--threads", &threads, "compute threads (default: OMP_NUM_THREADS or all cores)");
         p.flag("--strict", &c.strict, "stop at the first unreadable image instead of skipping it");
         p.choice("--device", &c.device, {"auto", "cpu", "cuda"}, "where to train");
-        p.choice("--kernels", &c.kernels, {"custom", "cudnn"}, "GPU depthwise/batch-norm implementation");
+        p.option("--kernels", &c.kernels,
+                 "GPU implementations: custom | cudnn for every family, or per family, e.g. "
+                 "depthwise=cudnn,batchnorm=custom,stem=custom");
         p.flag("--tf32", &c.tf32, "allow TF32 GEMMs on the GPU");
         p.option("--init", &c.init, "start from these weights (.safetensors, timm names)");
         p.option("--resume", &c.resume, "continue from a checkpoint (last.safetensors)");
@@ -103,6 +105,12 @@ int main(int argc, char** argv) {
         if (c.batch < 1 || c.epochs < 1 || c.workers < 0 || c.cache_mb < 0)
             throw cli::UsageError("--batch-size, --epochs must be >= 1, --workers and --cache-mb >= 0");
         if (c.adamw.lr <= 0) throw cli::UsageError("--lr must be positive");
+        try {
+            Context probe;
+            apply_kernel_spec(probe, c.kernels);
+        } catch (const ContractError& e) {
+            throw cli::UsageError(e.what());
+        }
         if (threads > 0) omp_set_num_threads(threads);
 
         if (print_model) {

@@ -204,13 +204,38 @@ void install_stop_handlers() {
     std::signal(SIGTERM, on_stop_signal);
 }
 
+int64_t suggest_batch_size(int64_t batch, size_t in_use, size_t requested, size_t total) {
+    const double need = double(in_use) + double(requested);
+    const double scaled = need > 0 ? std::floor(double(batch) * 0.9 * double(total) / need) : double(batch / 2);
+    return std::max<int64_t>(1, std::min<int64_t>(batch - 1, int64_t(scaled)));
+}
+
+namespace {
+int train_impl(const TrainConfig& cfg);
+}  // namespace
+
 int train(const TrainConfig& cfg) {
+    try {
+        return train_impl(cfg);
+    } catch (const OutOfMemoryError& e) {
+        if (e.total_bytes == 0 || cfg.batch <= 1) throw;
+        // The peak includes everything that was allocated when the request failed.
+        const size_t in_use = device_allocator().stats().peak_bytes_in_use;
+        const int64_t b = suggest_batch_size(cfg.batch, in_use, e.requested_bytes, e.total_bytes);
+        throw OutOfMemoryError(std::string(e.what()) + "\n  batch " + std::to_string(cfg.batch) + " needs more than the " +
+                                   std::to_string(e.total_bytes >> 20) + " MiB device; try --batch-size " + std::to_string(b),
+                               e.requested_bytes, e.free_bytes, e.total_bytes);
+    }
+}
+
+namespace {
+int train_impl(const TrainConfig& cfg) {
     fs::create_directories(cfg.out);
     Log log((fs::path(cfg.out) / "train.log").string());
     const Device device = choose_device(cfg.device);
     Context ctx(device);
     ctx.allow_tf32 = cfg.tf32;
-    ctx.depthwise_kernels = ctx.batchnorm_kernels = cfg.kernels == "cudnn" ? KernelChoice::CUDNN : KernelChoice::CUSTOM;
+    apply_kernel_spec(ctx, cfg.kernels);
 
     // ---- data ----------------------------------------------------------------
     Dataset ds = cfg.data.empty() ? phantom_dataset(cfg.phantom_seed, cfg.phantoms_train, cfg.phantoms_val, cfg.phantoms_test)
@@ -272,7 +297,8 @@ int train(const TrainConfig& cfg) {
     log.line("model: EfficientNet-B" + std::to_string(cfg.model.variant) + ", " + std::to_string(model.net->num_params()) +
              " parameters, input " + std::to_string(cfg.model.image_size) + "x" + std::to_string(cfg.model.image_size) +
              "x" + std::to_string(cfg.model.in_channels) + ", batch " + std::to_string(cfg.batch) + ", device " +
-             device_name(device) + ", " + std::to_string(cfg.workers) + " loader workers");
+             device_name(device) + (device == Device::CUDA ? " (kernels " + kernel_spec(ctx) + ")" : "") + ", " +
+             std::to_string(cfg.workers) + " loader workers");
 
     const std::string last_path = (fs::path(cfg.out) / "last.safetensors").string();
     const std::string best_path = (fs::path(cfg.out) / "best.safetensors").string();
@@ -420,5 +446,6 @@ int train(const TrainConfig& cfg) {
     log.line("outputs in " + cfg.out + ": best.safetensors last.safetensors history.csv curves.png report.txt metrics.json");
     return 0;
 }
+}  // namespace
 
 }  // namespace effnet

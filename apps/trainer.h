@@ -25,6 +25,7 @@
 #include "data/dataset.h"
 #include "optim/adamw.h"
 #include "optim/schedule.h"
+#include "tensor/context.h"
 
 namespace effnet {
 
@@ -46,7 +47,7 @@ struct TrainConfig {
     int max_image_side = 16384;  // larger images are refused (and skipped) before decoding
     bool strict = false;
     std::string device = "auto";
-    std::string kernels = "custom";
+    std::string kernels = kDefaultKernelSpec;  // tensor/context.h
     bool tf32 = false;
     std::string init;    // weights to start from (fine-tuning)
     std::string resume;  // checkpoint to continue
@@ -61,6 +62,14 @@ extern std::atomic<bool> g_stop_requested;
 void install_stop_handlers();
 
 // Runs training; returns the process exit code (0 done, 130 interrupted).
+// A device out-of-memory error is rethrown with a batch size to try.
 int train(const TrainConfig& cfg);
+
+// The batch size to suggest after running out of device memory at `batch`
+// with `in_use` bytes allocated and `requested` more asked for, on a device of
+// `total` bytes: activations grow with the batch, so the batch is scaled by
+// the share of 90% of the device that the failing allocation would have
+// needed. Always below `batch` and at least 1.
+int64_t suggest_batch_size(int64_t batch, size_t in_use, size_t requested, size_t total);
 
 }  // namespace effnet

@@ -15,6 +15,16 @@ bool use_cudnn_depthwise(const Context& ctx) {
     return true;
 }
 
+// Whether a dense convolution goes to cuDNN (never a 1x1: that is one GEMM).
+bool use_cudnn_conv(const Context& ctx, const ConvGeometry& g) {
+    if (g.is_pointwise() || ctx.conv_kernels != KernelChoice::CUDNN) return false;
+    log_kernel_choice_once("dense convolution (stem)", "cuDNN");
+    return true;
+}
+float* krsc_scratch(Context& ctx, const ConvGeometry& g) {
+    return static_cast<float*>(ctx.workspace(4 * cuda::conv2d_krsc_floats(g)));
+}
+
 void check_geometry(const char* op, const Tensor& x, const Tensor& w, const Tensor& y, const ConvGeometry& g,
                     bool depthwise) {
     EFFNET_CHECK(x.shape() == (Shape{g.n, g.h, g.w, g.cin}), op << ": input " << x.shape() << ", expected NHWC ["
@@ -32,6 +42,10 @@ void check_geometry(const char* op, const Tensor& x, const Tensor& w, const Tens
 
 void conv2d_forward(const Tensor& x, const Tensor& w, Tensor& y, const ConvGeometry& g, Context& ctx) {
     check_geometry("conv2d_forward", x, w, y, g, false);
+    if (x.is_cuda() && use_cudnn_conv(ctx, g)) {
+        cuda::cudnn_conv2d_forward(ctx.cudnn(), x.f32(), w.f32(), y.f32(), g, krsc_scratch(ctx, g), ctx.allow_tf32, ctx.stream());
+        return;
+    }
     if (x.is_cuda()) {
         cuda::conv2d_forward(x.f32(), w.f32(), y.f32(), g, static_cast<float*>(ctx.workspace(4 * cuda::conv2d_workspace_floats(g))),
                                     ctx.cublas(), ctx.allow_tf32, ctx.stream());
@@ -42,6 +56,11 @@ void conv2d_forward(const Tensor& x, const Tensor& w, Tensor& y, const ConvGeome
 
 void conv2d_backward_input(const Tensor& dy, const Tensor& w, Tensor& dx, const ConvGeometry& g, Context& ctx) {
     check_geometry("conv2d_backward_input", dx, w, dy, g, false);
+    if (dy.is_cuda() && use_cudnn_conv(ctx, g)) {
+        cuda::cudnn_conv2d_backward_input(ctx.cudnn(), dy.f32(), w.f32(), dx.f32(), g, krsc_scratch(ctx, g), ctx.allow_tf32,
+                                          ctx.stream());
+        return;
+    }
     if (dy.is_cuda()) {
         cuda::conv2d_backward_input(dy.f32(), w.f32(), dx.f32(), g, static_cast<float*>(ctx.workspace(4 * cuda::conv2d_workspace_floats(g))),
                                     ctx.cublas(), ctx.allow_tf32, ctx.stream());
@@ -52,6 +71,11 @@ void conv2d_backward_input(const Tensor& dy, const Tensor& w, Tensor& dx, const 
 
 void conv2d_backward_weight(const Tensor& x, const Tensor& dy, Tensor& dw, const ConvGeometry& g, Context& ctx) {
     check_geometry("conv2d_backward_weight", x, dw, dy, g, false);
+    if (x.is_cuda() && use_cudnn_conv(ctx, g)) {
+        cuda::cudnn_conv2d_backward_weight(ctx.cudnn(), x.f32(), dy.f32(), dw.f32(), g, krsc_scratch(ctx, g), ctx.allow_tf32,
+                                           ctx.stream());
+        return;
+    }
     if (x.is_cuda()) {
         cuda::conv2d_backward_weight(x.f32(), dy.f32(), dw.f32(), g, static_cast<float*>(ctx.workspace(4 * cuda::conv2d_workspace_floats(g))),
                                     ctx.cublas(), ctx.allow_tf32, ctx.stream());

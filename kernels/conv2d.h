@@ -27,9 +27,14 @@ template <class T> void conv2d_backward_weight(const T* x, const T* dy, T* dw, c
 }  // namespace cpu
 
 namespace cuda {
-// Pointwise convolutions are one cuBLAS GEMM; others im2col (kernel) + GEMM.
+// Pointwise convolutions are one cuBLAS GEMM; others im2col (kernel) + GEMM,
+// or cuDNN (kernels/cuda/cudnn_fallback.h) when Context::conv_kernels says so.
 // `workspace` holds conv2d_workspace_floats(g) floats.
 size_t conv2d_workspace_floats(const ConvGeometry& g);
+// Weights [Cout][Cin/g][kH][kW] to tap-major [Cout][kH][kW][Cin/g] (cuDNN's
+// NHWC filter order), and back, ACCUMULATING into the PyTorch-ordered w.
+void conv2d_weight_to_krsc(const float* w, float* wr, const ConvGeometry& g, void* stream);
+void conv2d_weight_from_krsc_add(const float* wr, float* w, const ConvGeometry& g, void* stream);
 void conv2d_forward(const float* x, const float* w, float* y, const ConvGeometry& g, float* workspace, void* cublas, bool tf32,
                     void* stream);
 void conv2d_backward_input(const float* dy, const float* w, float* dx, const ConvGeometry& g, float* workspace, void* cublas,

@@ -14,6 +14,7 @@
 #include "kernels/elementwise.h"
 #include "kernels/linear.h"
 #include "kernels/loss.h"
+#include "kernels/roofline.h"
 #include "kernels/squeeze_excite.h"
 
 namespace effnet::cuda {
@@ -106,6 +107,22 @@ void conv2d_backward_weight(const float*, const float*, float*, const ConvGeomet
     EFFNET_NO_CUDA(conv2d_backward_weight);
 }
 
+double measure_copy_gb_per_s(void*, int) { EFFNET_NO_CUDA(measure_copy_gb_per_s); }
+double measure_fma_gflop_per_s(void*) { EFFNET_NO_CUDA(measure_fma_gflop_per_s); }
+void conv2d_weight_to_krsc(const float*, float*, const ConvGeometry&, void*) { EFFNET_NO_CUDA(conv2d_weight_to_krsc); }
+void conv2d_weight_from_krsc_add(const float*, float*, const ConvGeometry&, void*) {
+    EFFNET_NO_CUDA(conv2d_weight_from_krsc_add);
+}
+size_t conv2d_krsc_floats(const ConvGeometry&) { return 0; }
+void cudnn_conv2d_forward(void*, const float*, const float*, float*, const ConvGeometry&, float*, bool, void*) {
+    EFFNET_NO_CUDA(cudnn_conv2d_forward);
+}
+void cudnn_conv2d_backward_input(void*, const float*, const float*, float*, const ConvGeometry&, float*, bool, void*) {
+    EFFNET_NO_CUDA(cudnn_conv2d_backward_input);
+}
+void cudnn_conv2d_backward_weight(void*, const float*, const float*, float*, const ConvGeometry&, float*, bool, void*) {
+    EFFNET_NO_CUDA(cudnn_conv2d_backward_weight);
+}
 void cudnn_depthwise_forward(void*, const float*, const float*, float*, const ConvGeometry&) {
     EFFNET_NO_CUDA(cudnn_depthwise_forward);
 }

@@ -1,5 +1,6 @@
 #include "tensor/context.h"
 
+#include <algorithm>
 #include <iostream>
 #include <mutex>
 
@@ -36,6 +37,43 @@ void* Context::workspace(size_t bytes) {
 
 void Context::synchronize() const {
     if (device_ == Device::CUDA) gpu::synchronize(stream_);
+}
+
+void apply_kernel_spec(Context& ctx, const std::string& spec) {
+    auto parse = [&](const std::string& v) {
+        if (v == "custom") return KernelChoice::CUSTOM;
+        if (v == "cudnn") return KernelChoice::CUDNN;
+        throw ContractError("--kernels " + spec + ": '" + v + "' is neither custom nor cudnn");
+    };
+    if (spec.find('=') == std::string::npos) {
+        ctx.depthwise_kernels = ctx.batchnorm_kernels = ctx.conv_kernels = parse(spec);
+        return;
+    }
+    size_t start = 0;
+    while (start <= spec.size()) {
+        const size_t end = std::min(spec.find(',', start), spec.size());
+        const std::string item = spec.substr(start, end - start);
+        const size_t eq = item.find('=');
+        if (eq == std::string::npos)
+            throw ContractError("--kernels " + spec + ": '" + item + "' is not family=custom|cudnn");
+        const std::string family = item.substr(0, eq);
+        const KernelChoice choice = parse(item.substr(eq + 1));
+        if (family == "depthwise")
+            ctx.depthwise_kernels = choice;
+        else if (family == "batchnorm")
+            ctx.batchnorm_kernels = choice;
+        else if (family == "stem")
+            ctx.conv_kernels = choice;
+        else
+            throw ContractError("--kernels " + spec + ": unknown family '" + family + "' (depthwise, batchnorm, stem)");
+        start = end + 1;
+    }
+}
+
+std::string kernel_spec(const Context& ctx) {
+    auto name = [](KernelChoice k) { return k == KernelChoice::CUDNN ? "cudnn" : "custom"; };
+    return std::string("depthwise=") + name(ctx.depthwise_kernels) + ",batchnorm=" + name(ctx.batchnorm_kernels) +
+           ",stem=" + name(ctx.conv_kernels);
 }
 
 Device resolve_device(const std::string& request) {

@@ -13,7 +13,8 @@
 
 namespace effnet {
 
-// Which implementation runs depthwise convolution and batch norm on the GPU.
+// Which implementation runs an op family on the GPU: effnet's own (hand-written
+// kernels; im2col + cuBLAS for a dense convolution) or cuDNN's.
 enum class KernelChoice { CUSTOM, CUDNN };
 
 class Context {
@@ -35,6 +36,9 @@ public:
 
     KernelChoice depthwise_kernels = KernelChoice::CUSTOM;
     KernelChoice batchnorm_kernels = KernelChoice::CUSTOM;
+    // Dense convolutions with a kernel wider than 1x1 (the stem); 1x1
+    // convolutions are always one cuBLAS GEMM.
+    KernelChoice conv_kernels = KernelChoice::CUDNN;
     bool allow_tf32 = false;
 
 private:
@@ -44,6 +48,14 @@ private:
     void* cudnn_ = nullptr;
     Tensor workspace_;
 };
+
+// Applies a kernel choice: "custom" or "cudnn" for every family, or a list
+// such as "depthwise=cudnn,batchnorm=custom,stem=custom" (families:
+// depthwise, batchnorm, stem). Throws ContractError naming a bad entry.
+void apply_kernel_spec(Context& ctx, const std::string& spec);
+// The choice in the list form, for logs and reports.
+std::string kernel_spec(const Context& ctx);
+constexpr const char* kDefaultKernelSpec = "depthwise=custom,batchnorm=custom,stem=cudnn";
 
 // Resolves "auto" | "cpu" | "cuda" into a device. "auto" takes CUDA when a
 // device is usable; "cuda" without one throws with the reason. Logs the

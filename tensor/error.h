@@ -8,6 +8,7 @@
 //   EFFNET_CHECK_LAUNCH("swish_forward_kernel", "n=" << n);             -> CudaError
 #pragma once
 
+#include <cstddef>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -22,8 +23,13 @@ public:
 class ContractError : public Error { using Error::Error; };
 // A CUDA runtime, cuBLAS or cuDNN call failed.
 class CudaError : public Error { using Error::Error; };
-// The device ran out of memory (a CudaError with the sizes involved).
-class OutOfMemoryError : public CudaError { using CudaError::CudaError; };
+// The device ran out of memory (a CudaError with the sizes involved, where known).
+class OutOfMemoryError : public CudaError {
+public:
+    explicit OutOfMemoryError(const std::string& what, size_t requested = 0, size_t free = 0, size_t total = 0)
+        : CudaError(what), requested_bytes(requested), free_bytes(free), total_bytes(total) {}
+    size_t requested_bytes, free_bytes, total_bytes;
+};
 // A file could not be read or written, or its contents are malformed.
 class IoError : public Error { using Error::Error; };
 // Training diverged: a NaN or infinite loss or gradient.

@@ -79,6 +79,15 @@ float* relaid_weights(const float* w, float* ws, const ConvGeometry& g, void* st
 
 }  // namespace
 
+void conv2d_weight_to_krsc(const float* w, float* wr, const ConvGeometry& g, void* stream) {
+    relaid_weights(w, wr, g, stream);
+}
+
+void conv2d_weight_from_krsc_add(const float* wr, float* w, const ConvGeometry& g, void* stream) {
+    relayout_kernel<<<blocks(g.cout * taps(g)), kThreads, 0, as_stream(stream)>>>(wr, w, g, true);
+    EFFNET_CHECK_LAUNCH("relayout_kernel (back)", "Cout=" << g.cout << " K=" << taps(g));
+}
+
 size_t conv2d_workspace_floats(const ConvGeometry& g) {
     if (g.is_pointwise()) return 1;
     return size_t(g.cout * taps(g) + g.n * g.ho() * g.wo() * taps(g));
@@ -132,8 +141,7 @@ void conv2d_backward_weight(const float* x, const float* dy, float* dw, const Co
         EFFNET_CHECK_LAUNCH("im2col_kernel", "M=" << m << " K=" << k);
         gemm_tn(cublas, tf32, cog, k, m, dy + grp * cog, g.cout, col, k, dwr + grp * cog * k, k, false);
     }
-    relayout_kernel<<<blocks(g.cout * k), kThreads, 0, as_stream(stream)>>>(dwr, dw, g, true);
-    EFFNET_CHECK_LAUNCH("relayout_kernel (back)", "Cout=" << g.cout << " K=" << k);
+    conv2d_weight_from_krsc_add(dwr, dw, g, stream);
 }
 
 }  // namespace effnet::cuda

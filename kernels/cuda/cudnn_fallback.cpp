@@ -1,11 +1,12 @@
-// cuDNN implementations of depthwise convolution and batch normalisation,
-// selectable at run time (`--kernels cudnn`, Context::depthwise_kernels /
-// batchnorm_kernels) so every hand-written kernel can be checked and timed
-// against the vendor library.
+// cuDNN implementations of convolution (depthwise, and the dense stem) and
+// batch normalisation, selectable at run time (`--kernels`,
+// Context::depthwise_kernels / batchnorm_kernels / conv_kernels) so every
+// hand-written kernel can be checked and timed against the vendor library.
 //
 // Layout: NHWC tensors (cuDNN dims are given as N, C, H, W with the NHWC
-// format). A depthwise filter [C, 1, k, k] is the same bytes in NCHW and NHWC
-// filter order (one input channel per group), so it is declared NHWC.
+// format) and NHWC (KRSC) filters: dense weights are relaid from PyTorch's
+// order into scratch; a depthwise filter [C, 1, k, k] is the same bytes in
+// both orders.
 // Batch norm uses cuDNN's spatial mode: its saved mean / inverse std and its
 // running-average rule (unbiased variance, factor = momentum) are PyTorch's.
 //
@@ -17,9 +18,13 @@
 
 #include "kernels/cuda/cudnn_fallback.h"
 
+#include "kernels/conv2d.h"
+
+#include <algorithm>
 #include <map>
 #include <mutex>
-#include <tuple>
+#include <sstream>
+#include <vector>
 
 #include "tensor/caching_allocator.h"
 #include "tensor/cuda_check.h"
@@ -40,28 +45,34 @@ struct TensorDesc {
     ~TensorDesc() { cudnnDestroyTensorDescriptor(d); }
 };
 
-struct DepthwiseDescs {
+// Any grouped 2-D convolution: NHWC activations, filter in NHWC (KRSC) order
+// [Cout][kH][kW][Cin/g]. A depthwise filter [C, 1, k, k] is already in that
+// order. Math: CUDNN_FMA_MATH (exact FP32) unless TF32 is allowed;
+// CUDNN_DEFAULT_MATH would permit TF32 tensor cores on sm_80 and later.
+struct ConvDescs {
     TensorDesc x, y;
     cudnnFilterDescriptor_t w = nullptr;
     cudnnConvolutionDescriptor_t conv = nullptr;
-    explicit DepthwiseDescs(const ConvGeometry& g) : x(g.n, g.cin, g.h, g.w), y(g.n, g.cin, g.ho(), g.wo()) {
+    ConvDescs(const ConvGeometry& g, bool tf32) : x(g.n, g.cin, g.h, g.w), y(g.n, g.cout, g.ho(), g.wo()) {
         EFFNET_CUDNN_CHECK(cudnnCreateFilterDescriptor(&w), "");
-        EFFNET_CUDNN_CHECK(cudnnSetFilter4dDescriptor(w, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NHWC, int(g.cin), 1, int(g.kh), int(g.kw)),
-                           "depthwise filter C=" << g.cin << " k=" << g.kh);
+        EFFNET_CUDNN_CHECK(cudnnSetFilter4dDescriptor(w, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NHWC, int(g.cout), int(g.cin_per_group()),
+                                                      int(g.kh), int(g.kw)),
+                           "filter " << g.cout << "x" << g.cin_per_group() << "x" << g.kh << "x" << g.kw);
         EFFNET_CUDNN_CHECK(cudnnCreateConvolutionDescriptor(&conv), "");
         EFFNET_CUDNN_CHECK(cudnnSetConvolution2dDescriptor(conv, int(g.pad), int(g.pad), int(g.stride), int(g.stride), 1, 1,
                                                            CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT),
                            "stride " << g.stride);
-        EFFNET_CUDNN_CHECK(cudnnSetConvolutionGroupCount(conv, int(g.cin)), "groups " << g.cin);
-        EFFNET_CUDNN_CHECK(cudnnSetConvolutionMathType(conv, CUDNN_DEFAULT_MATH), "");  // FP32, no TF32
+        EFFNET_CUDNN_CHECK(cudnnSetConvolutionGroupCount(conv, int(g.groups)), "groups " << g.groups);
+        EFFNET_CUDNN_CHECK(cudnnSetConvolutionMathType(conv, tf32 ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH), "");
     }
-    ~DepthwiseDescs() {
+    ~ConvDescs() {
         cudnnDestroyConvolutionDescriptor(conv);
         cudnnDestroyFilterDescriptor(w);
     }
 };
 
-// Per-shape algorithm choice (fastest exact-FP32 algorithm cuDNN's heuristics rank first).
+// Per-shape algorithm choice: the first algorithm cuDNN's heuristics rank
+// that is supported (and, in exact mode, does not use tensor cores).
 struct Algos {
     cudnnConvolutionFwdAlgo_t fwd;
     cudnnConvolutionBwdDataAlgo_t data;
@@ -69,23 +80,36 @@ struct Algos {
     size_t workspace;
 };
 
-Algos algos_for(cudnnHandle_t h, const ConvGeometry& g, const DepthwiseDescs& d) {
+template <class Perf>
+auto first_usable(const Perf* p, int found, bool tf32, const char* what) {
+    for (int i = 0; i < found; ++i)
+        if (p[i].status == CUDNN_STATUS_SUCCESS && (tf32 || p[i].mathType != CUDNN_TENSOR_OP_MATH)) return p[i].algo;
+    throw CudaError(std::string("cuDNN offers no ") + what + " algorithm for this convolution in exact FP32");
+}
+
+Algos algos_for(cudnnHandle_t h, const ConvGeometry& g, const ConvDescs& d, bool tf32) {
     static std::mutex mu;
-    static std::map<std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t, int64_t>, Algos> cache;
-    const auto key = std::make_tuple(g.n, g.h, g.w, g.cin, g.kh, g.stride);
+    static std::map<std::vector<int64_t>, Algos> cache;
+    const std::vector<int64_t> key{g.n, g.h, g.w, g.cin, g.cout, g.kh, g.kw, g.stride, g.pad, g.groups, int64_t(tf32)};
     std::lock_guard<std::mutex> lock(mu);
     if (auto it = cache.find(key); it != cache.end()) return it->second;
     Algos a{};
     int found = 0;
-    cudnnConvolutionFwdAlgoPerf_t fp[8];
-    EFFNET_CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithm_v7(h, d.x.d, d.w, d.conv, d.y.d, 8, &found, fp), "fwd algo");
-    a.fwd = fp[0].algo;
-    cudnnConvolutionBwdDataAlgoPerf_t dp[8];
-    EFFNET_CUDNN_CHECK(cudnnGetConvolutionBackwardDataAlgorithm_v7(h, d.w, d.y.d, d.conv, d.x.d, 8, &found, dp), "data algo");
-    a.data = dp[0].algo;
-    cudnnConvolutionBwdFilterAlgoPerf_t bp[8];
-    EFFNET_CUDNN_CHECK(cudnnGetConvolutionBackwardFilterAlgorithm_v7(h, d.x.d, d.y.d, d.conv, d.w, 8, &found, bp), "filter algo");
-    a.filter = bp[0].algo;
+    cudnnConvolutionFwdAlgoPerf_t fp[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
+    EFFNET_CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithm_v7(h, d.x.d, d.w, d.conv, d.y.d, CUDNN_CONVOLUTION_FWD_ALGO_COUNT,
+                                                              &found, fp),
+                       "fwd algo");
+    a.fwd = first_usable(fp, found, tf32, "forward");
+    cudnnConvolutionBwdDataAlgoPerf_t dp[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
+    EFFNET_CUDNN_CHECK(cudnnGetConvolutionBackwardDataAlgorithm_v7(h, d.w, d.y.d, d.conv, d.x.d,
+                                                                   CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &found, dp),
+                       "data algo");
+    a.data = first_usable(dp, found, tf32, "backward-data");
+    cudnnConvolutionBwdFilterAlgoPerf_t bp[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
+    EFFNET_CUDNN_CHECK(cudnnGetConvolutionBackwardFilterAlgorithm_v7(h, d.x.d, d.y.d, d.conv, d.w,
+                                                                     CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &found, bp),
+                       "filter algo");
+    a.filter = first_usable(bp, found, tf32, "backward-filter");
     size_t s1 = 0, s2 = 0, s3 = 0;
     EFFNET_CUDNN_CHECK(cudnnGetConvolutionForwardWorkspaceSize(h, d.x.d, d.w, d.conv, d.y.d, a.fwd, &s1), "");
     EFFNET_CUDNN_CHECK(cudnnGetConvolutionBackwardDataWorkspaceSize(h, d.w, d.y.d, d.conv, d.x.d, a.data, &s2), "");
@@ -104,40 +128,77 @@ struct Scratch {
 
 std::string shape_of(const ConvGeometry& g) {
     std::ostringstream os;
-    os << "cuDNN depthwise N=" << g.n << " H=" << g.h << " W=" << g.w << " C=" << g.cin << " k=" << g.kh << " s=" << g.stride;
+    os << "cuDNN convolution N=" << g.n << " H=" << g.h << " W=" << g.w << " Cin=" << g.cin << " Cout=" << g.cout
+       << " k=" << g.kh << " s=" << g.stride << " groups=" << g.groups;
     return os.str();
+}
+
+// The three cuDNN calls on a filter in KRSC order; the filter gradient is
+// written with beta = `accumulate`.
+void conv_forward(cudnnHandle_t h, const float* x, const float* w_krsc, float* y, const ConvGeometry& g, bool tf32) {
+    ConvDescs d(g, tf32);
+    const Algos a = algos_for(h, g, d, tf32);
+    Scratch ws(a.workspace);
+    const float one = 1.0f, zero = 0.0f;
+    EFFNET_CUDNN_CHECK(cudnnConvolutionForward(h, &one, d.x.d, x, d.w, w_krsc, d.conv, a.fwd, ws.p, a.workspace, &zero, d.y.d, y),
+                       shape_of(g));
+}
+
+void conv_backward_data(cudnnHandle_t h, const float* dy, const float* w_krsc, float* dx, const ConvGeometry& g, bool tf32) {
+    ConvDescs d(g, tf32);
+    const Algos a = algos_for(h, g, d, tf32);
+    Scratch ws(a.workspace);
+    const float one = 1.0f, zero = 0.0f;
+    EFFNET_CUDNN_CHECK(cudnnConvolutionBackwardData(h, &one, d.w, w_krsc, d.y.d, dy, d.conv, a.data, ws.p, a.workspace, &zero,
+                                                    d.x.d, dx),
+                       shape_of(g));
+}
+
+void conv_backward_filter(cudnnHandle_t h, const float* x, const float* dy, float* dw_krsc, const ConvGeometry& g, bool tf32,
+                          bool accumulate) {
+    ConvDescs d(g, tf32);
+    const Algos a = algos_for(h, g, d, tf32);
+    Scratch ws(a.workspace);
+    const float one = 1.0f, beta = accumulate ? 1.0f : 0.0f;
+    EFFNET_CUDNN_CHECK(cudnnConvolutionBackwardFilter(h, &one, d.x.d, x, d.y.d, dy, d.conv, a.filter, ws.p, a.workspace, &beta,
+                                                      d.w, dw_krsc),
+                       shape_of(g));
 }
 
 }  // namespace
 
+// Depthwise: the PyTorch filter bytes are already KRSC.
 void cudnn_depthwise_forward(void* h, const float* x, const float* w, float* y, const ConvGeometry& g) {
-    DepthwiseDescs d(g);
-    const Algos a = algos_for(handle_of(h), g, d);
-    Scratch ws(a.workspace);
-    const float one = 1.0f, zero = 0.0f;
-    EFFNET_CUDNN_CHECK(cudnnConvolutionForward(handle_of(h), &one, d.x.d, x, d.w, w, d.conv, a.fwd, ws.p, a.workspace, &zero,
-                                               d.y.d, y),
-                       shape_of(g));
+    conv_forward(handle_of(h), x, w, y, g, false);
 }
 
 void cudnn_depthwise_backward_input(void* h, const float* dy, const float* w, float* dx, const ConvGeometry& g) {
-    DepthwiseDescs d(g);
-    const Algos a = algos_for(handle_of(h), g, d);
-    Scratch ws(a.workspace);
-    const float one = 1.0f, zero = 0.0f;
-    EFFNET_CUDNN_CHECK(cudnnConvolutionBackwardData(handle_of(h), &one, d.w, w, d.y.d, dy, d.conv, a.data, ws.p, a.workspace,
-                                                    &zero, d.x.d, dx),
-                       shape_of(g));
+    conv_backward_data(handle_of(h), dy, w, dx, g, false);
 }
 
 void cudnn_depthwise_backward_weight(void* h, const float* x, const float* dy, float* dw, const ConvGeometry& g) {
-    DepthwiseDescs d(g);
-    const Algos a = algos_for(handle_of(h), g, d);
-    Scratch ws(a.workspace);
-    const float one = 1.0f;  // beta = 1: parameter gradients accumulate
-    EFFNET_CUDNN_CHECK(cudnnConvolutionBackwardFilter(handle_of(h), &one, d.x.d, x, d.y.d, dy, d.conv, a.filter, ws.p,
-                                                      a.workspace, &one, d.w, dw),
-                       shape_of(g));
+    conv_backward_filter(handle_of(h), x, dy, dw, g, false, true);  // parameter gradients accumulate
+}
+
+// Dense: the filter goes through `krsc` (conv2d_krsc_floats(g) floats of device scratch).
+size_t conv2d_krsc_floats(const ConvGeometry& g) { return size_t(g.cout * g.kh * g.kw * g.cin_per_group()); }
+
+void cudnn_conv2d_forward(void* h, const float* x, const float* w, float* y, const ConvGeometry& g, float* krsc, bool tf32,
+                          void* stream) {
+    conv2d_weight_to_krsc(w, krsc, g, stream);
+    conv_forward(handle_of(h), x, krsc, y, g, tf32);
+}
+
+void cudnn_conv2d_backward_input(void* h, const float* dy, const float* w, float* dx, const ConvGeometry& g, float* krsc,
+                                 bool tf32, void* stream) {
+    conv2d_weight_to_krsc(w, krsc, g, stream);
+    conv_backward_data(handle_of(h), dy, krsc, dx, g, tf32);
+}
+
+void cudnn_conv2d_backward_weight(void* h, const float* x, const float* dy, float* dw, const ConvGeometry& g, float* krsc,
+                                  bool tf32, void* stream) {
+    conv_backward_filter(handle_of(h), x, dy, krsc, g, tf32, false);
+    conv2d_weight_from_krsc_add(krsc, dw, g, stream);
 }
 
 namespace {

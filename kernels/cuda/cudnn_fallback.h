@@ -1,4 +1,4 @@
-// cuDNN versions of depthwise convolution and batch norm (see
+// cuDNN versions of convolution and batch norm (see
 // kernels/cuda/cudnn_fallback.cpp). Same semantics as the hand-written
 // kernels: outputs and input gradients overwritten, parameter gradients
 // accumulated. `handle` is the Context's cudnnHandle_t.
@@ -13,6 +13,15 @@ namespace effnet::cuda {
 void cudnn_depthwise_forward(void* handle, const float* x, const float* w, float* y, const ConvGeometry& g);
 void cudnn_depthwise_backward_input(void* handle, const float* dy, const float* w, float* dx, const ConvGeometry& g);
 void cudnn_depthwise_backward_weight(void* handle, const float* x, const float* dy, float* dw, const ConvGeometry& g);
+// Dense convolution (the stem): `krsc` is conv2d_krsc_floats(g) floats of
+// device scratch for the weights in cuDNN's filter order.
+size_t conv2d_krsc_floats(const ConvGeometry& g);
+void cudnn_conv2d_forward(void* handle, const float* x, const float* w, float* y, const ConvGeometry& g, float* krsc, bool tf32,
+                          void* stream);
+void cudnn_conv2d_backward_input(void* handle, const float* dy, const float* w, float* dx, const ConvGeometry& g, float* krsc,
+                                 bool tf32, void* stream);
+void cudnn_conv2d_backward_weight(void* handle, const float* x, const float* dy, float* dw, const ConvGeometry& g, float* krsc,
+                                  bool tf32, void* stream);
 void cudnn_batchnorm_train_forward(void* handle, const float* x, const float* gamma, const float* beta, float* y,
                                    float* save_mean, float* save_invstd, float* running_mean, float* running_var, int64_t m,
                                    int64_t c, double eps, double momentum);

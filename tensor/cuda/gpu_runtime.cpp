@@ -107,7 +107,7 @@ void* device_malloc(size_t bytes) {
         os << "CUDA out of memory: requested " << bytes << " bytes with " << free_b << " of "
            << total_b << " bytes free (" << cudaGetErrorString(e)
            << "); try a smaller --batch-size or --image-size";
-        throw OutOfMemoryError(os.str());
+        throw OutOfMemoryError(os.str(), bytes, free_b, total_b);
     }
     return p;
 }

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include "apps/trainer.h"
 #include "run_app.h"
 
 using namespace effnet::test;
@@ -12,7 +13,8 @@ TEST(Cli, UnknownFlagIsAUsageError) {
 
 TEST(Cli, BadValuesAreUsageErrors) {
     for (const char* args : {"--lr abc", "--epochs 0", "--batch-size", "--device tpu", "--channels 2", "--loss bce --classes 2",
-                             "--norm-std 0,1,2", "--norm-mean a,b", "--max-image-side 8", "--cache-mb -1"}) {
+                             "--norm-std 0,1,2", "--norm-mean a,b", "--max-image-side 8", "--cache-mb -1",
+                             "--kernels stem=fast"}) {
         AppResult r = run_app(bin("effnet_train") + " " + args);
         EXPECT_EQ(r.status, 2) << args << ": " << r.output;
         EXPECT_NE(r.output.find("effnet_train:"), std::string::npos) << r.output;
@@ -49,4 +51,14 @@ TEST(Cli, EvalAndPredictRequireWeights) {
     AppResult r = run_app(bin("effnet_predict") + " --weights /no/weights.safetensors x.png");
     EXPECT_EQ(r.status, 1);
     EXPECT_NE(r.output.find("/no/weights.safetensors: cannot open"), std::string::npos) << r.output;
+}
+
+// After a device out-of-memory error the trainer suggests a smaller batch,
+// scaled by how far the step overshot 90% of the device.
+TEST(OutOfMemoryAdvice, SuggestsABatchThatScalesWithTheOvershoot) {
+    const size_t gib = size_t(1) << 30;
+    EXPECT_EQ(effnet::suggest_batch_size(64, 70 * gib, 10 * gib, 80 * gib), 57);  // 64 * 72 / 80
+    EXPECT_EQ(effnet::suggest_batch_size(256, 150 * gib, 10 * gib, 80 * gib), 115);
+    EXPECT_EQ(effnet::suggest_batch_size(32, 1 * gib, 0, 80 * gib), 31);  // always below the failing batch
+    EXPECT_EQ(effnet::suggest_batch_size(4, 800 * gib, 0, 80 * gib), 1);  // never below 1
 }

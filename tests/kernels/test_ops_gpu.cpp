@@ -213,7 +213,7 @@ TEST(DropoutGpu, SameMasksAsCpu) {
     EXPECT_EQ(yd.to_vector(), y.to_vector());
 }
 
-TEST(Conv2dGpu, PointwiseAndStemMatchCpu) {
+TEST(Conv2dGpu, PointwiseAndStemMatchCpuOnBothPaths) {
     EFFNET_REQUIRE_GPU();
     Context g(Device::CUDA), c;
     auto geom = [](int64_t n, int64_t h, int64_t w, int64_t cin, int64_t cout, int64_t k, int64_t s) {
@@ -230,14 +230,20 @@ TEST(Conv2dGpu, PointwiseAndStemMatchCpu) {
         conv2d_forward(x, w, y, cg, c);
         conv2d_backward_input(dy, w, dx, cg, c);
         conv2d_backward_weight(x, dy, dw, cg, c);
-        Tensor yd = poisoned(ys), dxd = poisoned(xs), dwd = Tensor::full(ws, 0.25f, Device::CUDA);
-        conv2d_forward(dev(x), dev(w), yd, cg, g);
-        conv2d_backward_input(dev(dy), dev(w), dxd, cg, g);
-        conv2d_backward_weight(dev(x), dev(dy), dwd, cg, g);
-        // cuBLAS sums in a different order than Eigen over up to N*H*W = 200k terms.
-        expect_close(yd, y, "forward");
-        expect_close(dxd, dx, "input gradient");
-        expect_close(dwd, dw, "weight gradient (accumulated)", 1e-5);
+        // Both GPU paths of a dense convolution: im2col + cuBLAS (custom) and
+        // cuDNN (the default for the stem); 1x1 convolutions take one GEMM in both.
+        for (const char* spec : {"stem=custom", "stem=cudnn"}) {
+            SCOPED_TRACE(spec);
+            apply_kernel_spec(g, spec);
+            Tensor yd = poisoned(ys), dxd = poisoned(xs), dwd = Tensor::full(ws, 0.25f, Device::CUDA);
+            conv2d_forward(dev(x), dev(w), yd, cg, g);
+            conv2d_backward_input(dev(dy), dev(w), dxd, cg, g);
+            conv2d_backward_weight(dev(x), dev(dy), dwd, cg, g);
+            // cuBLAS/cuDNN sum in a different order than Eigen over up to N*H*W = 200k terms.
+            expect_close(yd, y, "forward");
+            expect_close(dxd, dx, "input gradient");
+            expect_close(dwd, dw, "weight gradient (accumulated)", 1e-5);
+        }
     }
 }
 

@@ -87,6 +87,21 @@ TEST(Context, CpuContextNeedsNoCuda) {
     EXPECT_EQ(ctx.workspace(10), w);  // reused, not reallocated
 }
 
+TEST(Context, KernelSpecSetsEachFamily) {
+    Context ctx;
+    EXPECT_EQ(kernel_spec(ctx), kDefaultKernelSpec);
+    apply_kernel_spec(ctx, "cudnn");
+    EXPECT_EQ(kernel_spec(ctx), "depthwise=cudnn,batchnorm=cudnn,stem=cudnn");
+    apply_kernel_spec(ctx, "custom");
+    EXPECT_EQ(kernel_spec(ctx), "depthwise=custom,batchnorm=custom,stem=custom");
+    apply_kernel_spec(ctx, "batchnorm=cudnn,stem=cudnn");
+    EXPECT_EQ(ctx.batchnorm_kernels, KernelChoice::CUDNN);
+    EXPECT_EQ(ctx.depthwise_kernels, KernelChoice::CUSTOM);  // untouched
+    EXPECT_EQ(ctx.conv_kernels, KernelChoice::CUDNN);
+    for (const char* bad : {"fast", "depthwise=fast", "pointwise=cudnn", "depthwise=cudnn,", "depthwise"})
+        EXPECT_THROW(apply_kernel_spec(ctx, bad), ContractError) << bad;
+}
+
 TEST(Context, ResolveDevice) {
     EXPECT_EQ(resolve_device("cpu"), Device::CPU);
     EXPECT_THROW(resolve_device("tpu"), ContractError);
