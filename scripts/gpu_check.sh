@@ -55,14 +55,23 @@ fi
 # End to end on the GPU: a short phantom run, and the same run on the CPU for comparison.
 step train_gpu_smoke build-gpu/apps/effnet_train --device cuda --phantoms 512 --image-size 64 --epochs 2 --out "$OUT/train_gpu"
 step train_cpu_smoke build-gpu/apps/effnet_train --device cpu --phantoms 512 --image-size 64 --epochs 2 --out "$OUT/train_cpu"
-# Benchmarks: effnet on the GPU (training step, latency, per-layer table,
-# depthwise kernels vs copy bandwidth), then PyTorch/timm on the same GPU.
+step train_gpu_cudnn_smoke build-gpu/apps/effnet_train --device cuda --kernels cudnn --phantoms 512 --image-size 64 --epochs 2 \
+    --out "$OUT/train_gpu_cudnn"
+# Benchmarks: effnet on the GPU (training step, latency, per-layer table, the
+# kernel table: effnet vs cuDNN, GB/s and GFLOP/s against the measured copy
+# bandwidth and FMA rate), then PyTorch/timm on the same GPU.
 step bench_gpu build-gpu/apps/effnet_bench --device cuda --layers --steps 20 --warmup 5 --json "$OUT/bench_gpu.json"
 [ -f scripts/bench_pytorch_gpu.py ] && python3 -c "import torch, timm" 2>/dev/null &&
     step bench_pytorch python3 scripts/bench_pytorch_gpu.py --json "$OUT/bench_pytorch.json"
 [ -f scripts/parity/make_golden.py ] && python3 -c "import torch, timm" 2>/dev/null &&
     step parity_full python3 scripts/parity/make_golden.py --full --out "$OUT/golden_full" &&
     step parity_test env EFFNET_GOLDEN_FULL="$OUT/golden_full" ctest --test-dir build-gpu -R Parity --output-on-failure
+
+# The benchmark tables, appended to the summary (the record for docs/gpu-runs).
+if [ -f "$OUT/bench_gpu.json" ]; then
+    python3 scripts/gpu_summary.py "$OUT/bench_gpu.json" "$OUT/bench_pytorch.json" >>"$summary" 2>&1
+    { echo; echo '```'; sed -n '/^FP32 FMA rate/,$p' "$OUT/bench_gpu.log"; echo '```'; } >>"$summary"
+fi
 
 echo
 cat "$summary"
