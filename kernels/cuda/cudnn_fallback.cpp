@@ -83,7 +83,9 @@ struct Algos {
 template <class Perf>
 auto first_usable(const Perf* p, int found, bool tf32, const char* what) {
     for (int i = 0; i < found; ++i)
-        if (p[i].status == CUDNN_STATUS_SUCCESS && (tf32 || p[i].mathType != CUDNN_TENSOR_OP_MATH)) return p[i].algo;
+        if (p[i].status == CUDNN_STATUS_SUCCESS &&
+            (tf32 || p[i].mathType == CUDNN_FMA_MATH || p[i].mathType == CUDNN_DEFAULT_MATH))
+            return p[i].algo;
     throw CudaError(std::string("cuDNN offers no ") + what + " algorithm for this convolution in exact FP32");
 }
 
