@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Builds and runs every test, in both flavours:
 #   build/      the default build (CUDA backend when the toolkit is present;
-#               GPU tests skip, with their reason, when no GPU is usable)
+#               GPU tests skip, with their reason, when no GPU is usable;
+#               host code for this CPU, -march=native)
 #   build-cpu/  EFFNET_CUDA=OFF, the CPU-only engine, which must not load any
-#               CUDA library (checked by a test in that build)
+#               CUDA library (checked by a test in that build), built
+#               portable (EFFNET_NATIVE=OFF) as for another machine, so both
+#               code generations pass the same tests
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs="$(nproc)"
 BUILD_DIR=build bash scripts/build.sh
 ctest --test-dir build --output-on-failure -j "$jobs"
-BUILD_DIR=build-cpu bash scripts/build.sh -DEFFNET_CUDA=OFF
+BUILD_DIR=build-cpu bash scripts/build.sh -DEFFNET_CUDA=OFF -DEFFNET_NATIVE=OFF
 ctest --test-dir build-cpu --output-on-failure -j "$jobs"

@@ -2,13 +2,14 @@
 #include <cmath>
 
 #include "kernels/activation.h"
+#include "kernels/cpu/vector_exp.h"
 
 namespace effnet::cpu {
 
 namespace {
 template <class T>
 inline T sigmoid(T x) {
-    return T(1) / (T(1) + std::exp(-x));
+    return T(1) / (T(1) + vector_exp(-x));
 }
 }  // namespace
 

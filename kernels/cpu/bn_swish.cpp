@@ -8,6 +8,7 @@
 #include "kernels/bn_swish.h"
 #include "kernels/batchnorm.h"
 #include "kernels/cpu/batchnorm_affine.h"
+#include "kernels/cpu/vector_exp.h"
 
 namespace effnet::cpu {
 
@@ -16,7 +17,7 @@ namespace {
 // fused and unfused models round alike.
 template <class T>
 inline T sigmoid(T z) {
-    return T(1) / (T(1) + std::exp(-z));
+    return T(1) / (T(1) + vector_exp(-z));
 }
 template <class T>
 inline T swish(T z) {

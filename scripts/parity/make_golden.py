@@ -5,17 +5,23 @@ Weights, BN statistics, input and labels come from a closed formula that the
 C++ test reproduces without any file (tests/parity/parity_formula.h):
 
   for the tensor named NAME with N elements, element i (PyTorch flat order):
-      h     = sum of the bytes of NAME
-      a     = 0.37 + 0.011 * (len(NAME) % 13)
-      b     = 0.1 * (h % 17)
-      s(i)  = sin(a * i + b)                      (computed in float64)
+      h     = the bytes of NAME folded as h = h * 131 + byte (mod 2^64)
+      z     = splitmix64 finaliser of h + 0x9E3779B97F4A7C15 * (i + 1) (mod 2^64)
+      s(i)  = (z >> 11) * 2^-52 - 1               (uniform in [-1, 1), exact)
+  Hash values behave like a random initialisation. (An earlier sin(a i + b)
+  formula gave periodic weights whose outputs cancel block after block: float32
+  rounding differences of 1e-7 grew to 1e-3 at the head, so the test passed or
+  failed on the CPU's instruction set rather than on correctness.)
   conv / linear weight [out, in/g, k, k]: s(i) * sqrt(1 / (in/g * k * k))
   bias:                 0.05 * s(i)
   BN weight:            1 + 0.1 * s(i)       BN bias: 0.1 * s(i)
   BN running_mean:      0.1 * s(i)           BN running_var: 1 + 0.25 * (1 + s(i))
   input "input" (NCHW flat order): 0.5 * s(i);  labels: sample n -> n % 2
 
-It runs, for each case (batch 2 at 128x128 and batch 1 at 224x224):
+It runs, for each case (batch 2 at 128x128 and batch 2 at 224x224; batch 1
+is avoided: with one image, batch norm over its own pixels makes the
+squeeze-excite gate gradients cancel to almost zero, and float32 rounding
+of any implementation then decides them):
   1. eval forward -> logits
   2. train forward (dropout and drop-path off) + cross-entropy -> loss, logits
   3. backward -> for every parameter: gradient L2 norm, sum, and elements at
@@ -52,10 +58,18 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 
 def wave(name, n):
-    h = sum(name.encode())
-    a = 0.37 + 0.011 * (len(name) % 13)
-    b = 0.1 * (h % 17)
-    return torch.sin(a * torch.arange(n, dtype=torch.float64) + b)
+    import numpy as np
+
+    h = 0
+    for c in name.encode():
+        h = (h * 131 + c) % 2**64
+    with np.errstate(over="ignore"):
+        z = np.uint64(h) + np.uint64(0x9E3779B97F4A7C15) * np.arange(1, n + 1, dtype=np.uint64)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        z = z ^ (z >> np.uint64(31))
+    s = (z >> np.uint64(11)).astype(np.float64) * (2.0 / 9007199254740992.0) - 1.0
+    return torch.from_numpy(s)
 
 
 def formula(name, shape):
@@ -172,7 +186,7 @@ def main():
         "torch": torch.__version__,
         "timm": timm.__version__,
         "model": "timm efficientnet_b0(num_classes=2, drop_rate=0, drop_path_rate=0), float32 weights evaluated in float64, CPU",
-        "cases": [run_case(2, 128, args.full), run_case(1, 224, args.full)],
+        "cases": [run_case(2, 128, args.full), run_case(2, 224, args.full)],
     }
     out = args.out
     if args.full and out == ap.get_default("out"):

