@@ -33,6 +33,14 @@ bool use_cudnn_batchnorm(const Context& ctx) {
 void check_vec(const char* op, const Tensor& t, int64_t c, const char* what) {
     EFFNET_CHECK(t.numel() == c, op << ": " << what << " has shape " << t.shape() << ", expected " << c << " channels");
 }
+// The operands of an eval-mode batch norm; returns {rows, channels}.
+std::pair<int64_t, int64_t> check_bn_eval(const char* op, const Tensor& x, const Tensor& gamma, const Tensor& beta,
+                                          const Tensor& running_mean, const Tensor& running_var, const Tensor& y) {
+    auto mc = rows_channels(x);
+    check_numel(op, x, y);
+    for (const Tensor* t : {&gamma, &beta, &running_mean, &running_var}) check_vec(op, *t, mc.second, "a per-channel tensor");
+    return mc;
+}
 }  // namespace
 
 // ---- batch norm --------------------------------------------------------------
@@ -61,10 +69,7 @@ void batchnorm_train_forward(const Tensor& x, const Tensor& gamma, const Tensor&
 
 void batchnorm_eval_forward(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& running_mean,
                             const Tensor& running_var, Tensor& y, const BatchNormParams& p, Context& ctx) {
-    const char* op = "batchnorm_eval_forward";
-    auto [m, c] = rows_channels(x);
-    check_numel(op, x, y);
-    for (const Tensor* t : {&gamma, &beta, &running_mean, &running_var}) check_vec(op, *t, c, "a per-channel tensor");
+    auto [m, c] = check_bn_eval("batchnorm_eval_forward", x, gamma, beta, running_mean, running_var, y);
     if (x.is_cuda() && use_cudnn_batchnorm(ctx)) {
         cuda::cudnn_batchnorm_eval_forward(ctx.cudnn(), x.f32(), gamma.f32(), beta.f32(), running_mean.f32(), running_var.f32(),
                                            y.f32(), m, c, p.eps);
@@ -136,10 +141,7 @@ void bn_swish_train_forward(const Tensor& x, const Tensor& gamma, const Tensor& 
 
 void bn_swish_eval_forward(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& running_mean,
                            const Tensor& running_var, Tensor& y, const BatchNormParams& p, Context& ctx) {
-    const char* op = "bn_swish_eval_forward";
-    auto [m, c] = rows_channels(x);
-    check_numel(op, x, y);
-    for (const Tensor* t : {&gamma, &beta, &running_mean, &running_var}) check_vec(op, *t, c, "a per-channel tensor");
+    auto [m, c] = check_bn_eval("bn_swish_eval_forward", x, gamma, beta, running_mean, running_var, y);
     if (x.is_cuda() && use_cudnn_batchnorm(ctx)) {
         float* z = static_cast<float*>(ctx.workspace(x.nbytes()));
         cuda::cudnn_batchnorm_eval_forward(ctx.cudnn(), x.f32(), gamma.f32(), beta.f32(), running_mean.f32(), running_var.f32(),

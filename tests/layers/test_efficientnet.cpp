@@ -186,18 +186,33 @@ TEST(EfficientNet, OverfitsSixteenImages) {
 // input: logits, loss and every parameter gradient. Tolerance: relative L2
 // 1e-4 over the flat gradient (50+ float32 layers summed in different orders
 // by cuBLAS and Eigen; the per-kernel tests hold 1e-5).
+namespace {
+// The same B0 (2 classes, weights from `seed`) on the CPU and on the GPU,
+// planned for inputs of `in`.
+struct CpuGpuTwins {
+    EfficientNet cpu_net, gpu_net;
+    ParameterStore cs, gs;
+    Context cc, gc;
+    CpuGpuTwins(uint64_t seed, const Shape& in)
+        : cpu_net(EfficientNetConfig::variant(0, 2)),
+          gpu_net(EfficientNetConfig::variant(0, 2)),
+          cs(cpu_net, Device::CPU),
+          gs(gpu_net, Device::CUDA),
+          gc(Device::CUDA) {
+        uint64_t s = 0;
+        cpu_net.reset_parameters(seed, s);
+        gs.values().copy_from(cs.values());
+        cpu_net.setup(in, Device::CPU);
+        gpu_net.setup(in, Device::CUDA);
+    }
+};
+}  // namespace
+
 TEST(EfficientNetGpu, ForwardBackwardMatchesCpuAndIsDeterministic) {
     EFFNET_REQUIRE_GPU();
-    EfficientNetConfig cfg = EfficientNetConfig::variant(0, 2);
-    EfficientNet cpu_net(cfg), gpu_net(cfg);
-    ParameterStore cs(cpu_net, Device::CPU), gs(gpu_net, Device::CUDA);
-    uint64_t s = 0;
-    cpu_net.reset_parameters(3, s);
-    gs.values().copy_from(cs.values());
     const Shape in{4, 64, 64, 3};
-    cpu_net.setup(in, Device::CPU);
-    gpu_net.setup(in, Device::CUDA);
-    Context cc, gc(Device::CUDA);
+    CpuGpuTwins t(3, in);
+    auto& [cpu_net, gpu_net, cs, gs, cc, gc] = t;
     Tensor x = Tensor::from_vector(in, random_floats(in.numel(), 8));
     Tensor labels = Tensor::empty(Shape{4}, Device::CPU, DType::INT32);
     for (int i = 0; i < 4; ++i) labels.i32()[i] = i % 2;
@@ -230,16 +245,9 @@ TEST(EfficientNetGpu, ForwardBackwardMatchesCpuAndIsDeterministic) {
 // fails. FP32 bound: relative L2 error <= 1e-5 for every tensor.
 TEST(EfficientNetGpu, EveryB0LayerAtItsShapeMatchesCpu) {
     EFFNET_REQUIRE_GPU();
-    EfficientNetConfig cfg = EfficientNetConfig::variant(0, 2);
-    EfficientNet cpu_net(cfg), gpu_net(cfg);
-    ParameterStore cs(cpu_net, Device::CPU), gs(gpu_net, Device::CUDA);
-    uint64_t s = 0;
-    cpu_net.reset_parameters(5, s);
-    gs.values().copy_from(cs.values());
     const Shape in{2, 224, 224, 3};
-    cpu_net.setup(in, Device::CPU);
-    gpu_net.setup(in, Device::CUDA);
-    Context cc, gc(Device::CUDA);
+    CpuGpuTwins t(5, in);
+    auto& [cpu_net, gpu_net, cs, gs, cc, gc] = t;
     cs.zero_grads(cc);
     gs.zero_grads(gc);
     auto cpu_layers = cpu_net.execution_order(), gpu_layers = gpu_net.execution_order();
