@@ -16,23 +16,26 @@ namespace {
 using namespace crmap;
 constexpr int kThreads = 256;
 
-// out[n][c] = scale * sum_p a[n,p,c] (* b[n,p,c] when b is given).
+// out[n][c] = scale * sum_p a[n,p,c] (* b[n,p,c] when b is given), summed in
+// double as the CPU reference does: the gate gradient sum_p dy*x cancels
+// (the batch norm after the block makes dy average to ~0 per channel), so
+// float partials over 112x112 pixels would lose digits that matter.
 __global__ void image_channel_sum_kernel(const float* __restrict__ a, const float* __restrict__ b, float* __restrict__ out,
-                                         int64_t hw, int64_t C, float scale) {
-    __shared__ float red[kRows][kChannels];
+                                         int64_t hw, int64_t C, double scale) {
+    __shared__ double red[kRows][kChannels];
     const int64_t c = channel(blockIdx.x, threadIdx.x), n = blockIdx.y;
-    float s = 0.0f;
+    double s = 0.0;
     if (c < C)
         for (int64_t p = threadIdx.y; p < hw; p += kRows) {
             const int64_t i = (n * hw + p) * C + c;
-            s += b ? a[i] * b[i] : a[i];
+            s += b ? double(a[i]) * double(b[i]) : double(a[i]);
         }
     red[threadIdx.y][threadIdx.x] = s;
     __syncthreads();
     if (threadIdx.y == 0 && c < C) {
-        float t = 0.0f;
+        double t = 0.0;
         for (int k = 0; k < kRows; ++k) t += red[k][threadIdx.x];
-        out[n * C + c] = t * scale;
+        out[n * C + c] = float(t * scale);
     }
 }
 
@@ -48,7 +51,7 @@ __global__ void broadcast_kernel(const float* __restrict__ x, const float* __res
 
 cudaStream_t as_stream(void* s) { return static_cast<cudaStream_t>(s); }
 
-void image_channel_sum(const float* a, const float* b, float* out, int64_t n, int64_t hw, int64_t c, float scale,
+void image_channel_sum(const float* a, const float* b, float* out, int64_t n, int64_t hw, int64_t c, double scale,
                        void* stream, const char* what) {
     image_channel_sum_kernel<<<dim3(unsigned(ceil_div<int64_t>(c, kChannels)), unsigned(n)), dim3(kChannels, kRows), 0,
                                as_stream(stream)>>>(a, b, out, hw, c, scale);
@@ -58,7 +61,7 @@ void image_channel_sum(const float* a, const float* b, float* out, int64_t n, in
 }  // namespace
 
 void global_avg_pool_forward(const float* x, float* y, int64_t n, int64_t hw, int64_t c, void* stream) {
-    image_channel_sum(x, nullptr, y, n, hw, c, 1.0f / float(hw), stream, "image_channel_sum_kernel (pool)");
+    image_channel_sum(x, nullptr, y, n, hw, c, 1.0 / double(hw), stream, "image_channel_sum_kernel (pool)");
 }
 
 void global_avg_pool_backward(const float* dy, float* dx, int64_t n, int64_t hw, int64_t c, void* stream) {
@@ -76,7 +79,7 @@ void channel_scale_forward(const float* x, const float* gate, float* y, int64_t 
 void channel_scale_backward(const float* x, const float* gate, const float* dy, float* dx, float* dgate, int64_t n, int64_t hw,
                             int64_t c, void* stream) {
     channel_scale_forward(dy, gate, dx, n, hw, c, stream);
-    image_channel_sum(dy, x, dgate, n, hw, c, 1.0f, stream, "image_channel_sum_kernel (gate gradient)");
+    image_channel_sum(dy, x, dgate, n, hw, c, 1.0, stream, "image_channel_sum_kernel (gate gradient)");
 }
 
 }  // namespace effnet::cuda
