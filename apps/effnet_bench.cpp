@@ -64,6 +64,37 @@ std::vector<std::pair<std::string, Layer*>> flat_layers(EfficientNet& net) {
 
 using Report = BenchReport;
 
+// The same training step captured once in a CUDA graph and replayed: what
+// launch overhead costs the eager step. A replay repeats the captured step's
+// AdamW bias correction and dropout masks, so this is a timing, not training.
+void bench_graph_step(Model& model, LossHead& head, AdamW& opt, const Tensor& x, const Tensor& y, int steps, Context& ctx,
+                      Report& rep) {
+    gpu::Graph graph;
+    try {
+        graph.begin_capture(ctx.stream());
+        Tensor logits = model.net->forward(x, RunState{Mode::TRAIN, 1, 0}, ctx);
+        head.forward_on_device(logits, y, ctx);
+        model.store->zero_grads(ctx);
+        model.net->backward(head.backward(ctx), ctx);
+        opt.step(ctx);
+        graph.end_capture(ctx.stream());
+    } catch (const std::exception& e) {
+        graph.cancel_capture(ctx.stream());
+        rep.text << "CUDA graph capture of the training step failed: " << e.what() << "\n";
+        return;
+    }
+    graph.launch(ctx.stream());
+    ctx.synchronize();
+    std::vector<double> ms;
+    for (int i = 0; i < steps; ++i) {
+        auto t = Clock::now();
+        graph.launch(ctx.stream());
+        ctx.synchronize();
+        ms.push_back(since(t));
+    }
+    rep.number("train_ms_per_step_graph", median(ms), "training step replayed as a CUDA graph (median)", "ms");
+}
+
 int bench_model(const ModelSpec& spec, int64_t batch, int steps, int warmup, int latency_runs, bool layers, Device dev,
                 Report& rep) {
     Context ctx(dev);
@@ -99,6 +130,7 @@ int bench_model(const ModelSpec& spec, int64_t batch, int steps, int warmup, int
     const double step_ms = median(ms);
     rep.number("train_ms_per_step", step_ms, "training step, batch " + std::to_string(batch) + " (median)", "ms");
     rep.number("train_images_per_s", 1000.0 * double(batch) / step_ms, "training throughput", "images/s");
+    if (dev == Device::CUDA) bench_graph_step(model, head, opt, x, y, steps, ctx, rep);
 
     // Inference throughput at the training batch, latency at batch 1.
     std::vector<double> inf;

@@ -11,14 +11,20 @@ LossHead::LossHead(LossKind kind, int64_t max_batch, int64_t k, Device device)
       loss_(Tensor::empty(Shape{1}, device)),
       dlogits_(Tensor::empty(Shape{max_batch, k}, device)) {}
 
-float LossHead::forward(const Tensor& logits, const Tensor& labels, Context& ctx) {
+void LossHead::forward_on_device(const Tensor& logits, const Tensor& labels, Context& ctx) {
     EFFNET_NVTX_RANGE("loss.forward");
-    const int64_t n = logits.dim(0);
-    Tensor probs = probs_.narrow0(0, n);
+    Tensor probs = probs_.narrow0(0, logits.dim(0));
     logits_ = logits;
     labels_ = labels;
-    return kind_ == LossKind::BCE ? bce_with_logits_forward(logits, labels, probs, loss_, ctx)
-                                  : softmax_cross_entropy_forward(logits, labels, probs, loss_, ctx);
+    if (kind_ == LossKind::BCE)
+        bce_with_logits_forward_on_device(logits, labels, probs, loss_, ctx);
+    else
+        softmax_cross_entropy_forward_on_device(logits, labels, probs, loss_, ctx);
+}
+
+float LossHead::forward(const Tensor& logits, const Tensor& labels, Context& ctx) {
+    forward_on_device(logits, labels, ctx);
+    return loss_.to_vector()[0];
 }
 
 const Tensor& LossHead::backward(Context& ctx) {

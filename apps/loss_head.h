@@ -12,6 +12,10 @@ class LossHead {
 public:
     LossHead(LossKind kind, int64_t max_batch, int64_t num_classes, Device device);
     float forward(const Tensor& logits, const Tensor& labels, Context& ctx);
+    // forward without reading the loss back (capturable in a CUDA graph); the
+    // loss stays in loss().
+    void forward_on_device(const Tensor& logits, const Tensor& labels, Context& ctx);
+    const Tensor& loss() const { return loss_; }
     const Tensor& backward(Context& ctx);
     // Number of correct predictions (argmax, or logit >= 0 for BCE) in the last forward.
     int64_t correct() const;

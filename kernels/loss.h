@@ -21,6 +21,12 @@ float softmax_cross_entropy_forward(const Tensor& logits, const Tensor& labels, 
                                     Context& ctx);
 void softmax_cross_entropy_backward(const Tensor& probs, const Tensor& labels, Tensor& dlogits, Context& ctx);
 float bce_with_logits_forward(const Tensor& logits, const Tensor& labels, Tensor& probs, Tensor& loss, Context& ctx);
+// The same, leaving the loss in `loss` only: no host synchronisation, so a
+// training step built on them can be captured in a CUDA graph.
+void softmax_cross_entropy_forward_on_device(const Tensor& logits, const Tensor& labels, Tensor& probs, Tensor& loss,
+                                             Context& ctx);
+void bce_with_logits_forward_on_device(const Tensor& logits, const Tensor& labels, Tensor& probs, Tensor& loss,
+                                       Context& ctx);
 void bce_with_logits_backward(const Tensor& probs, const Tensor& labels, Tensor& dlogits, Context& ctx);
 
 namespace cpu {

@@ -284,18 +284,24 @@ void add_inplace(Tensor& y, const Tensor& a, Context& ctx) {
 }
 
 // ---- losses ------------------------------------------------------------------
-float softmax_cross_entropy_forward(const Tensor& logits, const Tensor& labels, Tensor& probs, Tensor& loss,
-                                    Context& ctx) {
+void softmax_cross_entropy_forward_on_device(const Tensor& logits, const Tensor& labels, Tensor& probs, Tensor& loss,
+                                             Context& ctx) {
     const int64_t n = logits.dim(0), k = logits.numel() / n;
     EFFNET_CHECK(labels.numel() == n && probs.numel() == logits.numel() && loss.numel() == 1,
                  "softmax_cross_entropy: logits " << logits.shape() << ", labels " << labels.shape());
     if (logits.is_cuda()) {
         cuda::softmax_cross_entropy_forward(logits.f32(), labels.i32(), probs.f32(), loss.f32(),
-                                                             static_cast<float*>(ctx.workspace(4 * size_t(n))), n, k, ctx.stream());
-        return loss.to_vector()[0];  // the one host sync of a step: the trainer logs and checks the loss
+                                            static_cast<float*>(ctx.workspace(4 * size_t(n))), n, k, ctx.stream());
+        return;
     }
     cpu::softmax_cross_entropy_forward(logits.f32(), labels.i32(), probs.f32(), loss.f32(), n, k, ctx.stream());
-    return loss.f32()[0];
+}
+
+// The host reads the loss: on the GPU, the one synchronisation of an eager training step.
+float softmax_cross_entropy_forward(const Tensor& logits, const Tensor& labels, Tensor& probs, Tensor& loss,
+                                    Context& ctx) {
+    softmax_cross_entropy_forward_on_device(logits, labels, probs, loss, ctx);
+    return loss.to_vector()[0];
 }
 
 void softmax_cross_entropy_backward(const Tensor& probs, const Tensor& labels, Tensor& dlogits, Context& ctx) {
@@ -307,17 +313,22 @@ void softmax_cross_entropy_backward(const Tensor& probs, const Tensor& labels, T
     cpu::softmax_cross_entropy_backward(probs.f32(), labels.i32(), dlogits.f32(), n, k, ctx.stream());
 }
 
-float bce_with_logits_forward(const Tensor& logits, const Tensor& labels, Tensor& probs, Tensor& loss, Context& ctx) {
+void bce_with_logits_forward_on_device(const Tensor& logits, const Tensor& labels, Tensor& probs, Tensor& loss,
+                                       Context& ctx) {
     const int64_t n = logits.dim(0);
     EFFNET_CHECK(logits.numel() == n && labels.numel() == n && probs.numel() == n && loss.numel() == 1,
                  "bce_with_logits: logits " << logits.shape() << " must hold one logit per sample");
     if (logits.is_cuda()) {
         cuda::bce_with_logits_forward(logits.f32(), labels.i32(), probs.f32(), loss.f32(),
-                                                       static_cast<float*>(ctx.workspace(4 * size_t(n))), n, ctx.stream());
-        return loss.to_vector()[0];
+                                      static_cast<float*>(ctx.workspace(4 * size_t(n))), n, ctx.stream());
+        return;
     }
     cpu::bce_with_logits_forward(logits.f32(), labels.i32(), probs.f32(), loss.f32(), n, ctx.stream());
-    return loss.f32()[0];
+}
+
+float bce_with_logits_forward(const Tensor& logits, const Tensor& labels, Tensor& probs, Tensor& loss, Context& ctx) {
+    bce_with_logits_forward_on_device(logits, labels, probs, loss, ctx);
+    return loss.to_vector()[0];
 }
 
 void bce_with_logits_backward(const Tensor& probs, const Tensor& labels, Tensor& dlogits, Context& ctx) {

@@ -41,6 +41,30 @@ void destroy_cublas(void* h);
 void* create_cudnn(void* stream);
 void destroy_cudnn(void* h);
 
+// A CUDA graph recorded from `stream` between begin_capture and end_capture
+// (global capture mode: a synchronising or allocating call inside fails the
+// capture with its error), then replayed with launch. Kernel arguments are
+// frozen at capture. Movable, not copyable.
+class Graph {
+public:
+    Graph() = default;
+    ~Graph();
+    Graph(Graph&& o) noexcept;
+    Graph& operator=(Graph&& o) noexcept;
+    Graph(const Graph&) = delete;
+    Graph& operator=(const Graph&) = delete;
+    void begin_capture(void* stream);
+    void end_capture(void* stream);
+    // Ends a capture that failed part-way, discarding it, so the stream works again.
+    void cancel_capture(void* stream);
+    void launch(void* stream);
+    bool ready() const { return exec_ != nullptr; }
+
+private:
+    void* graph_ = nullptr;  // cudaGraph_t
+    void* exec_ = nullptr;   // cudaGraphExec_t
+};
+
 // Constant fill of `n` floats on the device (tensor/cuda/fill.cu).
 void fill_f32(float* d_dst, size_t n, float value, void* stream);
 

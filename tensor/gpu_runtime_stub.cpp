@@ -33,6 +33,13 @@ void destroy_stream(void*) {}
 void* create_cublas(void*) { no_cuda("create_cublas"); }
 void destroy_cublas(void*) {}
 void* create_cudnn(void*) { no_cuda("create_cudnn"); }
+Graph::~Graph() {}
+Graph::Graph(Graph&&) noexcept {}
+Graph& Graph::operator=(Graph&&) noexcept { return *this; }
+void Graph::begin_capture(void*) { no_cuda("Graph::begin_capture"); }
+void Graph::end_capture(void*) { no_cuda("Graph::end_capture"); }
+void Graph::cancel_capture(void*) {}
+void Graph::launch(void*) { no_cuda("Graph::launch"); }
 void destroy_cudnn(void*) {}
 void fill_f32(float*, size_t, float, void*) { no_cuda("fill_f32"); }
 

@@ -2,6 +2,9 @@
 // tensor/cuda_check.h.
 #include <cstdio>
 #include <mutex>
+#include <sstream>
+#include <unordered_map>
+#include <utility>
 
 #include "tensor/cuda_check.h"
 #include "tensor/gpu_runtime.h"
@@ -153,17 +156,78 @@ void destroy_stream(void* s) {
     if (s) cudaStreamDestroy(static_cast<cudaStream_t>(s));
 }
 
+namespace {
+// cuBLAS workspaces by handle: set explicitly so that cuBLAS never allocates
+// inside a step (which a CUDA-graph capture would reject).
+std::mutex cublas_workspace_mutex;
+std::unordered_map<void*, void*> cublas_workspaces;
+constexpr size_t kCublasWorkspaceBytes = size_t(32) << 20;
+}  // namespace
+
 void* create_cublas(void* stream) {
     cublasHandle_t h = nullptr;
     EFFNET_CUBLAS_CHECK(cublasCreate(&h), "");
     EFFNET_CUBLAS_CHECK(cublasSetStream(h, static_cast<cudaStream_t>(stream)), "");
     // Exact FP32 unless a caller opts into TF32 explicitly.
     EFFNET_CUBLAS_CHECK(cublasSetMathMode(h, CUBLAS_PEDANTIC_MATH), "");
+    void* ws = device_malloc(kCublasWorkspaceBytes);
+    EFFNET_CUBLAS_CHECK(cublasSetWorkspace(h, ws, kCublasWorkspaceBytes), "32 MiB workspace");
+    std::lock_guard<std::mutex> lock(cublas_workspace_mutex);
+    cublas_workspaces[h] = ws;
     return h;
 }
 
 void destroy_cublas(void* h) {
-    if (h) cublasDestroy(static_cast<cublasHandle_t>(h));
+    if (!h) return;
+    cublasDestroy(static_cast<cublasHandle_t>(h));
+    std::lock_guard<std::mutex> lock(cublas_workspace_mutex);
+    if (auto it = cublas_workspaces.find(h); it != cublas_workspaces.end()) {
+        cudaFree(it->second);
+        cublas_workspaces.erase(it);
+    }
+}
+
+Graph::~Graph() {
+    if (exec_) cudaGraphExecDestroy(static_cast<cudaGraphExec_t>(exec_));
+    if (graph_) cudaGraphDestroy(static_cast<cudaGraph_t>(graph_));
+}
+Graph::Graph(Graph&& o) noexcept : graph_(o.graph_), exec_(o.exec_) { o.graph_ = o.exec_ = nullptr; }
+Graph& Graph::operator=(Graph&& o) noexcept {
+    std::swap(graph_, o.graph_);
+    std::swap(exec_, o.exec_);
+    return *this;
+}
+
+void Graph::begin_capture(void* stream) {
+    EFFNET_CHECK(stream != nullptr, "CUDA graph capture needs a non-default stream");
+    EFFNET_CUDA_CHECK(cudaStreamBeginCapture(static_cast<cudaStream_t>(stream), cudaStreamCaptureModeGlobal));
+}
+
+void Graph::end_capture(void* stream) {
+    cudaGraph_t g = nullptr;
+    EFFNET_CUDA_CHECK(cudaStreamEndCapture(static_cast<cudaStream_t>(stream), &g));
+    cudaGraphExec_t e = nullptr;
+    const cudaError_t err = cudaGraphInstantiate(&e, g, 0);
+    if (err != cudaSuccess) {
+        cudaGraphDestroy(g);
+        EFFNET_CUDA_CHECK(err);
+    }
+    Graph fresh;
+    fresh.graph_ = g;
+    fresh.exec_ = e;
+    *this = std::move(fresh);
+}
+
+void Graph::cancel_capture(void* stream) {
+    cudaGraph_t g = nullptr;
+    cudaStreamEndCapture(static_cast<cudaStream_t>(stream), &g);  // reports the capture's error; already known
+    if (g) cudaGraphDestroy(g);
+    cudaGetLastError();
+}
+
+void Graph::launch(void* stream) {
+    EFFNET_CHECK(exec_ != nullptr, "CUDA graph launched before a capture ended");
+    EFFNET_CUDA_CHECK(cudaGraphLaunch(static_cast<cudaGraphExec_t>(exec_), static_cast<cudaStream_t>(stream)));
 }
 
 void* create_cudnn(void* stream) {
