@@ -41,6 +41,7 @@ private:
     bool residual_;
     Sequential branch_;
     Tensor out_, dropped_;
+    Shape dropped_shape_;
     bool drop_active_ = false;
     uint64_t seed_ = 0, stream_ = 0;
 };
