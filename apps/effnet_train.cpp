@@ -71,7 +71,7 @@ int main(int argc, char** argv) {
         p.option("--kernels", &c.kernels,
                  "GPU implementations: custom | cudnn for every family, or per family, e.g. "
                  "depthwise=cudnn,batchnorm=custom,stem=custom");
-        p.flag("--tf32", &c.tf32, "allow TF32 GEMMs on the GPU");
+        p.flag("--tf32", &c.tf32, "allow TF32 tensor cores in cuBLAS GEMMs and cuDNN convolutions (default: exact FP32)");
         p.option("--init", &c.init, "start from these weights (.safetensors, timm names)");
         p.option("--resume", &c.resume, "continue from a checkpoint (last.safetensors)");
         p.option("--out", &c.out, "output folder");

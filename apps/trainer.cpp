@@ -320,7 +320,16 @@ int train_impl(const TrainConfig& cfg) {
             EFFNET_NVTX_RANGE("step " + std::to_string(prog.global_step));
             Tensor x = to_device(b.images, device, ctx), y = to_device(b.labels, device, ctx);
             Tensor logits = model.net->forward(x, RunState{Mode::TRAIN, cfg.seed, uint64_t(prog.global_step)}, ctx);
-            const float loss = head.forward(logits, y, ctx);
+            // The whole step is enqueued before the host reads the loss: on the
+            // GPU the only synchronisation then comes after the optimizer, not
+            // between forward and backward. A non-finite loss stops the run (the
+            // in-memory weights took the step; last.safetensors did not).
+            head.forward_on_device(logits, y, ctx);
+            const Tensor& dlogits = head.backward(ctx);
+            model.store->zero_grads(ctx);
+            model.net->backward(dlogits, ctx);
+            opt.step(ctx);
+            const float loss = head.loss().to_vector()[0];
             if (!std::isfinite(loss))
                 throw NumericError("loss is " + std::string(std::isnan(loss) ? "NaN" : "infinite") + " at epoch " +
                                    std::to_string(epoch + 1) + ", step " + std::to_string(prog.step_in_epoch + 1) +
@@ -328,10 +337,6 @@ int train_impl(const TrainConfig& cfg) {
                                    (fs::exists(last_path) ? "the last good state is in " + last_path
                                                           : std::string("no checkpoint was written yet")) +
                                    "; try a smaller --lr");
-            const Tensor& dlogits = head.backward(ctx);
-            model.store->zero_grads(ctx);
-            model.net->backward(dlogits, ctx);
-            opt.step(ctx);
             prog.loss_sum += double(loss) * double(b.size());
             prog.correct += head.correct();
             prog.seen += b.size();
