@@ -70,6 +70,16 @@ EfficientNet::EfficientNet(const EfficientNetConfig& cfg) : cfg_(cfg) {
     classifier_ = &append(std::make_unique<Linear>(head, cfg.num_classes, true, false), "classifier");
 }
 
+Shape EfficientNet::setup_impl(const Shape& in) {
+    const Shape out = Sequential::setup_impl(in);
+    grad_arena_ = std::make_shared<GradArena>();
+    grad_arena_->device = device_;
+    for (auto& [name, block] : block_list())
+        grad_arena_->floats = std::max(grad_arena_->floats, static_cast<MBConv*>(block)->grad_arena_floats());
+    for (auto& [name, block] : block_list()) static_cast<MBConv*>(block)->use_grad_arena(grad_arena_);
+    return out;
+}
+
 std::vector<std::pair<std::string, Layer*>> EfficientNet::block_list() const {
     std::vector<std::pair<std::string, Layer*>> out;
     for (auto& [si, stage] : blocks_->layers())

@@ -66,11 +66,17 @@ public:
     // The classifier's weight [num_classes, head_channels].
     Tensor classifier_weight();
 
+protected:
+    // Plans every layer, then gives all MBConv blocks one shared arena for
+    // their inner input gradients (MBConv::use_grad_arena).
+    Shape setup_impl(const Shape& in) override;
+
 private:
     EfficientNetConfig cfg_;
     Sequential* blocks_ = nullptr;
     Layer* head_act_ = nullptr;
     Layer* classifier_ = nullptr;
+    std::shared_ptr<GradArena> grad_arena_;
 };
 
 }  // namespace effnet

@@ -8,6 +8,7 @@ Shape Layer::setup(const Shape& input, Device device) {
     device_ = device;
     in_shape_ = input;
     grad_in_ = Tensor();
+    arena_.reset();
     out_shape_ = setup_impl(input);
     return out_shape_;
 }
@@ -33,8 +34,17 @@ Tensor Layer::backward(const Tensor& dy, Context& ctx) {
 }
 
 Tensor Layer::grad_input(int64_t batch) {
-    if (!grad_in_.defined() || grad_in_.numel() == 0) grad_in_ = plan(in_shape_);
+    if (!grad_in_.defined() || grad_in_.numel() == 0)
+        grad_in_ = arena_ ? arena_->slot(arena_slot_).narrow0(0, in_shape_.numel()).view(in_shape_) : plan(in_shape_);
     return rows(grad_in_, batch);
+}
+
+void Layer::share_grad_input(std::shared_ptr<GradArena> arena, int slot) {
+    EFFNET_CHECK(arena && arena->floats >= in_shape_.numel(),
+                 kind_ << ": a gradient arena of " << (arena ? arena->floats : 0) << " floats cannot hold " << in_shape_);
+    arena_ = std::move(arena);
+    arena_slot_ = slot;
+    grad_in_ = Tensor();
 }
 
 void Layer::add_param(const std::string& name, const Shape& shape, Tensor* value, Tensor* grad, bool decay) {

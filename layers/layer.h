@@ -10,8 +10,11 @@
 //   4. forward(x, run) returns a view of the layer's own output for x's batch
 //      (any batch up to the planned one) and saves what backward needs;
 //   5. backward(dy) consumes exactly what the last forward saved, returns a
-//      view of the layer's own input-gradient buffer (overwritten), and
-//      ACCUMULATES parameter gradients (the trainer zeroes them per step).
+//      view of the layer's input-gradient buffer (overwritten: its own, or a
+//      slot of a GradArena its owner shares between layers whose gradients
+//      are never alive at once), and ACCUMULATES parameter gradients (the
+//      trainer zeroes them per step). A backward must not read its
+//      input-gradient buffer before writing it.
 //
 // Outputs and gradients returned by a layer stay valid until its next
 // forward/backward. A thin public method checks shapes, then calls the
@@ -29,6 +32,20 @@
 namespace effnet {
 
 enum class Mode { TRAIN, EVAL };
+
+// Two flat input-gradient buffers shared by layers whose gradients are dead
+// as soon as the next layer down has read them (the inner layers of MBConv
+// blocks; see MBConv::use_grad_arena). Allocated on first use, so inference
+// never pays for them.
+struct GradArena {
+    int64_t floats = 0;
+    Device device = Device::CPU;
+    Tensor slots[2];
+    Tensor slot(int i) {
+        if (!slots[i].defined()) slots[i] = Tensor::empty(Shape{floats}, device);
+        return slots[i];
+    }
+};
 
 // Per-step facts for stochastic layers (dropout, drop-path): masks are drawn
 // from Philox(seed, stream derived from the layer and step).
@@ -99,6 +116,10 @@ public:
     // parameter draws from its own Philox stream, numbered in tree order.
     void reset_parameters(uint64_t seed, uint64_t& stream);
     const std::vector<std::pair<std::string, Layer*>>& children() const { return children_; }
+    // Makes this layer's input gradient a view of `arena` slot `slot` instead
+    // of a buffer of its own (valid until the next setup). The caller
+    // guarantees that no two gradients alive at once share a slot.
+    virtual void share_grad_input(std::shared_ptr<GradArena> arena, int slot);
 
 protected:
     virtual Shape setup_impl(const Shape& input) = 0;
@@ -125,6 +146,8 @@ private:
     std::string kind_;
     Shape in_shape_, out_shape_;
     Tensor grad_in_, last_out_;
+    std::shared_ptr<GradArena> arena_;
+    int arena_slot_ = 0;
     std::vector<ParamSlot> params_;
     std::vector<BufferSlot> buffers_;
     std::vector<std::pair<std::string, Layer*>> children_;

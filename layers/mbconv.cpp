@@ -50,6 +50,18 @@ Shape MBConv::setup_impl(const Shape& in) {
     return out;
 }
 
+int64_t MBConv::grad_arena_floats() const {
+    int64_t n = 0;
+    const auto& layers = branch_.layers();
+    for (size_t i = 1; i < layers.size(); ++i) n = std::max(n, layers[i].second->input_shape().numel());
+    return n;
+}
+
+void MBConv::use_grad_arena(const std::shared_ptr<GradArena>& arena) {
+    const auto& layers = branch_.layers();
+    for (size_t i = 1; i < layers.size(); ++i) layers[i].second->share_grad_input(arena, int((layers.size() - 1 - i) % 2));
+}
+
 Tensor MBConv::forward_impl(const Tensor& x, const RunState& run, Context& ctx) {
     Tensor h = branch_.forward(x, run, ctx);
     if (!residual_) return h;

@@ -30,6 +30,13 @@ class MBConv : public Layer {
 public:
     explicit MBConv(const MBConvConfig& cfg);
     bool has_residual() const { return residual_; }
+    // Floats an arena slot needs for this block's inner gradients (after setup).
+    int64_t grad_arena_floats() const;
+    // Inner branch layers (all but the first, whose gradient leaves the block)
+    // take their input gradients from `arena`, alternating slots so that a
+    // layer never writes the slot it reads. Blocks run their backward one at a
+    // time, so one arena serves them all.
+    void use_grad_arena(const std::shared_ptr<GradArena>& arena);
 
 protected:
     Shape setup_impl(const Shape& in) override;

@@ -32,6 +32,11 @@ Tensor SqueezeExcite::forward_impl(const Tensor& x, const RunState& run, Context
     return y;
 }
 
+void SqueezeExcite::share_grad_input(std::shared_ptr<GradArena> arena, int slot) {
+    pool_.share_grad_input(arena, 1 - slot);
+    Layer::share_grad_input(std::move(arena), slot);
+}
+
 Tensor SqueezeExcite::backward_impl(const Tensor& dy, Context& ctx) {
     Tensor dx = grad_input(batch_);
     Tensor dgate = rows(dgate_, batch_);

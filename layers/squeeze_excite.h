@@ -16,6 +16,10 @@ namespace effnet {
 class SqueezeExcite : public Layer {
 public:
     SqueezeExcite(int64_t channels, int64_t reduced);
+    // The pool's full-size input gradient goes to the other slot: the one
+    // holding this layer's output gradient, dead once the channel scale's
+    // backward has read it.
+    void share_grad_input(std::shared_ptr<GradArena> arena, int slot) override;
 
 protected:
     Shape setup_impl(const Shape& in) override;

@@ -127,6 +127,38 @@ TEST(EfficientNet, ForwardBackwardGivesFiniteGradientsForEveryParameter) {
     }
 }
 
+// The MBConv blocks' inner gradients share one two-slot arena (reused by
+// every block, with stale contents from the previous block and step): no
+// backward may read what it did not write. Two identical backward passes
+// must give bit-identical gradients, equal to those of a model run once on
+// fresh memory.
+TEST(EfficientNet, SharedGradientArenaHoldsNoState) {
+    const Shape in{2, 64, 64, 3};
+    Tensor x = Tensor::from_vector(in, random_floats(in.numel(), 3));
+    Tensor labels = Tensor::empty(Shape{2}, Device::CPU, DType::INT32);
+    labels.i32()[0] = 1;
+    labels.i32()[1] = 0;
+    auto grads = [&](Tiny& t, int passes) {
+        std::vector<float> g;
+        for (int i = 0; i < passes; ++i) {
+            Tensor logits = t.net.forward(x, RunState{Mode::TRAIN, 1, 0}, t.ctx);
+            Tensor probs = Tensor::empty(logits.shape()), loss = Tensor::empty(Shape{1}), dz = Tensor::empty(logits.shape());
+            softmax_cross_entropy_forward(logits, labels, probs, loss, t.ctx);
+            softmax_cross_entropy_backward(probs, labels, dz, t.ctx);
+            t.store.zero_grads(t.ctx);
+            t.net.backward(dz, t.ctx);
+            if (i == 0) g = t.store.grads().to_vector();
+            else EXPECT_EQ(t.store.grads().to_vector(), g) << "pass " << i + 1 << " differs from the first";
+        }
+        return g;
+    };
+    Tiny a(EfficientNetConfig::variant(0, 2)), b(EfficientNetConfig::variant(0, 2));
+    a.net.setup(in, Device::CPU);
+    b.net.setup(in, Device::CPU);
+    const std::vector<float> twice = grads(a, 3);
+    EXPECT_EQ(grads(b, 1), twice);
+}
+
 TEST(EfficientNet, TrainAndEvalDifferOnlyWhereTheyShould) {
     Tiny t(EfficientNetConfig::variant(0, 2));
     t.net.setup(Shape{2, 32, 32, 3}, Device::CPU);
