@@ -50,6 +50,10 @@ Tensor Conv2d::forward_impl(const Tensor& x, const RunState&, Context& ctx) {
 
 Tensor Conv2d::backward_impl(const Tensor& dy, Context& ctx) {
     const ConvGeometry g = geometry(input_shape(), batch_);
+    if (!needs_input_grad()) {
+        (depthwise() ? depthwise_conv2d_backward_weight : conv2d_backward_weight)(x_, dy, weight_grad_, g, ctx);
+        return Tensor();
+    }
     Tensor dx = grad_input(batch_);
     if (depthwise()) {
         depthwise_conv2d_backward_weight(x_, dy, weight_grad_, g, ctx);

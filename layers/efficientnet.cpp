@@ -31,7 +31,8 @@ EfficientNetConfig EfficientNetConfig::variant(int b, int64_t num_classes) {
 EfficientNet::EfficientNet(const EfficientNetConfig& cfg) : cfg_(cfg) {
     EFFNET_CHECK(cfg.num_classes >= 1, "EfficientNet needs at least one class");
     const int64_t stem = round_channels(double(cfg.stem_channels), cfg.width);
-    append(std::make_unique<Conv2d>(cfg.in_channels, stem, 3, 2), "conv_stem");
+    // The gradient with respect to the image is never used: the stem skips it.
+    append(std::make_unique<Conv2d>(cfg.in_channels, stem, 3, 2), "conv_stem").set_needs_input_grad(false);
     append(std::make_unique<BatchNorm2d>(stem, cfg.bn_eps, cfg.bn_momentum, BatchNormActivation::SWISH), "bn1");
 
     int64_t total_blocks = 0;

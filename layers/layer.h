@@ -120,6 +120,11 @@ public:
     // of a buffer of its own (valid until the next setup). The caller
     // guarantees that no two gradients alive at once share a slot.
     virtual void share_grad_input(std::shared_ptr<GradArena> arena, int slot);
+    // False for a network's first layer: nothing consumes the gradient with
+    // respect to the input image, so backward skips it and returns an empty
+    // tensor (only the parameter gradients are computed).
+    void set_needs_input_grad(bool needed) { needs_input_grad_ = needed; }
+    bool needs_input_grad() const { return needs_input_grad_; }
 
 protected:
     virtual Shape setup_impl(const Shape& input) = 0;
@@ -148,6 +153,7 @@ private:
     Tensor grad_in_, last_out_;
     std::shared_ptr<GradArena> arena_;
     int arena_slot_ = 0;
+    bool needs_input_grad_ = true;
     std::vector<ParamSlot> params_;
     std::vector<BufferSlot> buffers_;
     std::vector<std::pair<std::string, Layer*>> children_;

@@ -112,7 +112,7 @@ TEST(EfficientNet, ForwardBackwardGivesFiniteGradientsForEveryParameter) {
     EXPECT_TRUE(std::isfinite(l));
     softmax_cross_entropy_backward(probs, labels, dlogits, t.ctx);
     t.store.zero_grads(t.ctx);
-    t.net.backward(dlogits, t.ctx);
+    EXPECT_FALSE(t.net.backward(dlogits, t.ctx).defined()) << "the stem computes no gradient for the image";
     std::vector<NamedParam> ps;
     t.net.collect_params("", ps);
     for (auto& p : ps) {
@@ -296,8 +296,11 @@ TEST(EfficientNetGpu, EveryB0LayerAtItsShapeMatchesCpu) {
         Tensor dy = Tensor::from_vector(yc.shape(), random_floats(yc.numel(), 100 + i));
         Tensor dxc = cpu_layers[i].second->backward(dy, cc);
         Tensor dxg = gpu_layers[i].second->backward(dy.to(Device::CUDA), gc);
-        auto dx = test::compare(dxg.to_vector(), dxc.to_vector(), 1e-4, 1e-3);
-        EXPECT_LE(dx.rel_l2, 1e-5) << "input gradient: " << dx.str();
+        ASSERT_EQ(dxg.defined(), dxc.defined());
+        if (dxc.defined()) {  // the stem computes no image gradient
+            auto dx = test::compare(dxg.to_vector(), dxc.to_vector(), 1e-4, 1e-3);
+            EXPECT_LE(dx.rel_l2, 1e-5) << "input gradient: " << dx.str();
+        }
         h = yc;
     }
     std::vector<NamedParam> pc, pg;
