@@ -50,30 +50,22 @@ int main(int argc, char** argv) {
         Loader loader(ds.split(s), spec.pipeline(), lc, &bad);
         EvalResult r = evaluate(model, loader, head, ctx);
         double threshold = 0.5;
-        std::string threshold_from = "default 0.5 (no val split to choose on)";
+        std::string threshold_from = "by default (no val split to choose on)";
         if (s != Split::VAL && ds.count(Split::VAL) > 0) {
             Loader val_loader(ds.split(Split::VAL), spec.pipeline(), lc, &bad);
             EvalResult v = evaluate(model, val_loader, head, ctx);
             threshold = youden_threshold(v.prob, v.label);
             threshold_from = "chosen on val (Youden's J)";
         }
-        BinaryReport rep = binary_report(r.prob, r.label, 0.5, bootstrap, 17);
-        BinaryReport thr = binary_report(r.prob, r.label, threshold, 0, 1);
-        std::ostringstream os;
-        os << "effnet_eval: " << weights << " on " << ds.source << ", " << split << " split (" << r.prob.size()
-           << " images)\n\nclassification report (argmax):\n"
-           << classification_report(rep) << "\n"
-           << confusion_matrix_text(rep) << "\nAUROC " << rep.auroc << " (95% CI " << rep.auroc_lo << "-" << rep.auroc_hi
-           << ")\nthreshold " << threshold << " " << threshold_from << ": sensitivity " << thr.sensitivity
-           << ", specificity " << thr.specificity << "\nloss " << r.loss << "\n";
-        if (bad.count()) os << "skipped " << bad.count() << " unreadable files (first: " << bad.entries()[0].first << ": "
-                            << bad.entries()[0].second << ")\n";
-        std::cout << os.str();
+        const EvaluationReport rep = evaluation_report("effnet_eval: " + weights + " on " + ds.source + ", " + split +
+                                                           " split (" + std::to_string(r.prob.size()) + " images)",
+                                                       r, threshold, threshold_from, bootstrap, 17, bad);
+        std::cout << rep.text;
         if (!out.empty()) {
             std::filesystem::create_directories(out);
-            write_file_atomic(out + "/report.txt", os.str());
-            write_file_atomic(out + "/metrics.json", "{\"split\": \"" + split + "\", \"argmax\": " + report_json(rep) +
-                                                         ", \"at_threshold\": " + report_json(thr) + "}\n");
+            write_file_atomic(out + "/report.txt", rep.text);
+            write_file_atomic(out + "/metrics.json", "{\"split\": \"" + split + "\", \"argmax\": " + report_json(rep.at_half) +
+                                                         ", \"at_threshold\": " + report_json(rep.at_threshold) + "}\n");
         }
         return 0;
     });

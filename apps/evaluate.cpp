@@ -1,6 +1,8 @@
 #include "apps/evaluate.h"
 
 #include <cmath>
+#include <cstdio>
+#include <sstream>
 
 #include "tensor/nvtx.h"
 
@@ -38,6 +40,42 @@ EvalResult evaluate(Model& model, Loader& loader, LossHead& head, Context& ctx) 
     r.loss = n ? loss_sum / double(n) : NAN;
     r.accuracy = n ? double(correct) / double(n) : NAN;
     return r;
+}
+
+}  // namespace effnet
+
+namespace effnet {
+
+namespace {
+std::string fixed4(double v) {
+    char b[32];
+    std::snprintf(b, sizeof b, "%.4f", v);
+    return b;
+}
+}  // namespace
+
+EvaluationReport evaluation_report(const std::string& title, const EvalResult& r, double threshold,
+                                   const std::string& threshold_from, int bootstrap, uint64_t seed,
+                                   const BadFileLog& bad_files) {
+    EvaluationReport out;
+    out.at_half = binary_report(r.prob, r.label, 0.5, bootstrap, seed);
+    out.at_threshold = binary_report(r.prob, r.label, threshold, 0, seed);
+    std::ostringstream rep;
+    rep << title << "\n\n"
+        << "classification report (predicted class = argmax, i.e. threshold 0.5):\n"
+        << classification_report(out.at_half) << "\n"
+        << confusion_matrix_text(out.at_half) << "\n"
+        << "AUROC " << fixed4(out.at_half.auroc) << " (95% bootstrap CI " << fixed4(out.at_half.auroc_lo) << "-"
+        << fixed4(out.at_half.auroc_hi) << ", " << bootstrap << " resamples)\n"
+        << "threshold " << threshold_from << ": " << fixed4(threshold) << "  sensitivity "
+        << fixed4(out.at_threshold.sensitivity) << "  specificity " << fixed4(out.at_threshold.specificity) << "\n"
+        << "loss " << fixed4(r.loss) << "\n";
+    if (bad_files.count()) {
+        rep << "\nskipped files (" << bad_files.count() << "):\n";
+        for (auto& [path, why] : bad_files.entries()) rep << "  " << path << ": " << why << "\n";
+    }
+    out.text = rep.str();
+    return out;
 }
 
 }  // namespace effnet

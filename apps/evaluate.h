@@ -8,6 +8,7 @@
 #include "apps/loss_head.h"
 #include "apps/model_spec.h"
 #include "data/loader.h"
+#include "io/metrics.h"
 
 namespace effnet {
 
@@ -19,6 +20,20 @@ struct EvalResult {
 };
 
 EvalResult evaluate(Model& model, Loader& loader, LossHead& head, Context& ctx);
+
+// The report.txt of an evaluation, as effnet_train and effnet_eval write it:
+// `title`, the scikit-learn classification report at argmax (threshold 0.5),
+// the confusion matrix, AUROC with its bootstrap interval (`bootstrap`
+// resamples, `seed`), the operating point at `threshold` (`threshold_from`
+// says how it was chosen), the mean loss and the skipped files. The two
+// BinaryReports (argmax, threshold) are returned for metrics.json.
+struct EvaluationReport {
+    std::string text;
+    BinaryReport at_half, at_threshold;
+};
+EvaluationReport evaluation_report(const std::string& title, const EvalResult& r, double threshold,
+                                   const std::string& threshold_from, int bootstrap, uint64_t seed,
+                                   const BadFileLog& bad_files);
 
 // Copies a host batch to the model's device (asynchronously from pinned memory).
 Tensor to_device(const Tensor& host, Device device, Context& ctx);

@@ -425,29 +425,18 @@ int train_impl(const TrainConfig& cfg) {
         final_eval = evaluate(model, test_loader, head, ctx);
     }
     const std::string split = has_test ? "test" : "val";
-    BinaryReport at_half = binary_report(final_eval.prob, final_eval.label, 0.5, cfg.bootstrap, cfg.seed + 17);
-    BinaryReport at_thr = binary_report(final_eval.prob, final_eval.label, threshold, 0, cfg.seed);
-    std::ostringstream rep;
-    rep << "effnet report: EfficientNet-B" << cfg.model.variant << " on " << ds.source << ", " << split << " split ("
-        << final_eval.prob.size() << " images), best epoch " << early.best_epoch() << "\n\n"
-        << "classification report (predicted class = argmax, i.e. threshold 0.5):\n"
-        << classification_report(at_half) << "\n"
-        << confusion_matrix_text(at_half) << "\n"
-        << "AUROC " << fmt("%.4f", at_half.auroc) << " (95% bootstrap CI " << fmt("%.4f", at_half.auroc_lo) << "-"
-        << fmt("%.4f", at_half.auroc_hi) << ", " << cfg.bootstrap << " resamples)\n"
-        << "threshold chosen on val (Youden's J): " << fmt("%.4f", threshold) << "  sensitivity "
-        << fmt("%.4f", at_thr.sensitivity) << "  specificity " << fmt("%.4f", at_thr.specificity) << "\n"
-        << "loss " << fmt("%.4f", final_eval.loss) << "\n";
-    if (bad_files.count()) {
-        rep << "\nskipped files (" << bad_files.count() << "):\n";
-        for (auto& [p, why] : bad_files.entries()) rep << "  " << p << ": " << why << "\n";
-    }
-    write_file_atomic((fs::path(cfg.out) / "report.txt").string(), rep.str());
+    const EvaluationReport rep = evaluation_report(
+        "effnet report: EfficientNet-B" + std::to_string(cfg.model.variant) + " on " + ds.source + ", " + split + " split (" +
+            std::to_string(final_eval.prob.size()) + " images), best epoch " + std::to_string(early.best_epoch()),
+        final_eval, threshold, "chosen on val (Youden's J)", cfg.bootstrap, cfg.seed + 17, bad_files);
+    const BinaryReport& at_half = rep.at_half;
+    const BinaryReport& at_thr = rep.at_threshold;
+    write_file_atomic((fs::path(cfg.out) / "report.txt").string(), rep.text);
     write_file_atomic((fs::path(cfg.out) / "metrics.json").string(),
                       "{\"split\": \"" + split + "\", \"argmax\": " + report_json(at_half) +
                           ", \"at_val_threshold\": " + report_json(at_thr) + ", \"best_epoch\": " +
                           std::to_string(early.best_epoch()) + ", \"loss\": " + fmt("%.6g", final_eval.loss) + "}\n");
-    log.line("\n" + rep.str());
+    log.line("\n" + rep.text);
     log.line("outputs in " + cfg.out + ": best.safetensors last.safetensors history.csv curves.png report.txt metrics.json");
     return 0;
 }
