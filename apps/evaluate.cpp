@@ -46,12 +46,14 @@ EvalResult evaluate(Model& model, Loader& loader, LossHead& head, Context& ctx) 
 
 namespace effnet {
 
-namespace {
-std::string fixed4(double v) {
-    char b[32];
-    std::snprintf(b, sizeof b, "%.4f", v);
+std::string fmt(const char* format, double v) {
+    char b[64];
+    std::snprintf(b, sizeof b, format, v);
     return b;
 }
+
+namespace {
+std::string fixed4(double v) { return fmt("%.4f", v); }
 }  // namespace
 
 EvaluationReport evaluation_report(const std::string& title, const EvalResult& r, double threshold,

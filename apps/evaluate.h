@@ -35,6 +35,9 @@ EvaluationReport evaluation_report(const std::string& title, const EvalResult& r
                                    const std::string& threshold_from, int bootstrap, uint64_t seed,
                                    const BadFileLog& bad_files);
 
+// One number through a printf format ("%.4f"), for reports and logs.
+std::string fmt(const char* format, double v);
+
 // Copies a host batch to the model's device (asynchronously from pinned memory).
 Tensor to_device(const Tensor& host, Device device, Context& ctx);
 

@@ -33,12 +33,6 @@ extern "C" void on_stop_signal(int sig) {
     if (g_stop_requested.exchange(true)) std::_Exit(128 + sig);  // a second signal: leave at once
 }
 
-std::string fmt(const char* f, double v) {
-    char b[64];
-    std::snprintf(b, sizeof b, f, v);
-    return b;
-}
-
 std::string duration(double s) {
     char b[32];
     if (s >= 3600) std::snprintf(b, sizeof b, "%dh%02dm", int(s / 3600), int(std::fmod(s, 3600) / 60));
