@@ -19,6 +19,7 @@
 #include "kernels/cuda/cudnn_fallback.h"
 
 #include "kernels/conv2d.h"
+#include "kernels/dispatch.h"
 
 #include <algorithm>
 #include <map>
@@ -80,12 +81,21 @@ struct Algos {
     size_t workspace;
 };
 
+// Deterministic algorithms first (some backward-filter algorithms sum with
+// atomics, so two identical steps would differ); a non-deterministic one only
+// when cuDNN offers nothing else, and then said once.
 template <class Perf>
 auto first_usable(const Perf* p, int found, bool tf32, const char* what) {
+    auto usable = [&](const Perf& q) {
+        return q.status == CUDNN_STATUS_SUCCESS && (tf32 || q.mathType == CUDNN_FMA_MATH || q.mathType == CUDNN_DEFAULT_MATH);
+    };
     for (int i = 0; i < found; ++i)
-        if (p[i].status == CUDNN_STATUS_SUCCESS &&
-            (tf32 || p[i].mathType == CUDNN_FMA_MATH || p[i].mathType == CUDNN_DEFAULT_MATH))
+        if (usable(p[i]) && p[i].determinism == CUDNN_DETERMINISTIC) return p[i].algo;
+    for (int i = 0; i < found; ++i)
+        if (usable(p[i])) {
+            log_kernel_choice_once((std::string("cuDNN ") + what).c_str(), "a non-deterministic algorithm (no other offered)");
             return p[i].algo;
+        }
     throw CudaError(std::string("cuDNN offers no ") + what + " algorithm for this convolution in exact FP32");
 }
 
