@@ -85,6 +85,9 @@ smoke_phase() {
     step train_cpu_smoke build-gpu/apps/effnet_train --device cpu --phantoms 512 --image-size 64 --epochs 2 --out "$OUT/train_cpu"
     step train_gpu_cudnn_smoke build-gpu/apps/effnet_train --device cuda --kernels cudnn --phantoms 512 --image-size 64 \
         --epochs 2 --out "$OUT/train_gpu_cudnn"
+    build-gpu/apps/effnet_phantoms --count 64 --size 64 --out "$OUT/eval_images" >/dev/null 2>&1
+    step eval_gpu_smoke build-gpu/apps/effnet_eval --device cuda --weights "$OUT/train_gpu/best.safetensors" \
+        --data "$OUT/eval_images" --split train --bootstrap 100
 }
 
 # Benchmarks: effnet on the GPU (training step, latency, per-layer table, the
