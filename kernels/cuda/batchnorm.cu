@@ -7,7 +7,7 @@
 // double (as on the CPU); the fused BN+swish forward saves them so that its
 // backward recomputes z bit for bit.
 #include "kernels/batchnorm.h"
-#include "kernels/bn_swish.h"
+#include "kernels/cuda/batchnorm_passes.h"
 #include "kernels/cuda/channel_reduce_map.h"
 #include "tensor/cuda_check.h"
 
@@ -18,13 +18,6 @@ namespace {
 using namespace crmap;
 
 enum class Sum { X, CENTRED_SQUARE, BACKWARD, BACKWARD_SWISH };
-
-// dL/dz for y = swish(z), z = x * scale + shift (the fused BN+swish backward).
-__device__ __forceinline__ float swish_grad(float dy, float x, float scale, float shift) {
-    const float z = x * scale + shift;
-    const float s = 1.0f / (1.0f + expf(-z));
-    return dy * s * (1.0f + z * (1.0f - s));
-}
 
 // partial_a/b[by][c]: sums over this block's rows of
 //   X: x;  CENTRED_SQUARE: (x - mean)^2;  BACKWARD: a = dy, b = dy * (x - mean) * invstd;
@@ -50,7 +43,7 @@ __global__ void channel_partial_kernel(const float* __restrict__ x, const float*
                 const double d = double(v) - m;
                 a += d * d;
             } else {
-                const float g = S == Sum::BACKWARD_SWISH ? swish_grad(dy[r * C + c], v, sc, sh) : dy[r * C + c];
+                const float g = S == Sum::BACKWARD_SWISH ? bn_swish_grad(dy[r * C + c], v, sc, sh) : dy[r * C + c];
                 a += g;
                 b += double(g) * (double(v) - m) * is;
             }
@@ -153,7 +146,7 @@ __global__ void backward_dx_kernel(const float* __restrict__ x, const float* __r
     for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
         const int64_t c = i % C;
         const float xhat = (x[i] - mean[c]) * invstd[c];
-        const float g = SWISH ? swish_grad(dy[i], x[i], affine[c], affine[C + c]) : dy[i];
+        const float g = SWISH ? bn_swish_grad(dy[i], x[i], affine[c], affine[C + c]) : dy[i];
         dx[i] = gamma[c] * invstd[c] * (g - sum_dy[c] * inv_rows - xhat * sum_dy_xhat[c] * inv_rows);
     }
 }
@@ -238,24 +231,24 @@ void eval_forward(const float* x, const float* gamma, const float* beta, const f
     EFFNET_CHECK_LAUNCH("eval_kernel", "M=" << m << " C=" << c << " swish=" << SWISH);
 }
 
-__global__ void swish_grad_of_bn_kernel(const float* __restrict__ x, const float* __restrict__ dy,
-                                        const float* __restrict__ affine, float* __restrict__ dz, int64_t n, int64_t C) {
-    for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
-        const int64_t c = i % C;
-        dz[i] = swish_grad(dy[i], x[i], affine[c], affine[C + c]);
-    }
-}
-
-// One thread per channel: [scale, shift] from saved statistics (the cuDNN composition).
-__global__ void affine_from_stats_kernel(const float* __restrict__ gamma, const float* __restrict__ beta,
-                                         const float* __restrict__ mean, const float* __restrict__ invstd,
-                                         float* __restrict__ affine, int64_t C) {
-    const int64_t c = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
-    if (c >= C) return;
-    affine[c] = float(double(gamma[c]) * invstd[c]);
-    affine[C + c] = float(double(beta[c]) - double(mean[c]) * gamma[c] * invstd[c]);
-}
 }  // namespace
+
+void batchnorm_pass_train_forward(bool swish, const float* x, const float* gamma, const float* beta, float* y, float* save_mean,
+                   float* save_invstd, float* affine, float* running_mean, float* running_var, int64_t m, int64_t c,
+                   double eps, double momentum, void* workspace, void* stream) {
+    (swish ? train_forward<true> : train_forward<false>)(x, gamma, beta, y, save_mean, save_invstd, affine, running_mean,
+                                                         running_var, m, c, eps, momentum, workspace, stream);
+}
+void batchnorm_pass_eval_forward(bool swish, const float* x, const float* gamma, const float* beta, const float* running_mean,
+                  const float* running_var, float* y, int64_t m, int64_t c, double eps, void* stream) {
+    (swish ? eval_forward<true> : eval_forward<false>)(x, gamma, beta, running_mean, running_var, y, m, c, eps, stream);
+}
+void batchnorm_pass_backward(bool swish, const float* x, const float* dy, const float* gamma, const float* affine, const float* save_mean,
+              const float* save_invstd, float* dx, float* dgamma, float* dbeta, int64_t m, int64_t c, void* workspace,
+              void* stream) {
+    (swish ? backward<true> : backward<false>)(x, dy, gamma, affine, save_mean, save_invstd, dx, dgamma, dbeta, m, c,
+                                               workspace, stream);
+}
 
 void batchnorm_train_forward(const float* x, const float* gamma, const float* beta, float* y, float* save_mean,
                              float* save_invstd, float* running_mean, float* running_var, int64_t m, int64_t c, double eps,
@@ -264,46 +257,14 @@ void batchnorm_train_forward(const float* x, const float* gamma, const float* be
                          workspace, stream);
 }
 
-void bn_swish_train_forward(const float* x, const float* gamma, const float* beta, float* y, float* save_mean,
-                            float* save_invstd, float* save_affine, float* running_mean, float* running_var, int64_t m,
-                            int64_t c, double eps, double momentum, void* workspace, void* stream) {
-    train_forward<true>(x, gamma, beta, y, save_mean, save_invstd, save_affine, running_mean, running_var, m, c, eps, momentum,
-                        workspace, stream);
-}
-
 void batchnorm_eval_forward(const float* x, const float* gamma, const float* beta, const float* running_mean,
                             const float* running_var, float* y, int64_t m, int64_t c, double eps, void* stream) {
     eval_forward<false>(x, gamma, beta, running_mean, running_var, y, m, c, eps, stream);
 }
 
-void bn_swish_eval_forward(const float* x, const float* gamma, const float* beta, const float* running_mean,
-                           const float* running_var, float* y, int64_t m, int64_t c, double eps, void* stream) {
-    eval_forward<true>(x, gamma, beta, running_mean, running_var, y, m, c, eps, stream);
-}
-
-void swish_grad_of_bn(const float* x, const float* dy, const float* save_affine, float* dz, int64_t m, int64_t c,
-                      void* stream) {
-    swish_grad_of_bn_kernel<<<grid_stride_blocks(size_t(m * c), kThreads), kThreads, 0, as_stream(stream)>>>(
-        x, dy, save_affine, dz, m * c, c);
-    EFFNET_CHECK_LAUNCH("swish_grad_of_bn_kernel", "M=" << m << " C=" << c);
-}
-
-void bn_affine_from_stats(const float* gamma, const float* beta, const float* save_mean, const float* save_invstd,
-                          float* save_affine, int64_t c, void* stream) {
-    affine_from_stats_kernel<<<per_channel_blocks(c), kThreads, 0, as_stream(stream)>>>(gamma, beta, save_mean, save_invstd,
-                                                                                       save_affine, c);
-    EFFNET_CHECK_LAUNCH("affine_from_stats_kernel", "C=" << c);
-}
-
 void batchnorm_backward(const float* x, const float* dy, const float* gamma, const float* save_mean, const float* save_invstd,
                         float* dx, float* dgamma, float* dbeta, int64_t m, int64_t c, void* workspace, void* stream) {
     backward<false>(x, dy, gamma, nullptr, save_mean, save_invstd, dx, dgamma, dbeta, m, c, workspace, stream);
-}
-
-void bn_swish_backward(const float* x, const float* dy, const float* gamma, const float* save_mean, const float* save_invstd,
-                       const float* save_affine, float* dx, float* dgamma, float* dbeta, int64_t m, int64_t c,
-                       void* workspace, void* stream) {
-    backward<true>(x, dy, gamma, save_affine, save_mean, save_invstd, dx, dgamma, dbeta, m, c, workspace, stream);
 }
 
 }  // namespace effnet::cuda
