@@ -122,7 +122,8 @@ public:
     virtual void share_grad_input(std::shared_ptr<GradArena> arena, int slot);
     // False for a network's first layer: nothing consumes the gradient with
     // respect to the input image, so backward skips it and returns an empty
-    // tensor (only the parameter gradients are computed).
+    // tensor (only the parameter gradients are computed). Honoured by Conv2d,
+    // the only first layer there is (the stem).
     void set_needs_input_grad(bool needed) { needs_input_grad_ = needed; }
     bool needs_input_grad() const { return needs_input_grad_; }
 
