@@ -57,7 +57,7 @@ import torch  # noqa: E402
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-def wave(name, n):
+def uniform(name, n):
     import numpy as np
 
     h = 0
@@ -74,7 +74,7 @@ def wave(name, n):
 
 def formula(name, shape):
     n = math.prod(shape)
-    s = wave(name, n)
+    s = uniform(name, n)
     leaf = name.rsplit(".", 1)[-1]
     if leaf == "weight" and len(shape) >= 2:
         fan_in = math.prod(shape[1:])
@@ -135,7 +135,7 @@ def forward_pass(batch, size, dtype, want_full):
             else:
                 t.copy_(formula(name, list(t.shape)))
     model = model.to(dtype)
-    x = (0.5 * wave("input", batch * 3 * size * size)).to(torch.float32).reshape(batch, 3, size, size).to(dtype)
+    x = (0.5 * uniform("input", batch * 3 * size * size)).to(torch.float32).reshape(batch, 3, size, size).to(dtype)
     y = torch.tensor([n % 2 for n in range(batch)])
 
     model.eval()

@@ -9,7 +9,7 @@
 
 namespace effnet::test {
 
-inline std::vector<double> parity_wave(const std::string& name, int64_t n) {
+inline std::vector<double> parity_uniform(const std::string& name, int64_t n) {
     uint64_t h = 0;
     for (unsigned char c : name) h = h * 131 + c;
     std::vector<double> s(static_cast<size_t>(n));
@@ -27,7 +27,7 @@ inline std::vector<double> parity_wave(const std::string& name, int64_t n) {
 inline std::vector<float> parity_values(const std::string& name, const std::vector<int64_t>& shape) {
     int64_t n = 1;
     for (int64_t d : shape) n *= d;
-    const std::vector<double> s = parity_wave(name, n);
+    const std::vector<double> s = parity_uniform(name, n);
     const std::string leaf = name.substr(name.rfind('.') + 1);
     const std::string module = name.substr(0, name.rfind('.'));
     const std::string module_leaf = module.substr(module.rfind('.') == std::string::npos ? 0 : module.rfind('.') + 1);

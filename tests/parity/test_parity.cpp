@@ -99,7 +99,7 @@ struct Case {
             if (b2.value->dtype() == DType::FLOAT32)
                 b2.value->copy_from(Tensor::from_vector(b2.value->shape(), parity_values(b2.name, b2.value->shape().dims())));
         // Input: the formula in NCHW order, stored NHWC.
-        std::vector<double> w = parity_wave("input", b * 3 * s * s);
+        std::vector<double> w = parity_uniform("input", b * 3 * s * s);
         std::vector<float> nhwc(w.size());
         for (int64_t n = 0; n < b; ++n)
             for (int64_t c = 0; c < 3; ++c)
