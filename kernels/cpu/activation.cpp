@@ -2,30 +2,20 @@
 #include <cmath>
 
 #include "kernels/activation.h"
-#include "kernels/cpu/vector_exp.h"
+#include "kernels/cpu/swish_math.h"
 
 namespace effnet::cpu {
-
-namespace {
-template <class T>
-inline T sigmoid(T x) {
-    return T(1) / (T(1) + vector_exp(-x));
-}
-}  // namespace
 
 template <class T>
 void swish_forward(const T* x, T* y, int64_t n, void*) {
 #pragma omp parallel for simd schedule(static)
-    for (int64_t i = 0; i < n; ++i) y[i] = x[i] * sigmoid(x[i]);
+    for (int64_t i = 0; i < n; ++i) y[i] = swish(x[i]);
 }
 
 template <class T>
 void swish_backward(const T* x, const T* dy, T* dx, int64_t n, void*) {
 #pragma omp parallel for simd schedule(static)
-    for (int64_t i = 0; i < n; ++i) {
-        T s = sigmoid(x[i]);
-        dx[i] = dy[i] * s * (T(1) + x[i] * (T(1) - s));
-    }
+    for (int64_t i = 0; i < n; ++i) dx[i] = swish_grad(dy[i], x[i]);
 }
 
 template <class T>

@@ -13,24 +13,14 @@ void batchnorm_train_forward(const T* x, const T* gamma, const T* beta, T* y, T*
                              T* running_mean, T* running_var, int64_t m, int64_t c, double eps, double momentum,
                              void*) {
     const auto a = batchnorm_train_affine(x, gamma, beta, save_mean, save_invstd, running_mean, running_var, m, c, eps, momentum);
-    const T* scale = a.scale.data();
-    const T* shift = a.shift.data();
-#pragma omp parallel for schedule(static)
-    for (int64_t r = 0; r < m; ++r)
-#pragma omp simd
-        for (int64_t j = 0; j < c; ++j) y[r * c + j] = x[r * c + j] * scale[j] + shift[j];
+    apply_channel_affine(x, a, y, m, c, [](T z) { return z; });
 }
 
 template <class T>
 void batchnorm_eval_forward(const T* x, const T* gamma, const T* beta, const T* running_mean, const T* running_var,
                             T* y, int64_t m, int64_t c, double eps, void*) {
-    const auto a = batchnorm_eval_affine(gamma, beta, running_mean, running_var, c, eps);
-    const T* scale = a.scale.data();
-    const T* shift = a.shift.data();
-#pragma omp parallel for schedule(static)
-    for (int64_t r = 0; r < m; ++r)
-#pragma omp simd
-        for (int64_t j = 0; j < c; ++j) y[r * c + j] = x[r * c + j] * scale[j] + shift[j];
+    apply_channel_affine(x, batchnorm_eval_affine(gamma, beta, running_mean, running_var, c, eps), y, m, c,
+                         [](T z) { return z; });
 }
 
 template <class T>

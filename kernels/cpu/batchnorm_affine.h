@@ -59,6 +59,18 @@ ChannelAffine<T> batchnorm_eval_affine(const T* gamma, const T* beta, const T* r
     return a;
 }
 
+// y = post(x * scale + shift) over [M, C] rows on OpenMP threads (post: the
+// identity for a batch norm, swish for the fused layer).
+template <class T, class Post>
+void apply_channel_affine(const T* x, const ChannelAffine<T>& a, T* y, int64_t m, int64_t c, Post post) {
+    const T* scale = a.scale.data();
+    const T* shift = a.shift.data();
+#pragma omp parallel for schedule(static)
+    for (int64_t r = 0; r < m; ++r)
+#pragma omp simd
+        for (int64_t j = 0; j < c; ++j) y[r * c + j] = post(x[r * c + j] * scale[j] + shift[j]);
+}
+
 template <class T>
 struct BackwardCoefficients {
     std::vector<T> k_dy, k_const, k_xhat;

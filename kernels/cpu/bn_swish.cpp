@@ -8,38 +8,9 @@
 #include "kernels/bn_swish.h"
 #include "kernels/batchnorm.h"
 #include "kernels/cpu/batchnorm_affine.h"
-#include "kernels/cpu/vector_exp.h"
+#include "kernels/cpu/swish_math.h"
 
 namespace effnet::cpu {
-
-namespace {
-// The same expressions as the swish kernels of kernels/cpu/activation.cpp, so
-// fused and unfused models round alike.
-template <class T>
-inline T sigmoid(T z) {
-    return T(1) / (T(1) + vector_exp(-z));
-}
-template <class T>
-inline T swish(T z) {
-    return z * sigmoid(z);
-}
-// dL/dz = dy * s * (1 + z * (1 - s)), s = sigmoid(z).
-template <class T>
-inline T swish_grad(T dy, T z) {
-    const T s = sigmoid(z);
-    return dy * s * (T(1) + z * (T(1) - s));
-}
-
-template <class T>
-void affine_swish(const T* x, const ChannelAffine<T>& a, T* y, int64_t m, int64_t c) {
-    const T* scale = a.scale.data();
-    const T* shift = a.shift.data();
-#pragma omp parallel for schedule(static)
-    for (int64_t r = 0; r < m; ++r)
-#pragma omp simd
-        for (int64_t j = 0; j < c; ++j) y[r * c + j] = swish(x[r * c + j] * scale[j] + shift[j]);
-}
-}  // namespace
 
 template <class T>
 void bn_swish_train_forward(const T* x, const T* gamma, const T* beta, T* y, T* save_mean, T* save_invstd, T* save_affine,
@@ -47,13 +18,14 @@ void bn_swish_train_forward(const T* x, const T* gamma, const T* beta, T* y, T* 
     const auto a = batchnorm_train_affine(x, gamma, beta, save_mean, save_invstd, running_mean, running_var, m, c, eps, momentum);
     std::copy(a.scale.begin(), a.scale.end(), save_affine);
     std::copy(a.shift.begin(), a.shift.end(), save_affine + c);
-    affine_swish(x, a, y, m, c);
+    apply_channel_affine(x, a, y, m, c, [](T z) { return swish(z); });
 }
 
 template <class T>
 void bn_swish_eval_forward(const T* x, const T* gamma, const T* beta, const T* running_mean, const T* running_var, T* y,
                            int64_t m, int64_t c, double eps, void*) {
-    affine_swish(x, batchnorm_eval_affine(gamma, beta, running_mean, running_var, c, eps), y, m, c);
+    apply_channel_affine(x, batchnorm_eval_affine(gamma, beta, running_mean, running_var, c, eps), y, m, c,
+                         [](T z) { return swish(z); });
 }
 
 template <class T>

@@ -7,15 +7,13 @@
 #include <omp.h>
 
 #include <cstdint>
-#include <utility>
 #include <vector>
 
 namespace effnet::cpu {
 
-// out1[c] = sum_r f(r, c).first, out2[c] = sum_r f(r, c).second, for r in [0, m).
-// One call of f per element, for sums that share work (the fused BN+swish backward).
-template <class F>
-void channel_sums_pair(int64_t m, int64_t c, F f, std::vector<double>& out1, std::vector<double>& out2) {
+// out1[c] = sum_r f1(r, c), out2[c] = sum_r f2(r, c), for r in [0, m).
+template <class F1, class F2>
+void channel_sums2(int64_t m, int64_t c, F1 f1, F2 f2, std::vector<double>& out1, std::vector<double>& out2) {
     const int threads = omp_get_max_threads();
     std::vector<std::vector<double>> a(threads), b(threads);
 #pragma omp parallel num_threads(threads)
@@ -26,9 +24,8 @@ void channel_sums_pair(int64_t m, int64_t c, F f, std::vector<double>& out1, std
 #pragma omp for schedule(static)
         for (int64_t r = 0; r < m; ++r)
             for (int64_t j = 0; j < c; ++j) {
-                const auto [u, v] = f(r, j);
-                a[t][j] += u;
-                b[t][j] += v;
+                a[t][j] += f1(r, j);
+                b[t][j] += f2(r, j);
             }
     }
     out1.assign(c, 0.0);
@@ -38,12 +35,6 @@ void channel_sums_pair(int64_t m, int64_t c, F f, std::vector<double>& out1, std
             out1[j] += a[t][j];
             out2[j] += b[t][j];
         }
-}
-
-// out1[c] = sum_r f1(r, c), out2[c] = sum_r f2(r, c), for r in [0, m).
-template <class F1, class F2>
-void channel_sums2(int64_t m, int64_t c, F1 f1, F2 f2, std::vector<double>& out1, std::vector<double>& out2) {
-    channel_sums_pair(m, c, [&](int64_t r, int64_t j) { return std::pair<double, double>(f1(r, j), f2(r, j)); }, out1, out2);
 }
 
 }  // namespace effnet::cpu
