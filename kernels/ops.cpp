@@ -2,6 +2,8 @@
 // elementwise, loss and AdamW families (one place, since each is a shape
 // check and a call).
 #include "kernels/activation.h"
+#include <initializer_list>
+
 #include "kernels/adamw.h"
 #include "kernels/batchnorm.h"
 #include "kernels/bn_swish.h"
@@ -33,12 +35,13 @@ bool use_cudnn_batchnorm(const Context& ctx) {
 void check_vec(const char* op, const Tensor& t, int64_t c, const char* what) {
     EFFNET_CHECK(t.numel() == c, op << ": " << what << " has shape " << t.shape() << ", expected " << c << " channels");
 }
-// The operands of an eval-mode batch norm; returns {rows, channels}.
-std::pair<int64_t, int64_t> check_bn_eval(const char* op, const Tensor& x, const Tensor& gamma, const Tensor& beta,
-                                          const Tensor& running_mean, const Tensor& running_var, const Tensor& y) {
+// The operands of a batch-norm entry point: tensors shaped like x and
+// per-channel vectors; returns {rows, channels}.
+std::pair<int64_t, int64_t> check_bn_operands(const char* op, const Tensor& x, std::initializer_list<const Tensor*> like_x,
+                                              std::initializer_list<const Tensor*> per_channel) {
     auto mc = rows_channels(x);
-    check_numel(op, x, y);
-    for (const Tensor* t : {&gamma, &beta, &running_mean, &running_var}) check_vec(op, *t, mc.second, "a per-channel tensor");
+    for (const Tensor* t : like_x) check_numel(op, x, *t);
+    for (const Tensor* t : per_channel) check_vec(op, *t, mc.second, "a per-channel tensor");
     return mc;
 }
 }  // namespace
@@ -47,10 +50,8 @@ std::pair<int64_t, int64_t> check_bn_eval(const char* op, const Tensor& x, const
 void batchnorm_train_forward(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tensor& y, Tensor& save_mean,
                              Tensor& save_invstd, Tensor& running_mean, Tensor& running_var,
                              const BatchNormParams& p, Context& ctx) {
-    const char* op = "batchnorm_train_forward";
-    auto [m, c] = rows_channels(x);
-    check_numel(op, x, y);
-    for (const Tensor* t : {&gamma, &beta, static_cast<const Tensor*>(&save_mean), static_cast<const Tensor*>(&save_invstd), static_cast<const Tensor*>(&running_mean), static_cast<const Tensor*>(&running_var)}) check_vec(op, *t, c, "a per-channel tensor");
+    auto [m, c] = check_bn_operands("batchnorm_train_forward", x, {&y},
+                                    {&gamma, &beta, &save_mean, &save_invstd, &running_mean, &running_var});
     if (x.is_cuda() && use_cudnn_batchnorm(ctx)) {
         cuda::cudnn_batchnorm_train_forward(ctx.cudnn(), x.f32(), gamma.f32(), beta.f32(), y.f32(), save_mean.f32(),
                                             save_invstd.f32(), running_mean.f32(), running_var.f32(), m, c, p.eps, p.momentum);
@@ -69,7 +70,7 @@ void batchnorm_train_forward(const Tensor& x, const Tensor& gamma, const Tensor&
 
 void batchnorm_eval_forward(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& running_mean,
                             const Tensor& running_var, Tensor& y, const BatchNormParams& p, Context& ctx) {
-    auto [m, c] = check_bn_eval("batchnorm_eval_forward", x, gamma, beta, running_mean, running_var, y);
+    auto [m, c] = check_bn_operands("batchnorm_eval_forward", x, {&y}, {&gamma, &beta, &running_mean, &running_var});
     if (x.is_cuda() && use_cudnn_batchnorm(ctx)) {
         cuda::cudnn_batchnorm_eval_forward(ctx.cudnn(), x.f32(), gamma.f32(), beta.f32(), running_mean.f32(), running_var.f32(),
                                            y.f32(), m, c, p.eps);
@@ -86,11 +87,7 @@ void batchnorm_eval_forward(const Tensor& x, const Tensor& gamma, const Tensor& 
 
 void batchnorm_backward(const Tensor& x, const Tensor& dy, const Tensor& gamma, const Tensor& save_mean,
                         const Tensor& save_invstd, Tensor& dx, Tensor& dgamma, Tensor& dbeta, Context& ctx, double eps) {
-    const char* op = "batchnorm_backward";
-    auto [m, c] = rows_channels(x);
-    check_numel(op, x, dy);
-    check_numel(op, x, dx);
-    for (const Tensor* t : {&gamma, &save_mean, &save_invstd, static_cast<const Tensor*>(&dgamma), static_cast<const Tensor*>(&dbeta)}) check_vec(op, *t, c, "a per-channel tensor");
+    auto [m, c] = check_bn_operands("batchnorm_backward", x, {&dy, &dx}, {&gamma, &save_mean, &save_invstd, &dgamma, &dbeta});
     if (x.is_cuda() && use_cudnn_batchnorm(ctx)) {
         cuda::cudnn_batchnorm_backward(ctx.cudnn(), x.f32(), dy.f32(), gamma.f32(), save_mean.f32(), save_invstd.f32(), dx.f32(),
                                        dgamma.f32(), dbeta.f32(), m, c, eps);
@@ -113,12 +110,8 @@ void bn_swish_train_forward(const Tensor& x, const Tensor& gamma, const Tensor& 
                             Tensor& save_invstd, Tensor& save_affine, Tensor& running_mean, Tensor& running_var,
                             const BatchNormParams& p, Context& ctx) {
     const char* op = "bn_swish_train_forward";
-    auto [m, c] = rows_channels(x);
-    check_numel(op, x, y);
+    auto [m, c] = check_bn_operands(op, x, {&y}, {&gamma, &beta, &save_mean, &save_invstd, &running_mean, &running_var});
     check_vec(op, save_affine, 2 * c, "save_affine (scale and shift)");
-    for (const Tensor* t : {&gamma, &beta, static_cast<const Tensor*>(&save_mean), static_cast<const Tensor*>(&save_invstd),
-                            static_cast<const Tensor*>(&running_mean), static_cast<const Tensor*>(&running_var)})
-        check_vec(op, *t, c, "a per-channel tensor");
     if (x.is_cuda() && use_cudnn_batchnorm(ctx)) {
         float* z = static_cast<float*>(ctx.workspace(x.nbytes()));
         cuda::cudnn_batchnorm_train_forward(ctx.cudnn(), x.f32(), gamma.f32(), beta.f32(), z, save_mean.f32(),
@@ -141,7 +134,7 @@ void bn_swish_train_forward(const Tensor& x, const Tensor& gamma, const Tensor& 
 
 void bn_swish_eval_forward(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& running_mean,
                            const Tensor& running_var, Tensor& y, const BatchNormParams& p, Context& ctx) {
-    auto [m, c] = check_bn_eval("bn_swish_eval_forward", x, gamma, beta, running_mean, running_var, y);
+    auto [m, c] = check_bn_operands("bn_swish_eval_forward", x, {&y}, {&gamma, &beta, &running_mean, &running_var});
     if (x.is_cuda() && use_cudnn_batchnorm(ctx)) {
         float* z = static_cast<float*>(ctx.workspace(x.nbytes()));
         cuda::cudnn_batchnorm_eval_forward(ctx.cudnn(), x.f32(), gamma.f32(), beta.f32(), running_mean.f32(), running_var.f32(),
@@ -157,12 +150,7 @@ void bn_swish_backward(const Tensor& x, const Tensor& dy, const Tensor& gamma, c
                        const Tensor& save_invstd, const Tensor& save_affine, Tensor& dx, Tensor& dgamma, Tensor& dbeta,
                        Context& ctx, double eps) {
     const char* op = "bn_swish_backward";
-    auto [m, c] = rows_channels(x);
-    check_numel(op, x, dy);
-    check_numel(op, x, dx);
-    for (const Tensor* t : {&gamma, &save_mean, &save_invstd, static_cast<const Tensor*>(&dgamma),
-                            static_cast<const Tensor*>(&dbeta)})
-        check_vec(op, *t, c, "a per-channel tensor");
+    auto [m, c] = check_bn_operands(op, x, {&dy, &dx}, {&gamma, &save_mean, &save_invstd, &dgamma, &dbeta});
     check_vec(op, save_affine, 2 * c, "save_affine (scale and shift)");
     if (x.is_cuda() && use_cudnn_batchnorm(ctx)) {
         float* dz = static_cast<float*>(ctx.workspace(x.nbytes()));
