@@ -45,7 +45,6 @@ Shape MBConv::setup_impl(const Shape& in) {
     if (residual_) {
         out_ = plan(out);
         dropped_ = Tensor();  // allocated by the first forward that drops paths (inference never needs it)
-        dropped_shape_ = out;
     }
     return out;
 }
@@ -69,7 +68,7 @@ Tensor MBConv::forward_impl(const Tensor& x, const RunState& run, Context& ctx) 
     if (drop_active_) {
         seed_ = run.seed;
         stream_ = mask_stream(cfg_.tag, run.step);
-        if (!dropped_.defined()) dropped_ = plan(dropped_shape_);
+        if (!dropped_.defined()) dropped_ = plan(out_.shape());
         Tensor d = rows(dropped_, batch_);
         drop_path_forward(h, d, cfg_.drop_path, seed_, stream_, ctx);
         h = d;

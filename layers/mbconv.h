@@ -47,8 +47,7 @@ private:
     MBConvConfig cfg_;
     bool residual_;
     Sequential branch_;
-    Tensor out_, dropped_;
-    Shape dropped_shape_;
+    Tensor out_, dropped_;  // dropped_: out_'s shape
     bool drop_active_ = false;
     uint64_t seed_ = 0, stream_ = 0;
 };
