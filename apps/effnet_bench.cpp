@@ -18,6 +18,7 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <sstream>
@@ -64,19 +65,14 @@ std::vector<std::pair<std::string, Layer*>> flat_layers(EfficientNet& net) {
 
 using Report = BenchReport;
 
-// The same training step captured once in a CUDA graph and replayed: what
-// launch overhead costs the eager step. A replay repeats the captured step's
-// AdamW bias correction and dropout masks, so this is a timing, not training.
-void bench_graph_step(Model& model, LossHead& head, AdamW& opt, const Tensor& x, const Tensor& y, int steps, Context& ctx,
-                      Report& rep) {
+// The training step captured once in a CUDA graph and replayed: what launch
+// overhead costs the eager step. A replay repeats the captured step's AdamW
+// bias correction and dropout masks, so this is a timing, not training.
+void bench_graph_step(const std::function<void()>& enqueue_step, int steps, Context& ctx, Report& rep) {
     gpu::Graph graph;
     try {
         graph.begin_capture(ctx.stream());
-        Tensor logits = model.net->forward(x, RunState{Mode::TRAIN, 1, 0}, ctx);
-        head.forward_on_device(logits, y, ctx);
-        model.store->zero_grads(ctx);
-        model.net->backward(head.backward(ctx), ctx);
-        opt.step(ctx);
+        enqueue_step();
         graph.end_capture(ctx.stream());
     } catch (const std::exception& e) {
         graph.cancel_capture(ctx.stream());
@@ -112,12 +108,17 @@ int bench_model(const ModelSpec& spec, int64_t batch, int steps, int warmup, int
     Tensor y = y_host.to(dev);
     if (dev == Device::CUDA) device_allocator().reset_peak();
 
-    auto step = [&](uint64_t s) {
+    // One training step, enqueued without reading anything back (as the
+    // trainer does until its end-of-step loss read).
+    auto enqueue_step = [&](uint64_t s) {
         Tensor logits = model.net->forward(x, RunState{Mode::TRAIN, 1, s}, ctx);
-        head.forward(logits, y, ctx);
+        head.forward_on_device(logits, y, ctx);
         model.store->zero_grads(ctx);
         model.net->backward(head.backward(ctx), ctx);
         opt.step(ctx);
+    };
+    auto step = [&](uint64_t s) {
+        enqueue_step(s);
         ctx.synchronize();
     };
     for (int i = 0; i < warmup; ++i) step(uint64_t(i));
@@ -130,7 +131,7 @@ int bench_model(const ModelSpec& spec, int64_t batch, int steps, int warmup, int
     const double step_ms = median(ms);
     rep.number("train_ms_per_step", step_ms, "training step, batch " + std::to_string(batch) + " (median)", "ms");
     rep.number("train_images_per_s", 1000.0 * double(batch) / step_ms, "training throughput", "images/s");
-    if (dev == Device::CUDA) bench_graph_step(model, head, opt, x, y, steps, ctx, rep);
+    if (dev == Device::CUDA) bench_graph_step([&] { enqueue_step(0); }, steps, ctx, rep);
 
     // Inference throughput at the training batch, latency at batch 1.
     std::vector<double> inf;
