@@ -17,12 +17,16 @@
 
 namespace effnet {
 
-struct AdamWStep {
+struct AdamWHyperparameters {
     double lr = 1e-3;
     double beta1 = 0.9;
     double beta2 = 0.999;
     double eps = 1e-8;
     double weight_decay = 0.0;
+};
+
+// One update's arguments: the hyperparameters and the step count.
+struct AdamWStep : AdamWHyperparameters {
     int64_t step = 1;  // 1 for the first update
 };
 

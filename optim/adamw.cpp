@@ -13,10 +13,7 @@ void AdamW::step(Context& ctx) {
     EFFNET_NVTX_RANGE("optimizer.step");
     ++steps_;
     AdamWStep s;
-    s.lr = cfg_.lr;
-    s.beta1 = cfg_.beta1;
-    s.beta2 = cfg_.beta2;
-    s.eps = cfg_.eps;
+    static_cast<AdamWHyperparameters&>(s) = cfg_;
     s.step = steps_;
     // Runs of equal decay setting share one launch (padding between tensors is harmless: zero gradients).
     const auto& ranges = store_.ranges();

@@ -14,12 +14,13 @@
 
 namespace effnet {
 
-struct AdamWConfig {
-    double lr = 1e-5;
-    double beta1 = 0.9;
-    double beta2 = 0.999;
-    double eps = 1e-8;
-    double weight_decay = 1e-3;
+// The kernel's hyperparameters with the reference recipe's defaults (lr 1e-5,
+// weight decay 1e-3), and which tensors decay.
+struct AdamWConfig : AdamWHyperparameters {
+    AdamWConfig() {
+        lr = 1e-5;
+        weight_decay = 1e-3;
+    }
     bool decay_all = false;  // also decay BN parameters and biases
 };
 
