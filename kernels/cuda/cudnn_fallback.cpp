@@ -12,7 +12,7 @@
 //
 // The legacy descriptor API is deprecated in cuDNN 9 but still shipped; it is
 // far shorter than the graph API for these two fixed ops, so the deprecation
-// warning is silenced for this file only. Algorithms and workspace sizes are
+// warning is silenced for this file only. Convolution descriptors, algorithms and workspace sizes are
 // chosen once per shape and cached.
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
 
@@ -23,6 +23,7 @@
 
 #include <algorithm>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <sstream>
 #include <vector>
@@ -72,7 +73,7 @@ struct ConvDescs {
     }
 };
 
-// Per-shape algorithm choice: the first algorithm cuDNN's heuristics rank
+// Algorithm choice for one shape: the first algorithm cuDNN's heuristics rank
 // that is supported (and, in exact mode, does not use tensor cores).
 struct Algos {
     cudnnConvolutionFwdAlgo_t fwd;
@@ -99,12 +100,7 @@ auto first_usable(const Perf* p, int found, bool tf32, const char* what) {
     throw CudaError(std::string("cuDNN offers no ") + what + " algorithm for this convolution in exact FP32");
 }
 
-Algos algos_for(cudnnHandle_t h, const ConvGeometry& g, const ConvDescs& d, bool tf32) {
-    static std::mutex mu;
-    static std::map<std::vector<int64_t>, Algos> cache;
-    const std::vector<int64_t> key{g.n, g.h, g.w, g.cin, g.cout, g.kh, g.kw, g.stride, g.pad, g.groups, int64_t(tf32)};
-    std::lock_guard<std::mutex> lock(mu);
-    if (auto it = cache.find(key); it != cache.end()) return it->second;
+Algos choose_algos(cudnnHandle_t h, const ConvDescs& d, bool tf32) {
     Algos a{};
     int found = 0;
     cudnnConvolutionFwdAlgoPerf_t fp[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
@@ -127,8 +123,25 @@ Algos algos_for(cudnnHandle_t h, const ConvGeometry& g, const ConvDescs& d, bool
     EFFNET_CUDNN_CHECK(cudnnGetConvolutionBackwardDataWorkspaceSize(h, d.w, d.y.d, d.conv, d.x.d, a.data, &s2), "");
     EFFNET_CUDNN_CHECK(cudnnGetConvolutionBackwardFilterWorkspaceSize(h, d.x.d, d.y.d, d.conv, d.w, a.filter, &s3), "");
     a.workspace = std::max({s1, s2, s3, size_t(1)});
-    cache.emplace(key, a);
     return a;
+}
+
+// Descriptors and algorithms of one convolution shape, built on first use and
+// kept: a step only looks them up.
+struct ConvPlan {
+    ConvDescs d;
+    Algos a;
+    ConvPlan(cudnnHandle_t h, const ConvGeometry& g, bool tf32) : d(g, tf32), a(choose_algos(h, d, tf32)) {}
+};
+
+const ConvPlan& plan_for(cudnnHandle_t h, const ConvGeometry& g, bool tf32) {
+    static std::mutex mu;
+    static std::map<std::vector<int64_t>, std::unique_ptr<ConvPlan>> cache;
+    const std::vector<int64_t> key{g.n, g.h, g.w, g.cin, g.cout, g.kh, g.kw, g.stride, g.pad, g.groups, int64_t(tf32)};
+    std::lock_guard<std::mutex> lock(mu);
+    auto& plan = cache[key];
+    if (!plan) plan = std::make_unique<ConvPlan>(h, g, tf32);
+    return *plan;
 }
 
 // Scratch for cuDNN, from the caching allocator (returned at scope exit).
@@ -148,8 +161,9 @@ std::string shape_of(const ConvGeometry& g) {
 // The three cuDNN calls on a filter in KRSC order; the filter gradient is
 // written with beta = `accumulate`.
 void conv_forward(cudnnHandle_t h, const float* x, const float* w_krsc, float* y, const ConvGeometry& g, bool tf32) {
-    ConvDescs d(g, tf32);
-    const Algos a = algos_for(h, g, d, tf32);
+    const ConvPlan& plan = plan_for(h, g, tf32);
+    const ConvDescs& d = plan.d;
+    const Algos& a = plan.a;
     Scratch ws(a.workspace);
     const float one = 1.0f, zero = 0.0f;
     EFFNET_CUDNN_CHECK(cudnnConvolutionForward(h, &one, d.x.d, x, d.w, w_krsc, d.conv, a.fwd, ws.p, a.workspace, &zero, d.y.d, y),
@@ -157,8 +171,9 @@ void conv_forward(cudnnHandle_t h, const float* x, const float* w_krsc, float* y
 }
 
 void conv_backward_data(cudnnHandle_t h, const float* dy, const float* w_krsc, float* dx, const ConvGeometry& g, bool tf32) {
-    ConvDescs d(g, tf32);
-    const Algos a = algos_for(h, g, d, tf32);
+    const ConvPlan& plan = plan_for(h, g, tf32);
+    const ConvDescs& d = plan.d;
+    const Algos& a = plan.a;
     Scratch ws(a.workspace);
     const float one = 1.0f, zero = 0.0f;
     EFFNET_CUDNN_CHECK(cudnnConvolutionBackwardData(h, &one, d.w, w_krsc, d.y.d, dy, d.conv, a.data, ws.p, a.workspace, &zero,
@@ -168,8 +183,9 @@ void conv_backward_data(cudnnHandle_t h, const float* dy, const float* w_krsc, f
 
 void conv_backward_filter(cudnnHandle_t h, const float* x, const float* dy, float* dw_krsc, const ConvGeometry& g, bool tf32,
                           bool accumulate) {
-    ConvDescs d(g, tf32);
-    const Algos a = algos_for(h, g, d, tf32);
+    const ConvPlan& plan = plan_for(h, g, tf32);
+    const ConvDescs& d = plan.d;
+    const Algos& a = plan.a;
     Scratch ws(a.workspace);
     const float one = 1.0f, beta = accumulate ? 1.0f : 0.0f;
     EFFNET_CUDNN_CHECK(cudnnConvolutionBackwardFilter(h, &one, d.x.d, x, d.y.d, dy, d.conv, a.filter, ws.p, a.workspace, &beta,
