@@ -12,8 +12,8 @@
 //
 // The legacy descriptor API is deprecated in cuDNN 9 but still shipped; it is
 // far shorter than the graph API for these two fixed ops, so the deprecation
-// warning is silenced for this file only. Convolution descriptors, algorithms and workspace sizes are
-// chosen once per shape and cached.
+// warning is silenced for this file only. Convolution descriptors, algorithms
+// and workspace sizes are chosen once per shape and cached.
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
 
 #include "kernels/cuda/cudnn_fallback.h"
