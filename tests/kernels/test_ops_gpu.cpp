@@ -16,6 +16,7 @@
 #include "kernels/dropout.h"
 #include "kernels/linear.h"
 #include "kernels/loss.h"
+#include "kernels/roofline.h"
 #include "kernels/squeeze_excite.h"
 
 using namespace effnet;
@@ -267,4 +268,15 @@ TEST(LinearGpu, MatchesCpu) {
         expect_close(dwd, dw, "weight gradient");
         expect_close(dbd, db, "bias gradient");
     }
+}
+
+// The ceilings effnet_bench divides by (kernels/roofline.h) are measurements,
+// not results with a CPU reference: they must at least come out finite and
+// above what any sm_80+ GPU delivers at the least (10 GB/s, 100 GFLOP/s).
+TEST(RooflineGpu, CeilingsArePlausible) {
+    EFFNET_REQUIRE_GPU();
+    Context g(Device::CUDA);
+    const double copy = cuda::measure_copy_gb_per_s(g.stream(), 3), fma = cuda::measure_fma_gflop_per_s(g.stream());
+    EXPECT_TRUE(std::isfinite(copy) && copy > 10) << copy << " GB/s";
+    EXPECT_TRUE(std::isfinite(fma) && fma > 100) << fma << " GFLOP/s";
 }
