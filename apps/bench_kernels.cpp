@@ -29,9 +29,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-Tensor random_on_gpu(const Shape& s, uint64_t stream, Context& ctx) {
+Tensor random_on_gpu(const Shape& s, uint64_t stream) {
     Tensor t = Tensor::empty(s, Device::CUDA);
-    fill_normal(t, 7, stream, 0, 1, ctx.stream());
+    fill_normal(t, 7, stream, 0, 1);
     return t;
 }
 
@@ -139,8 +139,8 @@ void bench_depthwise(KernelTable& t, int64_t batch) {
         g.kh = g.kw = sh.k;
         g.stride = sh.s;
         g.pad = sh.k / 2;
-        Tensor x = random_on_gpu(Shape{g.n, g.h, g.w, g.cin}, 1, t.mine), w = random_on_gpu(Shape{g.cin, 1, g.kh, g.kw}, 2, t.mine);
-        Tensor dy = random_on_gpu(Shape{g.n, g.ho(), g.wo(), g.cin}, 3, t.mine);
+        Tensor x = random_on_gpu(Shape{g.n, g.h, g.w, g.cin}, 1), w = random_on_gpu(Shape{g.cin, 1, g.kh, g.kw}, 2);
+        Tensor dy = random_on_gpu(Shape{g.n, g.ho(), g.wo(), g.cin}, 3);
         Tensor y = Tensor::empty(dy.shape(), Device::CUDA), dx = Tensor::empty(x.shape(), Device::CUDA);
         Tensor dw = Tensor::zeros(w.shape(), Device::CUDA);
         const double bytes = double(x.nbytes() + dy.nbytes()), flops = 2.0 * double(dy.numel()) * double(g.kh * g.kw);
@@ -160,8 +160,8 @@ void bench_batchnorm(KernelTable& t, int64_t batch) {
     struct S { int64_t hw, c; };
     for (S sh : {S{112, 32}, S{112, 96}, S{56, 144}, S{28, 240}, S{14, 480}, S{14, 672}, S{7, 1152}, S{7, 1280}}) {
         const Shape xs{batch, sh.hw, sh.hw, sh.c}, cs{sh.c};
-        Tensor x = random_on_gpu(xs, 4, t.mine), dy = random_on_gpu(xs, 5, t.mine), gamma = random_on_gpu(cs, 6, t.mine);
-        Tensor beta = random_on_gpu(cs, 7, t.mine), y = Tensor::empty(xs, Device::CUDA), dx = Tensor::empty(xs, Device::CUDA);
+        Tensor x = random_on_gpu(xs, 4), dy = random_on_gpu(xs, 5), gamma = random_on_gpu(cs, 6);
+        Tensor beta = random_on_gpu(cs, 7), y = Tensor::empty(xs, Device::CUDA), dx = Tensor::empty(xs, Device::CUDA);
         Tensor mean = Tensor::empty(cs, Device::CUDA), inv = Tensor::empty(cs, Device::CUDA);
         Tensor affine = Tensor::empty(Shape{2, sh.c}, Device::CUDA), rm = Tensor::zeros(cs, Device::CUDA);
         Tensor rv = Tensor::full(cs, 1, Device::CUDA), dg = Tensor::zeros(cs, Device::CUDA), db = Tensor::zeros(cs, Device::CUDA);
@@ -196,9 +196,9 @@ void bench_dense_conv(KernelTable& t, int64_t batch) {
         g.kh = g.kw = sh.k;
         g.stride = sh.s;
         g.pad = sh.k / 2;
-        Tensor x = random_on_gpu(Shape{g.n, g.h, g.w, g.cin}, 8, t.mine);
-        Tensor w = random_on_gpu(Shape{g.cout, g.cin, g.kh, g.kw}, 9, t.mine);
-        Tensor dy = random_on_gpu(Shape{g.n, g.ho(), g.wo(), g.cout}, 10, t.mine);
+        Tensor x = random_on_gpu(Shape{g.n, g.h, g.w, g.cin}, 8);
+        Tensor w = random_on_gpu(Shape{g.cout, g.cin, g.kh, g.kw}, 9);
+        Tensor dy = random_on_gpu(Shape{g.n, g.ho(), g.wo(), g.cout}, 10);
         Tensor y = Tensor::empty(dy.shape(), Device::CUDA), dx = Tensor::empty(x.shape(), Device::CUDA);
         Tensor dw = Tensor::zeros(w.shape(), Device::CUDA);
         const double bytes = double(x.nbytes() + dy.nbytes() + w.nbytes());
@@ -218,7 +218,7 @@ void bench_elementwise(KernelTable& t, int64_t batch) {
     t.section("swish, batch " + std::to_string(batch));
     KernelTable::Family fam;
     const Shape xs{batch, 112, 112, 96};
-    Tensor x = random_on_gpu(xs, 11, t.mine), dy = random_on_gpu(xs, 12, t.mine), y = Tensor::empty(xs, Device::CUDA);
+    Tensor x = random_on_gpu(xs, 11), dy = random_on_gpu(xs, 12), y = Tensor::empty(xs, Device::CUDA);
     const double nb = double(x.nbytes());
     t.row(fam, dims({112, 112, 96}), "swish forward", 2 * nb, 0, [&](Context& c) { swish_forward(x, y, c); }, false);
     t.row(fam, dims({112, 112, 96}), "swish backward", 3 * nb, 0, [&](Context& c) { swish_backward(x, dy, y, c); }, false);

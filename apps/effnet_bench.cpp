@@ -102,7 +102,7 @@ int bench_model(const ModelSpec& spec, int64_t batch, int steps, int warmup, int
     AdamW opt(*model.store, ac);
     const int64_t S = spec.image_size;
     Tensor x = Tensor::empty(Shape{batch, S, S, spec.in_channels}, dev);
-    fill_normal(x, 1, 1, 0, 1, ctx.stream());
+    fill_normal(x, 1, 1, 0, 1);
     Tensor y_host = Tensor::empty(Shape{batch}, Device::CPU, DType::INT32);
     for (int64_t i = 0; i < batch; ++i) y_host.i32()[i] = int32_t(i % 2);
     Tensor y = y_host.to(dev);
@@ -113,7 +113,7 @@ int bench_model(const ModelSpec& spec, int64_t batch, int steps, int warmup, int
     auto enqueue_step = [&](uint64_t s) {
         Tensor logits = model.net->forward(x, RunState{Mode::TRAIN, 1, s}, ctx);
         head.forward_on_device(logits, y, ctx);
-        model.store->zero_grads(ctx);
+        model.store->zero_grads();
         model.net->backward(head.backward(ctx), ctx);
         opt.step(ctx);
     };

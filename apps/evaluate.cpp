@@ -8,10 +8,13 @@
 
 namespace effnet {
 
-Tensor to_device(const Tensor& host, Device device, Context& ctx) {
-    if (device == Device::CPU) return host;
-    Tensor d = Tensor::empty(host.shape(), device, host.dtype());
-    d.copy_from(host, ctx.stream());
+DeviceBatch to_device(const Batch& b, Device device) {
+    if (device == Device::CPU) return {b.images, b.labels};
+    EFFNET_CHECK(b.buffers_read, "to_device: the batch has no event for its buffers (not from a Loader)");
+    DeviceBatch d{Tensor::empty(b.images.shape(), device, b.images.dtype()),
+                  Tensor::empty(b.labels.shape(), device, b.labels.dtype())};
+    d.images.copy_from_host_async(b.images, *b.buffers_read);
+    d.labels.copy_from_host_async(b.labels, *b.buffers_read);  // re-recorded: marks both copies
     return d;
 }
 
@@ -24,7 +27,8 @@ EvalResult evaluate(Model& model, Loader& loader, LossHead& head, Context& ctx) 
     double loss_sum = 0;
     int64_t correct = 0, n = 0;
     while (loader.next(b)) {
-        Tensor x = to_device(b.images, dev, ctx), y = to_device(b.labels, dev, ctx);
+        const DeviceBatch d = to_device(b, dev);
+        const Tensor &x = d.images, &y = d.labels;
         Tensor logits = model.net->forward(x, RunState{Mode::EVAL, 0, 0}, ctx);
         loss_sum += double(head.forward(logits, y, ctx)) * double(b.size());
         correct += head.correct();

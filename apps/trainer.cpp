@@ -228,7 +228,7 @@ int train_impl(const TrainConfig& cfg) {
     Log log((fs::path(cfg.out) / "train.log").string());
     const Device device = choose_device(cfg.device);
     Context ctx(device);
-    ctx.allow_tf32 = cfg.tf32;
+    ctx.set_allow_tf32(cfg.tf32);
     apply_kernel_spec(ctx, cfg.kernels);
 
     // ---- data ----------------------------------------------------------------
@@ -312,7 +312,8 @@ int train_impl(const TrainConfig& cfg) {
                 if (!train_loader.next(b)) break;
             }
             EFFNET_NVTX_RANGE("step " + std::to_string(prog.global_step));
-            Tensor x = to_device(b.images, device, ctx), y = to_device(b.labels, device, ctx);
+            const DeviceBatch db = to_device(b, device);
+            const Tensor &x = db.images, &y = db.labels;
             Tensor logits = model.net->forward(x, RunState{Mode::TRAIN, cfg.seed, uint64_t(prog.global_step)}, ctx);
             // The whole step is enqueued before the host reads the loss: on the
             // GPU the only synchronisation then comes after the optimizer, not
@@ -320,7 +321,7 @@ int train_impl(const TrainConfig& cfg) {
             // in-memory weights took the step; last.safetensors did not).
             head.forward_on_device(logits, y, ctx);
             const Tensor& dlogits = head.backward(ctx);
-            model.store->zero_grads(ctx);
+            model.store->zero_grads();
             model.net->backward(dlogits, ctx);
             opt.step(ctx);
             const float loss = head.loss().to_vector()[0];

@@ -94,7 +94,18 @@ std::shared_ptr<const GreyImage> Loader::prepared(size_t index) {
     return img;
 }
 
-Loader::~Loader() { stop_workers(); }
+Loader::~Loader() {
+    stop_workers();
+    // No queued copy may outlive the buffers it reads. After a device fault the
+    // wait itself fails; a destructor must not throw (the fault's own error is
+    // on its way to main()), and the device is unusable then anyway.
+    for (Slot& slot : slots_) {
+        try {
+            slot.read.wait();
+        } catch (const Error&) {
+        }
+    }
+}
 
 int64_t Loader::batches_per_epoch() const {
     const int64_t n = int64_t(samples_.size());
@@ -114,6 +125,7 @@ void Loader::stop_workers() {
 
 void Loader::start_epoch(int epoch, int64_t skip_batches) {
     stop_workers();
+    for (Slot& slot : slots_) slot.read.wait();  // workers are about to refill every slot
     epoch_ = epoch;
     order_.resize(samples_.size());
     for (size_t i = 0; i < order_.size(); ++i) order_[i] = i;
@@ -180,6 +192,11 @@ void Loader::worker_loop() {
 bool Loader::next(Batch& out) {
     for (;;) {
         Slot* slot;
+        // A device copy out of the slot handed out by the previous call may
+        // still be queued: wait for it outside the lock (only this thread
+        // moves released_ and next_to_consume_, and no worker refills the slot
+        // before released_ moves).
+        if (released_ < next_to_consume_) slots_[size_t(released_) % slots_.size()].read.wait();
         {
             std::unique_lock<std::mutex> lock(mu_);
             if (released_ < next_to_consume_) {  // return the slot handed out by the previous call
@@ -207,6 +224,7 @@ bool Loader::next(Batch& out) {
         out.labels = slot->labels.narrow0(0, n);
         out.samples = slot->samples;
         out.index = next_to_consume_ - 1;
+        out.buffers_read = &slot->read;
         return true;
     }
 }

@@ -43,12 +43,12 @@ void check_geometry(const char* op, const Tensor& x, const Tensor& w, const Tens
 void conv2d_forward(const Tensor& x, const Tensor& w, Tensor& y, const ConvGeometry& g, Context& ctx) {
     check_geometry("conv2d_forward", x, w, y, g, false);
     if (x.is_cuda() && use_cudnn_conv(ctx, g)) {
-        cuda::cudnn_conv2d_forward(ctx.cudnn(), x.f32(), w.f32(), y.f32(), g, krsc_scratch(ctx, g), ctx.allow_tf32, ctx.stream());
+        cuda::cudnn_conv2d_forward(ctx.cudnn(), x.f32(), w.f32(), y.f32(), g, krsc_scratch(ctx, g), ctx.allow_tf32(), ctx.stream());
         return;
     }
     if (x.is_cuda()) {
         cuda::conv2d_forward(x.f32(), w.f32(), y.f32(), g, static_cast<float*>(ctx.workspace(4 * cuda::conv2d_workspace_floats(g))),
-                                    ctx.cublas(), ctx.allow_tf32, ctx.stream());
+                                    ctx.cublas(), ctx.stream());
         return;
     }
     cpu::conv2d_forward(x.f32(), w.f32(), y.f32(), g, ctx.stream());
@@ -57,13 +57,13 @@ void conv2d_forward(const Tensor& x, const Tensor& w, Tensor& y, const ConvGeome
 void conv2d_backward_input(const Tensor& dy, const Tensor& w, Tensor& dx, const ConvGeometry& g, Context& ctx) {
     check_geometry("conv2d_backward_input", dx, w, dy, g, false);
     if (dy.is_cuda() && use_cudnn_conv(ctx, g)) {
-        cuda::cudnn_conv2d_backward_input(ctx.cudnn(), dy.f32(), w.f32(), dx.f32(), g, krsc_scratch(ctx, g), ctx.allow_tf32,
+        cuda::cudnn_conv2d_backward_input(ctx.cudnn(), dy.f32(), w.f32(), dx.f32(), g, krsc_scratch(ctx, g), ctx.allow_tf32(),
                                           ctx.stream());
         return;
     }
     if (dy.is_cuda()) {
         cuda::conv2d_backward_input(dy.f32(), w.f32(), dx.f32(), g, static_cast<float*>(ctx.workspace(4 * cuda::conv2d_workspace_floats(g))),
-                                    ctx.cublas(), ctx.allow_tf32, ctx.stream());
+                                    ctx.cublas(), ctx.stream());
         return;
     }
     cpu::conv2d_backward_input(dy.f32(), w.f32(), dx.f32(), g, ctx.stream());
@@ -72,13 +72,13 @@ void conv2d_backward_input(const Tensor& dy, const Tensor& w, Tensor& dx, const 
 void conv2d_backward_weight(const Tensor& x, const Tensor& dy, Tensor& dw, const ConvGeometry& g, Context& ctx) {
     check_geometry("conv2d_backward_weight", x, dw, dy, g, false);
     if (x.is_cuda() && use_cudnn_conv(ctx, g)) {
-        cuda::cudnn_conv2d_backward_weight(ctx.cudnn(), x.f32(), dy.f32(), dw.f32(), g, krsc_scratch(ctx, g), ctx.allow_tf32,
+        cuda::cudnn_conv2d_backward_weight(ctx.cudnn(), x.f32(), dy.f32(), dw.f32(), g, krsc_scratch(ctx, g), ctx.allow_tf32(),
                                            ctx.stream());
         return;
     }
     if (x.is_cuda()) {
         cuda::conv2d_backward_weight(x.f32(), dy.f32(), dw.f32(), g, static_cast<float*>(ctx.workspace(4 * cuda::conv2d_workspace_floats(g))),
-                                    ctx.cublas(), ctx.allow_tf32, ctx.stream());
+                                    ctx.cublas(), ctx.stream());
         return;
     }
     cpu::conv2d_backward_weight(x.f32(), dy.f32(), dw.f32(), g, ctx.stream());

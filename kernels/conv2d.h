@@ -35,12 +35,10 @@ size_t conv2d_workspace_floats(const ConvGeometry& g);
 // NHWC filter order), and back, ACCUMULATING into the PyTorch-ordered w.
 void conv2d_weight_to_krsc(const float* w, float* wr, const ConvGeometry& g, void* stream);
 void conv2d_weight_from_krsc_add(const float* wr, float* w, const ConvGeometry& g, void* stream);
-void conv2d_forward(const float* x, const float* w, float* y, const ConvGeometry& g, float* workspace, void* cublas, bool tf32,
+void conv2d_forward(const float* x, const float* w, float* y, const ConvGeometry& g, float* workspace, void* cublas,
                     void* stream);
-void conv2d_backward_input(const float* dy, const float* w, float* dx, const ConvGeometry& g, float* workspace, void* cublas,
-                           bool tf32, void* stream);
-void conv2d_backward_weight(const float* x, const float* dy, float* dw, const ConvGeometry& g, float* workspace, void* cublas,
-                            bool tf32, void* stream);
+void conv2d_backward_input(const float* dy, const float* w, float* dx, const ConvGeometry& g, float* workspace, void* cublas, void* stream);
+void conv2d_backward_weight(const float* x, const float* dy, float* dw, const ConvGeometry& g, float* workspace, void* cublas, void* stream);
 }  // namespace cuda
 
 }  // namespace effnet

@@ -89,24 +89,24 @@ void bce_with_logits_backward(const float*, const int32_t*, float*, int64_t, voi
 void adamw_update(float*, const float*, float*, float*, int64_t, const AdamWStep&, void*) { EFFNET_NO_CUDA(adamw_update); }
 void dropout_apply(const float*, float*, int64_t, float, uint64_t, uint64_t, void*) { EFFNET_NO_CUDA(dropout_apply); }
 void drop_path_apply(const float*, float*, int64_t, int64_t, float, uint64_t, uint64_t, void*) { EFFNET_NO_CUDA(drop_path_apply); }
-void linear_forward(const float*, const float*, const float*, float*, int64_t, int64_t, int64_t, void*, bool, void*) {
+void linear_forward(const float*, const float*, const float*, float*, int64_t, int64_t, int64_t, void*, void*) {
     EFFNET_NO_CUDA(linear_forward);
 }
-void linear_backward(const float*, const float*, const float*, float*, float*, float*, int64_t, int64_t, int64_t, void*, bool,
-                     void*) {
+void linear_backward(const float*, const float*, const float*, float*, float*, float*, int64_t, int64_t, int64_t, void*, void*) {
     EFFNET_NO_CUDA(linear_backward);
 }
 size_t conv2d_workspace_floats(const ConvGeometry&) { return 0; }
-void conv2d_forward(const float*, const float*, float*, const ConvGeometry&, float*, void*, bool, void*) {
+void conv2d_forward(const float*, const float*, float*, const ConvGeometry&, float*, void*, void*) {
     EFFNET_NO_CUDA(conv2d_forward);
 }
-void conv2d_backward_input(const float*, const float*, float*, const ConvGeometry&, float*, void*, bool, void*) {
+void conv2d_backward_input(const float*, const float*, float*, const ConvGeometry&, float*, void*, void*) {
     EFFNET_NO_CUDA(conv2d_backward_input);
 }
-void conv2d_backward_weight(const float*, const float*, float*, const ConvGeometry&, float*, void*, bool, void*) {
+void conv2d_backward_weight(const float*, const float*, float*, const ConvGeometry&, float*, void*, void*) {
     EFFNET_NO_CUDA(conv2d_backward_weight);
 }
 
+std::vector<std::string> cudnn_nondeterministic_choices() { return {}; }
 double measure_copy_gb_per_s(void*, int) { EFFNET_NO_CUDA(measure_copy_gb_per_s); }
 double measure_fma_gflop_per_s(void*) { EFFNET_NO_CUDA(measure_fma_gflop_per_s); }
 void conv2d_weight_to_krsc(const float*, float*, const ConvGeometry&, void*) { EFFNET_NO_CUDA(conv2d_weight_to_krsc); }

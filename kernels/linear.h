@@ -30,9 +30,9 @@ void linear_backward(const T* x, const T* w, const T* dy, T* dx, T* dw, T* db, i
 namespace cuda {
 // cuBLAS GEMMs plus small bias kernels; `cublas` is the Context's handle.
 void linear_forward(const float* x, const float* w, const float* b, float* y, int64_t n, int64_t in, int64_t out,
-                    void* cublas, bool tf32, void* stream);
+                    void* cublas, void* stream);
 void linear_backward(const float* x, const float* w, const float* dy, float* dx, float* dw, float* db, int64_t n, int64_t in,
-                     int64_t out, void* cublas, bool tf32, void* stream);
+                     int64_t out, void* cublas, void* stream);
 }  // namespace cuda
 
 }  // namespace effnet

@@ -207,7 +207,7 @@ void linear_forward(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor
                  "linear_forward: x " << x.shape() << ", w " << w.shape() << ", y " << y.shape());
     if (x.is_cuda()) {
         cuda::linear_forward(x.f32(), w.f32(), bias.defined() ? bias.f32() : nullptr, y.f32(),
-                                                                n, in, out, ctx.cublas(), ctx.allow_tf32, ctx.stream());
+                                                                n, in, out, ctx.cublas(), ctx.stream());
         return;
     }
     cpu::linear_forward(x.f32(), w.f32(), bias.defined() ? bias.f32() : nullptr, y.f32(), n, in, out, ctx.stream());
@@ -220,7 +220,7 @@ void linear_backward(const Tensor& x, const Tensor& w, const Tensor& dy, Tensor*
                  "linear_backward: x " << x.shape() << ", w " << w.shape() << ", dy " << dy.shape());
     if (x.is_cuda()) {
         cuda::linear_backward(x.f32(), w.f32(), dy.f32(), dx ? dx->f32() : nullptr, dw.f32(),
-                                               dbias.defined() ? dbias.f32() : nullptr, n, in, out, ctx.cublas(), ctx.allow_tf32,
+                                               dbias.defined() ? dbias.f32() : nullptr, n, in, out, ctx.cublas(),
                                                ctx.stream());
         return;
     }

@@ -12,8 +12,8 @@ namespace effnet {
 Context::Context(Device device) : device_(device) {
     if (device_ == Device::CUDA) {
         EFFNET_CHECK(gpu::available(), "a CUDA context needs a usable GPU: " << gpu::status());
-        stream_ = gpu::create_stream();
-        cublas_ = gpu::create_cublas(stream_);
+        stream_ = gpu::device_stream();
+        cublas_ = gpu::create_cublas(stream_, allow_tf32_);
         cudnn_ = gpu::create_cudnn(stream_);
     }
 }
@@ -23,12 +23,14 @@ Context::~Context() {
         workspace_ = Tensor();
         gpu::destroy_cudnn(cudnn_);
         gpu::destroy_cublas(cublas_);
-        gpu::destroy_stream(stream_);
     }
 }
 
 void* Context::workspace(size_t bytes) {
     if (!workspace_.defined() || workspace_.nbytes() < bytes) {
+        EFFNET_CHECK(!(device_ == Device::CUDA && gpu::is_capturing(stream_)),
+                     "the context workspace must grow from " << workspace_.nbytes() << " to " << bytes
+                         << " bytes during CUDA graph capture; run the step once eagerly before capturing it");
         int64_t floats = static_cast<int64_t>((bytes + 3) / 4);
         workspace_ = Tensor::empty(Shape{floats > 0 ? floats : 1}, device_);
     }
@@ -37,6 +39,11 @@ void* Context::workspace(size_t bytes) {
 
 void Context::synchronize() const {
     if (device_ == Device::CUDA) gpu::synchronize(stream_);
+}
+
+void Context::set_allow_tf32(bool allow) {
+    allow_tf32_ = allow;
+    if (device_ == Device::CUDA) gpu::set_cublas_tf32(cublas_, allow);
 }
 
 void apply_kernel_spec(Context& ctx, const std::string& spec) {

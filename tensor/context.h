@@ -2,7 +2,10 @@
 // the cuBLAS and cuDNN handles, a reusable workspace, and run-time choices
 // (which kernels, TF32). Passed explicitly; there are no global handles.
 //
-// A CPU context holds no CUDA state and can be created in any build.
+// A GPU context's stream is the process's device stream (the stream rule,
+// tensor/tensor.h): every context on the GPU, and every Tensor device
+// operation, enqueue on that one stream, and its cuBLAS and cuDNN handles are
+// bound to it. A CPU context holds no CUDA state and can be created in any build.
 #pragma once
 
 #include <cstddef>
@@ -30,18 +33,23 @@ public:
     void* cudnn() const { return cudnn_; }       // cudnnHandle_t
     // A scratch buffer of at least `bytes` on this context's device; grows and
     // keeps its size, so steady-state steps allocate nothing. Invalidated by
-    // the next call.
+    // the next call. Growing it while the stream is captured into a CUDA graph
+    // is an error (the graph would keep the freed buffer's address).
     void* workspace(size_t bytes);
+    // Waits until the device work enqueued so far has completed (no-op on the CPU).
     void synchronize() const;
+    // TF32 tensor cores for cuBLAS GEMMs and cuDNN convolutions (off: exact FP32).
+    void set_allow_tf32(bool allow);
+    bool allow_tf32() const { return allow_tf32_; }
 
     KernelChoice depthwise_kernels = KernelChoice::CUSTOM;
     KernelChoice batchnorm_kernels = KernelChoice::CUSTOM;
     // Dense convolutions with a kernel wider than 1x1 (the stem); 1x1
     // convolutions are always one cuBLAS GEMM.
     KernelChoice conv_kernels = KernelChoice::CUDNN;
-    bool allow_tf32 = false;
 
 private:
+    bool allow_tf32_ = false;
     Device device_;
     void* stream_ = nullptr;
     void* cublas_ = nullptr;

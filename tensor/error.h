@@ -4,7 +4,7 @@
 // whose message names what failed and where. Apps catch at main().
 //
 //   EFFNET_CHECK(cond, "conv2d: input " << shape << " needs 4 dims");  -> ContractError
-//   EFFNET_CUDA_CHECK(cudaMemcpy(...));                                 -> CudaError
+//   EFFNET_CUDA_CHECK(cudaMemcpyAsync(..., stream));                    -> CudaError
 //   EFFNET_CHECK_LAUNCH("swish_forward_kernel", "n=" << n);             -> CudaError
 #pragma once
 

@@ -1,9 +1,12 @@
 // The CUDA runtime seen through a CUDA-free header, so that every part of
 // effnet can be compiled without CUDA. In the CPU-only build (EFFNET_CUDA=OFF)
-// `compiled()` and `available()` are false and every other call throws.
+// `compiled()` and `available()` are false and every device operation throws.
 //
-// Stream handles are `void*` (a cudaStream_t underneath); nullptr is the
-// default stream.
+// Streams: all device work of the process runs on ONE stream,
+// `device_stream()` (the stream rule, tensor/tensor.h). The functions below
+// that enqueue work take the stream explicitly and refuse a null stream: the
+// legacy default stream is never used, so nothing can run unordered with
+// effnet's kernels. Stream handles are `void*` (a cudaStream_t underneath).
 #pragma once
 
 #include <cstddef>
@@ -20,6 +23,13 @@ const std::string& status();
 // Compute capability as major*10+minor, 0 when unavailable.
 int compute_capability();
 
+// The one stream of every device operation of this process: created on
+// first use with cudaStreamNonBlocking (it never waits for, and is never
+// waited for by, the legacy default stream). Every GPU Context returns it.
+void* device_stream();
+// True while `stream` is being captured into a CUDA graph (below).
+bool is_capturing(void* stream);
+
 void* device_malloc(size_t bytes);  // throws OutOfMemoryError with the sizes involved
 void device_free(void* p);
 void* pinned_malloc(size_t bytes);  // page-locked host memory for async copies
@@ -27,16 +37,40 @@ void pinned_free(void* p);
 size_t free_device_bytes();
 
 enum class CopyKind { HOST_TO_DEVICE, DEVICE_TO_HOST, DEVICE_TO_DEVICE };
-// Asynchronous on `stream`; host memory must be pinned for the copy to overlap.
+// Enqueued on `stream` (never null) and returns at once; the host side of the
+// copy must stay valid and unchanged until the stream has reached it.
 void memcpy_async(void* dst, const void* src, size_t bytes, CopyKind kind, void* stream);
 void memset_zero_async(void* dst, size_t bytes, void* stream);
+// Constant fill of `n` floats on the device (tensor/cuda/fill.cu).
+void fill_f32(float* d_dst, size_t n, float value, void* stream);
+// Waits on the host until everything enqueued on `stream` has completed.
 void synchronize(void* stream);
-void device_synchronize();
 
-// Streams and library handles, owned by effnet::Context.
-void* create_stream();
-void destroy_stream(void* s);
-void* create_cublas(void* stream);
+// A marker in a stream: record() marks the work enqueued so far, wait()
+// blocks the host until that work has completed. A never-recorded event is
+// complete. Used to release pinned staging buffers only after the
+// asynchronous copy that reads them (data/loader.h). Movable, not copyable.
+class Event {
+public:
+    Event() = default;
+    ~Event();
+    Event(Event&& o) noexcept;
+    Event& operator=(Event&& o) noexcept;
+    Event(const Event&) = delete;
+    Event& operator=(const Event&) = delete;
+    void record(void* stream);
+    void wait();
+    bool recorded() const { return recorded_; }
+
+private:
+    void* event_ = nullptr;  // cudaEvent_t, created on first record
+    bool recorded_ = false;
+};
+
+// Library handles, owned by effnet::Context and bound to its stream.
+void* create_cublas(void* stream, bool tf32);
+// Exact FP32 GEMMs, or TF32 tensor cores when `tf32`.
+void set_cublas_tf32(void* handle, bool tf32);
 void destroy_cublas(void* h);
 void* create_cudnn(void* stream);
 void destroy_cudnn(void* h);
@@ -64,8 +98,5 @@ private:
     void* graph_ = nullptr;  // cudaGraph_t
     void* exec_ = nullptr;   // cudaGraphExec_t
 };
-
-// Constant fill of `n` floats on the device (tensor/cuda/fill.cu).
-void fill_f32(float* d_dst, size_t n, float value, void* stream);
 
 }  // namespace effnet::gpu

@@ -19,6 +19,8 @@ const std::string& status() {
     return s;
 }
 int compute_capability() { return 0; }
+void* device_stream() { no_cuda("device_stream"); }
+bool is_capturing(void*) { return false; }
 void* device_malloc(size_t) { no_cuda("device_malloc"); }
 void device_free(void*) { no_cuda("device_free"); }
 void* pinned_malloc(size_t) { no_cuda("pinned_malloc"); }
@@ -26,13 +28,18 @@ void pinned_free(void*) { no_cuda("pinned_free"); }
 size_t free_device_bytes() { return 0; }
 void memcpy_async(void*, const void*, size_t, CopyKind, void*) { no_cuda("memcpy_async"); }
 void memset_zero_async(void*, size_t, void*) { no_cuda("memset_zero_async"); }
+void fill_f32(float*, size_t, float, void*) { no_cuda("fill_f32"); }
 void synchronize(void*) { no_cuda("synchronize"); }
-void device_synchronize() { no_cuda("device_synchronize"); }
-void* create_stream() { no_cuda("create_stream"); }
-void destroy_stream(void*) {}
-void* create_cublas(void*) { no_cuda("create_cublas"); }
+Event::~Event() {}
+Event::Event(Event&&) noexcept {}
+Event& Event::operator=(Event&&) noexcept { return *this; }
+void Event::record(void*) { no_cuda("Event::record"); }
+void Event::wait() {}
+void* create_cublas(void*, bool) { no_cuda("create_cublas"); }
+void set_cublas_tf32(void*, bool) { no_cuda("set_cublas_tf32"); }
 void destroy_cublas(void*) {}
 void* create_cudnn(void*) { no_cuda("create_cudnn"); }
+void destroy_cudnn(void*) {}
 Graph::~Graph() {}
 Graph::Graph(Graph&&) noexcept {}
 Graph& Graph::operator=(Graph&&) noexcept { return *this; }
@@ -40,8 +47,6 @@ void Graph::begin_capture(void*) { no_cuda("Graph::begin_capture"); }
 void Graph::end_capture(void*) { no_cuda("Graph::end_capture"); }
 void Graph::cancel_capture(void*) {}
 void Graph::launch(void*) { no_cuda("Graph::launch"); }
-void destroy_cudnn(void*) {}
-void fill_f32(float*, size_t, float, void*) { no_cuda("fill_f32"); }
 
 }  // namespace effnet::gpu
 

@@ -1,5 +1,6 @@
 #include "tensor/random.h"
 
+#include "tensor/gpu_runtime.h"
 #include "tensor/philox.h"
 
 namespace effnet {
@@ -15,14 +16,18 @@ void fill_normal(float* dst, size_t n, uint64_t seed, uint64_t stream, float mea
 }
 }  // namespace cpu
 
-void fill_uniform(Tensor& t, uint64_t seed, uint64_t stream, float lo, float hi, void* cuda_stream) {
-    auto fn = t.is_cuda() ? cuda::fill_uniform : cpu::fill_uniform;
-    fn(t.f32(), static_cast<size_t>(t.numel()), seed, stream, lo, hi, cuda_stream);
+void fill_uniform(Tensor& t, uint64_t seed, uint64_t stream, float lo, float hi) {
+    if (t.is_cuda())
+        cuda::fill_uniform(t.f32(), static_cast<size_t>(t.numel()), seed, stream, lo, hi, gpu::device_stream());
+    else
+        cpu::fill_uniform(t.f32(), static_cast<size_t>(t.numel()), seed, stream, lo, hi, nullptr);
 }
 
-void fill_normal(Tensor& t, uint64_t seed, uint64_t stream, float mean, float stddev, void* cuda_stream) {
-    auto fn = t.is_cuda() ? cuda::fill_normal : cpu::fill_normal;
-    fn(t.f32(), static_cast<size_t>(t.numel()), seed, stream, mean, stddev, cuda_stream);
+void fill_normal(Tensor& t, uint64_t seed, uint64_t stream, float mean, float stddev) {
+    if (t.is_cuda())
+        cuda::fill_normal(t.f32(), static_cast<size_t>(t.numel()), seed, stream, mean, stddev, gpu::device_stream());
+    else
+        cpu::fill_normal(t.f32(), static_cast<size_t>(t.numel()), seed, stream, mean, stddev, nullptr);
 }
 
 }  // namespace effnet

@@ -10,8 +10,9 @@
 
 namespace effnet {
 
-void fill_uniform(Tensor& t, uint64_t seed, uint64_t stream, float lo, float hi, void* cuda_stream = nullptr);
-void fill_normal(Tensor& t, uint64_t seed, uint64_t stream, float mean, float stddev, void* cuda_stream = nullptr);
+// Device tensors are filled on the device stream (the stream rule, tensor/tensor.h).
+void fill_uniform(Tensor& t, uint64_t seed, uint64_t stream, float lo, float hi);
+void fill_normal(Tensor& t, uint64_t seed, uint64_t stream, float mean, float stddev);
 
 namespace cpu {
 void fill_uniform(float* dst, size_t n, uint64_t seed, uint64_t stream, float lo, float hi, void* cuda_stream);

@@ -132,36 +132,56 @@ Tensor Tensor::to(Device device) const {
     return t;
 }
 
-void Tensor::copy_from(const Tensor& src, void* stream) {
-    EFFNET_CHECK(src.numel() == numel() && src.dtype_ == dtype_,
-                 "copy_from: " << src.shape_ << " " << dtype_name(src.dtype_) << " into " << shape_ << " "
-                               << dtype_name(dtype_));
+namespace {
+gpu::CopyKind copy_kind(Device dst, Device src) {
+    return dst == Device::CPU   ? gpu::CopyKind::DEVICE_TO_HOST
+           : src == Device::CPU ? gpu::CopyKind::HOST_TO_DEVICE
+                                : gpu::CopyKind::DEVICE_TO_DEVICE;
+}
+void check_copy(const Tensor& dst, const Tensor& src) {
+    EFFNET_CHECK(src.numel() == dst.numel() && src.dtype() == dst.dtype(),
+                 "copy_from: " << src.shape() << " " << dtype_name(src.dtype()) << " into " << dst.shape() << " "
+                               << dtype_name(dst.dtype()));
+}
+}  // namespace
+
+void Tensor::copy_from(const Tensor& src) {
+    check_copy(*this, src);
     if (nbytes() == 0) return;
     if (device_ == Device::CPU && src.device_ == Device::CPU) {
         std::memcpy(data_, src.data_, nbytes());
         return;
     }
-    gpu::CopyKind kind = device_ == Device::CPU   ? gpu::CopyKind::DEVICE_TO_HOST
-                         : src.device_ == Device::CPU ? gpu::CopyKind::HOST_TO_DEVICE
-                                                      : gpu::CopyKind::DEVICE_TO_DEVICE;
-    gpu::memcpy_async(data_, src.data_, nbytes(), kind, stream);
-    if (!stream) gpu::synchronize(nullptr);
+    void* stream = gpu::device_stream();
+    gpu::memcpy_async(data_, src.data_, nbytes(), copy_kind(device_, src.device_), stream);
+    // A host side is involved: wait, so the host may read the result or reuse the source.
+    if (device_ == Device::CPU || src.device_ == Device::CPU) gpu::synchronize(stream);
 }
 
-void Tensor::fill(float value, void* stream) {
+void Tensor::copy_from_host_async(const Tensor& src, gpu::Event& src_read) {
+    check_copy(*this, src);
+    EFFNET_CHECK(device_ == Device::CUDA && src.device_ == Device::CPU,
+                 "copy_from_host_async copies host memory into a device tensor");
+    if (nbytes() == 0) return;
+    void* stream = gpu::device_stream();
+    gpu::memcpy_async(data_, src.data_, nbytes(), gpu::CopyKind::HOST_TO_DEVICE, stream);
+    src_read.record(stream);
+}
+
+void Tensor::fill(float value) {
     EFFNET_CHECK(dtype_ == DType::FLOAT32, "fill needs an F32 tensor, got " << dtype_name(dtype_));
     if (device_ == Device::CUDA) {
-        gpu::fill_f32(f32(), static_cast<size_t>(numel()), value, stream);
+        gpu::fill_f32(f32(), static_cast<size_t>(numel()), value, gpu::device_stream());
         return;
     }
     float* p = f32();
     for (int64_t i = 0, n = numel(); i < n; ++i) p[i] = value;
 }
 
-void Tensor::zero(void* stream) {
+void Tensor::zero() {
     if (nbytes() == 0) return;
     if (device_ == Device::CUDA)
-        gpu::memset_zero_async(data_, nbytes(), stream);
+        gpu::memset_zero_async(data_, nbytes(), gpu::device_stream());
     else
         std::memset(data_, 0, nbytes());
 }

@@ -131,29 +131,68 @@ size_t free_device_bytes() {
     return free_b;
 }
 
-void memcpy_async(void* dst, const void* src, size_t bytes, CopyKind kind, void* stream) {
-    EFFNET_CUDA_CHECK_MSG(cudaMemcpyAsync(dst, src, bytes, to_cuda(kind), static_cast<cudaStream_t>(stream)),
-                      "bytes=" << bytes);
+namespace {
+cudaStream_t checked_stream(void* stream, const char* op) {
+    // The stream rule (tensor/tensor.h): device work never goes to the legacy default stream.
+    EFFNET_CHECK(stream != nullptr, op << ": no stream given; device work runs on gpu::device_stream()");
+    return static_cast<cudaStream_t>(stream);
 }
+}  // namespace
 
-void memset_zero_async(void* dst, size_t bytes, void* stream) {
-    EFFNET_CUDA_CHECK_MSG(cudaMemsetAsync(dst, 0, bytes, static_cast<cudaStream_t>(stream)), "bytes=" << bytes);
-}
-
-void synchronize(void* stream) {
-    EFFNET_CUDA_CHECK(cudaStreamSynchronize(static_cast<cudaStream_t>(stream)));
-}
-
-void device_synchronize() { EFFNET_CUDA_CHECK(cudaDeviceSynchronize()); }
-
-void* create_stream() {
-    cudaStream_t s = nullptr;
-    EFFNET_CUDA_CHECK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
+void* device_stream() {
+    static cudaStream_t s = [] {
+        EFFNET_CHECK(available(), "the device stream needs a usable GPU: " << status());
+        cudaStream_t made = nullptr;
+        EFFNET_CUDA_CHECK(cudaStreamCreateWithFlags(&made, cudaStreamNonBlocking));
+        return made;  // never destroyed: it lives as long as the process's device work
+    }();
     return s;
 }
 
-void destroy_stream(void* s) {
-    if (s) cudaStreamDestroy(static_cast<cudaStream_t>(s));
+bool is_capturing(void* stream) {
+    cudaStreamCaptureStatus st = cudaStreamCaptureStatusNone;
+    EFFNET_CUDA_CHECK(cudaStreamIsCapturing(checked_stream(stream, "is_capturing"), &st));
+    return st != cudaStreamCaptureStatusNone;
+}
+
+void memcpy_async(void* dst, const void* src, size_t bytes, CopyKind kind, void* stream) {
+    EFFNET_CUDA_CHECK_MSG(cudaMemcpyAsync(dst, src, bytes, to_cuda(kind), checked_stream(stream, "memcpy_async")),
+                          "bytes=" << bytes);
+}
+
+void memset_zero_async(void* dst, size_t bytes, void* stream) {
+    EFFNET_CUDA_CHECK_MSG(cudaMemsetAsync(dst, 0, bytes, checked_stream(stream, "memset_zero_async")), "bytes=" << bytes);
+}
+
+void synchronize(void* stream) { EFFNET_CUDA_CHECK(cudaStreamSynchronize(checked_stream(stream, "synchronize"))); }
+
+Event::~Event() {
+    if (event_) cudaEventDestroy(static_cast<cudaEvent_t>(event_));
+}
+Event::Event(Event&& o) noexcept : event_(o.event_), recorded_(o.recorded_) {
+    o.event_ = nullptr;
+    o.recorded_ = false;
+}
+Event& Event::operator=(Event&& o) noexcept {
+    std::swap(event_, o.event_);
+    std::swap(recorded_, o.recorded_);
+    return *this;
+}
+
+void Event::record(void* stream) {
+    if (!event_) {
+        cudaEvent_t e = nullptr;
+        EFFNET_CUDA_CHECK(cudaEventCreateWithFlags(&e, cudaEventDisableTiming));
+        event_ = e;
+    }
+    EFFNET_CUDA_CHECK(cudaEventRecord(static_cast<cudaEvent_t>(event_), checked_stream(stream, "Event::record")));
+    recorded_ = true;
+}
+
+void Event::wait() {
+    if (!recorded_) return;
+    EFFNET_CUDA_CHECK(cudaEventSynchronize(static_cast<cudaEvent_t>(event_)));
+    recorded_ = false;
 }
 
 namespace {
@@ -164,17 +203,25 @@ std::unordered_map<void*, void*> cublas_workspaces;
 constexpr size_t kCublasWorkspaceBytes = size_t(32) << 20;
 }  // namespace
 
-void* create_cublas(void* stream) {
+void* create_cublas(void* stream, bool tf32) {
     cublasHandle_t h = nullptr;
     EFFNET_CUBLAS_CHECK(cublasCreate(&h), "");
-    EFFNET_CUBLAS_CHECK(cublasSetStream(h, static_cast<cudaStream_t>(stream)), "");
-    // Exact FP32 unless a caller opts into TF32 explicitly.
-    EFFNET_CUBLAS_CHECK(cublasSetMathMode(h, CUBLAS_PEDANTIC_MATH), "");
+    EFFNET_CUBLAS_CHECK(cublasSetStream(h, checked_stream(stream, "create_cublas")), "");
+    set_cublas_tf32(h, tf32);
     void* ws = device_malloc(kCublasWorkspaceBytes);
     EFFNET_CUBLAS_CHECK(cublasSetWorkspace(h, ws, kCublasWorkspaceBytes), "32 MiB workspace");
     std::lock_guard<std::mutex> lock(cublas_workspace_mutex);
     cublas_workspaces[h] = ws;
     return h;
+}
+
+// The handle's math mode is set here and nowhere else (the GEMM wrappers never
+// touch it). CUBLAS_DEFAULT_MATH keeps FP32 GEMMs in FP32 (it never lowers the
+// requested precision; PyTorch uses it when TF32 matmuls are disallowed);
+// TF32 tensor cores only with CUBLAS_TF32_TENSOR_OP_MATH (--tf32).
+void set_cublas_tf32(void* h, bool tf32) {
+    EFFNET_CUBLAS_CHECK(cublasSetMathMode(static_cast<cublasHandle_t>(h), tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH),
+                        "math mode");
 }
 
 void destroy_cublas(void* h) {
@@ -199,13 +246,12 @@ Graph& Graph::operator=(Graph&& o) noexcept {
 }
 
 void Graph::begin_capture(void* stream) {
-    EFFNET_CHECK(stream != nullptr, "CUDA graph capture needs a non-default stream");
-    EFFNET_CUDA_CHECK(cudaStreamBeginCapture(static_cast<cudaStream_t>(stream), cudaStreamCaptureModeGlobal));
+    EFFNET_CUDA_CHECK(cudaStreamBeginCapture(checked_stream(stream, "Graph::begin_capture"), cudaStreamCaptureModeGlobal));
 }
 
 void Graph::end_capture(void* stream) {
     cudaGraph_t g = nullptr;
-    EFFNET_CUDA_CHECK(cudaStreamEndCapture(static_cast<cudaStream_t>(stream), &g));
+    EFFNET_CUDA_CHECK(cudaStreamEndCapture(checked_stream(stream, "Graph::end_capture"), &g));
     cudaGraphExec_t e = nullptr;
     const cudaError_t err = cudaGraphInstantiate(&e, g, 0);
     if (err != cudaSuccess) {
@@ -220,20 +266,20 @@ void Graph::end_capture(void* stream) {
 
 void Graph::cancel_capture(void* stream) {
     cudaGraph_t g = nullptr;
-    cudaStreamEndCapture(static_cast<cudaStream_t>(stream), &g);  // reports the capture's error; already known
+    cudaStreamEndCapture(checked_stream(stream, "Graph::cancel_capture"), &g);  // reports the capture's error; already known
     if (g) cudaGraphDestroy(g);
     cudaGetLastError();
 }
 
 void Graph::launch(void* stream) {
     EFFNET_CHECK(exec_ != nullptr, "CUDA graph launched before a capture ended");
-    EFFNET_CUDA_CHECK(cudaGraphLaunch(static_cast<cudaGraphExec_t>(exec_), static_cast<cudaStream_t>(stream)));
+    EFFNET_CUDA_CHECK(cudaGraphLaunch(static_cast<cudaGraphExec_t>(exec_), checked_stream(stream, "Graph::launch")));
 }
 
 void* create_cudnn(void* stream) {
     cudnnHandle_t h = nullptr;
     EFFNET_CUDNN_CHECK(cudnnCreate(&h), "");
-    EFFNET_CUDNN_CHECK(cudnnSetStream(h, static_cast<cudaStream_t>(stream)), "");
+    EFFNET_CUDNN_CHECK(cudnnSetStream(h, checked_stream(stream, "create_cudnn")), "");
     return h;
 }
 

@@ -44,7 +44,7 @@ struct Trainee {
         Tensor logits = net.forward(x, RunState{Mode::TRAIN, 3, index}, ctx);
         softmax_cross_entropy_forward_on_device(logits, labels, probs, loss, ctx);
         softmax_cross_entropy_backward(probs, labels, dlogits, ctx);
-        store.zero_grads(ctx);
+        store.zero_grads();
         net.backward(dlogits, ctx);
         opt.step(ctx);
     }

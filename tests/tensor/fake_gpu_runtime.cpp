@@ -1,0 +1,180 @@
+// tests/tensor/fake_gpu_runtime.h: the deferred, recording runtime.
+#include "tests/tensor/fake_gpu_runtime.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <deque>
+#include <functional>
+#include <mutex>
+
+#include "tensor/error.h"
+#include "tensor/gpu_runtime.h"
+#include "tensor/random.h"
+
+namespace effnet::fake_gpu {
+namespace {
+struct Op {
+    uint64_t seq;
+    std::function<void()> run;
+};
+struct State {
+    std::mutex mu;
+    std::vector<Call> calls;
+    std::deque<Op> queue;  // one stream: the device stream
+    uint64_t enqueued = 0;
+    bool capturing = false;
+};
+State& state() {
+    static State s;
+    return s;
+}
+char stream_object;  // the fake device stream is its address
+char cublas_object, cudnn_object;  // the fake library handles
+void* the_stream() { return &stream_object; }
+
+void log(const std::string& op, const void* stream) { state().calls.push_back({op, stream}); }
+
+// Enqueues `run` on `stream`; the fake has one stream, and anything else
+// (null included) is logged and refused as the real runtime refuses it.
+void enqueue(const std::string& op, void* stream, std::function<void()> run) {
+    std::lock_guard<std::mutex> lock(state().mu);
+    log(op, stream);
+    EFFNET_CHECK(stream == the_stream(), op << " enqueued on stream " << stream << ", not the device stream");
+    state().queue.push_back({++state().enqueued, std::move(run)});
+}
+
+// Runs queued operations with sequence numbers <= `upto`.
+void run_until(uint64_t upto) {
+    for (;;) {
+        std::function<void()> f;
+        {
+            std::lock_guard<std::mutex> lock(state().mu);
+            if (state().queue.empty() || state().queue.front().seq > upto) return;
+            f = std::move(state().queue.front().run);
+            state().queue.pop_front();
+        }
+        f();
+    }
+}
+}  // namespace
+
+const std::vector<Call>& calls() { return state().calls; }
+void reset_calls() { state().calls.clear(); }
+size_t pending() {
+    std::lock_guard<std::mutex> lock(state().mu);
+    return state().queue.size();
+}
+
+void set_capturing(bool capturing) { state().capturing = capturing; }
+
+void discard_pending() {
+    std::lock_guard<std::mutex> lock(state().mu);
+    state().queue.clear();
+}
+
+}  // namespace effnet::fake_gpu
+
+namespace effnet::gpu {
+using namespace effnet::fake_gpu;
+
+bool compiled() { return true; }
+bool available() { return true; }
+const std::string& status() {
+    static const std::string s = "fake deferred device (tests/tensor/fake_gpu_runtime.h)";
+    return s;
+}
+int compute_capability() { return 90; }
+void* device_stream() { return the_stream(); }
+bool is_capturing(void*) { return state().capturing; }
+
+void* device_malloc(size_t bytes) {
+    void* p = std::malloc(bytes ? bytes : 1);
+    std::memset(p, kPoison, bytes);
+    return p;
+}
+void device_free(void* p) { std::free(p); }
+void* pinned_malloc(size_t bytes) { return std::malloc(bytes ? bytes : 1); }
+void pinned_free(void* p) { std::free(p); }
+size_t free_device_bytes() { return size_t(1) << 30; }
+
+void memcpy_async(void* dst, const void* src, size_t bytes, CopyKind kind, void* stream) {
+    const char* op = kind == CopyKind::HOST_TO_DEVICE   ? "memcpy_h2d"
+                     : kind == CopyKind::DEVICE_TO_HOST ? "memcpy_d2h"
+                                                        : "memcpy_d2d";
+    // The source is read when the copy runs, as a DMA from pinned memory does;
+    // a host destination holds poison until then.
+    if (kind == CopyKind::DEVICE_TO_HOST) std::memset(dst, kPoison, bytes);
+    enqueue(op, stream, [=] { std::memcpy(dst, src, bytes); });
+}
+void memset_zero_async(void* dst, size_t bytes, void* stream) {
+    enqueue("memset", stream, [=] { std::memset(dst, 0, bytes); });
+}
+void fill_f32(float* d_dst, size_t n, float value, void* stream) {
+    enqueue("fill", stream, [=] {
+        for (size_t i = 0; i < n; ++i) d_dst[i] = value;
+    });
+}
+void synchronize(void* stream) {
+    {
+        std::lock_guard<std::mutex> lock(state().mu);
+        log("sync", stream);
+    }
+    if (stream == the_stream()) run_until(UINT64_MAX);
+}
+
+// event_ holds the sequence number of the last operation before the record.
+Event::~Event() = default;
+Event::Event(Event&& o) noexcept : event_(o.event_), recorded_(o.recorded_) { o.recorded_ = false; }
+Event& Event::operator=(Event&& o) noexcept {
+    std::swap(event_, o.event_);
+    std::swap(recorded_, o.recorded_);
+    return *this;
+}
+void Event::record(void* stream) {
+    std::lock_guard<std::mutex> lock(state().mu);
+    log("event_record", stream);
+    EFFNET_CHECK(stream == the_stream(), "event recorded on stream " << stream << ", not the device stream");
+    event_ = reinterpret_cast<void*>(uintptr_t(state().enqueued));
+    recorded_ = true;
+}
+void Event::wait() {
+    if (!recorded_) return;
+    {
+        std::lock_guard<std::mutex> lock(state().mu);
+        log("event_wait", the_stream());
+    }
+    run_until(uint64_t(reinterpret_cast<uintptr_t>(event_)));
+    recorded_ = false;
+}
+
+void* create_cublas(void* stream, bool) {
+    log("create_cublas", stream);
+    return &cublas_object;
+}
+void set_cublas_tf32(void*, bool) {}
+void destroy_cublas(void*) {}
+void* create_cudnn(void* stream) {
+    log("create_cudnn", stream);
+    return &cudnn_object;
+}
+void destroy_cudnn(void*) {}
+
+Graph::~Graph() = default;
+Graph::Graph(Graph&&) noexcept {}
+Graph& Graph::operator=(Graph&&) noexcept { return *this; }
+void Graph::begin_capture(void*) { throw CudaError("the fake runtime has no graphs"); }
+void Graph::end_capture(void*) {}
+void Graph::cancel_capture(void*) {}
+void Graph::launch(void*) {}
+
+}  // namespace effnet::gpu
+
+namespace effnet::cuda {
+// Device random fills: the CPU fill, deferred like every device operation.
+void fill_uniform(float* d_dst, size_t n, uint64_t seed, uint64_t stream_id, float lo, float hi, void* stream) {
+    fake_gpu::enqueue("random", stream, [=] { cpu::fill_uniform(d_dst, n, seed, stream_id, lo, hi, nullptr); });
+}
+void fill_normal(float* d_dst, size_t n, uint64_t seed, uint64_t stream_id, float mean, float stddev, void* stream) {
+    fake_gpu::enqueue("random", stream, [=] { cpu::fill_normal(d_dst, n, seed, stream_id, mean, stddev, nullptr); });
+}
+}  // namespace effnet::cuda
