@@ -28,14 +28,22 @@
 #include <sstream>
 #include <vector>
 
-#include "tensor/caching_allocator.h"
 #include "tensor/cuda_check.h"
+#include "tensor/tensor.h"
 
 namespace effnet::cuda {
 
 namespace {
 
 cudnnHandle_t handle_of(void* h) { return static_cast<cudnnHandle_t>(h); }
+
+std::string shape_of(const ConvGeometry& g) {
+    std::ostringstream os;
+    os << "cuDNN convolution N=" << g.n << " H=" << g.h << " W=" << g.w << " Cin=" << g.cin << " Cout=" << g.cout
+       << " k=" << g.kh << " s=" << g.stride << " groups=" << g.groups;
+    return os.str();
+}
+
 
 struct TensorDesc {
     cudnnTensorDescriptor_t d = nullptr;
@@ -82,11 +90,15 @@ struct Algos {
     size_t workspace;
 };
 
+std::mutex nondeterministic_mu;
+std::vector<std::string> nondeterministic;  // guarded by nondeterministic_mu
+
 // Deterministic algorithms first (some backward-filter algorithms sum with
 // atomics, so two identical steps would differ); a non-deterministic one only
-// when cuDNN offers nothing else, and then said once.
+// when cuDNN offers nothing else, and then said once and remembered
+// (cudnn_nondeterministic_choices).
 template <class Perf>
-auto first_usable(const Perf* p, int found, bool tf32, const char* what) {
+auto first_usable(const Perf* p, int found, bool tf32, const char* what, const std::string& shape) {
     auto usable = [&](const Perf& q) {
         return q.status == CUDNN_STATUS_SUCCESS && (tf32 || q.mathType == CUDNN_FMA_MATH || q.mathType == CUDNN_DEFAULT_MATH);
     };
@@ -95,29 +107,31 @@ auto first_usable(const Perf* p, int found, bool tf32, const char* what) {
     for (int i = 0; i < found; ++i)
         if (usable(p[i])) {
             log_kernel_choice_once((std::string("cuDNN ") + what).c_str(), "a non-deterministic algorithm (no other offered)");
+            std::lock_guard<std::mutex> lock(nondeterministic_mu);
+            nondeterministic.push_back(std::string(what) + " of " + shape);
             return p[i].algo;
         }
     throw CudaError(std::string("cuDNN offers no ") + what + " algorithm for this convolution in exact FP32");
 }
 
-Algos choose_algos(cudnnHandle_t h, const ConvDescs& d, bool tf32) {
+Algos choose_algos(cudnnHandle_t h, const ConvDescs& d, bool tf32, const std::string& shape) {
     Algos a{};
     int found = 0;
     cudnnConvolutionFwdAlgoPerf_t fp[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
     EFFNET_CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithm_v7(h, d.x.d, d.w, d.conv, d.y.d, CUDNN_CONVOLUTION_FWD_ALGO_COUNT,
                                                               &found, fp),
                        "fwd algo");
-    a.fwd = first_usable(fp, found, tf32, "forward");
+    a.fwd = first_usable(fp, found, tf32, "forward", shape);
     cudnnConvolutionBwdDataAlgoPerf_t dp[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
     EFFNET_CUDNN_CHECK(cudnnGetConvolutionBackwardDataAlgorithm_v7(h, d.w, d.y.d, d.conv, d.x.d,
                                                                    CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &found, dp),
                        "data algo");
-    a.data = first_usable(dp, found, tf32, "backward-data");
+    a.data = first_usable(dp, found, tf32, "backward-data", shape);
     cudnnConvolutionBwdFilterAlgoPerf_t bp[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
     EFFNET_CUDNN_CHECK(cudnnGetConvolutionBackwardFilterAlgorithm_v7(h, d.x.d, d.y.d, d.conv, d.w,
                                                                      CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &found, bp),
                        "filter algo");
-    a.filter = first_usable(bp, found, tf32, "backward-filter");
+    a.filter = first_usable(bp, found, tf32, "backward-filter", shape);
     size_t s1 = 0, s2 = 0, s3 = 0;
     EFFNET_CUDNN_CHECK(cudnnGetConvolutionForwardWorkspaceSize(h, d.x.d, d.w, d.conv, d.y.d, a.fwd, &s1), "");
     EFFNET_CUDNN_CHECK(cudnnGetConvolutionBackwardDataWorkspaceSize(h, d.w, d.y.d, d.conv, d.x.d, a.data, &s2), "");
@@ -126,12 +140,20 @@ Algos choose_algos(cudnnHandle_t h, const ConvDescs& d, bool tf32) {
     return a;
 }
 
-// Descriptors and algorithms of one convolution shape, built on first use and
-// kept: a step only looks them up.
+// Descriptors, algorithms and workspace of one convolution shape, built on
+// first use and kept: a step only looks them up. The workspace belongs to the
+// plan for the life of the process, so a CUDA graph that captured its address
+// stays valid and an out-of-memory retry (which releases the allocator's
+// cached blocks) cannot free it. Plans are shared by every Context: they all
+// run on the one device stream, so the workspace is used in stream order.
 struct ConvPlan {
     ConvDescs d;
     Algos a;
-    ConvPlan(cudnnHandle_t h, const ConvGeometry& g, bool tf32) : d(g, tf32), a(choose_algos(h, d, tf32)) {}
+    Tensor workspace;
+    ConvPlan(cudnnHandle_t h, const ConvGeometry& g, bool tf32)
+        : d(g, tf32),
+          a(choose_algos(h, d, tf32, shape_of(g))),
+          workspace(Tensor::empty(Shape{int64_t((a.workspace + 3) / 4)}, Device::CUDA)) {}
 };
 
 const ConvPlan& plan_for(cudnnHandle_t h, const ConvGeometry& g, bool tf32) {
@@ -144,29 +166,15 @@ const ConvPlan& plan_for(cudnnHandle_t h, const ConvGeometry& g, bool tf32) {
     return *plan;
 }
 
-// Scratch for cuDNN, from the caching allocator (returned at scope exit).
-struct Scratch {
-    void* p;
-    explicit Scratch(size_t bytes) : p(device_allocator().allocate(bytes)) {}
-    ~Scratch() { device_allocator().deallocate(p); }
-};
-
-std::string shape_of(const ConvGeometry& g) {
-    std::ostringstream os;
-    os << "cuDNN convolution N=" << g.n << " H=" << g.h << " W=" << g.w << " Cin=" << g.cin << " Cout=" << g.cout
-       << " k=" << g.kh << " s=" << g.stride << " groups=" << g.groups;
-    return os.str();
-}
-
 // The three cuDNN calls on a filter in KRSC order; the filter gradient is
 // written with beta = `accumulate`.
 void conv_forward(cudnnHandle_t h, const float* x, const float* w_krsc, float* y, const ConvGeometry& g, bool tf32) {
     const ConvPlan& plan = plan_for(h, g, tf32);
     const ConvDescs& d = plan.d;
     const Algos& a = plan.a;
-    Scratch ws(a.workspace);
     const float one = 1.0f, zero = 0.0f;
-    EFFNET_CUDNN_CHECK(cudnnConvolutionForward(h, &one, d.x.d, x, d.w, w_krsc, d.conv, a.fwd, ws.p, a.workspace, &zero, d.y.d, y),
+    EFFNET_CUDNN_CHECK(cudnnConvolutionForward(h, &one, d.x.d, x, d.w, w_krsc, d.conv, a.fwd, plan.workspace.raw(), a.workspace,
+                                               &zero, d.y.d, y),
                        shape_of(g));
 }
 
@@ -174,10 +182,9 @@ void conv_backward_data(cudnnHandle_t h, const float* dy, const float* w_krsc, f
     const ConvPlan& plan = plan_for(h, g, tf32);
     const ConvDescs& d = plan.d;
     const Algos& a = plan.a;
-    Scratch ws(a.workspace);
     const float one = 1.0f, zero = 0.0f;
-    EFFNET_CUDNN_CHECK(cudnnConvolutionBackwardData(h, &one, d.w, w_krsc, d.y.d, dy, d.conv, a.data, ws.p, a.workspace, &zero,
-                                                    d.x.d, dx),
+    EFFNET_CUDNN_CHECK(cudnnConvolutionBackwardData(h, &one, d.w, w_krsc, d.y.d, dy, d.conv, a.data, plan.workspace.raw(),
+                                                    a.workspace, &zero, d.x.d, dx),
                        shape_of(g));
 }
 
@@ -186,14 +193,18 @@ void conv_backward_filter(cudnnHandle_t h, const float* x, const float* dy, floa
     const ConvPlan& plan = plan_for(h, g, tf32);
     const ConvDescs& d = plan.d;
     const Algos& a = plan.a;
-    Scratch ws(a.workspace);
     const float one = 1.0f, beta = accumulate ? 1.0f : 0.0f;
-    EFFNET_CUDNN_CHECK(cudnnConvolutionBackwardFilter(h, &one, d.x.d, x, d.y.d, dy, d.conv, a.filter, ws.p, a.workspace, &beta,
-                                                      d.w, dw_krsc),
+    EFFNET_CUDNN_CHECK(cudnnConvolutionBackwardFilter(h, &one, d.x.d, x, d.y.d, dy, d.conv, a.filter, plan.workspace.raw(),
+                                                      a.workspace, &beta, d.w, dw_krsc),
                        shape_of(g));
 }
 
 }  // namespace
+
+std::vector<std::string> cudnn_nondeterministic_choices() {
+    std::lock_guard<std::mutex> lock(nondeterministic_mu);
+    return nondeterministic;
+}
 
 // Depthwise: the PyTorch filter bytes are already KRSC.
 void cudnn_depthwise_forward(void* h, const float* x, const float* w, float* y, const ConvGeometry& g) {

@@ -5,10 +5,17 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
+#include <vector>
 
 #include "kernels/conv_shape.h"
 
 namespace effnet::cuda {
+
+// The convolutions for which cuDNN offered only non-deterministic algorithms
+// so far ("backward-filter of cuDNN convolution N=2 ..."); empty when every
+// cuDNN convolution chosen is deterministic. A bit-identity check consults it.
+std::vector<std::string> cudnn_nondeterministic_choices();
 
 void cudnn_depthwise_forward(void* handle, const float* x, const float* w, float* y, const ConvGeometry& g);
 void cudnn_depthwise_backward_input(void* handle, const float* dy, const float* w, float* dx, const ConvGeometry& g);
