@@ -4,17 +4,33 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
 #include <string>
 #include <vector>
 
 #include "tensor/gpu_runtime.h"
 
-// Skips the current test, with the reason, when no CUDA device is usable.
-// A skipped test shows as "Skipped" in ctest's summary, never as passed.
-#define EFFNET_REQUIRE_GPU()                                                             \
-    do {                                                                                 \
-        if (!::effnet::gpu::available())                                                 \
-            GTEST_SKIP() << "needs a CUDA GPU: " << ::effnet::gpu::status();             \
+namespace effnet::test {
+// True when EFFNET_EXPECT_GPU=1 (set by scripts/gpu_check.sh): a GPU test that
+// cannot run then fails instead of skipping, so a broken driver or a build
+// without CUDA cannot turn the GPU check green.
+inline bool gpu_expected() {
+    const char* v = std::getenv("EFFNET_EXPECT_GPU");
+    return v && std::strcmp(v, "1") == 0;
+}
+}  // namespace effnet::test
+
+// Skips the current test, with the reason, when no CUDA device is usable (a
+// skipped test shows as "Skipped" in ctest's summary, never as passed), or
+// fails it under EFFNET_EXPECT_GPU=1.
+#define EFFNET_REQUIRE_GPU()                                                                            \
+    do {                                                                                                \
+        if (!::effnet::gpu::available()) {                                                              \
+            if (::effnet::test::gpu_expected())                                                         \
+                GTEST_FAIL() << "EFFNET_EXPECT_GPU=1, but this test cannot run: " << ::effnet::gpu::status(); \
+            GTEST_SKIP() << "needs a CUDA GPU: " << ::effnet::gpu::status();                            \
+        }                                                                                               \
     } while (0)
 
 namespace effnet::test {
