@@ -12,11 +12,12 @@
 //
 // The fit: golden-section search on u = ln T over the bracket
 // [ln 0.01, ln 100], stopped when the bracket is narrower than 1e-6 in u
-// (T known to a relative 1e-6). NLL is convex in 1/T (a sum of softplus terms
-// of 1/T), and 1/T = exp(-u) is monotone in u, so NLL is unimodal in u and the
-// search finds its minimum inside the bracket. When the minimum lies at a
-// bracket end (perfectly separated margins want T -> 0; margins all zero make
-// NLL flat, and then T = 1 is returned) the fit says so in at_bracket_edge.
+// (T known to a relative 1e-6); that takes 36 NLL evaluations of O(n) each.
+// NLL is convex in 1/T (a sum of softplus terms of 1/T), and 1/T = exp(-u) is
+// monotone in u, so NLL is unimodal in u and the search finds its minimum
+// inside the bracket. When the minimum lies at a bracket end (perfectly
+// separated margins want T -> 0; margins all zero make NLL flat, and then
+// T = 1 is returned) the fit says so in at_bracket_edge.
 #pragma once
 
 #include <vector>
