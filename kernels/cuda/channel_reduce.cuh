@@ -16,6 +16,7 @@
 
 #include "kernels/cuda/batchnorm_passes.h"
 #include "kernels/cuda/channel_reduce_map.h"
+#include "kernels/cuda/vector_load.h"
 #include "tensor/cuda_check.h"
 
 #include <cstdint>
@@ -36,20 +37,6 @@ struct Operands {
     const float* invstd = nullptr;
     const float* affine = nullptr;
 };
-
-template <int V>
-__device__ __forceinline__ void load(const float* __restrict__ p, float (&v)[V]) {
-    if constexpr (V == 4) {
-        const float4 q = __ldg(reinterpret_cast<const float4*>(p));
-        v[0] = q.x;
-        v[1] = q.y;
-        v[2] = q.z;
-        v[3] = q.w;
-    } else {
-#pragma unroll
-        for (int i = 0; i < V; ++i) v[i] = __ldg(p + i);
-    }
-}
 
 // Thread mapping: kernels/cuda/channel_reduce_map.h (block kThreads, grid
 // (tiles, slices, groups)). `partial` holds kQuantities<KIND> arrays of
@@ -79,8 +66,8 @@ __global__ void __launch_bounds__(crmap::kThreads) channel_partial_kernel(Operan
         for (int64_t r = crmap::first_row(m, blockIdx.y, l.row_lane); r < m.rows; r += crmap::row_step(m)) {
             const int64_t i = crmap::element(m, blockIdx.z, r, l.cv);
             float a[V], b[V];
-            load<V>(op.a + i, a);
-            if constexpr (KIND != Kind::SUM && KIND != Kind::MOMENTS) load<V>(op.b + i, b);
+            load_vec<V>(op.a + i, a);
+            if constexpr (KIND != Kind::SUM && KIND != Kind::MOMENTS) load_vec<V>(op.b + i, b);
 #pragma unroll
             for (int v = 0; v < V; ++v) {
                 if constexpr (KIND == Kind::SUM) {

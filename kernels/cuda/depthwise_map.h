@@ -34,6 +34,7 @@
 #include <type_traits>
 
 #include "kernels/conv_shape.h"
+#include "kernels/cuda/vector_load.h"
 #include "tensor/launch.h"
 
 #if defined(__CUDA_ARCH__)
@@ -43,6 +44,9 @@
 #endif
 
 namespace effnet::dwmap {
+
+using cuda::load_ro;
+using cuda::load_vec;
 
 constexpr int kThreads = 256;
 constexpr int kMaxSide = 5;       // widest kernel side of the weight gradient (5x5)
@@ -128,34 +132,6 @@ void dispatch_backward(const ConvGeometry& g, F f) {
         else
             f(integral_constant<int, 5>(), integral_constant<int, 2>(), IndexType<int32_t>());
     }
-}
-
-// ---- loads ----------------------------------------------------------------
-
-// Through the read-only data cache on the GPU.
-EFFNET_HD inline float load_ro(const float* p) {
-#if defined(__CUDA_ARCH__)
-    return __ldg(p);
-#else
-    return *p;
-#endif
-}
-// V consecutive floats (V == 4: one 16-byte load; p must be 16-byte aligned).
-template <int V>
-EFFNET_HD inline void load_vec(const float* p, float (&v)[V]) {
-#if defined(__CUDA_ARCH__)
-    if constexpr (V == 4) {
-        const float4 q = __ldg(reinterpret_cast<const float4*>(p));
-        v[0] = q.x;
-        v[1] = q.y;
-        v[2] = q.z;
-        v[3] = q.w;
-    } else {
-        for (int i = 0; i < V; ++i) v[i] = __ldg(p + i);
-    }
-#else
-    for (int i = 0; i < V; ++i) v[i] = p[i];
-#endif
 }
 
 // ---- backward_input -------------------------------------------------------
