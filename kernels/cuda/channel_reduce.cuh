@@ -42,7 +42,7 @@ struct Operands {
 // (tiles, slices, groups)). `partial` holds kQuantities<KIND> arrays of
 // partial_count(m) doubles.
 template <Kind KIND, int V>
-__global__ void __launch_bounds__(crmap::kThreads) channel_partial_kernel(Operands op, crmap::Map m,
+__global__ void __launch_bounds__(crmap::kThreads, crmap::kBlocksPerSm) channel_partial_kernel(Operands op, crmap::Map m,
                                                                           double* __restrict__ partial) {
     constexpr int Q = kQuantities<KIND>;
     __shared__ double red[Q][crmap::kThreads * V];

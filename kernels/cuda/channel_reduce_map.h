@@ -26,7 +26,8 @@
 // GPU (the slice count follows its SM count).
 //
 // Slices: enough blocks for kBlocksPerSm blocks per SM (4 x 256 threads, half
-// of an SM's threads), but never more slices than give every row lane a row.
+// of an SM's threads; the partial kernel's launch bounds keep its registers
+// at <= 64 so that 4 fit), but never more slices than give every row lane a row.
 #pragma once
 
 #include <cstdint>
