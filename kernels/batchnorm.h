@@ -50,7 +50,11 @@ void batchnorm_backward(const T* x, const T* dy, const T* gamma, const T* save_m
 }  // namespace cpu
 
 // CUDA: `workspace` holds batchnorm_workspace_bytes(m, c) of device scratch
-// (the dispatch functions take it from the Context).
+// (the dispatch functions take it from the Context): the double partials of
+// the per-channel sums (mapping in kernels/cuda/channel_reduce_map.h; their
+// count follows the GPU's SM count). The training forward reads x twice: one
+// pass for the statistics (sums of x - x[row 0] and of its square, in double,
+// so the variance does not cancel), one to normalise.
 namespace cuda {
 size_t batchnorm_workspace_bytes(int64_t m, int64_t c);
 void batchnorm_train_forward(const float* x, const float* gamma, const float* beta, float* y, float* save_mean,

@@ -68,12 +68,16 @@ void bn_affine_from_stats(const float*, const float*, const float*, const float*
 void swish_grad_of_bn(const float*, const float*, const float*, float*, int64_t, int64_t, void*) {
     EFFNET_NO_CUDA(swish_grad_of_bn);
 }
-void global_avg_pool_forward(const float*, float*, int64_t, int64_t, int64_t, void*) { EFFNET_NO_CUDA(global_avg_pool_forward); }
+size_t squeeze_excite_workspace_bytes(int64_t, int64_t, int64_t) { return 0; }
+void global_avg_pool_forward(const float*, float*, int64_t, int64_t, int64_t, void*, void*) {
+    EFFNET_NO_CUDA(global_avg_pool_forward);
+}
 void global_avg_pool_backward(const float*, float*, int64_t, int64_t, int64_t, void*) { EFFNET_NO_CUDA(global_avg_pool_backward); }
 void channel_scale_forward(const float*, const float*, float*, int64_t, int64_t, int64_t, void*) {
     EFFNET_NO_CUDA(channel_scale_forward);
 }
-void channel_scale_backward(const float*, const float*, const float*, float*, float*, int64_t, int64_t, int64_t, void*) {
+void channel_scale_backward(const float*, const float*, const float*, float*, float*, int64_t, int64_t, int64_t, void*,
+                            void*) {
     EFFNET_NO_CUDA(channel_scale_backward);
 }
 void softmax_cross_entropy_forward(const float*, const int32_t*, float*, float*, float*, int64_t, int64_t, void*) {

@@ -30,8 +30,12 @@ template <class T> void depthwise_conv2d_backward_weight(const T* x, const T* dy
 
 // The CUDA versions need device scratch: `d_wt` holds the tap-major weights
 // (C*k*k floats), `d_partial` the weight-gradient partials
-// (depthwise_weight_workspace_floats). The dispatch functions above take it
-// from the Context's workspace.
+// (depthwise_weight_workspace_floats: slices x k*k x C floats, the slice count
+// following the GPU's SM count). The dispatch functions above take it from
+// the Context's workspace. Thread mappings: kernels/cuda/depthwise_map.h.
+// The backward passes run fast variants for 3x3 / 5x5 kernels at stride 1 / 2
+// with 32-bit indices, and a generic one otherwise (64-bit indices; the weight
+// gradient supports kernel sides up to 5 and throws beyond).
 namespace cuda {
 void depthwise_conv2d_forward(const float* x, const float* w, float* y, const ConvGeometry& g, float* d_wt, void* stream);
 void depthwise_conv2d_backward_input(const float* dy, const float* w, float* dx, const ConvGeometry& g, float* d_wt,

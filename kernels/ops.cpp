@@ -173,8 +173,13 @@ void bn_swish_backward(const Tensor& x, const Tensor& dy, const Tensor& gamma, c
 void global_avg_pool_forward(const Tensor& x, Tensor& y, Context& ctx) {
     EFFNET_CHECK(x.rank() == 4 && y.shape() == (Shape{x.dim(0), x.dim(3)}),
                  "global_avg_pool_forward: " << x.shape() << " -> " << y.shape());
-    auto fn = x.is_cuda() ? cuda::global_avg_pool_forward : cpu::global_avg_pool_forward<float>;
-    fn(x.f32(), y.f32(), x.dim(0), x.dim(1) * x.dim(2), x.dim(3), ctx.stream());
+    const int64_t n = x.dim(0), hw = x.dim(1) * x.dim(2), c = x.dim(3);
+    if (x.is_cuda()) {
+        cuda::global_avg_pool_forward(x.f32(), y.f32(), n, hw, c, ctx.workspace(cuda::squeeze_excite_workspace_bytes(n, hw, c)),
+                                      ctx.stream());
+        return;
+    }
+    cpu::global_avg_pool_forward(x.f32(), y.f32(), n, hw, c, ctx.stream());
 }
 
 void global_avg_pool_backward(const Tensor& dy, Tensor& dx, Context& ctx) {
@@ -196,8 +201,13 @@ void channel_scale_backward(const Tensor& x, const Tensor& gate, const Tensor& d
     EFFNET_CHECK(x.rank() == 4 && gate.shape() == (Shape{x.dim(0), x.dim(3)}) && dy.shape() == x.shape() &&
                      dx.shape() == x.shape() && dgate.shape() == gate.shape(),
                  "channel_scale_backward: x " << x.shape() << ", gate " << gate.shape());
-    auto fn = x.is_cuda() ? cuda::channel_scale_backward : cpu::channel_scale_backward<float>;
-    fn(x.f32(), gate.f32(), dy.f32(), dx.f32(), dgate.f32(), x.dim(0), x.dim(1) * x.dim(2), x.dim(3), ctx.stream());
+    const int64_t n = x.dim(0), hw = x.dim(1) * x.dim(2), c = x.dim(3);
+    if (x.is_cuda()) {
+        cuda::channel_scale_backward(x.f32(), gate.f32(), dy.f32(), dx.f32(), dgate.f32(), n, hw, c,
+                                     ctx.workspace(cuda::squeeze_excite_workspace_bytes(n, hw, c)), ctx.stream());
+        return;
+    }
+    cpu::channel_scale_backward(x.f32(), gate.f32(), dy.f32(), dx.f32(), dgate.f32(), n, hw, c, ctx.stream());
 }
 
 // ---- linear ------------------------------------------------------------------
