@@ -57,23 +57,11 @@ std::vector<float> random_data(int64_t n, uint64_t seed, float lo = -1.0f, float
 Tensor host(const Shape& s, uint64_t seed, float lo = -1.0f, float hi = 1.0f) {
     return Tensor::from_vector(s, random_data(s.numel(), seed, lo, hi));
 }
-// Uploads, fills and read-backs are ordered with the context's kernels by
-// synchronising the whole device around them.
-Tensor device(const Tensor& t) {
-    Tensor d = t.to(Device::CUDA);
-    gpu::device_synchronize();
-    return d;
-}
-Tensor poisoned(const Shape& s) {
-    Tensor d = Tensor::full(s, NAN, Device::CUDA);
-    gpu::device_synchronize();
-    return d;
-}
-std::vector<float> read(const Tensor& d, const Context& ctx) {
-    ctx.synchronize();
-    gpu::device_synchronize();
-    return d.to_vector();
-}
+// Uploads, fills and read-backs are ordered with the kernels by the stream
+// rule (tensor/tensor.h): one device stream, read-backs synchronise it.
+Tensor device(const Tensor& t) { return t.to(Device::CUDA); }
+Tensor poisoned(const Shape& s) { return Tensor::full(s, NAN, Device::CUDA); }
+std::vector<float> read(const Tensor& d) { return d.to_vector(); }
 void expect_close(const std::vector<float>& got, const Tensor& want, const std::string& what, double atol = kAtol) {
     const Closeness c = compare(got, want.to_vector(), atol, kRtol);
     EXPECT_TRUE(c.ok && c.rel_l2 <= kRelL2) << what << ": " << c.str() << " (atol " << atol << ", rtol " << kRtol << ")";
@@ -101,15 +89,15 @@ void check_depthwise(const ConvGeometry& g, uint64_t seed, Context& gpu) {
     depthwise_conv2d_forward(xd, wd, yd, g, gpu);
     depthwise_conv2d_backward_input(dyd, wd, dxd, g, gpu);
     depthwise_conv2d_backward_weight(xd, dyd, dwd, g, gpu);
-    expect_close(read(yd, gpu), y, "forward");
-    expect_close(read(dxd, gpu), dx, "input gradient");
-    const std::vector<float> dw_gpu = read(dwd, gpu);
+    expect_close(read(yd), y, "forward");
+    expect_close(read(dxd), dx, "input gradient");
+    const std::vector<float> dw_gpu = read(dwd);
     const double atol = float_sum_atol(g.n * g.ho() * g.wo(), rms(x.to_vector()) * rms(dy.to_vector()));
     expect_close(dw_gpu, dw, "weight gradient (accumulated onto random values)", atol);
     {  // once more: a fixed summation order gives the same bits
         Tensor again = device(dw0);
         depthwise_conv2d_backward_weight(xd, dyd, again, g, gpu);
-        EXPECT_EQ(read(again, gpu), dw_gpu) << "weight gradient not bit-reproducible";
+        EXPECT_EQ(read(again), dw_gpu) << "weight gradient not bit-reproducible";
     }
 }
 
@@ -153,16 +141,16 @@ void check_batchnorm(const BnShape& s, uint64_t seed, Context& gpu) {
         return o;
     };
     const Outputs o = run_gpu();
-    if (s.swish) expect_close(read(o.aff, gpu), aff, "saved scale and shift");
-    const std::vector<float> mean_gpu = read(o.mean, gpu), inv_gpu = read(o.inv, gpu), dg_gpu = read(o.dg, gpu);
-    expect_close(read(o.y, gpu), y, "train forward");
+    if (s.swish) expect_close(read(o.aff), aff, "saved scale and shift");
+    const std::vector<float> mean_gpu = read(o.mean), inv_gpu = read(o.inv), dg_gpu = read(o.dg);
+    expect_close(read(o.y), y, "train forward");
     expect_close(mean_gpu, mean, "saved mean");
     expect_close(inv_gpu, inv, "saved invstd");
-    expect_close(read(o.rm, gpu), rm, "running mean");
-    expect_close(read(o.rv, gpu), rv, "running var");
-    expect_close(read(o.dx, gpu), dx, "input gradient");
+    expect_close(read(o.rm), rm, "running mean");
+    expect_close(read(o.rv), rv, "running var");
+    expect_close(read(o.dx), dx, "input gradient");
     expect_close(dg_gpu, dg, "gamma gradient (accumulated onto random values)");
-    expect_close(read(o.db, gpu), db, "beta gradient (accumulated onto random values)");
+    expect_close(read(o.db), db, "beta gradient (accumulated onto random values)");
     Tensor ye = Tensor::empty(xs), yed = poisoned(xs);
     if (s.swish) {
         bn_swish_eval_forward(x, gamma, beta, rm0, rv0, ye, p, c);
@@ -171,12 +159,12 @@ void check_batchnorm(const BnShape& s, uint64_t seed, Context& gpu) {
         batchnorm_eval_forward(x, gamma, beta, rm0, rv0, ye, p, c);
         batchnorm_eval_forward(xd, gd, bd, device(rm0), device(rv0), yed, p, gpu);
     }
-    expect_close(read(yed, gpu), ye, "eval forward");
+    expect_close(read(yed), ye, "eval forward");
     {  // once more: a fixed summation order gives the same bits
         const Outputs again = run_gpu();
-        EXPECT_EQ(read(again.mean, gpu), mean_gpu) << "statistics not bit-reproducible";
-        EXPECT_EQ(read(again.inv, gpu), inv_gpu) << "statistics not bit-reproducible";
-        EXPECT_EQ(read(again.dg, gpu), dg_gpu) << "gamma gradient not bit-reproducible";
+        EXPECT_EQ(read(again.mean), mean_gpu) << "statistics not bit-reproducible";
+        EXPECT_EQ(read(again.inv), inv_gpu) << "statistics not bit-reproducible";
+        EXPECT_EQ(read(again.dg), dg_gpu) << "gamma gradient not bit-reproducible";
     }
 }
 
@@ -190,28 +178,28 @@ void check_squeeze_excite(const SeShape& s, uint64_t seed, Context& g) {
     Tensor pool = Tensor::empty(ps), poold = poisoned(ps);
     global_avg_pool_forward(x, pool, c);
     global_avg_pool_forward(xd, poold, g);
-    const std::vector<float> pool_gpu = read(poold, g);
+    const std::vector<float> pool_gpu = read(poold);
     expect_close(pool_gpu, pool, "pool");
     Tensor dx = Tensor::empty(xs), dxd = poisoned(xs);
     global_avg_pool_backward(dp, dx, c);
     global_avg_pool_backward(device(dp), dxd, g);
-    expect_close(read(dxd, g), dx, "pool backward");
+    expect_close(read(dxd), dx, "pool backward");
     Tensor y = Tensor::empty(xs), yd = poisoned(xs);
     channel_scale_forward(x, gate, y, c);
     channel_scale_forward(xd, gated, yd, g);
-    expect_close(read(yd, g), y, "channel scale");
+    expect_close(read(yd), y, "channel scale");
     Tensor dgate = Tensor::empty(ps), dgated = poisoned(ps), dx2d = poisoned(xs);
     channel_scale_backward(x, gate, dy, dx, dgate, c);
     channel_scale_backward(xd, gated, dyd, dx2d, dgated, g);
-    const std::vector<float> dgate_gpu = read(dgated, g);
-    expect_close(read(dx2d, g), dx, "channel scale input gradient");
+    const std::vector<float> dgate_gpu = read(dgated);
+    expect_close(read(dx2d), dx, "channel scale input gradient");
     expect_close(dgate_gpu, dgate, "gate gradient");
     {  // once more: a fixed summation order gives the same bits
         Tensor p2 = poisoned(ps), dg2 = poisoned(ps), dx3 = poisoned(xs);
         global_avg_pool_forward(xd, p2, g);
         channel_scale_backward(xd, gated, dyd, dx3, dg2, g);
-        EXPECT_EQ(read(p2, g), pool_gpu) << "pool not bit-reproducible";
-        EXPECT_EQ(read(dg2, g), dgate_gpu) << "gate gradient not bit-reproducible";
+        EXPECT_EQ(read(p2), pool_gpu) << "pool not bit-reproducible";
+        EXPECT_EQ(read(dg2), dgate_gpu) << "gate gradient not bit-reproducible";
     }
 }
 
@@ -261,19 +249,19 @@ TEST(BatchNormGpu, LargeMeanSmallSpreadStatisticsMatchCpu) {
         if (s.swish) {
             bn_swish_train_forward(x, gamma, beta, y, mean, inv, aff, rm, rv, p, c);
             bn_swish_train_forward(device(x), device(gamma), device(beta), yd, md, id, ad, rmd, rvd, p, gpu);
-            expect_close(read(ad, gpu), aff, "saved scale and shift");
+            expect_close(read(ad), aff, "saved scale and shift");
         } else {
             batchnorm_train_forward(x, gamma, beta, y, mean, inv, rm, rv, p, c);
             batchnorm_train_forward(device(x), device(gamma), device(beta), yd, md, id, rmd, rvd, p, gpu);
         }
-        expect_close(read(md, gpu), mean, "saved mean");
-        expect_close(read(id, gpu), inv, "saved invstd");
-        expect_close(read(rmd, gpu), rm, "running mean");
-        expect_close(read(rvd, gpu), rv, "running var");
+        expect_close(read(md), mean, "saved mean");
+        expect_close(read(id), inv, "saved invstd");
+        expect_close(read(rmd), rm, "running mean");
+        expect_close(read(rvd), rv, "running var");
         const std::vector<float> inv_host = inv.to_vector(), gamma_host = gamma.to_vector();
         double max_product = 0;
         for (int64_t j = 0; j < s.c; ++j) max_product = std::max(max_product, 1003.0 * gamma_host[size_t(j)] * inv_host[size_t(j)]);
-        expect_close(read(yd, gpu), y, "normalised output", 4 * double(FLT_EPSILON) * max_product);
+        expect_close(read(yd), y, "normalised output", 4 * double(FLT_EPSILON) * max_product);
     }
 }
 
@@ -299,7 +287,7 @@ TEST(GradientAccumulationGpu, DepthwiseWeightGradientAccumulates) {
             depthwise_conv2d_backward_weight(x, dy, dw, g, c);
             depthwise_conv2d_backward_weight(xd, dyd, dwd, g, gpu);
         }
-        expect_close(read(dwd, gpu), dw, "dw after two backward passes onto random values",
+        expect_close(read(dwd), dw, "dw after two backward passes onto random values",
                      2 * float_sum_atol(g.n * g.ho() * g.wo(), rms(x.to_vector()) * rms(dy.to_vector())));
     }
 }
@@ -338,9 +326,9 @@ TEST(GradientAccumulationGpu, BatchNormAndBnSwishGammaBetaAccumulate) {
                 batchnorm_backward(xd, dyd, gd, md, id, dxd, dgd, dbd, gpu);
             }
         }
-        expect_close(read(dgd, gpu), dg, "dgamma after two backward passes onto random values");
-        expect_close(read(dbd, gpu), db, "dbeta after two backward passes onto random values");
-        expect_close(read(dxd, gpu), dx, "input gradient (overwritten)");
+        expect_close(read(dgd), dg, "dgamma after two backward passes onto random values");
+        expect_close(read(dbd), db, "dbeta after two backward passes onto random values");
+        expect_close(read(dxd), dx, "input gradient (overwritten)");
     }
 }
 
@@ -362,8 +350,8 @@ TEST(GradientAccumulationGpu, LinearWeightAndBiasAccumulate) {
             linear_backward(xd, wd, dyd, &dxd, dwd, dbd, gpu);
         }
         // dW sums n products per weight, db n terms (cuBLAS, float): at most 32 here.
-        expect_close(read(dwd, gpu), dw, "dW after two backward passes onto random values");
-        expect_close(read(dbd, gpu), db, "db after two backward passes onto random values");
-        expect_close(read(dxd, gpu), dx, "input gradient (overwritten)");
+        expect_close(read(dwd), dw, "dW after two backward passes onto random values");
+        expect_close(read(dbd), db, "db after two backward passes onto random values");
+        expect_close(read(dxd), dx, "input gradient (overwritten)");
     }
 }
