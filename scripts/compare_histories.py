@@ -9,17 +9,22 @@ training:
                                        and AdamW amplifies sign flips of tiny
                                        gradients, so trajectories drift slowly)
   val_loss    relative 5% per epoch   (a single evaluation: more sensitive)
-  val_acc     absolute 0.05           (one image in 20 may flip)
+  val_acc     absolute 0.10           (early in training many validation
+                                       images sit near the decision boundary)
 
-A wrong kernel moves these by far more (a broken batch-norm gradient stops
-learning; a wrong stride gives chance-level accuracy).
+Calibration (2026-12-02, the smoke run of scripts/gpu_check.sh on the CPU, the
+native build against the portable one, which rounds differently: no FMA,
+another exp): train loss differed by at most 2.1e-4 relative, validation loss
+by 4.9e-3, validation accuracy by 0.039 (5 of 128 images). A wrong kernel
+moves these by far more (a broken batch-norm gradient stops learning; a wrong
+stride gives chance-level accuracy).
 
     scripts/compare_histories.py reference/history.csv candidate/history.csv
 """
 import csv
 import sys
 
-TOLERANCES = {"train_loss": ("rel", 0.02), "val_loss": ("rel", 0.05), "val_acc": ("abs", 0.05)}
+TOLERANCES = {"train_loss": ("rel", 0.02), "val_loss": ("rel", 0.05), "val_acc": ("abs", 0.10)}
 
 
 def read(path):
