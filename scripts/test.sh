@@ -10,7 +10,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs="$(nproc)"
+# The Python environment of the ONNX Runtime test (onnx, onnxruntime from
+# PyPI; without PyPI that test skips with the reason), made during the build.
+bash scripts/onnx_venv.sh &
+venv_pid=$!
 BUILD_DIR=build bash scripts/build.sh
+wait "$venv_pid" || true
 ctest --test-dir build --output-on-failure -j "$jobs"
 BUILD_DIR=build-cpu bash scripts/build.sh -DEFFNET_CUDA=OFF -DEFFNET_NATIVE=OFF
 ctest --test-dir build-cpu --output-on-failure -j "$jobs"
