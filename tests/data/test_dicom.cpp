@@ -242,7 +242,8 @@ TEST(Dicom, BadFilesAreRefusedWithTheReason) {
 }
 
 // Class folders, plain CSVs, NIH's Data_Entry_2017.csv (which names .png
-// files: a DICOM of the same name is taken) and the loader's batches.
+// files: a DICOM of the same name is taken), CheXpert (which names .jpg
+// files: likewise) and the loader's batches.
 TEST(Dicom, EveryDatasetLayoutReadsDicom) {
     REQUIRE_DICOM();
     auto d = scratch_dir("dicom_layouts");
@@ -280,6 +281,18 @@ TEST(Dicom, EveryDatasetLayoutReadsDicom) {
     Dataset nih = load_dataset((d / "nih" / "Data_Entry_2017.csv").string());
     ASSERT_EQ(nih.samples.size(), 4u);
     EXPECT_EQ(fs::path(nih.samples[0].path).extension(), ".dcm");
+
+    fs::create_directories(d / "chexpert" / "CheXpert-v1.0" / "train" / "patient00001" / "study1");
+    write_dicom(d / "chexpert" / "CheXpert-v1.0" / "train" / "patient00001" / "study1" / "view1_frontal.dcm", s);
+    std::ofstream(d / "chexpert" / "CheXpert-v1.0" / "train.csv")
+        << "Path,Sex,Age,Frontal/Lateral,AP/PA,No Finding,Cardiomegaly\n"
+           "CheXpert-v1.0/train/patient00001/study1/view1_frontal.jpg,F,68,Frontal,AP,,1.0\n";
+    DatasetOptions no_val;
+    no_val.val_fraction = 0;
+    Dataset chexpert = load_dataset((d / "chexpert" / "CheXpert-v1.0" / "train.csv").string(), no_val);
+    ASSERT_EQ(chexpert.samples.size(), 1u);
+    EXPECT_EQ(fs::path(chexpert.samples[0].path).extension(), ".dcm");  // the listed .jpg is absent
+    EXPECT_EQ(decode_image(chexpert.samples[0].path).pixels.back(), 255);
 
     PipelineConfig pipe;
     pipe.image_size = 16;
