@@ -8,6 +8,7 @@
 #include "apps/cli.h"
 #include "apps/model_table.h"
 #include "apps/trainer.h"
+#include "data/dicom.h"
 
 using namespace effnet;
 
@@ -23,7 +24,8 @@ int main(int argc, char** argv) {
                       "Train EfficientNet to tell chest X-rays with cardiomegaly (1) from those without (0).\n"
                       "Without --data: synthetic phantoms, quick preset (64 px, lr 1e-3, 12 epochs).\n"
                       "With --data: the reference recipe (224 px, AdamW lr 1e-5, wd 1e-3, plateau patience 2,\n"
-                      "early stopping patience 4, histogram equalisation, at most 50 epochs).");
+                      "early stopping patience 4, histogram equalisation, at most 50 epochs).\n" +
+                          dicom_support());
         p.option("--data", &c.data, "class folders ROOT/{train,val,test}/{0,1}, a path,label[,split] CSV, "
                                     "NIH Data_Entry_2017.csv or CheXpert train.csv");
         p.option("--image-root", &c.dataset.image_root, "image folder for NIH/CheXpert CSVs");

@@ -28,11 +28,6 @@ std::string trim(const std::string& s) {
     return b == std::string::npos ? "" : s.substr(b, e - b + 1);
 }
 
-bool is_image_file(const fs::path& p) {
-    const std::string ext = lower(p.extension().string());
-    return ext == ".png" || ext == ".jpg" || ext == ".jpeg" || ext == ".bmp";
-}
-
 // Class folder name -> label, or -1 when the name is not a known class.
 int class_label(const std::string& name) {
     static const std::map<std::string, int> names = {
@@ -73,7 +68,7 @@ void load_class_folders(const fs::path& root, Split split, Dataset& ds) {
                                        "negative/positive or no/yes)");
         std::vector<fs::path> files;
         for (auto& e : fs::recursive_directory_iterator(d))
-            if (e.is_regular_file() && is_image_file(e.path())) files.push_back(e.path());
+            if (e.is_regular_file() && has_image_extension(e.path().string())) files.push_back(e.path());
         std::sort(files.begin(), files.end());
         for (auto& f : files) ds.samples.push_back({f.string(), label, split, "", -1});
     }
@@ -136,11 +131,16 @@ Dataset load_plain_csv(const std::string& path, const std::vector<std::string>& 
     return ds;
 }
 
+// Image files under `root` by file name, and also by name without the
+// extension, so that a listed "00000001_000.png" finds "00000001_000.dcm".
 std::unordered_map<std::string, std::string> index_images(const fs::path& root) {
     std::unordered_map<std::string, std::string> idx;
     if (!fs::is_directory(root)) throw IoError(root.string() + ": image folder not found (set --image-root)");
     for (auto& e : fs::recursive_directory_iterator(root))
-        if (e.is_regular_file() && is_image_file(e.path())) idx.emplace(e.path().filename().string(), e.path().string());
+        if (e.is_regular_file() && has_image_extension(e.path().string())) {
+            idx.emplace(e.path().filename().string(), e.path().string());
+            idx.emplace("stem:" + e.path().stem().string(), e.path().string());
+        }
     return idx;
 }
 
@@ -169,6 +169,7 @@ Dataset load_nih(const std::string& path, std::ifstream& in, const DatasetOption
         else continue;
         if (opts.pa_only && trim(f[6]) != "PA") continue;
         auto it = images.find(trim(f[0]));
+        if (it == images.end()) it = images.find("stem:" + fs::path(trim(f[0])).stem().string());
         if (it == images.end()) {
             ++unmatched;
             continue;
@@ -212,12 +213,20 @@ Dataset load_chexpert(const std::string& path, const std::vector<std::string>& h
         std::string patient;
         auto p = rel.find("patient");
         if (p != std::string::npos) patient = rel.substr(p, rel.find('/', p) - p);
-        ds.samples.push_back({(root / rel).string(), label, split, patient, -1});
+        fs::path image = root / rel;
+        // CheXpert lists JPEGs; where only a DICOM of the same name is there, take it.
+        if (fs::path dcm = fs::path(image).replace_extension(".dcm"); !fs::exists(image) && fs::exists(dcm)) image = dcm;
+        ds.samples.push_back({image.string(), label, split, patient, -1});
     }
     return ds;
 }
 
 }  // namespace
+
+bool has_image_extension(const std::string& path) {
+    const std::string ext = lower(fs::path(path).extension().string());
+    return ext == ".png" || ext == ".jpg" || ext == ".jpeg" || ext == ".bmp" || ext == ".dcm" || ext == ".dicom";
+}
 
 const char* split_name(Split s) {
     switch (s) {

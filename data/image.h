@@ -5,6 +5,7 @@
 // (8/16-bit), JPEG and BMP through stb_image; colour is converted to grey by
 // BT.601 luminance (0.299 R + 0.587 G + 0.114 B); 16-bit images are mapped to
 // 8 bits by min-max stretching (radiographs rarely use the full 16-bit range).
+// DICOM files go to data/dicom.h (decoded where the build has DCMTK).
 //
 // Every failure throws IoError naming the path and the problem: missing,
 // empty, truncated or corrupt, zero size, larger than the limit, unsupported

@@ -26,18 +26,24 @@ void load_sample(const Sample& s, const PipelineConfig& cfg, uint64_t aug_seed, 
     finish_sample(prepare_image(s, cfg), cfg, aug_seed, aug_stream, dst);
 }
 
+ChannelNormalisation channel_normalisation(const PipelineConfig& cfg) {
+    if (cfg.channels != 1) return {cfg.mean, cfg.std};
+    // A grey stem: the mean of the three (ImageNet) statistics.
+    const float m = (cfg.mean[0] + cfg.mean[1] + cfg.mean[2]) / 3, sd = (cfg.std[0] + cfg.std[1] + cfg.std[2]) / 3;
+    return {{m, m, m}, {sd, sd, sd}};
+}
+
 void finish_sample(const GreyImage& prepared, const PipelineConfig& cfg, uint64_t aug_seed, uint64_t aug_stream, float* dst) {
     Plane p = augment(to_plane(prepared), cfg.augment, aug_seed, aug_stream);
     const size_t n = p.v.size();
+    const ChannelNormalisation norm = channel_normalisation(cfg);
     if (cfg.channels == 1) {
-        // A grey stem: the mean of the three ImageNet statistics.
-        const float m = (cfg.mean[0] + cfg.mean[1] + cfg.mean[2]) / 3, sd = (cfg.std[0] + cfg.std[1] + cfg.std[2]) / 3;
-        for (size_t i = 0; i < n; ++i) dst[i] = (p.v[i] / 255.0f - m) / sd;
+        for (size_t i = 0; i < n; ++i) dst[i] = (p.v[i] / 255.0f - norm.mean[0]) / norm.std[0];
         return;
     }
     for (size_t i = 0; i < n; ++i) {
         const float x = p.v[i] / 255.0f;
-        for (int c = 0; c < 3; ++c) dst[i * 3 + c] = (x - cfg.mean[c]) / cfg.std[c];
+        for (int c = 0; c < 3; ++c) dst[i * 3 + c] = (x - norm.mean[size_t(c)]) / norm.std[size_t(c)];
     }
 }
 

@@ -49,6 +49,14 @@ struct PipelineConfig {
     uint64_t phantom_seed = 0;
 };
 
+// The mean and standard deviation applied to each of the `channels` input
+// channels: x = (pixel / 255 - mean[c]) / std[c]. A grey stem (channels 1)
+// takes the average of the three configured values (entry 0 of the result).
+struct ChannelNormalisation {
+    std::array<float, 3> mean, std;
+};
+ChannelNormalisation channel_normalisation(const PipelineConfig& cfg);
+
 // The prepared image of a sample: equalised and resized to image_size, 8-bit.
 GreyImage prepare_image(const Sample& s, const PipelineConfig& cfg);
 // Augments and normalises a prepared image into image_size^2 * channels floats (NHWC).

@@ -29,6 +29,7 @@
 #include <fstream>
 #include <memory>
 
+#include "data/dicom.h"
 #include "data/image.h"
 #include "data/png_fast.h"
 #include "tensor/error.h"
@@ -50,6 +51,7 @@ GreyImage decode_image(const std::string& path, const DecodeLimits& limits) {
 GreyImage decode_image_bytes(const std::vector<uint8_t>& bytes, const std::string& name, const DecodeLimits& limits) {
     if (bytes.empty()) throw IoError(name + ": empty file");
     if (bytes.size() > size_t(INT32_MAX)) throw IoError(name + ": file too large");
+    if (looks_like_dicom(bytes, name)) return decode_dicom_bytes(bytes, name, limits);
     {
         GreyImage fast;
         if (decode_grey8_png(bytes, limits, fast)) return fast;

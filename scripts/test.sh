@@ -6,11 +6,18 @@
 #   build-cpu/  EFFNET_CUDA=OFF, the CPU-only engine, which must not load any
 #               CUDA library (checked by a test in that build), built
 #               portable (EFFNET_NATIVE=OFF) as for another machine, so both
-#               code generations pass the same tests
+#               code generations pass the same tests, and without DICOM
+#               (EFFNET_DICOM=OFF), so the refusal of DICOM files where
+#               DCMTK is absent is tested too (the DICOM tests run in build/)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs="$(nproc)"
+# The Python environment of the ONNX Runtime test (onnx, onnxruntime from
+# PyPI; without PyPI that test skips with the reason), made during the build.
+bash scripts/onnx_venv.sh &
+venv_pid=$!
 BUILD_DIR=build bash scripts/build.sh
+wait "$venv_pid" || true
 ctest --test-dir build --output-on-failure -j "$jobs"
-BUILD_DIR=build-cpu bash scripts/build.sh -DEFFNET_CUDA=OFF -DEFFNET_NATIVE=OFF
+BUILD_DIR=build-cpu bash scripts/build.sh -DEFFNET_CUDA=OFF -DEFFNET_NATIVE=OFF -DEFFNET_DICOM=OFF
 ctest --test-dir build-cpu --output-on-failure -j "$jobs"
