@@ -75,6 +75,7 @@ int main(int argc, char** argv) {
         p.option("--init", &c.init, "start from these weights (.safetensors, timm names)");
         p.option("--resume", &c.resume, "continue from a checkpoint (last.safetensors)");
         p.option("--out", &c.out, "output folder");
+        p.flag("--overwrite", &c.overwrite, "replace another run's outputs in --out (refused otherwise)");
         p.option("--max-steps", &c.max_steps, "stop after this many steps (profiling runs)");
         p.option("--bootstrap", &c.bootstrap, "bootstrap resamples for the AUROC interval");
         p.flag("--print-model", &print_model, "print the layer table and parameter count, then exit");

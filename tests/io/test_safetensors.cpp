@@ -182,3 +182,57 @@ TEST(Weights, ModelRoundTripAndLoadReport) {
     EXPECT_GT(r.missing.size(), 200u);
     fs::remove(path);
 }
+
+TEST(Weights, NonFiniteValuesAreRefusedNamingTheTensor) {
+    EfficientNetConfig cfg = EfficientNetConfig::variant(0, 2);
+    EfficientNet a(cfg), b(cfg);
+    ParameterStore sa(a, Device::CPU), sb(b, Device::CPU);
+    uint64_t s1 = 0, s2 = 0;
+    a.reset_parameters(1, s1);
+    b.reset_parameters(2, s2);
+    const std::string path = temp_path("nan.safetensors");
+    save_weights(path, a);
+    const std::vector<float> before = sb.values().to_vector();
+    // One NaN in a real checkpoint's parameter, then an infinity in a BN buffer.
+    for (const char* name : {"blocks.3.1.conv_pw.weight", "bn2.running_var"}) {
+        SafetensorsFile f = read_safetensors(path);
+        std::vector<SafetensorsView> views;
+        for (auto& t : f.tensors) {
+            if (t.name == name) {
+                const float bad = std::string(name) == "bn2.running_var" ? INFINITY : NAN;
+                std::memcpy(t.bytes.data() + 4 * 17, &bad, 4);
+            }
+            views.push_back({t.name, t.dtype, t.shape, t.bytes.data()});
+        }
+        const std::string damaged = temp_path("nan_damaged.safetensors");
+        write_safetensors(damaged, views, f.metadata);
+        try {
+            load_weights(damaged, b, false);
+            ADD_FAILURE() << "a non-finite " << name << " loaded";
+        } catch (const IoError& e) {
+            const std::string m = e.what();
+            EXPECT_NE(m.find(damaged + ": tensor '" + name + "' holds non-finite values"), std::string::npos) << m;
+            EXPECT_NE(m.find("the first at index 17"), std::string::npos) << m;
+        }
+        fs::remove(damaged);
+    }
+    // Half-precision NaN and infinity patterns are found too.
+    std::vector<uint16_t> half = {0x3C00, 0x7E00, 0xFC00};
+    SafetensorsEntry h{"w", DType::FLOAT16, {3}, {}};
+    h.bytes.resize(6);
+    std::memcpy(h.bytes.data(), half.data(), 6);
+    try {
+        check_finite(h, "h.safetensors");
+        ADD_FAILURE() << "F16 NaN passed";
+    } catch (const IoError& e) {
+        EXPECT_NE(std::string(e.what()).find("(1 NaN, 1 infinite of 3; the first at index 1)"), std::string::npos) << e.what();
+    }
+    h.dtype = DType::BFLOAT16;
+    half = {0x3F80, 0x7F80, 0x0001};
+    std::memcpy(h.bytes.data(), half.data(), 6);
+    EXPECT_THROW(check_finite(h, "h.safetensors"), IoError);
+    half[1] = 0x7F7F;  // the largest finite bfloat16
+    std::memcpy(h.bytes.data(), half.data(), 6);
+    EXPECT_NO_THROW(check_finite(h, "h.safetensors"));
+    fs::remove(path);
+}
