@@ -30,6 +30,7 @@
 #include <memory>
 
 #include "data/image.h"
+#include "data/jpeg_check.h"
 #include "data/png_check.h"
 #include "data/png_fast.h"
 #include "tensor/error.h"
@@ -63,7 +64,7 @@ Format sniff_format(const std::vector<uint8_t>& b, std::string& other_name) {
         return b.size() >= at + n && std::memcmp(b.data() + at, magic, n) == 0;
     };
     if (is_png(b)) return Format::PNG;
-    if (starts("\xFF\xD8\xFF", 3)) return Format::JPEG;
+    if (is_jpeg(b)) return Format::JPEG;
     if (starts("BM", 2)) return Format::BMP;
     if (starts("GIF87a", 6) || starts("GIF89a", 6)) other_name = "GIF";
     else if (starts("II*\0", 4) || starts("MM\0*", 4)) other_name = "TIFF";
@@ -117,6 +118,7 @@ GreyImage decode_image_bytes(const std::vector<uint8_t>& bytes, const std::strin
         if (decode_grey8_png(bytes, name, fast)) return fast;
         verify_png_for_stb(bytes, h, name);
     }
+    if (format == Format::JPEG) check_jpeg_structure(bytes, name);
     const auto* buf = bytes.data();
     const int len = static_cast<int>(bytes.size());
     int w = 0, h = 0, comp = 0;

@@ -7,6 +7,12 @@
 #               CUDA library (checked by a test in that build), built
 #               portable (EFFNET_NATIVE=OFF) as for another machine, so both
 #               code generations pass the same tests
+# then the reliability checks (docs/reliability.md):
+#   build-asan/ clang, CPU-only, ASan+UBSan: the test suite less its slowest
+#               tests (scripts/sanitize.sh), then every fuzz target for
+#               EFFNET_FUZZ_SECONDS (default 60) each (scripts/fuzz.sh;
+#               0 skips the fuzzing). Every build also replays the fuzz corpus
+#               and the saved findings as ordinary tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs="$(nproc)"
@@ -14,3 +20,7 @@ BUILD_DIR=build bash scripts/build.sh
 ctest --test-dir build --output-on-failure -j "$jobs"
 BUILD_DIR=build-cpu bash scripts/build.sh -DEFFNET_CUDA=OFF -DEFFNET_NATIVE=OFF
 ctest --test-dir build-cpu --output-on-failure -j "$jobs"
+bash scripts/sanitize.sh
+if [ "${EFFNET_FUZZ_SECONDS:-60}" -gt 0 ]; then
+    bash scripts/fuzz.sh "${EFFNET_FUZZ_SECONDS:-60}"
+fi

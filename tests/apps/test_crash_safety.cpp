@@ -136,34 +136,16 @@ std::vector<std::string> partial_writes(const fs::path& dir) {
     return out;
 }
 
-// The uninterrupted run every interrupted one is compared with.
-class Reliability : public ::testing::Test {
-protected:
-    static void SetUpTestSuite() {
-        reference_dir_ = fresh("reference");
-        const auto t0 = std::chrono::steady_clock::now();
-        const Ended r = train(reference_dir_, kEpochs);
-        reference_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-        ASSERT_EQ(r.exit_code, 0) << r.output;
-        reference_ = new Outcome(outcome(reference_dir_));
-    }
-    static void TearDownTestSuite() {
-        delete reference_;
-        reference_ = nullptr;
-        fs::remove_all(reference_dir_);
-    }
-    static fs::path reference_dir_;
-    static double reference_seconds_;
-    static Outcome* reference_;
-};
-fs::path Reliability::reference_dir_;
-double Reliability::reference_seconds_ = 0;
-Outcome* Reliability::reference_ = nullptr;
+// A finished one-epoch run (best.safetensors, last.safetensors, report) to damage.
+fs::path finished_run(const std::string& name) {
+    const fs::path dir = fresh(name);
+    const Ended r = train(dir, " --epochs 1");
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    return dir;
+}
 
-}  // namespace
-
-TEST_F(Reliability, KilledInEachPhaseResumesBitIdentically) {
-    ASSERT_TRUE(reference_);
+void killed_in_each_phase(const Outcome& reference) {
+    SCOPED_TRACE("killed at the named fault points");
     const fs::path out = fresh("phases");
     const std::string last = (out / "last.safetensors").string();
     const std::string resume = kEpochs + " --resume " + last;
@@ -201,12 +183,12 @@ TEST_F(Reliability, KilledInEachPhaseResumesBitIdentically) {
     r = train(out, resume);
     ASSERT_EQ(r.exit_code, 0) << r.output;
     EXPECT_EQ(history_rows(out), 3);
-    expect_same(*reference_, outcome(out));
+    expect_same(reference, outcome(out));
     fs::remove_all(out);
 }
 
-TEST_F(Reliability, KilledAtRandomTimesResumesBitIdentically) {
-    ASSERT_TRUE(reference_);
+void killed_at_random_times(const Outcome& reference, double reference_seconds) {
+    SCOPED_TRACE("killed at random times");
     const fs::path out = fresh("random");
     const fs::path log = out.string() + ".stdout";
     const std::string last = (out / "last.safetensors").string();
@@ -214,7 +196,7 @@ TEST_F(Reliability, KilledAtRandomTimesResumesBitIdentically) {
     std::mt19937 rng(seed);
     // Kill times as fractions of the uninterrupted run; shrunk when a run
     // outpaces them, so that every run of this test kills at least twice.
-    double scale = reference_seconds_;
+    double scale = reference_seconds;
     int kills = 0;
     std::string when;
     for (int attempt = 0; attempt < 16; ++attempt) {
@@ -253,19 +235,31 @@ TEST_F(Reliability, KilledAtRandomTimesResumesBitIdentically) {
         }
     }
     std::cout << "killed " << kills << " times (after " << when << "; seed " << seed << "), uninterrupted run "
-              << reference_seconds_ << " s\n";
+              << reference_seconds << " s\n";
     EXPECT_GE(kills, 2);
-    expect_same(*reference_, outcome(out));
+    expect_same(reference, outcome(out));
     EXPECT_EQ(history_rows(out), 3);
     fs::remove_all(out);
 }
 
-TEST_F(Reliability, DamagedLastCheckpointIsRefusedSuggestingBest) {
-    ASSERT_TRUE(reference_);
-    const fs::path out = fresh("damaged");
-    fs::create_directories(out);
-    for (const char* f : {"last.safetensors", "best.safetensors", "history.csv"})
-        fs::copy_file(reference_dir_ / f, out / f);
+}  // namespace
+
+// One test for both kinds of kill: ctest runs every test in a process of its
+// own, and both compare with the same uninterrupted run.
+TEST(CrashSafety, KilledInEachPhaseOrAtRandomResumesBitIdentically) {
+    const fs::path reference_dir = fresh("reference");
+    const auto t0 = std::chrono::steady_clock::now();
+    const Ended ref = train(reference_dir, kEpochs);
+    const double reference_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    ASSERT_EQ(ref.exit_code, 0) << ref.output;
+    const Outcome reference = outcome(reference_dir);
+    fs::remove_all(reference_dir);
+    killed_in_each_phase(reference);
+    killed_at_random_times(reference, reference_seconds);
+}
+
+TEST(CrashSafety, DamagedLastCheckpointIsRefusedSuggestingBest) {
+    const fs::path out = finished_run("damaged");
     const std::string bytes = slurp(out / "last.safetensors");
     const std::string last = (out / "last.safetensors").string(), best = (out / "best.safetensors").string();
     auto write = [&](const std::string& s) {
@@ -274,7 +268,7 @@ TEST_F(Reliability, DamagedLastCheckpointIsRefusedSuggestingBest) {
     };
     // Truncated (a copy cut short), then one flipped byte in the weights.
     write(bytes.substr(0, bytes.size() / 2));
-    Ended r = train(out, kEpochs + " --resume " + last);
+    Ended r = train(out, " --epochs 1 --resume " + last);
     EXPECT_EQ(r.exit_code, 1) << r.output;
     EXPECT_NE(r.output.find("cannot resume from a damaged checkpoint: " + last), std::string::npos) << r.output;
     EXPECT_NE(r.output.find("truncated"), std::string::npos) << r.output;
@@ -282,18 +276,17 @@ TEST_F(Reliability, DamagedLastCheckpointIsRefusedSuggestingBest) {
     std::string flipped = bytes;
     flipped[flipped.size() - 1000] ^= 0x10;
     write(flipped);
-    r = train(out, kEpochs + " --resume " + last);
+    r = train(out, " --epochs 1 --resume " + last);
     EXPECT_EQ(r.exit_code, 1) << r.output;
     EXPECT_NE(r.output.find("fails its checksum"), std::string::npos) << r.output;
     EXPECT_NE(r.output.find("--resume " + best), std::string::npos) << r.output;
     // The suggestion works: the best epoch's state resumes (and finishes the run).
-    r = train(out, kEpochs + " --resume " + best);
+    r = train(out, " --epochs 1 --resume " + best);
     EXPECT_EQ(r.exit_code, 0) << r.output;
     fs::remove_all(out);
 }
 
-TEST_F(Reliability, FailedCheckpointWriteKeepsThePreviousOne) {
-    ASSERT_TRUE(reference_);
+TEST(CrashSafety, FailedCheckpointWriteKeepsThePreviousOne) {
     // After one epoch, files may not grow past 8 MB (a checkpoint is 48 MB):
     // epoch 2's checkpoint cannot be written.
     const fs::path out = fresh("fsize");
@@ -314,8 +307,7 @@ TEST_F(Reliability, FailedCheckpointWriteKeepsThePreviousOne) {
     fs::remove_all(out);
 }
 
-TEST_F(Reliability, FullFilesystemKeepsThePreviousCheckpoint) {
-    ASSERT_TRUE(reference_);
+TEST(CrashSafety, FullFilesystemKeepsThePreviousCheckpoint) {
     // A 110 MB tmpfs in a private mount namespace holds epoch 1's two
     // checkpoints (2 x 48 MB) but not a third file.
     if (run_app("unshare -m true").status != 0) GTEST_SKIP() << "no private mount namespaces here (unshare -m refused)";
@@ -428,15 +420,15 @@ void edit_tensor(const fs::path& src, const fs::path& dst, const std::string& na
 }
 }  // namespace
 
-TEST_F(Reliability, NonFiniteWeightsAndOutputsAreRefused) {
-    ASSERT_TRUE(reference_);
+TEST(Reliability, NonFiniteWeightsAndOutputsAreRefused) {
+    const fs::path run = finished_run("nonfinite_run");
     const fs::path dir = fresh("nonfinite");
     fs::create_directories(dir);
     const fs::path images = dir / "images";
     ASSERT_EQ(run_app(bin("effnet_phantoms") + " --count 2 --size 32 --out " + images.string()).status, 0);
     // One NaN weight: refused at load, naming the tensor.
     const fs::path nan_w = dir / "nan.safetensors";
-    edit_tensor(reference_dir_ / "best.safetensors", nan_w, "blocks.2.0.conv_dw.weight", [](std::vector<float>& v) { v[5] = NAN; });
+    edit_tensor(run / "best.safetensors", nan_w, "blocks.2.0.conv_dw.weight", [](std::vector<float>& v) { v[5] = NAN; });
     for (const std::string& cmd : {bin("effnet_predict") + " --weights " + nan_w.string() + " " + images.string(),
                                    bin("effnet_eval") + " --weights " + nan_w.string() + " --data " + images.string() +
                                        " --split train",
@@ -450,7 +442,7 @@ TEST_F(Reliability, NonFiniteWeightsAndOutputsAreRefused) {
     }
     // Finite but absurd classifier weights overflow the logits: no probability is printed.
     const fs::path huge = dir / "huge.safetensors";
-    edit_tensor(reference_dir_ / "best.safetensors", huge, "classifier.weight", [](std::vector<float>& v) {
+    edit_tensor(run / "best.safetensors", huge, "classifier.weight", [](std::vector<float>& v) {
         for (float& x : v) x = 3e38f;
     });
     const AppResult p = run_app(bin("effnet_predict") + " --weights " + huge.string() + " " + images.string());
@@ -461,4 +453,5 @@ TEST_F(Reliability, NonFiniteWeightsAndOutputsAreRefused) {
     EXPECT_EQ(e.status, 1) << e.output;
     EXPECT_NE(e.output.find("the model's output is not finite"), std::string::npos) << e.output;
     fs::remove_all(dir);
+    fs::remove_all(run);
 }

@@ -325,3 +325,35 @@ TEST(PngCheck, InflatedSizesIncludingAdam7) {
     h.height = 1;
     EXPECT_EQ(png_inflated_size(h), 2u);
 }
+
+TEST(Decode, JpegStructureIsCheckedBeforeStbImage) {
+    auto d = scratch_dir("decode_jpeg");
+    std::vector<uint8_t> rgb(16 * 16 * 3, 90);
+    write_rgb_jpg(d / "ok.jpg", 16, 16, rgb);
+    const std::vector<uint8_t> good = read_bytes(d / "ok.jpg");
+    ASSERT_EQ(decode_error(good, "ok.jpg"), "decoded 16x16");
+    // A Huffman table listing 300 codes: stb_image 2.27 writes past its
+    // 257-entry size array building it (found by fuzz_image).
+    std::vector<uint8_t> dht = {0xFF, 0xC4};
+    const size_t len = 2 + 17 + 300;
+    dht.push_back(uint8_t(len >> 8));
+    dht.push_back(uint8_t(len));
+    dht.push_back(0x00);  // DC table 0
+    for (int i = 0; i < 16; ++i) dht.push_back(i == 14 ? 255 : i == 15 ? 45 : 0);
+    dht.insert(dht.end(), 300, 0);
+    std::vector<uint8_t> bad = {good[0], good[1]};  // element by element: GCC 12 warns falsely on insert here
+    for (uint8_t v : dht) bad.push_back(v);
+    for (size_t i = 2; i < good.size(); ++i) bad.push_back(good[i]);
+    EXPECT_EQ(decode_error(bad, "dht.jpg"), "dht.jpg: corrupt JPEG (a Huffman table lists 300 codes, at most 256 exist)");
+    // Cut short: stb_image would fill the missing rows with grey.
+    const std::vector<uint8_t> cut(good.begin(), good.begin() + long(good.size() * 2 / 3));
+    EXPECT_NE(decode_error(cut, "cut.jpg").find("cut.jpg: corrupt JPEG (truncated"), std::string::npos);
+    // Arithmetic coding (SOF9) is named as unsupported.
+    std::vector<uint8_t> arith = good;
+    for (size_t i = 0; i + 1 < arith.size(); ++i)
+        if (arith[i] == 0xFF && arith[i + 1] == 0xC0) {
+            arith[i + 1] = 0xC9;
+            break;
+        }
+    EXPECT_NE(decode_error(arith, "a.jpg").find("unsupported JPEG coding (FFC9"), std::string::npos);
+}
