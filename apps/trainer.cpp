@@ -13,8 +13,8 @@
 
 #include "apps/checkpoint.h"
 #include "apps/evaluate.h"
-#include "apps/memory_plan.h"
 #include "apps/loss_head.h"
+#include "apps/memory_plan.h"
 #include "io/fault_point.h"
 #include "io/metrics.h"
 #include "io/plot.h"
