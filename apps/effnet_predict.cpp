@@ -115,7 +115,7 @@ int main(int argc, char** argv) {
                 continue;
             }
             Tensor logits = model.net->forward(x, RunState{Mode::EVAL, 0, 0}, ctx);
-            const double prob = positive_probability(logits.f32(), spec.num_classes);
+            const double prob = finite_probability(logits.f32(), spec.num_classes, file);
             std::cout << file << "," << prob << "," << (prob >= threshold ? 1 : 0) << "\n";
             if (!cam_dir.empty()) {
                 const Tensor& feats = model.net->head_features();

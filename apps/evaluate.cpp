@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <sstream>
 
+#include "io/fault_point.h"
 #include "tensor/nvtx.h"
 
 namespace effnet {
@@ -36,10 +37,11 @@ EvalResult evaluate(Model& model, Loader& loader, LossHead& head, Context& ctx) 
         std::vector<float> z = logits.to_vector();
         const int64_t k = logits.dim(1);
         for (int64_t i = 0; i < b.size(); ++i) {
-            r.prob.push_back(positive_probability(&z[size_t(i * k)], k));
+            r.prob.push_back(finite_probability(&z[size_t(i * k)], k, b.samples[size_t(i)]->path));
             r.label.push_back(b.labels.i32()[i]);
             r.paths.push_back(b.samples[size_t(i)]->path);
         }
+        fault_point("evaluate");
     }
     r.loss = n ? loss_sum / double(n) : NAN;
     r.accuracy = n ? double(correct) / double(n) : NAN;

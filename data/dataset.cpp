@@ -8,6 +8,8 @@
 #include <set>
 #include <unordered_map>
 
+#include <unistd.h>
+
 #include "data/phantom.h"
 #include "tensor/error.h"
 #include "tensor/random.h"
@@ -178,6 +180,9 @@ Dataset load_nih(const std::string& path, std::ifstream& in, const DatasetOption
     }
     if (ds.samples.empty())
         throw IoError(path + ": no usable rows (" + std::to_string(unmatched) + " listed images not found under " + root.string() + ")");
+    // The archive comes in parts; images of parts not unpacked are left out, and said so.
+    if (unmatched > 0)
+        ds.source += " (" + std::to_string(unmatched) + " listed images not found under " + root.string() + ", left out)";
     return ds;
 }
 
@@ -219,6 +224,29 @@ Dataset load_chexpert(const std::string& path, const std::vector<std::string>& h
         ds.samples.push_back({image.string(), label, split, patient, -1});
     }
     return ds;
+}
+
+// Every image a CSV names must be there before any split is carved: a wrong
+// base folder would otherwise surface much later, as "the train split has no
+// images of class 0". All missing files are counted, the first few named.
+void check_listed_images(const Dataset& ds, const std::string& csv, const std::string& resolved_from) {
+    std::vector<std::string> bad;
+    for (const Sample& s : ds.samples) {
+        std::error_code ec;
+        const fs::file_status st = fs::status(s.path, ec);
+        const char* why = !fs::exists(st) ? "not found"
+                          : !fs::is_regular_file(st) ? "not a file"
+                          : ::access(s.path.c_str(), R_OK) != 0 ? "not readable"
+                                                                : nullptr;
+        if (why) bad.push_back(s.path + " (" + why + ")");
+    }
+    if (bad.empty()) return;
+    std::string list;
+    for (size_t i = 0; i < bad.size() && i < 10; ++i) list += "\n  " + bad[i];
+    if (bad.size() > 10) list += "\n  ... and " + std::to_string(bad.size() - 10) + " more";
+    throw IoError(csv + ": " + std::to_string(bad.size()) + " of the " + std::to_string(ds.samples.size()) +
+                  " images it lists " + (bad.size() == 1 ? "is" : "are") + " missing or unreadable (relative paths are taken from " +
+                  resolved_from + "):" + list);
 }
 
 }  // namespace
@@ -342,6 +370,11 @@ Dataset load_dataset(const std::string& spec, const DatasetOptions& opts) {
             bool chexpert = false;
             for (auto& h : header) chexpert |= trim(h) == "Cardiomegaly";
             ds = chexpert ? load_chexpert(spec, header, in, opts) : load_plain_csv(spec, header, in);
+            const fs::path csv_dir = fs::path(spec).parent_path();
+            check_listed_images(ds, spec,
+                                chexpert ? (opts.image_root.empty() ? (csv_dir.parent_path().string() + ", the CSV's parent folder; set --image-root")
+                                                                    : "--image-root " + opts.image_root)
+                                         : (csv_dir.empty() ? std::string("the current folder") : csv_dir.string() + ", the CSV's folder"));
         }
     }
     if (ds.samples.empty()) throw IoError(spec + ": no images found");

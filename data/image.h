@@ -9,7 +9,11 @@
 //
 // Every failure throws IoError naming the path and the problem: missing,
 // empty, truncated or corrupt, zero size, larger than the limit, unsupported
-// format. Dimensions are checked from the header before pixels are decoded.
+// format (GIF, TIFF, ... named by their first bytes). Dimensions are checked
+// from the header before pixels are decoded. A damaged PNG never decodes:
+// libpng (8-bit grey) reports its own error, and before stb_image decodes
+// any other PNG every chunk CRC and the zlib Adler-32 are verified
+// (data/png_check.h).
 #pragma once
 
 #include <cstdint>

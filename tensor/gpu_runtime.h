@@ -95,7 +95,7 @@ public:
     bool ready() const { return exec_ != nullptr; }
 
 private:
-    void* graph_ = nullptr;  // cudaGraph_t
+    [[maybe_unused]] void* graph_ = nullptr;  // cudaGraph_t (unused in the CPU-only build)
     void* exec_ = nullptr;   // cudaGraphExec_t
 };
 

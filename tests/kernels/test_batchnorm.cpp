@@ -37,7 +37,7 @@ TEST(BatchNorm, EvalUsesRunningStats) {
 class BatchNormGrad : public ::testing::TestWithParam<std::pair<int64_t, int64_t>> {};
 
 TEST_P(BatchNormGrad, BackwardMatchesFiniteDifferences) {
-    const auto [m, c] = GetParam();
+    const int64_t m = GetParam().first, c = GetParam().second;  // not a structured binding: lambdas capture them
     auto x = random_vector(m * c, 21, -2, 3), gamma = random_vector(c, 22, 0.5, 1.5), beta = random_vector(c, 23);
     auto r = random_vector(m * c, 24);
     std::vector<double> y(m * c), mean(c), invstd(c), dx(m * c, NAN), dgamma(c, 0), dbeta(c, 0);
