@@ -31,7 +31,7 @@ void* Context::workspace(size_t bytes) {
         EFFNET_CHECK(!(device_ == Device::CUDA && gpu::is_capturing(stream_)),
                      "the context workspace must grow from " << workspace_.nbytes() << " to " << bytes
                          << " bytes during CUDA graph capture; run the step once eagerly before capturing it");
-        int64_t floats = static_cast<int64_t>((bytes + 3) / 4);
+        int64_t floats = static_cast<int64_t>((bytes + sizeof(float) - 1) / sizeof(float));
         workspace_ = Tensor::empty(Shape{floats > 0 ? floats : 1}, device_);
     }
     return workspace_.raw();

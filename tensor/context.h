@@ -12,6 +12,7 @@
 #include <string>
 
 #include "tensor/device.h"
+#include "tensor/gpu_handles.h"
 #include "tensor/tensor.h"
 
 namespace effnet {
@@ -28,9 +29,10 @@ public:
     Context& operator=(const Context&) = delete;
 
     Device device() const { return device_; }
-    void* stream() const { return stream_; }     // cudaStream_t
-    void* cublas() const { return cublas_; }     // cublasHandle_t
-    void* cudnn() const { return cudnn_; }       // cudnnHandle_t
+    // Null on the CPU (tensor/gpu_handles.h: each is the CUDA type itself).
+    CudaStream stream() const { return stream_; }
+    CublasHandle cublas() const { return cublas_; }
+    CudnnHandle cudnn() const { return cudnn_; }
     // A scratch buffer of at least `bytes` on this context's device; grows and
     // keeps its size, so steady-state steps allocate nothing. Invalidated by
     // the next call. Growing it while the stream is captured into a CUDA graph
@@ -51,9 +53,9 @@ public:
 private:
     bool allow_tf32_ = false;
     Device device_;
-    void* stream_ = nullptr;
-    void* cublas_ = nullptr;
-    void* cudnn_ = nullptr;
+    CudaStream stream_ = nullptr;
+    CublasHandle cublas_ = nullptr;
+    CudnnHandle cudnn_ = nullptr;
     Tensor workspace_;
 };
 

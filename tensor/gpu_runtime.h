@@ -6,11 +6,13 @@
 // `device_stream()` (the stream rule, tensor/tensor.h). The functions below
 // that enqueue work take the stream explicitly and refuse a null stream: the
 // legacy default stream is never used, so nothing can run unordered with
-// effnet's kernels. Stream handles are `void*` (a cudaStream_t underneath).
+// effnet's kernels. Streams and library handles are typed (tensor/gpu_handles.h).
 #pragma once
 
 #include <cstddef>
 #include <string>
+
+#include "tensor/gpu_handles.h"
 
 namespace effnet::gpu {
 
@@ -26,9 +28,9 @@ int compute_capability();
 // The one stream of every device operation of this process: created on
 // first use with cudaStreamNonBlocking (it never waits for, and is never
 // waited for by, the legacy default stream). Every GPU Context returns it.
-void* device_stream();
+CudaStream device_stream();
 // True while `stream` is being captured into a CUDA graph (below).
-bool is_capturing(void* stream);
+bool is_capturing(CudaStream stream);
 
 void* device_malloc(size_t bytes);  // throws OutOfMemoryError with the sizes involved
 void device_free(void* p);
@@ -39,12 +41,12 @@ size_t free_device_bytes();
 enum class CopyKind { HOST_TO_DEVICE, DEVICE_TO_HOST, DEVICE_TO_DEVICE };
 // Enqueued on `stream` (never null) and returns at once; the host side of the
 // copy must stay valid and unchanged until the stream has reached it.
-void memcpy_async(void* dst, const void* src, size_t bytes, CopyKind kind, void* stream);
-void memset_zero_async(void* dst, size_t bytes, void* stream);
+void memcpy_async(void* dst, const void* src, size_t bytes, CopyKind kind, CudaStream stream);
+void memset_zero_async(void* dst, size_t bytes, CudaStream stream);
 // Constant fill of `n` floats on the device (tensor/cuda/fill.cu).
-void fill_f32(float* d_dst, size_t n, float value, void* stream);
+void fill_f32(float* d_dst, size_t n, float value, CudaStream stream);
 // Waits on the host until everything enqueued on `stream` has completed.
-void synchronize(void* stream);
+void synchronize(CudaStream stream);
 
 // A marker in a stream: record() marks the work enqueued so far, wait()
 // blocks the host until that work has completed. A never-recorded event is
@@ -58,22 +60,22 @@ public:
     Event& operator=(Event&& o) noexcept;
     Event(const Event&) = delete;
     Event& operator=(const Event&) = delete;
-    void record(void* stream);
+    void record(CudaStream stream);
     void wait();
     bool recorded() const { return recorded_; }
 
 private:
-    void* event_ = nullptr;  // cudaEvent_t, created on first record
+    CUevent_st* event_ = nullptr;  // a cudaEvent_t, created on first record
     bool recorded_ = false;
 };
 
 // Library handles, owned by effnet::Context and bound to its stream.
-void* create_cublas(void* stream, bool tf32);
+CublasHandle create_cublas(CudaStream stream, bool tf32);
 // Exact FP32 GEMMs, or TF32 tensor cores when `tf32`.
-void set_cublas_tf32(void* handle, bool tf32);
-void destroy_cublas(void* h);
-void* create_cudnn(void* stream);
-void destroy_cudnn(void* h);
+void set_cublas_tf32(CublasHandle handle, bool tf32);
+void destroy_cublas(CublasHandle h);
+CudnnHandle create_cudnn(CudaStream stream);
+void destroy_cudnn(CudnnHandle h);
 
 // A CUDA graph recorded from `stream` between begin_capture and end_capture
 // (global capture mode: a synchronising or allocating call inside fails the
@@ -87,16 +89,16 @@ public:
     Graph& operator=(Graph&& o) noexcept;
     Graph(const Graph&) = delete;
     Graph& operator=(const Graph&) = delete;
-    void begin_capture(void* stream);
-    void end_capture(void* stream);
+    void begin_capture(CudaStream stream);
+    void end_capture(CudaStream stream);
     // Ends a capture that failed part-way, discarding it, so the stream works again.
-    void cancel_capture(void* stream);
-    void launch(void* stream);
+    void cancel_capture(CudaStream stream);
+    void launch(CudaStream stream);
     bool ready() const { return exec_ != nullptr; }
 
 private:
-    void* graph_ = nullptr;  // cudaGraph_t
-    void* exec_ = nullptr;   // cudaGraphExec_t
+    CUgraph_st* graph_ = nullptr;     // a cudaGraph_t
+    CUgraphExec_st* exec_ = nullptr;  // a cudaGraphExec_t
 };
 
 }  // namespace effnet::gpu

@@ -6,11 +6,11 @@
 namespace effnet {
 
 namespace cpu {
-void fill_uniform(float* dst, size_t n, uint64_t seed, uint64_t stream, float lo, float hi, void*) {
+void fill_uniform(float* dst, size_t n, uint64_t seed, uint64_t stream, float lo, float hi, CudaStream) {
 #pragma omp parallel for schedule(static)
     for (int64_t i = 0; i < static_cast<int64_t>(n); ++i) dst[i] = lo + (hi - lo) * philox_uniform(seed, stream, i);
 }
-void fill_normal(float* dst, size_t n, uint64_t seed, uint64_t stream, float mean, float stddev, void*) {
+void fill_normal(float* dst, size_t n, uint64_t seed, uint64_t stream, float mean, float stddev, CudaStream) {
 #pragma omp parallel for schedule(static)
     for (int64_t i = 0; i < static_cast<int64_t>(n); ++i) dst[i] = mean + stddev * philox_normal(seed, stream, i);
 }

@@ -41,30 +41,29 @@ __global__ void drop_path_kernel(const float* __restrict__ x, float* __restrict_
     }
 }
 
-cudaStream_t as_stream(void* s) { return static_cast<cudaStream_t>(s); }
 }  // namespace
 
-void adamw_update(float* p, const float* g, float* m, float* v, int64_t n, const AdamWStep& s, void* stream) {
+void adamw_update(float* p, const float* g, float* m, float* v, int64_t n, const AdamWStep& s, CudaStream stream) {
     if (n == 0) return;
     const double bc1 = 1.0 - std::pow(s.beta1, double(s.step)), bc2 = 1.0 - std::pow(s.beta2, double(s.step));
-    adamw_kernel<<<grid_stride_blocks(size_t(n), kThreads), kThreads, 0, as_stream(stream)>>>(
+    adamw_kernel<<<grid_stride_blocks(size_t(n), kThreads), kThreads, 0, stream>>>(
         p, g, m, v, n, float(1.0 - s.lr * s.weight_decay), float(s.beta1), float(s.beta2), float(s.lr / bc1),
         float(std::sqrt(bc2)), float(s.eps));
     EFFNET_CHECK_LAUNCH("adamw_kernel", "n=" << n << " step=" << s.step);
 }
 
-void dropout_apply(const float* x, float* y, int64_t n, float p, uint64_t seed, uint64_t stream_id, void* stream) {
+void dropout_apply(const float* x, float* y, int64_t n, float p, uint64_t seed, uint64_t stream_id, CudaStream stream) {
     if (n == 0) return;
-    dropout_kernel<<<grid_stride_blocks(size_t(n), kThreads), kThreads, 0, as_stream(stream)>>>(
+    dropout_kernel<<<grid_stride_blocks(size_t(n), kThreads), kThreads, 0, stream>>>(
         x, y, n, p, float(1.0 / (1.0 - double(p))), seed, stream_id);
     EFFNET_CHECK_LAUNCH("dropout_kernel", "n=" << n << " p=" << p);
 }
 
 void drop_path_apply(const float* x, float* y, int64_t batch, int64_t per_sample, float p, uint64_t seed, uint64_t stream_id,
-                     void* stream) {
+                     CudaStream stream) {
     const int64_t n = batch * per_sample;
     if (n == 0) return;
-    drop_path_kernel<<<grid_stride_blocks(size_t(n), kThreads), kThreads, 0, as_stream(stream)>>>(
+    drop_path_kernel<<<grid_stride_blocks(size_t(n), kThreads), kThreads, 0, stream>>>(
         x, y, n, per_sample, p, float(1.0 / (1.0 - double(p))), seed, stream_id);
     EFFNET_CHECK_LAUNCH("drop_path_kernel", "batch=" << batch << " p=" << p);
 }

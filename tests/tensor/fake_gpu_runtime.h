@@ -15,11 +15,13 @@
 #include <string>
 #include <vector>
 
+#include "tensor/gpu_handles.h"
+
 namespace effnet::fake_gpu {
 
 struct Call {
     std::string op;      // "memcpy_h2d", "memcpy_d2h", "memcpy_d2d", "memset", "fill", "random", "sync", "event", ...
-    const void* stream;  // the stream it was enqueued on (or synchronised)
+    CudaStream stream;   // the stream it was enqueued on (or synchronised)
 };
 
 // Calls since the last reset, in order.
