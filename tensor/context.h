@@ -5,7 +5,9 @@
 // A GPU context's stream is the process's device stream (the stream rule,
 // tensor/tensor.h): every context on the GPU, and every Tensor device
 // operation, enqueue on that one stream, and its cuBLAS and cuDNN handles are
-// bound to it. A CPU context holds no CUDA state and can be created in any build.
+// bound to it. A CPU context holds no CUDA state and can be created in any build;
+// a GPU context needs a usable GPU (ContractError otherwise, always in the
+// CPU-only build).
 #pragma once
 
 #include <cstddef>

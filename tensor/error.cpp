@@ -8,4 +8,8 @@ void throw_contract(const char* file, int line, const char* cond, const std::str
     throw ContractError(os.str());
 }
 
+void throw_built_without_cuda(const std::string& what) {
+    throw CudaError(what + ": this effnet was built without CUDA (EFFNET_CUDA=OFF); use --device cpu");
+}
+
 }  // namespace effnet::detail

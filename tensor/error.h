@@ -37,6 +37,9 @@ class NumericError : public Error { using Error::Error; };
 
 namespace detail {
 [[noreturn]] void throw_contract(const char* file, int line, const char* cond, const std::string& msg);
+// The CPU-only build's refusal of `what` (a CUDA tensor, device memory): a
+// CudaError "<what>: this effnet was built without CUDA (EFFNET_CUDA=OFF); use --device cpu".
+[[noreturn]] void throw_built_without_cuda(const std::string& what);
 }  // namespace detail
 
 }  // namespace effnet

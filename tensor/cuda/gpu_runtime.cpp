@@ -94,9 +94,8 @@ cudaMemcpyKind to_cuda(CopyKind k) {
 }
 }  // namespace
 
-bool compiled() { return true; }
-bool available() { return probe().ok; }
-const std::string& status() { return probe().status; }
+bool probe_available() { return probe().ok; }
+const std::string& probe_status() { return probe().status; }
 int compute_capability() { return probe().cc; }
 
 void* device_malloc(size_t bytes) {
@@ -166,17 +165,8 @@ void memset_zero_async(void* dst, size_t bytes, CudaStream stream) {
 
 void synchronize(CudaStream stream) { EFFNET_CUDA_CHECK(cudaStreamSynchronize(checked_stream(stream, "synchronize"))); }
 
-Event::~Event() {
+void Event::destroy() {
     if (event_) cudaEventDestroy(event_);
-}
-Event::Event(Event&& o) noexcept : event_(o.event_), recorded_(o.recorded_) {
-    o.event_ = nullptr;
-    o.recorded_ = false;
-}
-Event& Event::operator=(Event&& o) noexcept {
-    std::swap(event_, o.event_);
-    std::swap(recorded_, o.recorded_);
-    return *this;
 }
 
 void Event::record(CudaStream stream) {
@@ -189,11 +179,7 @@ void Event::record(CudaStream stream) {
     recorded_ = true;
 }
 
-void Event::wait() {
-    if (!recorded_) return;
-    EFFNET_CUDA_CHECK(cudaEventSynchronize(event_));
-    recorded_ = false;
-}
+void Event::synchronize_recorded() { EFFNET_CUDA_CHECK(cudaEventSynchronize(event_)); }
 
 namespace {
 // cuBLAS workspaces by handle: set explicitly so that cuBLAS never allocates
@@ -234,15 +220,9 @@ void destroy_cublas(CublasHandle h) {
     }
 }
 
-Graph::~Graph() {
+void Graph::destroy() {
     if (exec_) cudaGraphExecDestroy(exec_);
     if (graph_) cudaGraphDestroy(graph_);
-}
-Graph::Graph(Graph&& o) noexcept : graph_(o.graph_), exec_(o.exec_) { o.graph_ = o.exec_ = nullptr; }
-Graph& Graph::operator=(Graph&& o) noexcept {
-    std::swap(graph_, o.graph_);
-    std::swap(exec_, o.exec_);
-    return *this;
 }
 
 void Graph::begin_capture(CudaStream stream) {

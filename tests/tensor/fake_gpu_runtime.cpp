@@ -89,9 +89,8 @@ void discard_pending() {
 namespace effnet::gpu {
 using namespace effnet::fake_gpu;
 
-bool compiled() { return true; }
-bool available() { return true; }
-const std::string& status() {
+bool probe_available() { return true; }
+const std::string& probe_status() {
     static const std::string s = "fake deferred device (tests/tensor/fake_gpu_runtime.h)";
     return s;
 }
@@ -135,13 +134,7 @@ void synchronize(CudaStream stream) {
 }
 
 // event_ holds the sequence number of the last operation before the record.
-Event::~Event() = default;
-Event::Event(Event&& o) noexcept : event_(o.event_), recorded_(o.recorded_) { o.recorded_ = false; }
-Event& Event::operator=(Event&& o) noexcept {
-    std::swap(event_, o.event_);
-    std::swap(recorded_, o.recorded_);
-    return *this;
-}
+void Event::destroy() {}
 void Event::record(CudaStream stream) {
     std::lock_guard<std::mutex> lock(state().mu);
     log("event_record", stream);
@@ -149,14 +142,12 @@ void Event::record(CudaStream stream) {
     event_ = reinterpret_cast<CUevent_st*>(uintptr_t(state().enqueued));
     recorded_ = true;
 }
-void Event::wait() {
-    if (!recorded_) return;
+void Event::synchronize_recorded() {
     {
         std::lock_guard<std::mutex> lock(state().mu);
         log("event_wait", the_stream());
     }
     run_until(uint64_t(reinterpret_cast<uintptr_t>(event_)));
-    recorded_ = false;
 }
 
 CublasHandle create_cublas(CudaStream stream, bool) {
@@ -171,9 +162,7 @@ CudnnHandle create_cudnn(CudaStream stream) {
 }
 void destroy_cudnn(CudnnHandle) {}
 
-Graph::~Graph() = default;
-Graph::Graph(Graph&&) noexcept {}
-Graph& Graph::operator=(Graph&&) noexcept { return *this; }
+void Graph::destroy() {}
 void Graph::begin_capture(CudaStream) { throw CudaError("the fake runtime has no graphs"); }
 void Graph::end_capture(CudaStream) {}
 void Graph::cancel_capture(CudaStream) {}

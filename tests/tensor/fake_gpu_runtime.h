@@ -1,6 +1,8 @@
 // A recording stand-in for the CUDA runtime (the functions of
-// tensor/gpu_runtime.h), linked instead of tensor/cuda/gpu_runtime.cpp into
-// test_stream_rule so the stream rule of tensor/tensor.h is checked on the CPU.
+// tensor/gpu_runtime.h and tensor/cuda/fill.cu), linked instead of the
+// effnet_gpu_runtime library into the fake-runtime tests of the CUDA build
+// (tests/tensor/CMakeLists.txt), so that the stream rule of tensor/tensor.h
+// and the loader's staging-buffer rule (data/loader.h) are checked on the CPU.
 //
 // "Device" memory is host memory. Every enqueued operation (copy, memset,
 // fill) is deferred: it runs only when its stream is synchronised or an event
