@@ -231,8 +231,8 @@ void bench_gpu_kernels(int64_t batch, int repeats, BenchReport& rep) {
     Context mine(Device::CUDA), vendor(Device::CUDA);
     apply_kernel_spec(mine, "custom");
     apply_kernel_spec(vendor, "cudnn");
-    const double copy_gbs = cuda::measure_copy_gb_per_s(mine.stream(), 10);
-    const double fma_gflops = cuda::measure_fma_gflop_per_s(mine.stream());
+    const double copy_gbs = measure_copy_gb_per_s(mine, 10);
+    const double fma_gflops = measure_fma_gflop_per_s(mine);
     rep.number("device_copy_gb_per_s", copy_gbs, "device-to-device copy (read + write)", "GB/s");
     rep.number("device_fma_gflop_per_s", fma_gflops, "FP32 FMA rate (measured)", "GFLOP/s");
     KernelTable t{rep, copy_gbs, fma_gflops, repeats, mine, vendor};

@@ -1,12 +1,11 @@
-// CUDA AdamW update (kernels/adamw.h) and dropout / drop-path masks
-// (kernels/dropout.h). Element-wise, grid-stride, one element per thread per
-// iteration. The AdamW arithmetic follows the CPU reference operation by
-// operation in float32; masks come from the same Philox stream as on the CPU.
+// CUDA AdamW update (kernels/adamw.h). Element-wise, grid-stride, one
+// element per thread per iteration; the arithmetic follows the CPU reference
+// operation by operation in float32.
+#include <cmath>
+
 #include "kernels/adamw.h"
-#include "kernels/dropout.h"
 #include "tensor/cuda_check.h"
 #include "tensor/launch.h"
-#include "tensor/philox.h"
 
 namespace effnet::cuda {
 
@@ -27,20 +26,6 @@ __global__ void adamw_kernel(float* __restrict__ p, const float* __restrict__ g,
     }
 }
 
-__global__ void dropout_kernel(const float* __restrict__ x, float* __restrict__ y, int64_t n, float p, float scale,
-                               uint64_t seed, uint64_t stream) {
-    for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x)
-        y[i] = philox_uniform(seed, stream, uint64_t(i)) >= p ? x[i] * scale : 0.0f;
-}
-
-__global__ void drop_path_kernel(const float* __restrict__ x, float* __restrict__ y, int64_t n, int64_t per_sample, float p,
-                                 float scale, uint64_t seed, uint64_t stream) {
-    for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
-        const uint64_t sample = uint64_t(i / per_sample);
-        y[i] = philox_uniform(seed, stream, sample) >= p ? x[i] * scale : 0.0f;
-    }
-}
-
 }  // namespace
 
 void adamw_update(float* p, const float* g, float* m, float* v, int64_t n, const AdamWStep& s, CudaStream stream) {
@@ -50,22 +35,6 @@ void adamw_update(float* p, const float* g, float* m, float* v, int64_t n, const
         p, g, m, v, n, float(1.0 - s.lr * s.weight_decay), float(s.beta1), float(s.beta2), float(s.lr / bc1),
         float(std::sqrt(bc2)), float(s.eps));
     EFFNET_CHECK_LAUNCH("adamw_kernel", "n=" << n << " step=" << s.step);
-}
-
-void dropout_apply(const float* x, float* y, int64_t n, float p, uint64_t seed, uint64_t stream_id, CudaStream stream) {
-    if (n == 0) return;
-    dropout_kernel<<<grid_stride_blocks(size_t(n), kThreads), kThreads, 0, stream>>>(
-        x, y, n, p, float(1.0 / (1.0 - double(p))), seed, stream_id);
-    EFFNET_CHECK_LAUNCH("dropout_kernel", "n=" << n << " p=" << p);
-}
-
-void drop_path_apply(const float* x, float* y, int64_t batch, int64_t per_sample, float p, uint64_t seed, uint64_t stream_id,
-                     CudaStream stream) {
-    const int64_t n = batch * per_sample;
-    if (n == 0) return;
-    drop_path_kernel<<<grid_stride_blocks(size_t(n), kThreads), kThreads, 0, stream>>>(
-        x, y, n, per_sample, p, float(1.0 / (1.0 - double(p))), seed, stream_id);
-    EFFNET_CHECK_LAUNCH("drop_path_kernel", "batch=" << batch << " p=" << p);
 }
 
 }  // namespace effnet::cuda

@@ -16,7 +16,7 @@
 // and workspace sizes are chosen once per shape and cached.
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
 
-#include "kernels/cuda/cudnn_fallback.h"
+#include "kernels/cuda/cudnn.h"
 
 #include "kernels/conv2d.h"
 #include "kernels/dispatch.h"

@@ -1,7 +1,8 @@
-// cuDNN versions of convolution and batch norm (see
-// kernels/cuda/cudnn_fallback.cpp). Same semantics as the hand-written
-// kernels: outputs and input gradients overwritten, parameter gradients
-// accumulated. `handle` is the Context's cudnnHandle_t.
+// cuDNN versions of convolution and batch norm (see kernels/cuda/cudnn.cpp):
+// the default for the dense stem convolution, and the run-time alternative to
+// effnet's depthwise and batch-norm kernels (--kernels cudnn). Same semantics
+// as the hand-written kernels: outputs and input gradients overwritten,
+// parameter gradients accumulated. `handle` is the Context's.
 #pragma once
 
 #include <cstdint>

@@ -57,7 +57,7 @@ TEST(DepthwiseGpu, MatchesCpuReference) {
             auto c = compare(got, want, atol, 1e-4);
             EXPECT_TRUE(c.ok && c.rel_l2 <= 1e-5) << what << ": " << c.str();
         }
-        // The cuDNN fallback (--kernels cudnn) must agree with the hand-written kernels.
+        // The cuDNN path (--kernels cudnn) must agree with the hand-written kernels.
         Context vendor(Device::CUDA);
         vendor.depthwise_kernels = KernelChoice::CUDNN;
         Tensor yv = Tensor::full(ys, NAN, Device::CUDA), dxv = Tensor::full(xs, NAN, Device::CUDA), dwv = Tensor::zeros(ws, Device::CUDA);

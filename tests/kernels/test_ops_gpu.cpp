@@ -69,7 +69,7 @@ TEST(BatchNormGpu, TrainEvalAndBackwardMatchCpu) {
         batchnorm_eval_forward(x, gamma, beta, rm, rv, ye, p, c);
         batchnorm_eval_forward(dev(x), dev(gamma), dev(beta), dev(rm), dev(rv), yed, p, g);
         expect_close(yed, ye, "eval forward");
-        // The cuDNN fallback (--kernels cudnn) against the CPU reference too.
+        // The cuDNN path (--kernels cudnn) against the CPU reference too.
         Context vendor(Device::CUDA);
         vendor.batchnorm_kernels = KernelChoice::CUDNN;
         Tensor yv = poisoned(xs), meanv = poisoned(cs), invv = poisoned(cs), rmv = dev(rm), rvv = dev(rv);
@@ -284,7 +284,7 @@ TEST(LinearGpu, MatchesCpu) {
 TEST(RooflineGpu, CeilingsArePlausible) {
     EFFNET_REQUIRE_GPU();
     Context g(Device::CUDA);
-    const double copy = cuda::measure_copy_gb_per_s(g.stream(), 3), fma = cuda::measure_fma_gflop_per_s(g.stream());
+    const double copy = measure_copy_gb_per_s(g, 3), fma = measure_fma_gflop_per_s(g);
     EXPECT_TRUE(std::isfinite(copy) && copy > 10) << copy << " GB/s";
     EXPECT_TRUE(std::isfinite(fma) && fma > 100) << fma << " GFLOP/s";
 }
