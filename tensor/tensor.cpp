@@ -51,7 +51,8 @@ private:
 namespace {
 // The CPU-only build has no device memory: a CUDA tensor is refused where it would be made.
 void check_device_built(Device device, const Shape& shape, const char* op) {
-    if (!kWithCuda && device == Device::CUDA) detail::throw_built_without_cuda(std::string(op) + ": a CUDA tensor " + shape.str());
+    if (!kWithCuda && device == Device::CUDA)
+        detail::throw_built_without_cuda(std::string(op) + ": a CUDA tensor " + shape.str());
 }
 }  // namespace
 

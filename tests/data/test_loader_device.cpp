@@ -17,22 +17,14 @@
 
 #include "data/dataset.h"
 #include "data/loader.h"
-#include "tensor/caching_allocator.h"
 #include "tests/tensor/fake_gpu_runtime.h"
+#include "tests/tensor/fake_gpu_test.h"
 
 using namespace effnet;
 
 namespace {
 
-class LoaderDevice : public ::testing::Test {
-protected:
-    void SetUp() override { fake_gpu::reset_calls(); }
-    void TearDown() override {
-        EXPECT_EQ(fake_gpu::pending(), 0u) << "work left queued at the end of the test";
-        fake_gpu::discard_pending();
-        device_allocator().release_cache();
-    }
-};
+class LoaderDevice : public test::FakeGpuTest {};
 
 std::vector<int32_t> int32_values(const Tensor& t) {
     const Tensor host = t.is_cuda() ? t.to(Device::CPU) : t;
