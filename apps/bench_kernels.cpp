@@ -132,13 +132,7 @@ void bench_depthwise(KernelTable& t, int64_t batch) {
     struct S { int64_t hw, c, k, s; };
     for (S sh : {S{112, 32, 3, 1}, S{112, 96, 3, 2}, S{56, 144, 3, 1}, S{56, 144, 5, 2}, S{28, 240, 5, 1}, S{28, 240, 3, 2},
                  S{14, 480, 3, 1}, S{14, 480, 5, 1}, S{14, 672, 5, 1}, S{14, 672, 5, 2}, S{7, 1152, 5, 1}, S{7, 1152, 3, 1}}) {
-        ConvGeometry g;
-        g.n = batch;
-        g.h = g.w = sh.hw;
-        g.cin = g.cout = g.groups = sh.c;
-        g.kh = g.kw = sh.k;
-        g.stride = sh.s;
-        g.pad = sh.k / 2;
+        const ConvGeometry g = depthwise_geometry(batch, sh.hw, sh.hw, sh.c, sh.k, sh.s);
         Tensor x = random_on_gpu(Shape{g.n, g.h, g.w, g.cin}, 1), w = random_on_gpu(Shape{g.cin, 1, g.kh, g.kw}, 2);
         Tensor dy = random_on_gpu(Shape{g.n, g.ho(), g.wo(), g.cin}, 3);
         Tensor y = Tensor::empty(dy.shape(), Device::CUDA), dx = Tensor::empty(x.shape(), Device::CUDA);
@@ -188,14 +182,7 @@ void bench_dense_conv(KernelTable& t, int64_t batch) {
     struct S { int64_t hw, cin, cout, k, s; };
     for (S sh : {S{224, 3, 32, 3, 2}, S{112, 32, 16, 1, 1}, S{56, 24, 144, 1, 1}, S{28, 240, 40, 1, 1}, S{14, 112, 672, 1, 1},
                  S{7, 320, 1280, 1, 1}}) {
-        ConvGeometry g;
-        g.n = batch;
-        g.h = g.w = sh.hw;
-        g.cin = sh.cin;
-        g.cout = sh.cout;
-        g.kh = g.kw = sh.k;
-        g.stride = sh.s;
-        g.pad = sh.k / 2;
+        const ConvGeometry g = conv_geometry(batch, sh.hw, sh.hw, sh.cin, sh.cout, sh.k, sh.s);
         Tensor x = random_on_gpu(Shape{g.n, g.h, g.w, g.cin}, 8);
         Tensor w = random_on_gpu(Shape{g.cout, g.cin, g.kh, g.kw}, 9);
         Tensor dy = random_on_gpu(Shape{g.n, g.ho(), g.wo(), g.cout}, 10);
@@ -231,8 +218,8 @@ void bench_gpu_kernels(int64_t batch, int repeats, BenchReport& rep) {
     Context mine(Device::CUDA), vendor(Device::CUDA);
     apply_kernel_spec(mine, "custom");
     apply_kernel_spec(vendor, "cudnn");
-    const double copy_gbs = cuda::measure_copy_gb_per_s(mine.stream(), 10);
-    const double fma_gflops = cuda::measure_fma_gflop_per_s(mine.stream());
+    const double copy_gbs = measure_copy_gb_per_s(mine, 10);
+    const double fma_gflops = measure_fma_gflop_per_s(mine);
     rep.number("device_copy_gb_per_s", copy_gbs, "device-to-device copy (read + write)", "GB/s");
     rep.number("device_fma_gflop_per_s", fma_gflops, "FP32 FMA rate (measured)", "GFLOP/s");
     KernelTable t{rep, copy_gbs, fma_gflops, repeats, mine, vendor};

@@ -68,27 +68,30 @@ using Report = BenchReport;
 // The training step captured once in a CUDA graph and replayed: what launch
 // overhead costs the eager step. A replay repeats the captured step's AdamW
 // bias correction and dropout masks, so this is a timing, not training.
+// The CPU-only build has no graphs (and no CUDA context to call this with).
 void bench_graph_step(const std::function<void()>& enqueue_step, int steps, Context& ctx, Report& rep) {
-    gpu::Graph graph;
-    try {
-        graph.begin_capture(ctx.stream());
-        enqueue_step();
-        graph.end_capture(ctx.stream());
-    } catch (const std::exception& e) {
-        graph.cancel_capture(ctx.stream());
-        rep.text << "CUDA graph capture of the training step failed: " << e.what() << "\n";
-        return;
-    }
-    graph.launch(ctx.stream());
-    ctx.synchronize();
-    std::vector<double> ms;
-    for (int i = 0; i < steps; ++i) {
-        auto t = Clock::now();
+    if constexpr (kWithCuda) {
+        gpu::Graph graph;
+        try {
+            graph.begin_capture(ctx.stream());
+            enqueue_step();
+            graph.end_capture(ctx.stream());
+        } catch (const std::exception& e) {
+            graph.cancel_capture(ctx.stream());
+            rep.text << "CUDA graph capture of the training step failed: " << e.what() << "\n";
+            return;
+        }
         graph.launch(ctx.stream());
         ctx.synchronize();
-        ms.push_back(since(t));
+        std::vector<double> ms;
+        for (int i = 0; i < steps; ++i) {
+            auto t = Clock::now();
+            graph.launch(ctx.stream());
+            ctx.synchronize();
+            ms.push_back(since(t));
+        }
+        rep.number("train_ms_per_step_graph", median(ms), "training step replayed as a CUDA graph (median)", "ms");
     }
-    rep.number("train_ms_per_step_graph", median(ms), "training step replayed as a CUDA graph (median)", "ms");
 }
 
 int bench_model(const ModelSpec& spec, int64_t batch, int steps, int warmup, int latency_runs, bool layers, Device dev,

@@ -38,13 +38,4 @@ EvaluationReport evaluation_report(const std::string& title, const EvalResult& r
 // One number through a printf format ("%.4f"), for reports and logs.
 std::string fmt(const char* format, double v);
 
-// A batch's images and labels on `device`: the loader's own buffers on the
-// CPU; on the GPU, copies enqueued asynchronously (from pinned memory) that
-// record the batch's buffers_read event, so the loader refills the buffers
-// only after the copies have read them.
-struct DeviceBatch {
-    Tensor images, labels;
-};
-DeviceBatch to_device(const Batch& b, Device device);
-
 }  // namespace effnet

@@ -47,6 +47,16 @@ void finish_sample(const GreyImage& prepared, const PipelineConfig& cfg, uint64_
     }
 }
 
+DeviceBatch to_device(const Batch& b, Device device) {
+    if (device == Device::CPU) return {b.images, b.labels};
+    EFFNET_CHECK(b.buffers_read, "to_device: the batch has no event for its buffers (not from a Loader)");
+    DeviceBatch d{Tensor::empty(b.images.shape(), device, b.images.dtype()),
+                  Tensor::empty(b.labels.shape(), device, b.labels.dtype())};
+    d.images.copy_from_host_async(b.images, *b.buffers_read);
+    d.labels.copy_from_host_async(b.labels, *b.buffers_read);  // re-recorded: marks both copies
+    return d;
+}
+
 void BadFileLog::add(const std::string& path, const std::string& reason) {
     std::lock_guard<std::mutex> lock(mu_);
     for (auto& e : entries_)

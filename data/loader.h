@@ -100,6 +100,15 @@ struct Batch {
     int64_t size() const { return int64_t(samples.size()); }
 };
 
+// A batch's images and labels on `device`: the loader's own buffers on the
+// CPU; on the GPU, copies enqueued asynchronously (from pinned memory) that
+// record the batch's buffers_read event, so the loader refills the buffers
+// only after the copies have read them.
+struct DeviceBatch {
+    Tensor images, labels;
+};
+DeviceBatch to_device(const Batch& b, Device device);
+
 class Loader {
 public:
     Loader(std::vector<Sample> samples, const PipelineConfig& pipeline, const LoaderConfig& cfg, BadFileLog* log);

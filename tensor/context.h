@@ -5,13 +5,16 @@
 // A GPU context's stream is the process's device stream (the stream rule,
 // tensor/tensor.h): every context on the GPU, and every Tensor device
 // operation, enqueue on that one stream, and its cuBLAS and cuDNN handles are
-// bound to it. A CPU context holds no CUDA state and can be created in any build.
+// bound to it. A CPU context holds no CUDA state and can be created in any build;
+// a GPU context needs a usable GPU (ContractError otherwise, always in the
+// CPU-only build).
 #pragma once
 
 #include <cstddef>
 #include <string>
 
 #include "tensor/device.h"
+#include "tensor/gpu_handles.h"
 #include "tensor/tensor.h"
 
 namespace effnet {
@@ -28,9 +31,10 @@ public:
     Context& operator=(const Context&) = delete;
 
     Device device() const { return device_; }
-    void* stream() const { return stream_; }     // cudaStream_t
-    void* cublas() const { return cublas_; }     // cublasHandle_t
-    void* cudnn() const { return cudnn_; }       // cudnnHandle_t
+    // Null on the CPU (tensor/gpu_handles.h: each is the CUDA type itself).
+    CudaStream stream() const { return stream_; }
+    CublasHandle cublas() const { return cublas_; }
+    CudnnHandle cudnn() const { return cudnn_; }
     // A scratch buffer of at least `bytes` on this context's device; grows and
     // keeps its size, so steady-state steps allocate nothing. Invalidated by
     // the next call. Growing it while the stream is captured into a CUDA graph
@@ -51,9 +55,9 @@ public:
 private:
     bool allow_tf32_ = false;
     Device device_;
-    void* stream_ = nullptr;
-    void* cublas_ = nullptr;
-    void* cudnn_ = nullptr;
+    CudaStream stream_ = nullptr;
+    CublasHandle cublas_ = nullptr;
+    CudnnHandle cudnn_ = nullptr;
     Tensor workspace_;
 };
 

@@ -10,6 +10,9 @@
 // non-owning views. Host memory is 64-byte aligned; `pinned` host memory is
 // page-locked for asynchronous device copies; CUDA memory comes from the
 // caching allocator. Copies between devices are explicit (`to`, `copy_from`).
+// The CPU-only build (EFFNET_CUDA=OFF) cannot make a CUDA tensor: `empty`,
+// `zeros`, `full` and `wrap` on Device::CUDA throw CudaError ("built without
+// CUDA; use --device cpu"), and `pinned` gives plain host memory.
 //
 // The stream rule. All device work of the process runs on ONE stream,
 // gpu::device_stream(), which every GPU Context also returns, so kernels,

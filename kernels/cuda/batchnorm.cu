@@ -109,7 +109,6 @@ __global__ void backward_dx_kernel(const float* __restrict__ x, const float* __r
 }
 
 constexpr int kThreads = 256;
-cudaStream_t as_stream(void* s) { return static_cast<cudaStream_t>(s); }
 
 crmap::Map bn_map(int64_t rows, int64_t C, int vec) {
     EFFNET_CHECK(rows >= 1 && C >= 1, "batch norm over " << rows << " rows of " << C << " channels");
@@ -147,17 +146,17 @@ struct Workspace {
 template <bool SWISH>
 void train_forward(const float* x, const float* gamma, const float* beta, float* y, float* save_mean, float* save_invstd,
                    float* affine, float* running_mean, float* running_var, int64_t m, int64_t c, double eps, double momentum,
-                   void* workspace, void* stream) {
+                   void* workspace, CudaStream stream) {
     const crmap::Map map = bn_map(m, c, crmap::vector_width(c, reduce::aligned16(x)));
     Workspace ws(workspace, m, c);
     if (!affine) affine = ws.affine;
     reduce::Operands op;
     op.a = x;
     reduce::launch_partial<Kind::MOMENTS>(op, map, ws.partial, stream, "channel_partial_kernel<MOMENTS>");
-    statistics_kernel<<<dim3(crmap::final_blocks_x(map), 1), reduce::final_block(), 0, as_stream(stream)>>>(
+    statistics_kernel<<<dim3(crmap::final_blocks_x(map), 1), reduce::final_block(), 0, stream>>>(
         map, ws.partial, x, eps, momentum, gamma, beta, save_mean, save_invstd, affine, running_mean, running_var);
     EFFNET_CHECK_LAUNCH("statistics_kernel", "M=" << m << " C=" << c);
-    normalize_kernel<SWISH><<<grid_stride_blocks(size_t(m * c), kThreads), kThreads, 0, as_stream(stream)>>>(x, affine, y,
+    normalize_kernel<SWISH><<<grid_stride_blocks(size_t(m * c), kThreads), kThreads, 0, stream>>>(x, affine, y,
                                                                                                             m * c, c);
     EFFNET_CHECK_LAUNCH("normalize_kernel", "M=" << m << " C=" << c << " swish=" << SWISH);
 }
@@ -165,7 +164,7 @@ void train_forward(const float* x, const float* gamma, const float* beta, float*
 template <bool SWISH>
 void backward(const float* x, const float* dy, const float* gamma, const float* affine, const float* save_mean,
               const float* save_invstd, float* dx, float* dgamma, float* dbeta, int64_t m, int64_t c, void* workspace,
-              void* stream) {
+              CudaStream stream) {
     const crmap::Map map = bn_map(m, c, crmap::vector_width(c, reduce::aligned16(x) && reduce::aligned16(dy)));
     Workspace ws(workspace, m, c);
     reduce::Operands op;
@@ -176,18 +175,18 @@ void backward(const float* x, const float* dy, const float* gamma, const float* 
     op.affine = affine;
     reduce::launch_partial<SWISH ? Kind::BACKWARD_SWISH : Kind::BACKWARD>(op, map, ws.partial, stream,
                                                                         "channel_partial_kernel<BACKWARD>");
-    backward_sums_kernel<<<dim3(crmap::final_blocks_x(map), 1), reduce::final_block(), 0, as_stream(stream)>>>(
+    backward_sums_kernel<<<dim3(crmap::final_blocks_x(map), 1), reduce::final_block(), 0, stream>>>(
         map, ws.partial, ws.sum_g, ws.sum_g_xhat, dgamma, dbeta);
     EFFNET_CHECK_LAUNCH("backward_sums_kernel", "M=" << m << " C=" << c);
-    backward_dx_kernel<SWISH><<<grid_stride_blocks(size_t(m * c), kThreads), kThreads, 0, as_stream(stream)>>>(
+    backward_dx_kernel<SWISH><<<grid_stride_blocks(size_t(m * c), kThreads), kThreads, 0, stream>>>(
         x, dy, gamma, affine, save_mean, save_invstd, ws.sum_g, ws.sum_g_xhat, dx, m * c, c, 1.0f / float(m));
     EFFNET_CHECK_LAUNCH("backward_dx_kernel", "M=" << m << " C=" << c << " swish=" << SWISH);
 }
 
 template <bool SWISH>
 void eval_forward(const float* x, const float* gamma, const float* beta, const float* running_mean, const float* running_var,
-                  float* y, int64_t m, int64_t c, double eps, void* stream) {
-    eval_kernel<SWISH><<<grid_stride_blocks(size_t(m * c), kThreads), kThreads, 0, as_stream(stream)>>>(
+                  float* y, int64_t m, int64_t c, double eps, CudaStream stream) {
+    eval_kernel<SWISH><<<grid_stride_blocks(size_t(m * c), kThreads), kThreads, 0, stream>>>(
         x, gamma, beta, running_mean, running_var, y, m * c, c, float(eps));
     EFFNET_CHECK_LAUNCH("eval_kernel", "M=" << m << " C=" << c << " swish=" << SWISH);
 }
@@ -196,35 +195,35 @@ void eval_forward(const float* x, const float* gamma, const float* beta, const f
 
 void batchnorm_pass_train_forward(bool swish, const float* x, const float* gamma, const float* beta, float* y, float* save_mean,
                    float* save_invstd, float* affine, float* running_mean, float* running_var, int64_t m, int64_t c,
-                   double eps, double momentum, void* workspace, void* stream) {
+                   double eps, double momentum, void* workspace, CudaStream stream) {
     (swish ? train_forward<true> : train_forward<false>)(x, gamma, beta, y, save_mean, save_invstd, affine, running_mean,
                                                          running_var, m, c, eps, momentum, workspace, stream);
 }
 void batchnorm_pass_eval_forward(bool swish, const float* x, const float* gamma, const float* beta, const float* running_mean,
-                  const float* running_var, float* y, int64_t m, int64_t c, double eps, void* stream) {
+                  const float* running_var, float* y, int64_t m, int64_t c, double eps, CudaStream stream) {
     (swish ? eval_forward<true> : eval_forward<false>)(x, gamma, beta, running_mean, running_var, y, m, c, eps, stream);
 }
 void batchnorm_pass_backward(bool swish, const float* x, const float* dy, const float* gamma, const float* affine, const float* save_mean,
               const float* save_invstd, float* dx, float* dgamma, float* dbeta, int64_t m, int64_t c, void* workspace,
-              void* stream) {
+              CudaStream stream) {
     (swish ? backward<true> : backward<false>)(x, dy, gamma, affine, save_mean, save_invstd, dx, dgamma, dbeta, m, c,
                                                workspace, stream);
 }
 
 void batchnorm_train_forward(const float* x, const float* gamma, const float* beta, float* y, float* save_mean,
                              float* save_invstd, float* running_mean, float* running_var, int64_t m, int64_t c, double eps,
-                             double momentum, void* workspace, void* stream) {
+                             double momentum, void* workspace, CudaStream stream) {
     train_forward<false>(x, gamma, beta, y, save_mean, save_invstd, nullptr, running_mean, running_var, m, c, eps, momentum,
                          workspace, stream);
 }
 
 void batchnorm_eval_forward(const float* x, const float* gamma, const float* beta, const float* running_mean,
-                            const float* running_var, float* y, int64_t m, int64_t c, double eps, void* stream) {
+                            const float* running_var, float* y, int64_t m, int64_t c, double eps, CudaStream stream) {
     eval_forward<false>(x, gamma, beta, running_mean, running_var, y, m, c, eps, stream);
 }
 
 void batchnorm_backward(const float* x, const float* dy, const float* gamma, const float* save_mean, const float* save_invstd,
-                        float* dx, float* dgamma, float* dbeta, int64_t m, int64_t c, void* workspace, void* stream) {
+                        float* dx, float* dgamma, float* dbeta, int64_t m, int64_t c, void* workspace, CudaStream stream) {
     backward<false>(x, dy, gamma, nullptr, save_mean, save_invstd, dx, dgamma, dbeta, m, c, workspace, stream);
 }
 

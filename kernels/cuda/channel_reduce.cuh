@@ -138,13 +138,12 @@ inline dim3 final_block() { return dim3(crmap::kFinalChannels, crmap::kFinalLane
 
 // Launches the partial pass with the map's vector width.
 template <Kind KIND>
-void launch_partial(const Operands& op, const crmap::Map& m, double* partial, void* stream, const char* what) {
+void launch_partial(const Operands& op, const crmap::Map& m, double* partial, CudaStream stream, const char* what) {
     const dim3 grid(m.tiles, m.slices, unsigned(m.groups));
-    cudaStream_t s = static_cast<cudaStream_t>(stream);
     if (m.vec == 4)
-        channel_partial_kernel<KIND, 4><<<grid, crmap::kThreads, 0, s>>>(op, m, partial);
+        channel_partial_kernel<KIND, 4><<<grid, crmap::kThreads, 0, stream>>>(op, m, partial);
     else
-        channel_partial_kernel<KIND, 1><<<grid, crmap::kThreads, 0, s>>>(op, m, partial);
+        channel_partial_kernel<KIND, 1><<<grid, crmap::kThreads, 0, stream>>>(op, m, partial);
     EFFNET_CHECK_LAUNCH(what, "groups=" << m.groups << " rows=" << m.rows << " C=" << m.channels << " vec=" << m.vec
                                         << " grid=" << m.tiles << "x" << m.slices << "x" << m.groups);
 }

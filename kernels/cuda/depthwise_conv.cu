@@ -170,11 +170,10 @@ __global__ void __launch_bounds__(kWgChannels* kWgReduceLanes)
     }
 }
 
-cudaStream_t as_stream(void* s) { return static_cast<cudaStream_t>(s); }
 
-void relayout(const float* w, float* wt, const ConvGeometry& g, void* stream) {
+void relayout(const float* w, float* wt, const ConvGeometry& g, CudaStream stream) {
     const int64_t n = g.cin * g.kh * g.kw;
-    depthwise_relayout_kernel<<<unsigned(ceil_div<int64_t>(n, kThreads)), kThreads, 0, as_stream(stream)>>>(w, wt, g.cin,
+    depthwise_relayout_kernel<<<unsigned(ceil_div<int64_t>(n, kThreads)), kThreads, 0, stream>>>(w, wt, g.cin,
                                                                                                            int(g.kh * g.kw));
     EFFNET_CHECK_LAUNCH("depthwise_relayout_kernel", "C=" << g.cin << " k=" << g.kh);
 }
@@ -207,18 +206,18 @@ void dispatch(const ConvGeometry& g, Launch launch) {
 }
 }  // namespace
 
-void depthwise_conv2d_forward(const float* x, const float* w, float* y, const ConvGeometry& g, float* d_wt, void* stream) {
+void depthwise_conv2d_forward(const float* x, const float* w, float* y, const ConvGeometry& g, float* d_wt, CudaStream stream) {
     relayout(w, d_wt, g, stream);
     const int64_t total = g.n * g.ho() * g.wo() * g.cin;
     dispatch(g, [&](auto v, auto k) {
         depthwise_forward_kernel<v(), k()>
-            <<<elementwise_blocks(total / v()), kThreads, 0, as_stream(stream)>>>(x, d_wt, y, g);
+            <<<elementwise_blocks(total / v()), kThreads, 0, stream>>>(x, d_wt, y, g);
     });
     EFFNET_CHECK_LAUNCH("depthwise_forward_kernel", describe(g));
 }
 
 void depthwise_conv2d_backward_input(const float* dy, const float* w, float* dx, const ConvGeometry& g, float* d_wt,
-                                     void* stream) {
+                                     CudaStream stream) {
     relayout(w, d_wt, g, stream);
     const int64_t total = g.n * g.h * g.w * g.cin;
     const bool v4 = vector_width(g.cin) == 4;
@@ -227,9 +226,9 @@ void depthwise_conv2d_backward_input(const float* dy, const float* w, float* dx,
         const Dims<I> d = dims_of<I>(g);
         const unsigned blocks = elementwise_blocks(total / (v4 ? 4 : 1));
         if (v4)
-            depthwise_backward_input_kernel<4, k(), s(), I><<<blocks, kThreads, 0, as_stream(stream)>>>(dy, d_wt, dx, d);
+            depthwise_backward_input_kernel<4, k(), s(), I><<<blocks, kThreads, 0, stream>>>(dy, d_wt, dx, d);
         else
-            depthwise_backward_input_kernel<1, k(), s(), I><<<blocks, kThreads, 0, as_stream(stream)>>>(dy, d_wt, dx, d);
+            depthwise_backward_input_kernel<1, k(), s(), I><<<blocks, kThreads, 0, stream>>>(dy, d_wt, dx, d);
     });
     EFFNET_CHECK_LAUNCH("depthwise_backward_input_kernel", describe(g) << (fast_backward(g) ? "" : " (generic)"));
 }
@@ -237,7 +236,7 @@ void depthwise_conv2d_backward_input(const float* dy, const float* w, float* dx,
 size_t depthwise_weight_workspace_floats(const ConvGeometry& g) { return wgrad_partial_floats(g, multiprocessor_count()); }
 
 void depthwise_conv2d_backward_weight(const float* x, const float* dy, float* dw, const ConvGeometry& g, float* d_partial,
-                                      void* stream) {
+                                      CudaStream stream) {
     EFFNET_CHECK(g.kh <= kMaxSide && g.kw <= kMaxSide,
                  "depthwise weight gradient supports kernels up to " << kMaxSide << "x" << kMaxSide << ", got " << g.kh << "x"
                                                                      << g.kw);
@@ -245,13 +244,13 @@ void depthwise_conv2d_backward_weight(const float* x, const float* dy, float* dw
     dispatch_backward(g, [&](auto k, auto s, auto index) {
         using I = typename decltype(index)::type;
         depthwise_backward_weight_kernel<k(), s(), I><<<dim3(grid.x, grid.y), dim3(kWgChannels, kWgRows), 0,
-                                                        as_stream(stream)>>>(x, dy, d_partial, dims_of<I>(g));
+                                                        stream>>>(x, dy, d_partial, dims_of<I>(g));
     });
     EFFNET_CHECK_LAUNCH("depthwise_backward_weight_kernel",
                         describe(g) << " grid " << grid.x << "x" << grid.y << (fast_backward(g) ? "" : " (generic)"));
     const int taps = int(g.kh * g.kw);
     depthwise_weight_reduce_kernel<<<dim3(grid.x, unsigned(taps)), dim3(kWgChannels, kWgReduceLanes), 0,
-                                     as_stream(stream)>>>(d_partial, dw, g.cin, taps, grid.y);
+                                     stream>>>(d_partial, dw, g.cin, taps, grid.y);
     EFFNET_CHECK_LAUNCH("depthwise_weight_reduce_kernel", describe(g));
 }
 

@@ -49,11 +49,10 @@ __global__ void broadcast_kernel(const float* __restrict__ x, const float* __res
     }
 }
 
-cudaStream_t as_stream(void* s) { return static_cast<cudaStream_t>(s); }
 
 // out[n][c] = scale * sum_p a[n,p,c] (* b[n,p,c] when b is given).
 void image_channel_sum(const float* a, const float* b, float* out, int64_t n, int64_t hw, int64_t c, double scale,
-                       void* workspace, void* stream, const char* what) {
+                       void* workspace, CudaStream stream, const char* what) {
     const bool aligned = reduce::aligned16(a) && (!b || reduce::aligned16(b));
     const crmap::Map m = image_map(n, hw, c, crmap::vector_width(c, aligned));
     double* partial = static_cast<double*>(workspace);
@@ -65,7 +64,7 @@ void image_channel_sum(const float* a, const float* b, float* out, int64_t n, in
     else
         reduce::launch_partial<Kind::SUM>(op, m, partial, stream, what);
     image_channel_total_kernel<<<dim3(crmap::final_blocks_x(m), unsigned(n)), reduce::final_block(), 0,
-                                 as_stream(stream)>>>(m, partial, scale, out);
+                                 stream>>>(m, partial, scale, out);
     EFFNET_CHECK_LAUNCH("image_channel_total_kernel", what << " N=" << n << " HW=" << hw << " C=" << c);
 }
 
@@ -78,24 +77,24 @@ size_t squeeze_excite_workspace_bytes(int64_t n, int64_t hw, int64_t c) {
     return count * sizeof(double);
 }
 
-void global_avg_pool_forward(const float* x, float* y, int64_t n, int64_t hw, int64_t c, void* workspace, void* stream) {
+void global_avg_pool_forward(const float* x, float* y, int64_t n, int64_t hw, int64_t c, void* workspace, CudaStream stream) {
     image_channel_sum(x, nullptr, y, n, hw, c, 1.0 / double(hw), workspace, stream, "channel_partial_kernel<SUM> (pool)");
 }
 
-void global_avg_pool_backward(const float* dy, float* dx, int64_t n, int64_t hw, int64_t c, void* stream) {
-    broadcast_kernel<<<grid_stride_blocks(size_t(n * hw * c), kThreads), kThreads, 0, as_stream(stream)>>>(
+void global_avg_pool_backward(const float* dy, float* dx, int64_t n, int64_t hw, int64_t c, CudaStream stream) {
+    broadcast_kernel<<<grid_stride_blocks(size_t(n * hw * c), kThreads), kThreads, 0, stream>>>(
         nullptr, dy, dx, n * hw * c, hw, c, 1.0f / float(hw));
     EFFNET_CHECK_LAUNCH("broadcast_kernel (pool backward)", "N=" << n << " HW=" << hw << " C=" << c);
 }
 
-void channel_scale_forward(const float* x, const float* gate, float* y, int64_t n, int64_t hw, int64_t c, void* stream) {
-    broadcast_kernel<<<grid_stride_blocks(size_t(n * hw * c), kThreads), kThreads, 0, as_stream(stream)>>>(x, gate, y, n * hw * c,
+void channel_scale_forward(const float* x, const float* gate, float* y, int64_t n, int64_t hw, int64_t c, CudaStream stream) {
+    broadcast_kernel<<<grid_stride_blocks(size_t(n * hw * c), kThreads), kThreads, 0, stream>>>(x, gate, y, n * hw * c,
                                                                                                          hw, c, 1.0f);
     EFFNET_CHECK_LAUNCH("broadcast_kernel (channel scale)", "N=" << n << " HW=" << hw << " C=" << c);
 }
 
 void channel_scale_backward(const float* x, const float* gate, const float* dy, float* dx, float* dgate, int64_t n, int64_t hw,
-                            int64_t c, void* workspace, void* stream) {
+                            int64_t c, void* workspace, CudaStream stream) {
     channel_scale_forward(dy, gate, dx, n, hw, c, stream);
     image_channel_sum(dy, x, dgate, n, hw, c, 1.0, workspace, stream, "channel_partial_kernel<PRODUCT> (gate gradient)");
 }

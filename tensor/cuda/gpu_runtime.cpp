@@ -94,9 +94,8 @@ cudaMemcpyKind to_cuda(CopyKind k) {
 }
 }  // namespace
 
-bool compiled() { return true; }
-bool available() { return probe().ok; }
-const std::string& status() { return probe().status; }
+bool probe_available() { return probe().ok; }
+const std::string& probe_status() { return probe().status; }
 int compute_capability() { return probe().cc; }
 
 void* device_malloc(size_t bytes) {
@@ -132,79 +131,66 @@ size_t free_device_bytes() {
 }
 
 namespace {
-cudaStream_t checked_stream(void* stream, const char* op) {
+CudaStream checked_stream(CudaStream stream, const char* op) {
     // The stream rule (tensor/tensor.h): device work never goes to the legacy default stream.
     EFFNET_CHECK(stream != nullptr, op << ": no stream given; device work runs on gpu::device_stream()");
-    return static_cast<cudaStream_t>(stream);
+    return stream;
 }
 }  // namespace
 
-void* device_stream() {
-    static cudaStream_t s = [] {
+CudaStream device_stream() {
+    static CudaStream s = [] {
         EFFNET_CHECK(available(), "the device stream needs a usable GPU: " << status());
-        cudaStream_t made = nullptr;
+        CudaStream made = nullptr;
         EFFNET_CUDA_CHECK(cudaStreamCreateWithFlags(&made, cudaStreamNonBlocking));
         return made;  // never destroyed: it lives as long as the process's device work
     }();
     return s;
 }
 
-bool is_capturing(void* stream) {
+bool is_capturing(CudaStream stream) {
     cudaStreamCaptureStatus st = cudaStreamCaptureStatusNone;
     EFFNET_CUDA_CHECK(cudaStreamIsCapturing(checked_stream(stream, "is_capturing"), &st));
     return st != cudaStreamCaptureStatusNone;
 }
 
-void memcpy_async(void* dst, const void* src, size_t bytes, CopyKind kind, void* stream) {
+void memcpy_async(void* dst, const void* src, size_t bytes, CopyKind kind, CudaStream stream) {
     EFFNET_CUDA_CHECK_MSG(cudaMemcpyAsync(dst, src, bytes, to_cuda(kind), checked_stream(stream, "memcpy_async")),
                           "bytes=" << bytes);
 }
 
-void memset_zero_async(void* dst, size_t bytes, void* stream) {
+void memset_zero_async(void* dst, size_t bytes, CudaStream stream) {
     EFFNET_CUDA_CHECK_MSG(cudaMemsetAsync(dst, 0, bytes, checked_stream(stream, "memset_zero_async")), "bytes=" << bytes);
 }
 
-void synchronize(void* stream) { EFFNET_CUDA_CHECK(cudaStreamSynchronize(checked_stream(stream, "synchronize"))); }
+void synchronize(CudaStream stream) { EFFNET_CUDA_CHECK(cudaStreamSynchronize(checked_stream(stream, "synchronize"))); }
 
-Event::~Event() {
-    if (event_) cudaEventDestroy(static_cast<cudaEvent_t>(event_));
-}
-Event::Event(Event&& o) noexcept : event_(o.event_), recorded_(o.recorded_) {
-    o.event_ = nullptr;
-    o.recorded_ = false;
-}
-Event& Event::operator=(Event&& o) noexcept {
-    std::swap(event_, o.event_);
-    std::swap(recorded_, o.recorded_);
-    return *this;
+void Event::destroy() {
+    if (event_) cudaEventDestroy(event_);
 }
 
-void Event::record(void* stream) {
+void Event::record(CudaStream stream) {
     if (!event_) {
         cudaEvent_t e = nullptr;
         EFFNET_CUDA_CHECK(cudaEventCreateWithFlags(&e, cudaEventDisableTiming));
         event_ = e;
     }
-    EFFNET_CUDA_CHECK(cudaEventRecord(static_cast<cudaEvent_t>(event_), checked_stream(stream, "Event::record")));
+    EFFNET_CUDA_CHECK(cudaEventRecord(event_, checked_stream(stream, "Event::record")));
     recorded_ = true;
 }
 
-void Event::wait() {
-    if (!recorded_) return;
-    EFFNET_CUDA_CHECK(cudaEventSynchronize(static_cast<cudaEvent_t>(event_)));
-    recorded_ = false;
-}
+void Event::synchronize_recorded() { EFFNET_CUDA_CHECK(cudaEventSynchronize(event_)); }
 
 namespace {
 // cuBLAS workspaces by handle: set explicitly so that cuBLAS never allocates
 // inside a step (which a CUDA-graph capture would reject).
 std::mutex cublas_workspace_mutex;
-std::unordered_map<void*, void*> cublas_workspaces;
+std::unordered_map<CublasHandle, void*> cublas_workspaces;
 constexpr size_t kCublasWorkspaceBytes = size_t(32) << 20;
 }  // namespace
 
-void* create_cublas(void* stream, bool tf32) {
-    cublasHandle_t h = nullptr;
+CublasHandle create_cublas(CudaStream stream, bool tf32) {
+    CublasHandle h = nullptr;
     EFFNET_CUBLAS_CHECK(cublasCreate(&h), "");
     EFFNET_CUBLAS_CHECK(cublasSetStream(h, checked_stream(stream, "create_cublas")), "");
     set_cublas_tf32(h, tf32);
@@ -219,14 +205,14 @@ void* create_cublas(void* stream, bool tf32) {
 // touch it). CUBLAS_DEFAULT_MATH keeps FP32 GEMMs in FP32 (it never lowers the
 // requested precision; PyTorch uses it when TF32 matmuls are disallowed);
 // TF32 tensor cores only with CUBLAS_TF32_TENSOR_OP_MATH (--tf32).
-void set_cublas_tf32(void* h, bool tf32) {
-    EFFNET_CUBLAS_CHECK(cublasSetMathMode(static_cast<cublasHandle_t>(h), tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH),
+void set_cublas_tf32(CublasHandle h, bool tf32) {
+    EFFNET_CUBLAS_CHECK(cublasSetMathMode(h, tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH),
                         "math mode");
 }
 
-void destroy_cublas(void* h) {
+void destroy_cublas(CublasHandle h) {
     if (!h) return;
-    cublasDestroy(static_cast<cublasHandle_t>(h));
+    cublasDestroy(h);
     std::lock_guard<std::mutex> lock(cublas_workspace_mutex);
     if (auto it = cublas_workspaces.find(h); it != cublas_workspaces.end()) {
         cudaFree(it->second);
@@ -234,22 +220,16 @@ void destroy_cublas(void* h) {
     }
 }
 
-Graph::~Graph() {
-    if (exec_) cudaGraphExecDestroy(static_cast<cudaGraphExec_t>(exec_));
-    if (graph_) cudaGraphDestroy(static_cast<cudaGraph_t>(graph_));
-}
-Graph::Graph(Graph&& o) noexcept : graph_(o.graph_), exec_(o.exec_) { o.graph_ = o.exec_ = nullptr; }
-Graph& Graph::operator=(Graph&& o) noexcept {
-    std::swap(graph_, o.graph_);
-    std::swap(exec_, o.exec_);
-    return *this;
+void Graph::destroy() {
+    if (exec_) cudaGraphExecDestroy(exec_);
+    if (graph_) cudaGraphDestroy(graph_);
 }
 
-void Graph::begin_capture(void* stream) {
+void Graph::begin_capture(CudaStream stream) {
     EFFNET_CUDA_CHECK(cudaStreamBeginCapture(checked_stream(stream, "Graph::begin_capture"), cudaStreamCaptureModeGlobal));
 }
 
-void Graph::end_capture(void* stream) {
+void Graph::end_capture(CudaStream stream) {
     cudaGraph_t g = nullptr;
     EFFNET_CUDA_CHECK(cudaStreamEndCapture(checked_stream(stream, "Graph::end_capture"), &g));
     cudaGraphExec_t e = nullptr;
@@ -264,27 +244,27 @@ void Graph::end_capture(void* stream) {
     *this = std::move(fresh);
 }
 
-void Graph::cancel_capture(void* stream) {
+void Graph::cancel_capture(CudaStream stream) {
     cudaGraph_t g = nullptr;
     cudaStreamEndCapture(checked_stream(stream, "Graph::cancel_capture"), &g);  // reports the capture's error; already known
     if (g) cudaGraphDestroy(g);
     cudaGetLastError();
 }
 
-void Graph::launch(void* stream) {
+void Graph::launch(CudaStream stream) {
     EFFNET_CHECK(exec_ != nullptr, "CUDA graph launched before a capture ended");
-    EFFNET_CUDA_CHECK(cudaGraphLaunch(static_cast<cudaGraphExec_t>(exec_), checked_stream(stream, "Graph::launch")));
+    EFFNET_CUDA_CHECK(cudaGraphLaunch(exec_, checked_stream(stream, "Graph::launch")));
 }
 
-void* create_cudnn(void* stream) {
-    cudnnHandle_t h = nullptr;
+CudnnHandle create_cudnn(CudaStream stream) {
+    CudnnHandle h = nullptr;
     EFFNET_CUDNN_CHECK(cudnnCreate(&h), "");
     EFFNET_CUDNN_CHECK(cudnnSetStream(h, checked_stream(stream, "create_cudnn")), "");
     return h;
 }
 
-void destroy_cudnn(void* h) {
-    if (h) cudnnDestroy(static_cast<cudnnHandle_t>(h));
+void destroy_cudnn(CudnnHandle h) {
+    if (h) cudnnDestroy(h);
 }
 
 }  // namespace effnet::gpu

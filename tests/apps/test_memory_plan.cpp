@@ -63,7 +63,7 @@ size_t measured_training_bytes(int size, int64_t batch) {
             Tensor logits = m.net->forward(x, RunState{Mode::TRAIN, 0, step}, ctx);
             head.forward_on_device(logits, y, ctx);
             const Tensor& d = head.backward(ctx);
-            m.store->zero_grads(ctx);
+            m.store->zero_grads();
             m.net->backward(d, ctx);
             opt.step(ctx);
             peak = std::max(peak, heap_bytes());

@@ -10,6 +10,7 @@
 #include <tuple>
 #include <vector>
 
+#include "common/conv_geometry.h"
 #include "kernels/conv_shape.h"
 #include "layers/efficientnet.h"
 
@@ -23,28 +24,20 @@ struct BnShape {
     bool swish;       // fused BN+swish (else a plain batch norm: the blocks' projections)
 };
 
+// "se_n32_7x7_c1152"; "bn_swish_m25088_c144" (or "batchnorm_...").
+inline std::string describe(const SeShape& s) {
+    return "se_n" + std::to_string(s.n) + "_" + std::to_string(s.h) + "x" + std::to_string(s.w) + "_c" +
+           std::to_string(s.c);
+}
+inline std::string describe(const BnShape& s) {
+    return std::string(s.swish ? "bn_swish" : "batchnorm") + "_m" + std::to_string(s.rows) + "_c" + std::to_string(s.c);
+}
+
 struct B0Shapes {
     std::vector<ConvGeometry> depthwise;
     std::vector<SeShape> se;  // also the head's global pool (7x7x1280)
     std::vector<BnShape> batchnorm;
 };
-
-inline ConvGeometry depthwise_geometry(int64_t n, int64_t h, int64_t w, int64_t c, int64_t k, int64_t s) {
-    ConvGeometry g;
-    g.n = n;
-    g.h = h;
-    g.w = w;
-    g.cin = g.cout = g.groups = c;
-    g.kh = g.kw = k;
-    g.stride = s;
-    g.pad = k / 2;
-    return g;
-}
-
-inline std::string describe(const ConvGeometry& g) {
-    return "dw" + std::to_string(g.kh) + "x" + std::to_string(g.kw) + "s" + std::to_string(g.stride) + "_n" +
-           std::to_string(g.n) + "_" + std::to_string(g.h) + "x" + std::to_string(g.w) + "_c" + std::to_string(g.cin);
-}
 
 // Every distinct depthwise / SE / BN shape of B0 at `batch` images of image x image pixels.
 inline B0Shapes b0_shapes(int64_t batch, int64_t image = 224) {

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "common/b0_shapes.h"
+#include "common/conv_geometry.h"
 #include "common/gpu_test.h"
 #include "common/gradcheck.h"
 #include "common/tolerance.h"
@@ -24,8 +25,6 @@
 
 using namespace effnet;
 using namespace effnet::dwmap;
-using test::depthwise_geometry;
-using test::describe;
 
 namespace {
 

@@ -8,7 +8,7 @@
 
 #include "common/gpu_test.h"
 #include "common/gradcheck.h"
-#include "kernels/cuda/cudnn_fallback.h"
+#include "kernels/conv2d.h"
 #include "kernels/loss.h"
 #include "layers/efficientnet.h"
 #include "layers/parameters.h"
@@ -358,7 +358,7 @@ TEST(EfficientNetGpu, ForwardBackwardMatchesCpuAndIsDeterministic) {
 // stem): matches the CPU per parameter tensor, and two identical steps give
 // identical gradients. cuDNN convolution algorithms are chosen deterministic
 // first; where cuDNN offered only a non-deterministic one the bit-identity
-// comparison is skipped with the list (kernels/cuda/cudnn_fallback.h).
+// comparison is skipped with the list (kernels/conv2d.h).
 // Whether cuDNN's batch-norm backward is deterministic its API does not say:
 // a failure names the parameters that differ.
 TEST(EfficientNetGpu, CudnnPathsMatchCpuAndAreDeterministic) {
@@ -374,7 +374,7 @@ TEST(EfficientNetGpu, CudnnPathsMatchCpuAndAreDeterministic) {
     const StepResult second = train_step(t.gpu_net, t.gs, t.gc, x, labels, run);
     EXPECT_LE(test::compare(first.grads, want.grads, 1e-3, 1e-2).rel_l2, 1e-4) << "all gradients vs the CPU";
     EXPECT_EQ(mismatched_params(first.grads, want.grads, noise.grads, t.gs), "") << "gradients beyond rounding";
-    const std::vector<std::string> nondeterministic = cuda::cudnn_nondeterministic_choices();
+    const std::vector<std::string> nondeterministic = cudnn_nondeterministic_choices();
     if (!nondeterministic.empty()) {
         std::string list;
         for (const auto& n : nondeterministic) list += "\n  " + n;

@@ -28,15 +28,27 @@ State& state() {
     static State s;
     return s;
 }
-char stream_object;  // the fake device stream is its address
-char cublas_object, cudnn_object;  // the fake library handles
-void* the_stream() { return &stream_object; }
+}  // namespace
+}  // namespace effnet::fake_gpu
 
-void log(const std::string& op, const void* stream) { state().calls.push_back({op, stream}); }
+// The fake's device stream and library handles: objects of CUDA's opaque
+// types, which only their addresses identify.
+struct CUstream_st {};
+struct cublasContext {};
+struct cudnnContext {};
+
+namespace effnet::fake_gpu {
+namespace {
+CUstream_st stream_object;
+cublasContext cublas_object;
+cudnnContext cudnn_object;
+CudaStream the_stream() { return &stream_object; }
+
+void log(const std::string& op, CudaStream stream) { state().calls.push_back({op, stream}); }
 
 // Enqueues `run` on `stream`; the fake has one stream, and anything else
 // (null included) is logged and refused as the real runtime refuses it.
-void enqueue(const std::string& op, void* stream, std::function<void()> run) {
+void enqueue(const std::string& op, CudaStream stream, std::function<void()> run) {
     std::lock_guard<std::mutex> lock(state().mu);
     log(op, stream);
     EFFNET_CHECK(stream == the_stream(), op << " enqueued on stream " << stream << ", not the device stream");
@@ -77,15 +89,14 @@ void discard_pending() {
 namespace effnet::gpu {
 using namespace effnet::fake_gpu;
 
-bool compiled() { return true; }
-bool available() { return true; }
-const std::string& status() {
+bool probe_available() { return true; }
+const std::string& probe_status() {
     static const std::string s = "fake deferred device (tests/tensor/fake_gpu_runtime.h)";
     return s;
 }
 int compute_capability() { return 90; }
-void* device_stream() { return the_stream(); }
-bool is_capturing(void*) { return state().capturing; }
+CudaStream device_stream() { return the_stream(); }
+bool is_capturing(CudaStream) { return state().capturing; }
 
 void* device_malloc(size_t bytes) {
     void* p = std::malloc(bytes ? bytes : 1);
@@ -97,7 +108,7 @@ void* pinned_malloc(size_t bytes) { return std::malloc(bytes ? bytes : 1); }
 void pinned_free(void* p) { std::free(p); }
 size_t free_device_bytes() { return size_t(1) << 30; }
 
-void memcpy_async(void* dst, const void* src, size_t bytes, CopyKind kind, void* stream) {
+void memcpy_async(void* dst, const void* src, size_t bytes, CopyKind kind, CudaStream stream) {
     const char* op = kind == CopyKind::HOST_TO_DEVICE   ? "memcpy_h2d"
                      : kind == CopyKind::DEVICE_TO_HOST ? "memcpy_d2h"
                                                         : "memcpy_d2d";
@@ -106,15 +117,15 @@ void memcpy_async(void* dst, const void* src, size_t bytes, CopyKind kind, void*
     if (kind == CopyKind::DEVICE_TO_HOST) std::memset(dst, kPoison, bytes);
     enqueue(op, stream, [=] { std::memcpy(dst, src, bytes); });
 }
-void memset_zero_async(void* dst, size_t bytes, void* stream) {
+void memset_zero_async(void* dst, size_t bytes, CudaStream stream) {
     enqueue("memset", stream, [=] { std::memset(dst, 0, bytes); });
 }
-void fill_f32(float* d_dst, size_t n, float value, void* stream) {
+void fill_f32(float* d_dst, size_t n, float value, CudaStream stream) {
     enqueue("fill", stream, [=] {
         for (size_t i = 0; i < n; ++i) d_dst[i] = value;
     });
 }
-void synchronize(void* stream) {
+void synchronize(CudaStream stream) {
     {
         std::lock_guard<std::mutex> lock(state().mu);
         log("sync", stream);
@@ -123,58 +134,48 @@ void synchronize(void* stream) {
 }
 
 // event_ holds the sequence number of the last operation before the record.
-Event::~Event() = default;
-Event::Event(Event&& o) noexcept : event_(o.event_), recorded_(o.recorded_) { o.recorded_ = false; }
-Event& Event::operator=(Event&& o) noexcept {
-    std::swap(event_, o.event_);
-    std::swap(recorded_, o.recorded_);
-    return *this;
-}
-void Event::record(void* stream) {
+void Event::destroy() {}
+void Event::record(CudaStream stream) {
     std::lock_guard<std::mutex> lock(state().mu);
     log("event_record", stream);
     EFFNET_CHECK(stream == the_stream(), "event recorded on stream " << stream << ", not the device stream");
-    event_ = reinterpret_cast<void*>(uintptr_t(state().enqueued));
+    event_ = reinterpret_cast<CUevent_st*>(uintptr_t(state().enqueued));
     recorded_ = true;
 }
-void Event::wait() {
-    if (!recorded_) return;
+void Event::synchronize_recorded() {
     {
         std::lock_guard<std::mutex> lock(state().mu);
         log("event_wait", the_stream());
     }
     run_until(uint64_t(reinterpret_cast<uintptr_t>(event_)));
-    recorded_ = false;
 }
 
-void* create_cublas(void* stream, bool) {
+CublasHandle create_cublas(CudaStream stream, bool) {
     log("create_cublas", stream);
     return &cublas_object;
 }
-void set_cublas_tf32(void*, bool) {}
-void destroy_cublas(void*) {}
-void* create_cudnn(void* stream) {
+void set_cublas_tf32(CublasHandle, bool) {}
+void destroy_cublas(CublasHandle) {}
+CudnnHandle create_cudnn(CudaStream stream) {
     log("create_cudnn", stream);
     return &cudnn_object;
 }
-void destroy_cudnn(void*) {}
+void destroy_cudnn(CudnnHandle) {}
 
-Graph::~Graph() = default;
-Graph::Graph(Graph&&) noexcept {}
-Graph& Graph::operator=(Graph&&) noexcept { return *this; }
-void Graph::begin_capture(void*) { throw CudaError("the fake runtime has no graphs"); }
-void Graph::end_capture(void*) {}
-void Graph::cancel_capture(void*) {}
-void Graph::launch(void*) {}
+void Graph::destroy() {}
+void Graph::begin_capture(CudaStream) { throw CudaError("the fake runtime has no graphs"); }
+void Graph::end_capture(CudaStream) {}
+void Graph::cancel_capture(CudaStream) {}
+void Graph::launch(CudaStream) {}
 
 }  // namespace effnet::gpu
 
 namespace effnet::cuda {
 // Device random fills: the CPU fill, deferred like every device operation.
-void fill_uniform(float* d_dst, size_t n, uint64_t seed, uint64_t stream_id, float lo, float hi, void* stream) {
+void fill_uniform(float* d_dst, size_t n, uint64_t seed, uint64_t stream_id, float lo, float hi, CudaStream stream) {
     fake_gpu::enqueue("random", stream, [=] { cpu::fill_uniform(d_dst, n, seed, stream_id, lo, hi, nullptr); });
 }
-void fill_normal(float* d_dst, size_t n, uint64_t seed, uint64_t stream_id, float mean, float stddev, void* stream) {
+void fill_normal(float* d_dst, size_t n, uint64_t seed, uint64_t stream_id, float mean, float stddev, CudaStream stream) {
     fake_gpu::enqueue("random", stream, [=] { cpu::fill_normal(d_dst, n, seed, stream_id, mean, stddev, nullptr); });
 }
 }  // namespace effnet::cuda

@@ -1,6 +1,8 @@
 // A recording stand-in for the CUDA runtime (the functions of
-// tensor/gpu_runtime.h), linked instead of tensor/cuda/gpu_runtime.cpp into
-// test_stream_rule so the stream rule of tensor/tensor.h is checked on the CPU.
+// tensor/gpu_runtime.h and tensor/cuda/fill.cu), linked instead of the
+// effnet_gpu_runtime library into the fake-runtime tests of the CUDA build
+// (tests/tensor/CMakeLists.txt), so that the stream rule of tensor/tensor.h
+// and the loader's staging-buffer rule (data/loader.h) are checked on the CPU.
 //
 // "Device" memory is host memory. Every enqueued operation (copy, memset,
 // fill) is deferred: it runs only when its stream is synchronised or an event
@@ -15,11 +17,13 @@
 #include <string>
 #include <vector>
 
+#include "tensor/gpu_handles.h"
+
 namespace effnet::fake_gpu {
 
 struct Call {
     std::string op;      // "memcpy_h2d", "memcpy_d2h", "memcpy_d2d", "memset", "fill", "random", "sync", "event", ...
-    const void* stream;  // the stream it was enqueued on (or synchronised)
+    CudaStream stream;   // the stream it was enqueued on (or synchronised)
 };
 
 // Calls since the last reset, in order.

@@ -14,18 +14,13 @@
 #include "tensor/random.h"
 #include "tensor/tensor.h"
 #include "tests/tensor/fake_gpu_runtime.h"
+#include "tests/tensor/fake_gpu_test.h"
 
 using namespace effnet;
 
 namespace {
-class StreamRule : public ::testing::Test {
+class StreamRule : public test::FakeGpuTest {
 protected:
-    void SetUp() override { fake_gpu::reset_calls(); }
-    void TearDown() override {
-        EXPECT_EQ(fake_gpu::pending(), 0u) << "work left queued at the end of the test";
-        fake_gpu::discard_pending();
-        device_allocator().release_cache();
-    }
     // Every enqueue and synchronisation of the test went to the device stream.
     static void expect_all_on_device_stream() {
         for (const auto& c : fake_gpu::calls())

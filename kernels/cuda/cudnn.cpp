@@ -16,7 +16,7 @@
 // and workspace sizes are chosen once per shape and cached.
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
 
-#include "kernels/cuda/cudnn_fallback.h"
+#include "kernels/cuda/cudnn.h"
 
 #include "kernels/conv2d.h"
 #include "kernels/dispatch.h"
@@ -34,8 +34,6 @@
 namespace effnet::cuda {
 
 namespace {
-
-cudnnHandle_t handle_of(void* h) { return static_cast<cudnnHandle_t>(h); }
 
 std::string shape_of(const ConvGeometry& g) {
     std::ostringstream os;
@@ -153,7 +151,7 @@ struct ConvPlan {
     ConvPlan(cudnnHandle_t h, const ConvGeometry& g, bool tf32)
         : d(g, tf32),
           a(choose_algos(h, d, tf32, shape_of(g))),
-          workspace(Tensor::empty(Shape{int64_t((a.workspace + 3) / 4)}, Device::CUDA)) {}
+          workspace(Tensor::empty(Shape{int64_t((a.workspace + sizeof(float) - 1) / sizeof(float))}, Device::CUDA)) {}
 };
 
 const ConvPlan& plan_for(cudnnHandle_t h, const ConvGeometry& g, bool tf32) {
@@ -207,36 +205,36 @@ std::vector<std::string> cudnn_nondeterministic_choices() {
 }
 
 // Depthwise: the PyTorch filter bytes are already KRSC.
-void cudnn_depthwise_forward(void* h, const float* x, const float* w, float* y, const ConvGeometry& g) {
-    conv_forward(handle_of(h), x, w, y, g, false);
+void cudnn_depthwise_forward(CudnnHandle h, const float* x, const float* w, float* y, const ConvGeometry& g) {
+    conv_forward(h, x, w, y, g, false);
 }
 
-void cudnn_depthwise_backward_input(void* h, const float* dy, const float* w, float* dx, const ConvGeometry& g) {
-    conv_backward_data(handle_of(h), dy, w, dx, g, false);
+void cudnn_depthwise_backward_input(CudnnHandle h, const float* dy, const float* w, float* dx, const ConvGeometry& g) {
+    conv_backward_data(h, dy, w, dx, g, false);
 }
 
-void cudnn_depthwise_backward_weight(void* h, const float* x, const float* dy, float* dw, const ConvGeometry& g) {
-    conv_backward_filter(handle_of(h), x, dy, dw, g, false, true);  // parameter gradients accumulate
+void cudnn_depthwise_backward_weight(CudnnHandle h, const float* x, const float* dy, float* dw, const ConvGeometry& g) {
+    conv_backward_filter(h, x, dy, dw, g, false, true);  // parameter gradients accumulate
 }
 
 // Dense: the filter goes through `krsc` (conv2d_krsc_floats(g) floats of device scratch).
 size_t conv2d_krsc_floats(const ConvGeometry& g) { return size_t(g.cout * g.kh * g.kw * g.cin_per_group()); }
 
-void cudnn_conv2d_forward(void* h, const float* x, const float* w, float* y, const ConvGeometry& g, float* krsc, bool tf32,
-                          void* stream) {
+void cudnn_conv2d_forward(CudnnHandle h, const float* x, const float* w, float* y, const ConvGeometry& g, float* krsc, bool tf32,
+                          CudaStream stream) {
     conv2d_weight_to_krsc(w, krsc, g, stream);
-    conv_forward(handle_of(h), x, krsc, y, g, tf32);
+    conv_forward(h, x, krsc, y, g, tf32);
 }
 
-void cudnn_conv2d_backward_input(void* h, const float* dy, const float* w, float* dx, const ConvGeometry& g, float* krsc,
-                                 bool tf32, void* stream) {
+void cudnn_conv2d_backward_input(CudnnHandle h, const float* dy, const float* w, float* dx, const ConvGeometry& g, float* krsc,
+                                 bool tf32, CudaStream stream) {
     conv2d_weight_to_krsc(w, krsc, g, stream);
-    conv_backward_data(handle_of(h), dy, krsc, dx, g, tf32);
+    conv_backward_data(h, dy, krsc, dx, g, tf32);
 }
 
-void cudnn_conv2d_backward_weight(void* h, const float* x, const float* dy, float* dw, const ConvGeometry& g, float* krsc,
-                                  bool tf32, void* stream) {
-    conv_backward_filter(handle_of(h), x, dy, krsc, g, tf32, false);
+void cudnn_conv2d_backward_weight(CudnnHandle h, const float* x, const float* dy, float* dw, const ConvGeometry& g, float* krsc,
+                                  bool tf32, CudaStream stream) {
+    conv_backward_filter(h, x, dy, krsc, g, tf32, false);
     conv2d_weight_from_krsc_add(krsc, dw, g, stream);
 }
 
@@ -254,32 +252,32 @@ struct BnDescs {
 
 // Rows M = N*H*W are presented to cuDNN as an M x C x 1 x 1 NHWC tensor: the
 // per-channel statistics over all rows are the same.
-void cudnn_batchnorm_train_forward(void* h, const float* x, const float* gamma, const float* beta, float* y, float* save_mean,
+void cudnn_batchnorm_train_forward(CudnnHandle h, const float* x, const float* gamma, const float* beta, float* y, float* save_mean,
                                    float* save_invstd, float* running_mean, float* running_var, int64_t m, int64_t c,
                                    double eps, double momentum) {
     BnDescs d(m, c);
     const float one = 1.0f, zero = 0.0f;
-    EFFNET_CUDNN_CHECK(cudnnBatchNormalizationForwardTraining(handle_of(h), CUDNN_BATCHNORM_SPATIAL, &one, &zero, d.x.d, x,
+    EFFNET_CUDNN_CHECK(cudnnBatchNormalizationForwardTraining(h, CUDNN_BATCHNORM_SPATIAL, &one, &zero, d.x.d, x,
                                                               d.x.d, y, d.p, gamma, beta, momentum, running_mean, running_var,
                                                               eps, save_mean, save_invstd),
                        "cuDNN batch norm M=" << m << " C=" << c);
 }
 
-void cudnn_batchnorm_eval_forward(void* h, const float* x, const float* gamma, const float* beta, const float* running_mean,
+void cudnn_batchnorm_eval_forward(CudnnHandle h, const float* x, const float* gamma, const float* beta, const float* running_mean,
                                   const float* running_var, float* y, int64_t m, int64_t c, double eps) {
     BnDescs d(m, c);
     const float one = 1.0f, zero = 0.0f;
-    EFFNET_CUDNN_CHECK(cudnnBatchNormalizationForwardInference(handle_of(h), CUDNN_BATCHNORM_SPATIAL, &one, &zero, d.x.d, x,
+    EFFNET_CUDNN_CHECK(cudnnBatchNormalizationForwardInference(h, CUDNN_BATCHNORM_SPATIAL, &one, &zero, d.x.d, x,
                                                                d.x.d, y, d.p, gamma, beta, running_mean, running_var, eps),
                        "cuDNN batch norm (eval) M=" << m << " C=" << c);
 }
 
-void cudnn_batchnorm_backward(void* h, const float* x, const float* dy, const float* gamma, const float* save_mean,
+void cudnn_batchnorm_backward(CudnnHandle h, const float* x, const float* dy, const float* gamma, const float* save_mean,
                               const float* save_invstd, float* dx, float* dgamma, float* dbeta, int64_t m, int64_t c, double eps) {
     BnDescs d(m, c);
     const float one = 1.0f, zero = 0.0f;
     // dx overwritten (beta 0); dgamma/dbeta accumulate (beta 1).
-    EFFNET_CUDNN_CHECK(cudnnBatchNormalizationBackward(handle_of(h), CUDNN_BATCHNORM_SPATIAL, &one, &zero, &one, &one, d.x.d, x,
+    EFFNET_CUDNN_CHECK(cudnnBatchNormalizationBackward(h, CUDNN_BATCHNORM_SPATIAL, &one, &zero, &one, &one, d.x.d, x,
                                                        d.x.d, dy, d.x.d, dx, d.p, gamma, dgamma, dbeta, eps, save_mean,
                                                        save_invstd),
                        "cuDNN batch norm backward M=" << m << " C=" << c);
