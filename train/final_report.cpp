@@ -14,7 +14,7 @@ namespace fs = std::filesystem;
 void final_report(TrainingRun& run) {
     const TrainConfig& cfg = run.cfg;
     if (fs::exists(run.best_path)) {
-        load_weights(read_safetensors(run.best_path), *run.model.net, true, run.best_path, {"optimizer."});
+        load_weights(read_safetensors(run.best_path), *run.model.net, WeightsMatch::EXACT, run.best_path, {"optimizer."});
         run.log.line("restored the best weights (epoch " + std::to_string(run.early.best_epoch()) + ") from " +
                      run.best_path);
     }
