@@ -58,6 +58,49 @@ void init_dcmtk() {
 
 [[noreturn]] void refuse(const std::string& name, const std::string& what) { throw IoError(name + ": " + what); }
 
+// A buffer stream that, like DCMTK's file stream, can be reopened at an
+// offset. With it DCMTK defers every value longer than DCM_MaxReadLength:
+// it skips the declared length instead of allocating it, so a damaged length
+// field (gigabytes in a file of a few hundred bytes) fails as a truncated
+// file rather than as a multi-gigabyte allocation. The bytes outlive every
+// stream made from them (decode_dicom_bytes holds them throughout).
+class ReopenableBufferStream : public DcmInputBufferStream {
+public:
+    ReopenableBufferStream(const uint8_t* data, size_t size, size_t offset) : data_(data), size_(size), start_(offset) {
+        setBuffer(data + offset, offile_off_t(size - offset));
+        setEos();
+    }
+    OFCondition installCompressionFilter(E_StreamCompression filter) override {
+        compressed_ = true;  // offsets then count inflated bytes: nothing to reopen at
+        return DcmInputBufferStream::installCompressionFilter(filter);
+    }
+    DcmInputStreamFactory* newFactory() const override;
+
+private:
+    const uint8_t* data_;
+    size_t size_;
+    size_t start_;  // where in the bytes this stream began: tell() counts from here
+    bool compressed_ = false;
+};
+
+class ReopenableBufferFactory : public DcmInputStreamFactory {
+public:
+    ReopenableBufferFactory(const uint8_t* data, size_t size, size_t offset) : data_(data), size_(size), offset_(offset) {}
+    DcmInputStream* create() const override { return new ReopenableBufferStream(data_, size_, offset_); }
+    DcmInputStreamFactory* clone() const override { return new ReopenableBufferFactory(*this); }
+    DcmInputStreamFactoryType ident() const override { return DFT_DcmInputFileStreamFactory; }
+
+private:
+    const uint8_t* data_;
+    size_t size_;
+    size_t offset_;
+};
+
+DcmInputStreamFactory* ReopenableBufferStream::newFactory() const {
+    if (compressed_) return nullptr;
+    return new ReopenableBufferFactory(data_, size_, start_ + size_t(tell()));
+}
+
 }  // namespace
 
 bool dicom_available() { return true; }
@@ -66,9 +109,7 @@ std::string dicom_support() { return std::string("DICOM (.dcm) input: read throu
 
 GreyImage decode_dicom_bytes(const std::vector<uint8_t>& bytes, const std::string& name, const DecodeLimits& limits) {
     init_dcmtk();
-    DcmInputBufferStream in;
-    in.setBuffer(bytes.data(), offile_off_t(bytes.size()));
-    in.setEos();
+    ReopenableBufferStream in(bytes.data(), bytes.size(), 0);
     DcmFileFormat file;
     file.transferInit();
     const OFCondition read = file.read(in, EXS_Unknown, EGL_noChange, DCM_MaxReadLength);

@@ -11,6 +11,7 @@
 # limits is copied to tests/fuzz/regressions/<name>/: fix the bug and commit
 # the input; replay_<name> replays it as a test in every build from then on.
 # Prints executions per target; exits 1 when anything was found.
+# FUZZ_SEED and FUZZ_RUNS (below) make a run repeatable.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-60}"
@@ -29,6 +30,16 @@ export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 # FUZZ_RUNS=N: stop each target after N inputs instead (SECONDS still caps it).
 limit=(-max_total_time="$seconds")
 [ -n "${FUZZ_RUNS:-}" ] && limit+=(-runs="$FUZZ_RUNS")
+# FUZZ_SEED=N: a repeatable run (what CI does): libFuzzer's -seed=N, from the
+# committed seeds alone (a scratch corpus, not this machine's), so with
+# FUZZ_RUNS the same inputs are tried on any machine and a finding can be
+# reproduced by running the same command.
+if [ -n "${FUZZ_SEED:-}" ]; then
+    limit+=(-seed="$FUZZ_SEED")
+    work=build-asan/fuzz-seed-$FUZZ_SEED
+    rm -rf "$work"
+    mkdir -p "$work/logs"
+fi
 
 run_one() {
     local t="$1"
