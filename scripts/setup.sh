@@ -4,6 +4,7 @@
 set -euo pipefail
 
 packages=(cmake ninja-build g++ libeigen3-dev libstb-dev libgtest-dev libpng-dev libdcmtk-dev
+          openmpi-bin libopenmpi-dev  # multi-process training (dist/, docs/distributed.md)
           clang libclang-rt-dev libomp-dev)  # the last three: the sanitizer and fuzz flavour (scripts/sanitize.sh)
 missing=()
 for p in "${packages[@]}"; do
