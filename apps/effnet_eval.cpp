@@ -2,8 +2,8 @@
 #include <filesystem>
 #include <iostream>
 
-#include "apps/cli.h"
-#include "apps/evaluate.h"
+#include "train/cli.h"
+#include "train/evaluate.h"
 #include "data/dicom.h"
 #include "io/metrics.h"
 #include "io/safetensors.h"
@@ -69,8 +69,7 @@ int main(int argc, char** argv) {
         if (!out.empty()) {
             std::filesystem::create_directories(out);
             write_file_atomic(out + "/report.txt", rep.text);
-            write_file_atomic(out + "/metrics.json", "{\"split\": \"" + split + "\", \"argmax\": " + report_json(rep.at_half) +
-                                                         ", \"at_threshold\": " + report_json(rep.at_threshold) + "}\n");
+            write_file_atomic(out + "/metrics.json", metrics_json(split, rep, 0));
         }
         return 0;
     });

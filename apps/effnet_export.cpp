@@ -4,8 +4,8 @@
 #include <iostream>
 #include <sstream>
 
-#include "apps/cli.h"
-#include "apps/model_spec.h"
+#include "train/cli.h"
+#include "train/model_spec.h"
 #include "io/onnx_export.h"
 #include "io/safetensors.h"
 #include "io/weights.h"

@@ -12,8 +12,8 @@
 #include <filesystem>
 #include <iostream>
 
-#include "apps/cli.h"
-#include "apps/evaluate.h"
+#include "train/cli.h"
+#include "train/evaluate.h"
 #include "data/dataset.h"
 #include "data/dicom.h"
 #include "data/preprocess.h"

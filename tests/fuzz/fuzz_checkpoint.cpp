@@ -3,7 +3,7 @@
 // counters, learning rate, history), the scheduler and early-stopping state,
 // and loading tensors into a model by name, shape and dtype with the
 // non-finite check. The model is a small Linear layer so each input is fast.
-#include "apps/checkpoint.h"
+#include "train/checkpoint.h"
 #include "fuzz_target.h"
 #include "io/safetensors.h"
 #include "io/weights.h"

@@ -1,4 +1,4 @@
-#include "apps/checkpoint.h"
+#include "train/checkpoint.h"
 
 #include <cmath>
 #include <cstdio>
