@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <iostream>
 
 #include "apps/run_app.h"
 #include "common/mpirun.h"
@@ -18,6 +19,7 @@ namespace {
     } while (0)
 
 const std::string kWorker = std::string(EFFNET_BIN_DIR) + "/mpi_worker";
+const std::string kTrainWorker = "-x OMP_NUM_THREADS=1 " + std::string(EFFNET_BIN_DIR) + "/mpi_train_worker";
 }  // namespace
 
 TEST(Mpi, CollectivesOnTwoRanks) {
@@ -63,4 +65,28 @@ TEST(Mpi, AnErrorOnOneRankAbortsTheOthers) {
     EXPECT_NE(r.status, 124) << r.output;
     EXPECT_LT(seconds, 30) << r.output;
     EXPECT_NE(r.output.find("rank 1 of 2: mpi_worker: loss is NaN at epoch 1, step 3"), std::string::npos) << r.output;
+}
+
+// Training steps (tests/dist/mpi_train_worker.cpp prints the measured errors).
+TEST(MpiTraining, TwoRanksWithSyncBnGiveTheOneProcessGradient) {
+    SKIP_WITHOUT_MPIRUN();
+    AppResult r = run_app(mpirun(2) + kTrainWorker + " sync-bn");
+    EXPECT_EQ(r.status, 0) << r.output;
+    EXPECT_NE(r.output.find("worker ok"), std::string::npos) << r.output;
+    std::cout << r.output.substr(0, r.output.find("worker ok"));
+}
+
+TEST(MpiTraining, PerRankBatchNormIsExactWhereTheHalvesAgree) {
+    SKIP_WITHOUT_MPIRUN();
+    AppResult r = run_app(mpirun(2) + kTrainWorker + " duplicated");
+    EXPECT_EQ(r.status, 0) << r.output;
+    EXPECT_NE(r.output.find("worker ok"), std::string::npos) << r.output;
+    std::cout << r.output.substr(0, r.output.find("worker ok"));
+}
+
+TEST(MpiTraining, TheTrainersReplicaCheckFiresOnADivergence) {
+    SKIP_WITHOUT_MPIRUN();
+    AppResult r = run_app(mpirun(2) + kTrainWorker + " diverge");
+    EXPECT_EQ(r.status, 0) << r.output;
+    EXPECT_NE(r.output.find("replicas diverged after step 3"), std::string::npos) << r.output;
 }
