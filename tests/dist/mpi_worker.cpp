@@ -7,9 +7,13 @@
 //                rank when the last rank's state differs by one ulp
 //   die          the last rank kills itself while the others wait in an all-reduce
 //   throw        the last rank fails; its error aborts the job (Communicator::abort)
+//   time         not a check: the all-reduce of B0's gradient store (4,010,110
+//                floats, 16 MB), median of 20 after 3 warm-ups, for docs/distributed.md
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <iostream>
 #include <sstream>
@@ -112,6 +116,23 @@ void die(Communicator& comm) {
     throw Failed("an all-reduce completed without the dead rank");
 }
 
+void time_all_reduce(Communicator& comm) {
+    Context ctx;
+    Tensor grads = Tensor::full(Shape{4010110}, 0.5f);
+    std::vector<double> ms;
+    for (int i = 0; i < 23; ++i) {
+        comm.barrier();
+        const auto t0 = std::chrono::steady_clock::now();
+        comm.all_reduce_average(grads, ctx);
+        const double t = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+        if (i >= 3) ms.push_back(t);
+    }
+    std::sort(ms.begin(), ms.end());
+    if (comm.is_root())
+        std::cout << "all-reduce of 4010110 floats on " << comm.size() << " ranks: median " << ms[ms.size() / 2]
+                  << " ms (min " << ms.front() << ", max " << ms.back() << ")\n";
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -122,6 +143,7 @@ int main(int argc, char** argv) {
         if (mode == "collectives") collectives(*comm);
         else if (mode == "diverge") diverge(*comm);
         else if (mode == "die") die(*comm);
+        else if (mode == "time") time_all_reduce(*comm);
         else if (mode == "throw") {
             comm->barrier();
             if (comm->rank() == comm->size() - 1) throw NumericError("loss is NaN at epoch 1, step 3");
@@ -130,7 +152,7 @@ int main(int argc, char** argv) {
             comm->all_reduce_average(t, ctx);
             throw Failed("an all-reduce completed without the failed rank");
         } else {
-            std::cerr << "usage: mpi_worker collectives|diverge|die|throw\n";
+            std::cerr << "usage: mpi_worker collectives|diverge|die|throw|time\n";
             return 2;
         }
         comm->barrier();
