@@ -24,6 +24,9 @@ extern "C" void on_stop_signal(int sig) {
 void install_stop_handlers() {
     std::signal(SIGINT, on_stop_signal);
     std::signal(SIGTERM, on_stop_signal);
+    // mpirun forwards SIGUSR1 to every rank (SIGINT and SIGTERM it turns into
+    // a kill after a second): the way to stop a data-parallel run with a checkpoint.
+    std::signal(SIGUSR1, on_stop_signal);
     // Past a file-size limit (ulimit -f) a write then fails with EFBIG, which
     // the checkpoint writer reports, instead of the signal killing the run.
     std::signal(SIGXFSZ, SIG_IGN);

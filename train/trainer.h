@@ -67,7 +67,7 @@ struct TrainConfig {
     int64_t check_replicas = 0;
 };
 
-// Set by SIGINT/SIGTERM: the trainer finishes its step, checkpoints and returns.
+// Set by SIGINT/SIGTERM/SIGUSR1: the trainer finishes its step, checkpoints and returns.
 extern std::atomic<bool> g_stop_requested;
 void install_stop_handlers();
 
