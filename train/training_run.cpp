@@ -188,6 +188,9 @@ TrainingRun::TrainingRun(const TrainConfig& config, dist::Communicator& communic
              device_name(device) + (device == Device::CUDA ? " (kernels " + kernel_spec(ctx) + ")" : "") + ", " +
              std::to_string(cfg.workers) + " loader workers");
     if (comm.size() > 1) {
+        if (cfg.sync_bn && device == Device::CUDA)
+            throw ContractError("--sync-bn averages batch-norm statistics on CPU ranks only (docs/distributed.md); "
+                                "on GPUs train without it (per-rank statistics)");
         // Identical replicas from the start, whatever each rank read or drew.
         broadcast_model_state(comm, model, opt, ctx);
         if (cfg.sync_bn) sync_bn = std::make_unique<CommunicatorSums>(comm);
