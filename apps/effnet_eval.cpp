@@ -40,7 +40,7 @@ int main(int argc, char** argv) {
         SafetensorsFile f = read_safetensors(weights);
         ModelSpec spec = ModelSpec::from_metadata(f.metadata, weights);
         Model model(spec, dev, 0);
-        load_weights(f, *model.net, true, weights, {"optimizer."});
+        load_weights(f, *model.net, WeightsMatch::EXACT, weights, {"optimizer."});
         model.plan(batch, dev);
         LossHead head(spec.loss, batch, spec.num_classes, dev);
 

@@ -89,7 +89,7 @@ int main(int argc, char** argv) {
         SafetensorsFile f = read_safetensors(weights);
         ModelSpec spec = ModelSpec::from_metadata(f.metadata, weights);
         Model model(spec, Device::CPU, 0);
-        load_weights(f, *model.net, true, weights, {"optimizer."});
+        load_weights(f, *model.net, WeightsMatch::EXACT, weights, {"optimizer."});
         model.plan(1, Device::CPU);
         Context ctx(Device::CPU);
         PipelineConfig pipe = spec.pipeline();

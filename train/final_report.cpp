@@ -18,7 +18,7 @@ void final_report(TrainingRun& run) {
     const TrainConfig& cfg = run.cfg;
     int32_t restored = run.comm.is_root() && fs::exists(run.best_path);
     if (restored) {
-        load_weights(read_safetensors(run.best_path), *run.model.net, true, run.best_path, {"optimizer."});
+        load_weights(read_safetensors(run.best_path), *run.model.net, WeightsMatch::EXACT, run.best_path, {"optimizer."});
         run.log.line("restored the best weights (epoch " + std::to_string(run.early.best_epoch()) + ") from " +
                      run.best_path);
     }
