@@ -5,6 +5,7 @@
 
 #include "data/phantom.h"
 #include "data/preprocess.h"
+#include "dist/shard.h"
 #include "tensor/error.h"
 #include "tensor/random.h"
 
@@ -78,12 +79,15 @@ Loader::Loader(std::vector<Sample> samples, const PipelineConfig& pipeline, cons
     : samples_(std::move(samples)), pipe_(pipeline), cfg_(cfg), log_(log) {
     EFFNET_CHECK(!samples_.empty(), "a loader needs at least one sample");
     EFFNET_CHECK(cfg.batch_size >= 1 && cfg.prefetch >= 1 && cfg.workers >= 0, "bad loader configuration");
+    EFFNET_CHECK(cfg.shard_rank >= 0 && cfg.shard_rank < cfg.shard_count,
+                 "loader: shard " << cfg.shard_rank << " of " << cfg.shard_count);
+    const int64_t per_rank = dist::local_batch(cfg.batch_size, cfg.shard_count);
     const int64_t s = pipeline.image_size, c = pipeline.channels;
     slots_.resize(size_t(std::max(1, cfg.prefetch)));
     for (Slot& slot : slots_) {
-        Shape shape{cfg.batch_size, s, s, c};
+        Shape shape{per_rank, s, s, c};
         slot.images = cfg.pinned ? Tensor::pinned(shape) : Tensor::empty(shape);
-        slot.labels = Tensor::empty(Shape{cfg.batch_size}, Device::CPU, DType::INT32);
+        slot.labels = Tensor::empty(Shape{per_rank}, Device::CPU, DType::INT32);
     }
     cache_.resize(samples_.size());
 }
@@ -125,8 +129,11 @@ Loader::~Loader() {
 
 int64_t Loader::batches_per_epoch() const {
     const int64_t n = int64_t(samples_.size());
-    return cfg_.drop_last ? n / cfg_.batch_size : (n + cfg_.batch_size - 1) / cfg_.batch_size;
+    if (cfg_.drop_last) return n / cfg_.batch_size;
+    return dist::global_batches(n, cfg_.batch_size, cfg_.shard_count, cfg_.training_shards);
 }
+
+int64_t Loader::local_batch_size() const { return cfg_.batch_size / cfg_.shard_count; }
 
 void Loader::stop_workers() {
     {
@@ -163,8 +170,9 @@ void Loader::start_epoch(int epoch, int64_t skip_batches) {
 void Loader::fill(Slot& slot, int64_t batch) {
     slot.samples.clear();
     slot.error.clear();
-    const int64_t begin = batch * cfg_.batch_size;
-    const int64_t end = std::min<int64_t>(begin + cfg_.batch_size, int64_t(order_.size()));
+    const dist::Share share =
+        dist::batch_share(int64_t(order_.size()), cfg_.batch_size, batch, cfg_.shard_rank, cfg_.shard_count);
+    const int64_t begin = share.begin, end = share.begin + share.count;
     const int64_t per = int64_t(pipe_.image_size) * pipe_.image_size * pipe_.channels;
     for (int64_t pos = begin; pos < end; ++pos) {
         const Sample& s = samples_[order_[size_t(pos)]];
@@ -234,12 +242,16 @@ bool Loader::next(Batch& out) {
             ++next_to_consume_;
         }
         if (!slot->error.empty()) throw IoError("bad input file (--strict): " + slot->error);
-        if (slot->samples.empty()) continue;  // every file of this batch was bad
+        // Every file of this batch was bad (or, sharded, the share is empty):
+        // one process moves on; ranks hand it out so that all stay in step.
+        if (slot->samples.empty() && cfg_.shard_count == 1) continue;
         const int64_t n = int64_t(slot->samples.size());
         out.images = slot->images.narrow0(0, n);
         out.labels = slot->labels.narrow0(0, n);
         out.samples = slot->samples;
         out.index = next_to_consume_ - 1;
+        out.offset = dist::batch_share(int64_t(order_.size()), cfg_.batch_size, out.index, cfg_.shard_rank,
+                                       cfg_.shard_count).begin - out.index * cfg_.batch_size;
         out.buffers_read = &slot->read;
         return true;
     }

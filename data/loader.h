@@ -16,6 +16,13 @@
 // augmentation is seeded by (seed, epoch, position), so batches are identical
 // for any worker count. A bad file is skipped and logged with its path and
 // reason (the batch is then smaller), or, with `strict`, stops the run.
+//
+// Data-parallel shards (dist/shard.h): with shard_count N > 1 the loader of
+// rank `shard_rank` walks the same global batches of batch_size images (the
+// same permutation, the same augmentation streams by global position) and
+// hands out only its share of each, batch_size / N images; a batch whose
+// share is empty (every file bad, or an evaluation batch shorter than N) is
+// still handed out, with no samples, so that every rank takes the same steps.
 #pragma once
 
 #include <array>
@@ -86,6 +93,11 @@ struct LoaderConfig {
     bool pinned = false;   // page-locked buffers for asynchronous GPU copies
     uint64_t seed = 0;
     int64_t cache_mb = 1024;  // memory for prepared images kept across epochs (0: off)
+    // This process's share of every global batch of batch_size images.
+    int shard_rank = 0, shard_count = 1;
+    // Training shards: a last batch with fewer images than shard_count is left
+    // out on every rank (each rank's step needs an image; dist/shard.h).
+    bool training_shards = false;
 };
 
 struct Batch {
@@ -93,6 +105,7 @@ struct Batch {
     Tensor labels;                      // [n] int32
     std::vector<const Sample*> samples;  // the n samples, in order
     int64_t index = 0;                  // batch number in the epoch
+    int64_t offset = 0;                 // position of this share's first sample in the global batch
     // A consumer that copies images/labels to the GPU asynchronously records
     // this event after the copy (Tensor::copy_from_host_async); the loader
     // waits for it before refilling these buffers.
@@ -121,9 +134,13 @@ public:
     // epoch is abandoned.
     void start_epoch(int epoch, int64_t skip_batches = 0);
     // The next batch of the epoch; false at its end. The batch stays valid
-    // until the next call, which first waits for out.buffers_read.
+    // until the next call, which first waits for out.buffers_read. Sharded
+    // (shard_count > 1), a batch may hold no sample (see the top).
     bool next(Batch& out);
+    // Global batches per epoch (each rank takes its share of every one).
     int64_t batches_per_epoch() const;
+    // The most images one share holds: batch_size / shard_count.
+    int64_t local_batch_size() const;
     const std::vector<Sample>& samples() const { return samples_; }
     // Prepared images held in the cache.
     size_t cached() const;

@@ -9,6 +9,7 @@
 namespace effnet {
 
 using detail::check_rows_channels;
+using detail::check_sync_bn_on_host;
 using detail::use_cudnn_batchnorm;
 
 void batchnorm_train_forward(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tensor& y, Tensor& save_mean,
@@ -18,6 +19,11 @@ void batchnorm_train_forward(const Tensor& x, const Tensor& gamma, const Tensor&
                                             {{gamma, "gamma"}, {beta, "beta"}, {save_mean, "save_mean"},
                                              {save_invstd, "save_invstd"}, {running_mean, "running_mean"},
                                              {running_var, "running_var"}});
+    check_sync_bn_on_host("batchnorm_train_forward", x, p.sync);
+    if (p.sync)
+        return cpu::batchnorm_train_forward_synced(x.f32(), gamma.f32(), beta.f32(), y.f32(), save_mean.f32(),
+                                                   save_invstd.f32(), running_mean.f32(), running_var.f32(), m, c, p.eps,
+                                                   p.momentum, *p.sync);
     if constexpr (kWithCuda) {
         if (x.is_cuda() && use_cudnn_batchnorm(ctx))
             return cuda::cudnn_batchnorm_train_forward(ctx.cudnn(), x.f32(), gamma.f32(), beta.f32(), y.f32(),
@@ -51,10 +57,15 @@ void batchnorm_eval_forward(const Tensor& x, const Tensor& gamma, const Tensor& 
 }
 
 void batchnorm_backward(const Tensor& x, const Tensor& dy, const Tensor& gamma, const Tensor& save_mean,
-                        const Tensor& save_invstd, Tensor& dx, Tensor& dgamma, Tensor& dbeta, Context& ctx, double eps) {
+                        const Tensor& save_invstd, Tensor& dx, Tensor& dgamma, Tensor& dbeta, Context& ctx, double eps,
+                        ChannelSumReducer* sync) {
     const auto [m, c] = check_rows_channels("batchnorm_backward", ctx, {{x, "x"}, {dy, "dy"}, {dx, "dx"}},
                                             {{gamma, "gamma"}, {save_mean, "save_mean"}, {save_invstd, "save_invstd"},
                                              {dgamma, "dgamma"}, {dbeta, "dbeta"}});
+    check_sync_bn_on_host("batchnorm_backward", x, sync);
+    if (sync)
+        return cpu::batchnorm_backward_synced(x.f32(), dy.f32(), gamma.f32(), save_mean.f32(), save_invstd.f32(), dx.f32(),
+                                              dgamma.f32(), dbeta.f32(), m, c, *sync);
     if constexpr (kWithCuda) {
         if (x.is_cuda() && use_cudnn_batchnorm(ctx))
             return cuda::cudnn_batchnorm_backward(ctx.cudnn(), x.f32(), dy.f32(), gamma.f32(), save_mean.f32(),

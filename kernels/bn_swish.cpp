@@ -31,6 +31,11 @@ void bn_swish_train_forward(const Tensor& x, const Tensor& gamma, const Tensor& 
                                              {save_invstd, "save_invstd"}, {running_mean, "running_mean"},
                                              {running_var, "running_var"}});
     check_save_affine(op, ctx, save_affine, c);
+    detail::check_sync_bn_on_host(op, x, p.sync);
+    if (p.sync)
+        return cpu::bn_swish_train_forward_synced(x.f32(), gamma.f32(), beta.f32(), y.f32(), save_mean.f32(),
+                                                  save_invstd.f32(), save_affine.f32(), running_mean.f32(),
+                                                  running_var.f32(), m, c, p.eps, p.momentum, *p.sync);
     if constexpr (kWithCuda) {
         if (x.is_cuda() && use_cudnn_batchnorm(ctx)) {
             float* z = static_cast<float*>(ctx.workspace(x.nbytes()));
@@ -76,12 +81,16 @@ void bn_swish_eval_forward(const Tensor& x, const Tensor& gamma, const Tensor& b
 
 void bn_swish_backward(const Tensor& x, const Tensor& dy, const Tensor& gamma, const Tensor& save_mean,
                        const Tensor& save_invstd, const Tensor& save_affine, Tensor& dx, Tensor& dgamma, Tensor& dbeta,
-                       Context& ctx, double eps) {
+                       Context& ctx, double eps, ChannelSumReducer* sync) {
     const char* op = "bn_swish_backward";
     const auto [m, c] = check_rows_channels(op, ctx, {{x, "x"}, {dy, "dy"}, {dx, "dx"}},
                                             {{gamma, "gamma"}, {save_mean, "save_mean"}, {save_invstd, "save_invstd"},
                                              {dgamma, "dgamma"}, {dbeta, "dbeta"}});
     check_save_affine(op, ctx, save_affine, c);
+    detail::check_sync_bn_on_host(op, x, sync);
+    if (sync)
+        return cpu::bn_swish_backward_synced(x.f32(), dy.f32(), gamma.f32(), save_mean.f32(), save_invstd.f32(),
+                                             save_affine.f32(), dx.f32(), dgamma.f32(), dbeta.f32(), m, c, *sync);
     if constexpr (kWithCuda) {
         if (x.is_cuda() && use_cudnn_batchnorm(ctx)) {
             float* dz = static_cast<float*>(ctx.workspace(x.nbytes()));

@@ -16,6 +16,7 @@
 // A/B run covers every batch norm of the model.
 // Writes: y, save_mean, save_invstd, save_affine, dx overwritten; running
 // stats updated in place (skipped when null); dgamma, dbeta ACCUMULATE.
+// --sync-bn as in kernels/batchnorm.h (BatchNormParams::sync; CPU only).
 #pragma once
 
 #include <cstdint>
@@ -29,10 +30,10 @@ void bn_swish_train_forward(const Tensor& x, const Tensor& gamma, const Tensor& 
                             const BatchNormParams& p, Context& ctx);
 void bn_swish_eval_forward(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& running_mean,
                            const Tensor& running_var, Tensor& y, const BatchNormParams& p, Context& ctx);
-// `eps` must be the forward's (only the cuDNN path uses it).
+// `eps` must be the forward's (only the cuDNN path uses it), `sync` too.
 void bn_swish_backward(const Tensor& x, const Tensor& dy, const Tensor& gamma, const Tensor& save_mean,
                        const Tensor& save_invstd, const Tensor& save_affine, Tensor& dx, Tensor& dgamma, Tensor& dbeta,
-                       Context& ctx, double eps = 1e-5);
+                       Context& ctx, double eps = 1e-5, ChannelSumReducer* sync = nullptr);
 
 namespace cpu {
 template <class T>
@@ -44,6 +45,15 @@ void bn_swish_eval_forward(const T* x, const T* gamma, const T* beta, const T* r
 template <class T>
 void bn_swish_backward(const T* x, const T* dy, const T* gamma, const T* save_mean, const T* save_invstd,
                        const T* save_affine, T* dx, T* dgamma, T* dbeta, int64_t m, int64_t c, CudaStream stream);
+// --sync-bn (no cuda:: twin yet): the same passes with every sum added over the ranks by `sync`.
+template <class T>
+void bn_swish_train_forward_synced(const T* x, const T* gamma, const T* beta, T* y, T* save_mean, T* save_invstd,
+                                   T* save_affine, T* running_mean, T* running_var, int64_t m, int64_t c, double eps,
+                                   double momentum, ChannelSumReducer& sync);
+template <class T>
+void bn_swish_backward_synced(const T* x, const T* dy, const T* gamma, const T* save_mean, const T* save_invstd,
+                              const T* save_affine, T* dx, T* dgamma, T* dbeta, int64_t m, int64_t c,
+                              ChannelSumReducer& sync);
 }  // namespace cpu
 
 namespace cuda {

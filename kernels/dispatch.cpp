@@ -62,6 +62,11 @@ bool use_cudnn_batchnorm(const Context& ctx) {
     return true;
 }
 
+void check_sync_bn_on_host(const char* op, const Tensor& x, const void* sync) {
+    EFFNET_CHECK(!sync || !x.is_cuda(), op << ": --sync-bn (batch-norm statistics over ranks) is implemented for CPU "
+                                            "training only; on GPUs train without it (per-rank statistics)");
+}
+
 void check_conv_operands(const char* op, const Context& ctx, const Tensor& x, const Tensor& w, const Tensor& y,
                          const ConvGeometry& g, bool depthwise) {
     check_operands(op, ctx, {{x, "input"}, {w, "weight"}, {y, "output"}});

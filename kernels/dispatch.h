@@ -60,6 +60,8 @@ std::pair<int64_t, int64_t> check_rows_channels(const char* op, const Context& c
 // Whether batch norm (plain and fused with swish) runs on cuDNN in this
 // context (Context::batchnorm_kernels); logs the choice once.
 bool use_cudnn_batchnorm(const Context& ctx);
+// Synchronised batch norm (a ChannelSumReducer given) runs on host tensors only.
+void check_sync_bn_on_host(const char* op, const Tensor& x, const void* sync);
 
 // A convolution's x [N,H,W,Cin], w [Cout,Cin/groups,kH,kW] and y [N,Ho,Wo,Cout]
 // (or their gradients), and for a depthwise one groups = Cin = Cout.

@@ -1,5 +1,6 @@
 #include "layers/basic.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "kernels/activation.h"
@@ -74,13 +75,14 @@ Tensor Dropout::forward_impl(const Tensor& x, const RunState& run, Context& ctx)
     seed_ = run.seed;
     stream_ = mask_stream(tag_, run.step);
     Tensor y = rows(out_, batch_);
-    dropout_forward(x, y, p_, seed_, stream_, ctx);
+    first_ = uint64_t(run.sample_offset) * uint64_t(x.numel() / std::max<int64_t>(x.dim(0), 1));
+    dropout_forward(x, y, p_, seed_, stream_, first_, ctx);
     return y;
 }
 Tensor Dropout::backward_impl(const Tensor& dy, Context& ctx) {
     if (!active_) return dy;
     Tensor dx = grad_input(batch_);
-    dropout_backward(dy, dx, p_, seed_, stream_, ctx);
+    dropout_backward(dy, dx, p_, seed_, stream_, first_, ctx);
     return dx;
 }
 

@@ -72,7 +72,7 @@ protected:
 
 private:
     float p_;
-    uint64_t tag_, seed_ = 0, stream_ = 0;
+    uint64_t tag_, seed_ = 0, stream_ = 0, first_ = 0;
     bool active_ = false;
     Tensor out_;
 };

@@ -27,6 +27,7 @@ Shape BatchNorm2d::setup_impl(const Shape& in) {
 Tensor BatchNorm2d::forward_impl(const Tensor& x, const RunState& run, Context& ctx) {
     Tensor y = rows(out_, batch_);
     saved_train_ = run.mode == Mode::TRAIN;
+    p_.sync = saved_train_ ? run.sync_bn : nullptr;  // backward synchronises where its forward did
     if (saved_train_) {
         x_ = x;
         if (swish_)
@@ -47,9 +48,10 @@ Tensor BatchNorm2d::backward_impl(const Tensor& dy, Context& ctx) {
     EFFNET_CHECK(saved_train_, "BatchNorm2d: backward after an EVAL forward is not supported");
     Tensor dx = grad_input(batch_);
     if (swish_)
-        bn_swish_backward(x_, dy, gamma_, save_mean_, save_invstd_, save_affine_, dx, gamma_grad_, beta_grad_, ctx, p_.eps);
+        bn_swish_backward(x_, dy, gamma_, save_mean_, save_invstd_, save_affine_, dx, gamma_grad_, beta_grad_, ctx, p_.eps,
+                          p_.sync);
     else
-        batchnorm_backward(x_, dy, gamma_, save_mean_, save_invstd_, dx, gamma_grad_, beta_grad_, ctx, p_.eps);
+        batchnorm_backward(x_, dy, gamma_, save_mean_, save_invstd_, dx, gamma_grad_, beta_grad_, ctx, p_.eps, p_.sync);
     return dx;
 }
 

@@ -8,6 +8,9 @@
 // (momentum 0.1: new = 0.9*old + 0.1*batch, unbiased variance), saves the
 // input, mean and invstd. EVAL: normalises with the running statistics.
 // Backward is defined for TRAIN forwards (batch statistics).
+// With RunState::sync_bn (--sync-bn) a TRAIN forward and its backward use the
+// global batch's statistics (kernels/batchnorm.h); running statistics then
+// move identically on every rank.
 //
 // With BatchNormActivation::SWISH the layer is timm's BatchNormAct2d with
 // SiLU: y = swish(BN(x)), through the fused kernels of kernels/bn_swish.h

@@ -47,12 +47,21 @@ struct GradArena {
     }
 };
 
+class ChannelSumReducer;  // kernels/batchnorm.h
+
 // Per-step facts for stochastic layers (dropout, drop-path): masks are drawn
 // from Philox(seed, stream derived from the layer and step).
 struct RunState {
     Mode mode = Mode::EVAL;
     uint64_t seed = 0;
     uint64_t step = 0;
+    // Data-parallel runs: the position of this batch's first row in the global
+    // batch, so that masks are those of the same rows in a 1-process run.
+    int64_t sample_offset = 0;
+    // TRAIN with --sync-bn: batch norm normalises with the statistics of the
+    // global batch (sums through this reducer) in forward and in backward.
+    // Null: each process's own batch (the default, as PyTorch DDP).
+    ChannelSumReducer* sync_bn = nullptr;
 };
 
 // A parameter as the optimizer and the weight files see it.

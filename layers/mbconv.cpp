@@ -68,9 +68,10 @@ Tensor MBConv::forward_impl(const Tensor& x, const RunState& run, Context& ctx) 
     if (drop_active_) {
         seed_ = run.seed;
         stream_ = mask_stream(cfg_.tag, run.step);
+        first_ = uint64_t(run.sample_offset);
         if (!dropped_.defined()) dropped_ = plan(out_.shape());
         Tensor d = rows(dropped_, batch_);
-        drop_path_forward(h, d, cfg_.drop_path, seed_, stream_, ctx);
+        drop_path_forward(h, d, cfg_.drop_path, seed_, stream_, first_, ctx);
         h = d;
     }
     Tensor y = rows(out_, batch_);
@@ -82,7 +83,7 @@ Tensor MBConv::backward_impl(const Tensor& dy, Context& ctx) {
     Tensor g = dy;
     if (residual_ && drop_active_) {
         g = rows(dropped_, batch_);  // the forward's copy is no longer needed
-        drop_path_backward(dy, g, cfg_.drop_path, seed_, stream_, ctx);
+        drop_path_backward(dy, g, cfg_.drop_path, seed_, stream_, first_, ctx);
     }
     Tensor dx = branch_.backward(g, ctx);
     if (!residual_) return dx;

@@ -49,7 +49,7 @@ private:
     Sequential branch_;
     Tensor out_, dropped_;  // dropped_: out_'s shape
     bool drop_active_ = false;
-    uint64_t seed_ = 0, stream_ = 0;
+    uint64_t seed_ = 0, stream_ = 0, first_ = 0;
 };
 
 }  // namespace effnet

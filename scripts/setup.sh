@@ -4,6 +4,7 @@
 set -euo pipefail
 
 packages=(cmake ninja-build g++ libeigen3-dev libstb-dev libgtest-dev libpng-dev libdcmtk-dev
+          openmpi-bin libopenmpi-dev  # multi-process training (dist/, docs/distributed.md)
           clang libclang-rt-dev libomp-dev  # the sanitizer and fuzz flavour (scripts/sanitize.sh)
           clang-format)                     # scripts/check_format.sh
 missing=()

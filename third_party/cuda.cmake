@@ -58,3 +58,32 @@ if(EFFNET_WITH_CUDA)
 else()
     message(STATUS "effnet: CUDA backend OFF")
 endif()
+
+# NCCL: the GPU all-reduce of multi-process training (dist/nccl_communicator.h).
+# Its communicator is bootstrapped over MPI, so it is used only with MPI.
+# Found under the toolkit, in the Debian libnccl-dev locations, or inside the
+# nvidia-nccl-cu* Python wheel (as cuDNN above); NCCL_ROOT overrides.
+set(EFFNET_WITH_NCCL OFF)
+if(EFFNET_WITH_CUDA AND EFFNET_WITH_MPI)
+    set(_nccl_hints $ENV{NCCL_ROOT} ${NCCL_ROOT} ${CUDAToolkit_LIBRARY_ROOT})
+    if(Python3_FOUND)
+        execute_process(COMMAND ${Python3_EXECUTABLE} -c
+            "import nvidia.nccl, os; print(os.path.dirname(nvidia.nccl.__file__))"
+            OUTPUT_VARIABLE _nccl_wheel OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_QUIET)
+        if(_nccl_wheel)
+            list(APPEND _nccl_hints ${_nccl_wheel})
+        endif()
+    endif()
+    find_path(EFFNET_NCCL_INCLUDE nccl.h HINTS ${_nccl_hints} ${CUDAToolkit_INCLUDE_DIRS} PATH_SUFFIXES include)
+    find_library(EFFNET_NCCL_LIBRARY NAMES nccl libnccl.so.2 HINTS ${_nccl_hints} ${CUDAToolkit_LIBRARY_DIR}
+                 PATH_SUFFIXES lib lib64)
+    if(EFFNET_NCCL_INCLUDE AND EFFNET_NCCL_LIBRARY)
+        set(EFFNET_WITH_NCCL ON)
+        add_library(effnet_nccl INTERFACE)
+        target_include_directories(effnet_nccl INTERFACE ${EFFNET_NCCL_INCLUDE})
+        target_link_libraries(effnet_nccl INTERFACE ${EFFNET_NCCL_LIBRARY})
+        message(STATUS "effnet: NCCL ${EFFNET_NCCL_LIBRARY} for multi-GPU training")
+    else()
+        message(STATUS "effnet: no NCCL (nccl.h / libnccl; set NCCL_ROOT); multi-GPU training stages through host MPI")
+    endif()
+endif()

@@ -9,6 +9,7 @@
 #   OpenMP       libgomp (with g++)    CPU threads
 #   libpng       libpng-dev (optional) fast greyscale PNG decoding
 #   DCMTK        libdcmtk-dev (optional) DICOM input
+#   MPI          libopenmpi-dev + openmpi-bin (optional) multi-process training
 
 set(EFFNET_DEPS_DIR "$ENV{EFFNET_DEPS_DIR}" CACHE PATH
     "Optional folder holding eigen3/, stb/ and googletest/ copied from the Debian packages")
@@ -79,6 +80,31 @@ if(NOT EFFNET_DICOM STREQUAL "OFF")
     endif()
 else()
     message(STATUS "effnet: DICOM input off (EFFNET_DICOM=OFF); DICOM files will be refused")
+endif()
+
+# --- MPI (optional) ------------------------------------------------------------
+# Data-parallel training over several processes (dist/, docs/distributed.md),
+# launched by mpirun. Without it every app builds and runs single-process.
+set(EFFNET_MPI "AUTO" CACHE STRING "Multi-process training through MPI: AUTO (when found), ON or OFF")
+set_property(CACHE EFFNET_MPI PROPERTY STRINGS AUTO ON OFF)
+set(EFFNET_WITH_MPI OFF)
+if(NOT EFFNET_MPI STREQUAL "OFF")
+    set(MPI_CXX_SKIP_MPICXX ON)  # the C API only; the deprecated C++ bindings stay out
+    find_package(MPI COMPONENTS CXX QUIET)
+    if(MPI_CXX_FOUND)
+        set(EFFNET_WITH_MPI ON)
+        find_program(EFFNET_MPIEXEC NAMES ${MPIEXEC_EXECUTABLE} mpirun mpiexec)
+        if(NOT EFFNET_MPIEXEC)
+            set(EFFNET_MPIEXEC "")  # the tests that need it skip, saying so
+        endif()
+        message(STATUS "effnet: multi-process training through MPI ${MPI_CXX_VERSION} (${EFFNET_MPIEXEC})")
+    elseif(EFFNET_MPI STREQUAL "ON")
+        effnet_missing("MPI" "libopenmpi-dev")
+    else()
+        message(STATUS "effnet: no MPI (libopenmpi-dev); training is single-process")
+    endif()
+else()
+    message(STATUS "effnet: MPI off (EFFNET_MPI=OFF); training is single-process")
 endif()
 
 # --- OpenMP -------------------------------------------------------------------

@@ -19,6 +19,7 @@ EvalResult evaluate(Model& model, Loader& loader, LossHead& head, Context& ctx) 
     double loss_sum = 0;
     int64_t correct = 0, n = 0;
     while (loader.next(b)) {
+        if (b.size() == 0) continue;
         const DeviceBatch d = to_device(b, dev);
         const Tensor &x = d.images, &y = d.labels;
         Tensor logits = model.net->forward(x, RunState{Mode::EVAL, 0, 0}, ctx);
@@ -30,10 +31,13 @@ EvalResult evaluate(Model& model, Loader& loader, LossHead& head, Context& ctx) 
         for (int64_t i = 0; i < b.size(); ++i) {
             r.prob.push_back(finite_probability(&z[size_t(i * k)], k, b.samples[size_t(i)]->path));
             r.label.push_back(b.labels.i32()[i]);
+            r.index.push_back(int64_t(b.samples[size_t(i)] - loader.samples().data()));
             r.paths.push_back(b.samples[size_t(i)]->path);
         }
         fault_point("evaluate");
     }
+    r.loss_sum = loss_sum;
+    r.correct = correct;
     r.loss = n ? loss_sum / double(n) : NAN;
     r.accuracy = n ? double(correct) / double(n) : NAN;
     return r;

@@ -14,11 +14,16 @@ namespace effnet {
 
 struct EvalResult {
     double loss = 0, accuracy = 0;
+    double loss_sum = 0;  // sum over the images (loss is its mean)
+    int64_t correct = 0;
     std::vector<double> prob;
     std::vector<int> label;
+    std::vector<int64_t> index;  // each image's position in the loader's samples
     std::vector<std::string> paths;
 };
 
+// A sharded loader (data/loader.h) evaluates this rank's shares only (an
+// empty share is skipped); train/data_parallel.h merges the ranks' results.
 EvalResult evaluate(Model& model, Loader& loader, LossHead& head, Context& ctx);
 
 // The report.txt of an evaluation, as effnet_train and effnet_eval write it:

@@ -1,9 +1,12 @@
 // The end of a run: the best weights evaluated on the test split (or on val
-// when there is none), with the decision threshold chosen on val.
+// when there is none), with the decision threshold chosen on val. On N
+// ranks rank 0 restores the weights and broadcasts them, every rank evaluates
+// its shares, and rank 0 reports on the gathered predictions.
 #include <filesystem>
 
 #include "io/metrics.h"
 #include "io/weights.h"
+#include "train/data_parallel.h"
 #include "train/evaluate.h"
 #include "train/training_run.h"
 
@@ -13,19 +16,26 @@ namespace fs = std::filesystem;
 
 void final_report(TrainingRun& run) {
     const TrainConfig& cfg = run.cfg;
-    if (fs::exists(run.best_path)) {
+    int32_t restored = run.comm.is_root() && fs::exists(run.best_path);
+    if (restored) {
         load_weights(read_safetensors(run.best_path), *run.model.net, WeightsMatch::EXACT, run.best_path, {"optimizer."});
         run.log.line("restored the best weights (epoch " + std::to_string(run.early.best_epoch()) + ") from " +
                      run.best_path);
     }
-    EvalResult val = evaluate(run.model, run.val_loader, run.head, run.ctx);
-    const double threshold = youden_threshold(val.prob, val.label);
+    run.comm.broadcast_bytes(&restored, sizeof restored);
+    if (restored && run.comm.size() > 1) {
+        run.comm.broadcast(run.model.store->values(), run.ctx);
+        broadcast_buffers(run.comm, run.model, run.ctx);
+    }
+    EvalResult val = gather_evaluation(run.comm, evaluate(run.model, run.val_loader, run.head, run.ctx), run.val_loader);
     const bool has_test = run.ds.count(Split::TEST) > 0;
     EvalResult final_eval = val;
     if (has_test) {
         Loader test_loader(run.ds.split(Split::TEST), run.eval_pipeline, run.eval_loader_config, &run.bad_files);
-        final_eval = evaluate(run.model, test_loader, run.head, run.ctx);
+        final_eval = gather_evaluation(run.comm, evaluate(run.model, test_loader, run.head, run.ctx), test_loader);
     }
+    if (!run.comm.is_root()) return;
+    const double threshold = youden_threshold(val.prob, val.label);
     const std::string split = has_test ? "test" : "val";
     const EvaluationReport rep = evaluation_report(
         "effnet report: EfficientNet-B" + std::to_string(cfg.model.variant) + " on " + run.ds.source + ", " + split +

@@ -27,7 +27,7 @@ float LossHead::forward(const Tensor& logits, const Tensor& labels, Context& ctx
     return loss_.to_vector()[0];
 }
 
-const Tensor& LossHead::backward(Context& ctx) {
+const Tensor& LossHead::backward(Context& ctx, float scale) {
     EFFNET_NVTX_RANGE("loss.backward");
     const int64_t n = logits_.dim(0);
     Tensor probs = probs_.narrow0(0, n);
@@ -36,6 +36,13 @@ const Tensor& LossHead::backward(Context& ctx) {
         bce_with_logits_backward(probs, labels_, dlogits_view_, ctx);
     else
         softmax_cross_entropy_backward(probs, labels_, dlogits_view_, ctx);
+    if (scale != 1.0f) {
+        // A few logits per image: scaled on the host (on the GPU through a
+        // synchronising copy; only uneven data-parallel shares ask for it).
+        Tensor host = dlogits_view_.is_cuda() ? dlogits_view_.to(Device::CPU) : dlogits_view_;
+        for (int64_t i = 0; i < host.numel(); ++i) host.f32()[i] *= scale;
+        if (dlogits_view_.is_cuda()) dlogits_view_.copy_from(host);
+    }
     return dlogits_view_;
 }
 

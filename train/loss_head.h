@@ -16,7 +16,8 @@ public:
     // loss stays in loss().
     void forward_on_device(const Tensor& logits, const Tensor& labels, Context& ctx);
     const Tensor& loss() const { return loss_; }
-    const Tensor& backward(Context& ctx);
+    // dL/dlogits of the mean loss, times `scale`.
+    const Tensor& backward(Context& ctx, float scale = 1.0f);
     // Number of correct predictions (argmax, or logit >= 0 for BCE) in the last forward.
     int64_t correct() const;
 

@@ -8,9 +8,10 @@
 
 namespace effnet {
 
-RunLog::RunLog(const std::string& path) : file_(path, std::ios::app), tty_(isatty(STDOUT_FILENO)) {}
+RunLog::RunLog(const std::string& path) : file_(path, std::ios::app), active_(true), tty_(isatty(STDOUT_FILENO)) {}
 
 void RunLog::line(const std::string& s) {
+    if (!active_) return;
     if (progress_open_) std::cout << "\n";
     progress_open_ = false;
     std::cout << s << std::endl;
@@ -18,6 +19,7 @@ void RunLog::line(const std::string& s) {
 }
 
 void RunLog::progress(const std::string& s, bool force) {
+    if (!active_) return;
     if (tty_) {
         std::cout << "\r" << s << "\033[K" << std::flush;
         progress_open_ = true;

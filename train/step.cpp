@@ -6,7 +6,7 @@ Tensor train_step(EfficientNet& net, ParameterStore& store, LossHead& head, Adam
                   const Tensor& labels, const RunState& run, Context& ctx, const StepHooks& hooks) {
     Tensor logits = net.forward(images, run, ctx);
     head.forward_on_device(logits, labels, ctx);
-    const Tensor& dlogits = head.backward(ctx);
+    const Tensor& dlogits = head.backward(ctx, hooks.loss_scale);
     store.zero_grads();
     net.backward(dlogits, ctx);
     if (hooks.before_update) hooks.before_update(ctx);

@@ -24,6 +24,11 @@ namespace effnet {
 struct StepHooks {
     // Runs once the gradients are complete and before the update.
     std::function<void(Context&)> before_update;
+    // dL/dlogits is multiplied by this before backward. A data-parallel rank
+    // whose share of the global batch differs from the others' passes
+    // n_rank * ranks / n_global, so that the average of the ranks' gradients
+    // is the gradient of the global batch's mean loss (1: unchanged).
+    float loss_scale = 1.0f;
 };
 
 // Returns the step's logits (the network's output buffer, valid until its

@@ -2,6 +2,7 @@
 
 #include "train/cli.h"
 #include "data/dicom.h"
+#include "dist/communicator.h"
 #include "tensor/error.h"
 
 namespace effnet {
@@ -19,7 +20,7 @@ bool parse_train_command(int argc, char** argv, TrainCommand& cmd) {
                   "Without --data: synthetic phantoms, quick preset (64 px, lr 1e-3, 12 epochs).\n"
                   "With --data: the reference recipe (224 px, AdamW lr 1e-5, wd 1e-3, plateau patience 2,\n"
                   "early stopping patience 4, histogram equalisation, at most 50 epochs).\n" +
-                      dicom_support());
+                      dicom_support() + "\n" + dist::multi_process_support());
     p.option("--data", &c.data, "class folders ROOT/{train,val,test}/{0,1}, a path,label[,split] CSV, "
                                 "NIH Data_Entry_2017.csv or CheXpert train.csv");
     p.option("--image-root", &c.dataset.image_root, "image folder for NIH/CheXpert CSVs");
@@ -36,7 +37,7 @@ bool parse_train_command(int argc, char** argv, TrainCommand& cmd) {
     p.option("--dropout", &dropout, "dropout before the classifier (default: the variant's, 0.2 for B0)");
     p.option("--drop-path", &c.model.drop_path, "stochastic depth rate of the last block");
     p.choice("--loss", &loss, {"ce", "bce"}, "softmax cross-entropy or binary cross-entropy with logits");
-    p.option("--batch-size", &c.batch, "images per step");
+    p.option("--batch-size", &c.batch, "images per step (the global batch: split over mpirun's ranks)");
     p.option("--epochs", &c.epochs, "maximum epochs");
     p.option("--lr", &c.adamw.lr, "AdamW learning rate");
     p.option("--weight-decay", &c.adamw.weight_decay, "AdamW decoupled weight decay");
@@ -61,7 +62,10 @@ bool parse_train_command(int argc, char** argv, TrainCommand& cmd) {
     p.option("--seed", &c.seed, "seed of all randomness (init, shuffling, augmentation, dropout)");
     p.option("--workers", &c.workers, "loader threads");
     p.option("--cache-mb", &c.cache_mb, "memory for decoded, equalised, resized images kept across epochs (0: off)");
-    p.option("--threads", &threads, "compute threads (default: OMP_NUM_THREADS or all cores)");
+    p.option("--threads", &threads, "compute threads (default: OMP_NUM_THREADS or all cores; under mpirun, "
+                                    "the cores split over the ranks of each host)");
+    p.flag("--sync-bn", &c.sync_bn, "mpirun: batch-norm statistics over the global batch (CPU; default per rank)");
+    p.option("--check-replicas", &c.check_replicas, "mpirun: compare the ranks' parameters every K steps (0: never)");
     p.flag("--strict", &c.strict, "stop at the first unreadable image instead of skipping it");
     p.choice("--device", &c.device, {"auto", "cpu", "cuda"}, "where to train");
     p.option("--kernels", &c.kernels,
@@ -115,6 +119,7 @@ bool parse_train_command(int argc, char** argv, TrainCommand& cmd) {
     if (c.model.clahe_tiles < 1 || c.model.clahe_tiles > 64 || !(c.model.clahe_clip > 0))
         throw cli::UsageError("--clahe-tiles must be in [1, 64] and --clahe-clip positive");
     if (c.bootstrap < 0 || c.bootstrap > 1000000) throw cli::UsageError("--bootstrap must be in [0, 1000000]");
+    if (c.check_replicas < 0) throw cli::UsageError("--check-replicas must be >= 0");
     if (c.adamw.weight_decay < 0 || c.plateau.min_lr < 0 || c.early.min_delta < 0 || c.augment.rotate_deg < 0)
         throw cli::UsageError("--weight-decay, --min-lr, --min-delta and --rotate must not be negative");
     if (!(c.plateau.factor > 0 && c.plateau.factor < 1) || c.plateau.patience < 0 || c.plateau.cooldown < 0 ||

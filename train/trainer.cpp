@@ -4,6 +4,7 @@
 #include <csignal>
 #include <cstdlib>
 
+#include "dist/communicator.h"
 #include "tensor/caching_allocator.h"
 #include "tensor/nvtx.h"
 #include "train/training_run.h"
@@ -23,6 +24,9 @@ extern "C" void on_stop_signal(int sig) {
 void install_stop_handlers() {
     std::signal(SIGINT, on_stop_signal);
     std::signal(SIGTERM, on_stop_signal);
+    // mpirun forwards SIGUSR1 to every rank (SIGINT and SIGTERM it turns into
+    // a kill after a second): the way to stop a data-parallel run with a checkpoint.
+    std::signal(SIGUSR1, on_stop_signal);
     // Past a file-size limit (ulimit -f) a write then fails with EFBIG, which
     // the checkpoint writer reports, instead of the signal killing the run.
     std::signal(SIGXFSZ, SIG_IGN);
@@ -37,8 +41,8 @@ int64_t suggest_batch_size(int64_t batch, size_t in_use, size_t requested, size_
 namespace {
 
 // setup, then epochs of steps each followed by validation, then the report.
-int train_impl(const TrainConfig& cfg) {
-    TrainingRun run(cfg);
+int train_impl(const TrainConfig& cfg, dist::Communicator& comm) {
+    TrainingRun run(cfg, comm);
     for (int epoch = run.prog.epoch; epoch < cfg.epochs; ++epoch) {
         EFFNET_NVTX_RANGE("epoch " + std::to_string(epoch + 1));
         const EpochEnd end = run_epoch(run, epoch);
@@ -53,8 +57,13 @@ int train_impl(const TrainConfig& cfg) {
 }  // namespace
 
 int train(const TrainConfig& cfg) {
+    dist::SingleProcess one;
+    return train(cfg, one);
+}
+
+int train(const TrainConfig& cfg, dist::Communicator& comm) {
     try {
-        return train_impl(cfg);
+        return train_impl(cfg, comm);
     } catch (const OutOfMemoryError& e) {
         if (e.total_bytes == 0 || cfg.batch <= 1) throw;
         // The peak includes everything that was allocated when the request failed.

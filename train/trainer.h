@@ -30,6 +30,10 @@
 
 namespace effnet {
 
+namespace dist {
+class Communicator;
+}
+
 struct TrainConfig {
     ModelSpec model;
     std::string data;  // folder or CSV; empty: synthetic phantoms
@@ -57,15 +61,23 @@ struct TrainConfig {
     int64_t max_steps = -1;  // stop after this many training steps (profiling)
     int bootstrap = 1000;
     bool from_scratch_warning = true;
+    // Data-parallel runs (docs/distributed.md): batch-norm statistics over the
+    // global batch (CPU), and a replica comparison every this many steps (0: off).
+    bool sync_bn = false;
+    int64_t check_replicas = 0;
 };
 
-// Set by SIGINT/SIGTERM: the trainer finishes its step, checkpoints and returns.
+// Set by SIGINT/SIGTERM/SIGUSR1: the trainer finishes its step, checkpoints and returns.
 extern std::atomic<bool> g_stop_requested;
 void install_stop_handlers();
 
 // Runs training; returns the process exit code (0 done, 130 interrupted).
 // A device out-of-memory error is rethrown with a batch size to try.
+// With a communicator of N > 1 ranks this process is one rank of a
+// data-parallel run (dist/communicator.h): cfg.batch is the global batch,
+// each rank trains on its share, and only rank 0 writes files and logs.
 int train(const TrainConfig& cfg);
+int train(const TrainConfig& cfg, dist::Communicator& comm);
 
 // The batch size to suggest after running out of device memory at `batch`
 // with `in_use` bytes allocated and `requested` more asked for, on a device of

@@ -1,9 +1,12 @@
 #include "train/training_run.h"
 
+#include <omp.h>
+
 #include <filesystem>
 #include <iostream>
 #include <sstream>
 
+#include "dist/shard.h"
 #include "io/weights.h"
 #include "train/evaluate.h"
 #include "train/memory_plan.h"
@@ -14,8 +17,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-Device choose_device(const std::string& request) {
+Device choose_device(const std::string& request, bool tell) {
     Device d = resolve_device(request);
+    if (!tell) return d == Device::CUDA && request == "auto" ? Device::CPU : d;
     if (d == Device::CUDA && request == "auto") {
         // Every op has a CUDA kernel, but until scripts/gpu_check.sh has passed
         // on a real GPU (docs/status.md) the GPU path is opt-in.
@@ -39,28 +43,29 @@ void check_splits(const Dataset& ds) {
 
 // Fails before anything large is allocated when the run cannot fit in
 // memory (train/memory_plan.h); otherwise logs the estimate.
-void check_memory(const TrainConfig& cfg, const Dataset& ds, Device device, RunLog& log) {
+void check_memory(const TrainConfig& cfg, int64_t batch, const Dataset& ds, Device device, RunLog& log) {
     LoaderPlan lp;
     lp.prefetch = LoaderConfig{}.prefetch;
     lp.cache_mb = cfg.cache_mb;
     lp.train_images = ds.count(Split::TRAIN);
     lp.val_images = ds.count(Split::VAL);
     lp.test_images = ds.count(Split::TEST);
-    const MemoryEstimate e = estimate_training_memory(cfg.model, cfg.batch, lp, device);
+    const MemoryEstimate e = estimate_training_memory(cfg.model, batch, lp, device);
     const MemoryLimit host = host_memory_limit(), gpu = device == Device::CUDA ? gpu_memory_limit() : MemoryLimit{};
-    check_training_fits(e, device, cfg.batch, host, gpu);
+    check_training_fits(e, device, batch, host, gpu);
     const MemoryLimit& limit = device == Device::CUDA ? gpu : host;
     log.line("memory: about " + human_bytes(double(e.on_device(device))) +
              (device == Device::CUDA ? " on the GPU and " + human_bytes(double(e.on_host(device))) + " on the host" : "") +
              (limit.bytes ? ", of " + human_bytes(double(limit.bytes)) + " available" : ""));
 }
 
-// The dataset, checked for both classes and for memory, its splits logged.
-Dataset load_checked_dataset(const TrainConfig& cfg, Device device, RunLog& log) {
+// The dataset, checked for both classes and for memory (of one process,
+// training `batch` images a step), its splits logged.
+Dataset load_checked_dataset(const TrainConfig& cfg, int64_t batch, Device device, RunLog& log) {
     Dataset ds = cfg.data.empty() ? phantom_dataset(cfg.phantom_seed, cfg.phantoms_train, cfg.phantoms_val, cfg.phantoms_test)
                                   : load_dataset(cfg.data, cfg.dataset);
     check_splits(ds);
-    check_memory(cfg, ds, device, log);
+    check_memory(cfg, batch, ds, device, log);
     std::ostringstream os;
     os << "data: " << ds.source;
     for (Split s : {Split::TRAIN, Split::VAL, Split::TEST})
@@ -83,8 +88,10 @@ PipelineConfig training_pipeline(const TrainConfig& cfg, const PipelineConfig& e
     return p;
 }
 
-LoaderConfig evaluation_loader_config(const TrainConfig& cfg, Device device) {
+LoaderConfig evaluation_loader_config(const TrainConfig& cfg, Device device, const dist::Communicator& comm) {
     LoaderConfig lc;
+    lc.shard_rank = comm.rank();
+    lc.shard_count = comm.size();
     lc.batch_size = cfg.batch;
     lc.workers = cfg.workers;
     lc.strict = cfg.strict;
@@ -94,8 +101,9 @@ LoaderConfig evaluation_loader_config(const TrainConfig& cfg, Device device) {
     return lc;
 }
 
-LoaderConfig shuffled(LoaderConfig lc) {
+LoaderConfig for_training(LoaderConfig lc) {
     lc.shuffle = true;
+    lc.training_shards = true;
     return lc;
 }
 
@@ -115,27 +123,41 @@ void load_initial_weights(const TrainConfig& cfg, Model& model, RunLog& log) {
 
 // The output folder made ready (another run's outputs refused without
 // --overwrite) and train.log opened in it, starting with what was found there.
-RunLog open_run_log(const TrainConfig& cfg) {
+// Rank 0's only: the other ranks of a data-parallel run log nothing.
+RunLog open_run_log(const TrainConfig& cfg, const dist::Communicator& comm) {
+    if (!comm.is_root()) return RunLog();
     const std::vector<std::string> notes = prepare_output_folder(cfg.out, cfg.resume, cfg.overwrite);
     RunLog log((fs::path(cfg.out) / "train.log").string());
     for (const std::string& n : notes) log.line(n);
     return log;
 }
 
+// The distribution line of the log: how the ranks share the work.
+std::string distribution_line(const TrainConfig& cfg, const dist::Communicator& comm, int64_t per_rank, Device device) {
+    return "data parallel: " + comm.describe() + "; global batch " + std::to_string(cfg.batch) + " = " +
+           std::to_string(comm.size()) + " x " + std::to_string(per_rank) + "; batch-norm statistics " +
+           (cfg.sync_bn ? "over the global batch (--sync-bn)" : "per rank") +
+           (device == Device::CPU ? "; compute threads per rank: " + std::to_string(omp_get_max_threads()) : "") +
+           (cfg.check_replicas > 0 ? "; replicas compared every " + std::to_string(cfg.check_replicas) + " steps" : "");
+}
+
 }  // namespace
 
-TrainingRun::TrainingRun(const TrainConfig& config)
+TrainingRun::TrainingRun(const TrainConfig& config, dist::Communicator& communicator)
     : cfg(config),
-      log(open_run_log(cfg)),
-      device(choose_device(cfg.device)),
+      comm(communicator),
+      batch_per_rank(dist::local_batch(cfg.batch, comm.size())),
+      log(open_run_log(cfg, comm)),
+      device(choose_device(cfg.device, comm.is_root())),
       ctx(device),
-      ds(load_checked_dataset(cfg, device, log)),
+      ds(load_checked_dataset(cfg, batch_per_rank, device, log)),
       eval_pipeline(evaluation_pipeline(cfg, ds)),
-      eval_loader_config(evaluation_loader_config(cfg, device)),
-      train_loader(ds.split(Split::TRAIN), training_pipeline(cfg, eval_pipeline), shuffled(eval_loader_config), &bad_files),
+      eval_loader_config(evaluation_loader_config(cfg, device, comm)),
+      train_loader(ds.split(Split::TRAIN), training_pipeline(cfg, eval_pipeline), for_training(eval_loader_config),
+                   &bad_files),
       val_loader(ds.split(Split::VAL), eval_pipeline, eval_loader_config, &bad_files),
       model(cfg.model, device, cfg.seed),
-      head(cfg.model.loss, cfg.batch, cfg.model.num_classes, device),
+      head(cfg.model.loss, batch_per_rank, cfg.model.num_classes, device),
       opt(*model.store, cfg.adamw),
       plateau(cfg.plateau),
       early(cfg.early),
@@ -149,11 +171,14 @@ TrainingRun::TrainingRun(const TrainConfig& config)
         log.line("warning: training from scratch with lr " + fmt("%g", cfg.adamw.lr) +
                  ", a fine-tuning learning rate; pass --init weights or a larger --lr (e.g. 1e-3)");
     }
-    model.plan(cfg.batch, device);
+    model.plan(batch_per_rank, device);
     if (!cfg.resume.empty()) {
+        // Every rank reads the checkpoint (the schedules and the position in
+        // the epoch); the tensors are then rank 0's, broadcast below.
         load_checkpoint(cfg.resume, model, opt, plateau, early, prog, cfg.seed, cfg.batch);
         // history.csv may lag the checkpoint (a kill between the two writes): make them agree now.
-        write_file_atomic((fs::path(cfg.out) / "history.csv").string(), history_csv(prog.history));
+        if (comm.is_root())
+            write_file_atomic((fs::path(cfg.out) / "history.csv").string(), history_csv(prog.history));
         log.line("resumed " + cfg.resume + " at epoch " + std::to_string(prog.epoch + 1) + ", step " +
                  std::to_string(prog.step_in_epoch) + " (lr " + fmt("%g", opt.lr()) + ")");
     }
@@ -162,9 +187,26 @@ TrainingRun::TrainingRun(const TrainConfig& config)
              "x" + std::to_string(cfg.model.in_channels) + ", batch " + std::to_string(cfg.batch) + ", device " +
              device_name(device) + (device == Device::CUDA ? " (kernels " + kernel_spec(ctx) + ")" : "") + ", " +
              std::to_string(cfg.workers) + " loader workers");
+    if (comm.size() > 1) {
+        if (cfg.sync_bn && device == Device::CUDA)
+            throw ContractError("--sync-bn averages batch-norm statistics on CPU ranks only (docs/distributed.md); "
+                                "on GPUs train without it (per-rank statistics)");
+        // Identical replicas from the start, whatever each rank read or drew.
+        broadcast_model_state(comm, model, opt, ctx);
+        if (cfg.sync_bn) sync_bn = std::make_unique<CommunicatorSums>(comm);
+        log.line(distribution_line(cfg, comm, batch_per_rank, device));
+    }
+}
+
+RunState TrainingRun::train_state(const Batch& b) const {
+    RunState s{Mode::TRAIN, cfg.seed, uint64_t(prog.global_step)};
+    s.sample_offset = b.offset;
+    s.sync_bn = sync_bn.get();
+    return s;
 }
 
 void TrainingRun::save_checkpoint_or_stop(const std::string& path) {
+    if (!comm.is_root()) return;
     // A checkpoint that cannot be written (disk full, quota, I/O error) stops
     // the run: training on would only produce more work that cannot be saved.
     try {

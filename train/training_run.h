@@ -3,18 +3,28 @@
 //   setup         TrainingRun's constructor: output folder, log, device, data
 //                 (checked for both classes and for memory), loaders, model
 //                 (--init), loss head, optimizer and schedules (--resume);
+//                 on N ranks, rank 0's state broadcast to all;
 //   run_epoch     the training steps of one epoch (train/epoch.cpp);
 //   end_of_epoch  validation, schedule, checkpoints, history and curves;
 //   final_report  the best weights on test (or val): report.txt, metrics.json
 //                 (train/final_report.cpp).
 // Internal to train/: the apps see train/trainer.h.
+//
+// Data parallelism (docs/distributed.md): every rank builds a TrainingRun
+// over the same data and seed; its loaders take the rank's shares of each
+// global batch, the model and head are planned for cfg.batch / N images, and
+// only rank 0 opens the output folder and log (the others' RunLog is silent)
+// and writes files.
 #pragma once
 
+#include <memory>
 #include <string>
 
 #include "optim/adamw.h"
 #include "optim/schedule.h"
+#include "dist/communicator.h"
 #include "train/checkpoint.h"
+#include "train/data_parallel.h"
 #include "train/loss_head.h"
 #include "train/model_spec.h"
 #include "train/run_log.h"
@@ -23,13 +33,18 @@
 namespace effnet {
 
 struct TrainingRun {
-    explicit TrainingRun(const TrainConfig& config);
+    TrainingRun(const TrainConfig& config, dist::Communicator& comm);
 
-    // Saves the full state to `path`; a failed write stops the run naming the
-    // last complete checkpoint (the atomic write left it intact).
+    // Saves the full state to `path` (rank 0; the other ranks write nothing);
+    // a failed write stops the run naming the last complete checkpoint (the
+    // atomic write left it intact).
     void save_checkpoint_or_stop(const std::string& path);
+    // The per-step facts of a training forward on batch `b`.
+    RunState train_state(const Batch& b) const;
 
     const TrainConfig& cfg;
+    dist::Communicator& comm;
+    const int64_t batch_per_rank;  // cfg.batch / comm.size()
     RunLog log;
     const Device device;
     Context ctx;
@@ -45,6 +60,7 @@ struct TrainingRun {
     EarlyStopping early;
     RunProgress prog;
     const std::string last_path, best_path;
+    std::unique_ptr<CommunicatorSums> sync_bn;  // --sync-bn on N > 1 ranks
 };
 
 enum class EpochEnd { COMPLETED, INTERRUPTED, MAX_STEPS };
