@@ -1,0 +1,32 @@
+#include "infer/inference_model.h"
+
+#include "infer/cpu/engine.h"
+
+namespace effnet {
+
+InferenceModel::InferenceModel(EfficientNet& net, const InferenceShape& shape)
+    : InferenceModel(FoldedEfficientNet::from_network(net), shape) {}
+
+InferenceModel::InferenceModel(const FoldedEfficientNet& folded, const InferenceShape& shape)
+    : shape_(shape),
+      num_classes_(folded.num_classes),
+      in_channels_(folded.in_channels),
+      engine_(std::make_unique<infer::cpu::Engine>(folded, shape.max_batch, shape.height, shape.width, shape.threads)) {
+    shape_.threads = engine_->threads();
+}
+
+InferenceModel::~InferenceModel() = default;
+InferenceModel::InferenceModel(InferenceModel&&) noexcept = default;
+InferenceModel& InferenceModel::operator=(InferenceModel&&) noexcept = default;
+
+void InferenceModel::run(const float* x, int64_t n, float* logits) { engine_->run(x, n, logits); }
+
+std::vector<InferencePassTime> InferenceModel::run_profiled(const float* x, int64_t n, float* logits) {
+    std::vector<InferencePassTime> out;
+    for (auto& t : engine_->run_profiled(x, n, logits)) out.push_back({t.name, t.ms});
+    return out;
+}
+
+int64_t InferenceModel::planned_bytes() const { return engine_->planned_bytes(); }
+
+}  // namespace effnet
