@@ -20,6 +20,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <cstdio>
 #include <fstream>
 #include <functional>
@@ -132,19 +133,30 @@ void layer_table(Model& model, const Tensor& x, LossHead& head, const Tensor& y,
     }
 }
 
-// Times `run` (a batch of `batch` images): median and min of `runs` after `warmup`.
+double process_cpu_ms() {
+    timespec ts{};
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return double(ts.tv_sec) * 1e3 + double(ts.tv_nsec) * 1e-6;
+}
+
+// Times `run` after `warmup` calls: median and min wall ms of `runs` calls,
+// and the median CPU ms they took (all threads; on cores shared with other
+// work the wall time of a lucky run is the min, the CPU time of a
+// single-threaded run its undisturbed duration).
 struct Timing {
-    double median_ms, min_ms;
+    double median_ms, min_ms, cpu_ms;
 };
 Timing time_runs(const std::function<void()>& run, int warmup, int runs) {
     for (int i = 0; i < warmup; ++i) run();
-    std::vector<double> ms;
+    std::vector<double> ms, cpu;
     for (int i = 0; i < std::max(1, runs); ++i) {
+        const double c = process_cpu_ms();
         auto t = Clock::now();
         run();
         ms.push_back(since(t));
+        cpu.push_back(process_cpu_ms() - c);
     }
-    return {median(ms), *std::min_element(ms.begin(), ms.end())};
+    return {median(ms), *std::min_element(ms.begin(), ms.end()), median(cpu)};
 }
 
 // The fast path's passes at batch n over `runs` profiled runs: mean and min
@@ -196,6 +208,7 @@ void bench_fast_path(Model& model, int64_t batch, int steps, int latency_runs, b
         const Timing lat = time_runs([&] { fast.run(x.data(), 1, logits.data()); }, 3, latency_runs);
         rep.number("infer_latency_ms_batch1", lat.median_ms, "inference latency, batch 1 (median)", "ms");
         rep.number("infer_latency_ms_batch1_min", lat.min_ms, "inference latency, batch 1 (min)", "ms");
+        rep.number("infer_cpu_ms_batch1", lat.cpu_ms, "CPU time of a batch-1 inference (median, all threads)", "ms");
         rep.number("peak_rss_mib_infer_batch1", peak_rss_mib(), "peak resident memory after batch-1 inference", "MiB");
         rep.number("infer_planned_mib_batch1", double(fast.planned_bytes()) / (1 << 20),
                    "fast path at batch 1: weights + arena + scratch", "MiB");
@@ -209,6 +222,7 @@ void bench_fast_path(Model& model, int64_t batch, int steps, int latency_runs, b
                "images/s");
     rep.number("infer_images_per_s_best", 1000.0 * double(batch) / thr.min_ms, "inference throughput, batch " + b + " (best run)",
                "images/s");
+    rep.number("infer_cpu_ms_batch", thr.cpu_ms, "CPU time of a batch-" + b + " inference (median, all threads)", "ms");
     rep.number("infer_planned_mib", double(fast.planned_bytes()) / (1 << 20), "fast path at batch " + b + ": weights + arena + scratch",
                "MiB");
     if (layers) pass_table(fast, x.data(), batch, std::max(2, steps), rep);

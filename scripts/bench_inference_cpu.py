@@ -54,30 +54,35 @@ def peak_rss_mib():
 
 
 def time_calls(fn, warmup, runs):
+    """Median and min wall ms, and median process CPU ms (all threads) per call."""
     for _ in range(warmup):
         fn()
-    ms = []
+    ms, cpu = [], []
     for _ in range(runs):
+        c = time.process_time()
         t = time.perf_counter()
         fn()
         ms.append((time.perf_counter() - t) * 1000)
-    return statistics.median(ms), min(ms)
+        cpu.append((time.process_time() - c) * 1000)
+    return statistics.median(ms), min(ms), statistics.median(cpu)
 
 
 def measure(make_runner, a):
     """make_runner(batch) -> a callable running one call of `batch` images."""
     run1 = make_runner(1)
-    lat_med, lat_min = time_calls(run1, 5, a.latency_runs)
+    lat_med, lat_min, lat_cpu = time_calls(run1, 5, a.latency_runs)
     rss = peak_rss_mib()
     del run1
     runb = make_runner(a.batch_size)
-    b_med, b_min = time_calls(runb, 1, a.batch_runs)
+    b_med, b_min, b_cpu = time_calls(runb, 1, a.batch_runs)
     return {
         "latency_ms": lat_med,
         "latency_ms_min": lat_min,
+        "latency_cpu_ms": lat_cpu,
         "peak_rss_mib_batch1": rss,
         "images_per_s": a.batch_size * 1000 / b_med,
         "images_per_s_best": a.batch_size * 1000 / b_min,
+        "batch_cpu_ms": b_cpu,
     }
 
 
@@ -184,6 +189,8 @@ def run_effnet(a):
         "peak_rss_mib_batch1": r["peak_rss_mib_infer_batch1"],
         "images_per_s": r["infer_images_per_s"],
         "images_per_s_best": r["infer_images_per_s_best"],
+        "latency_cpu_ms": r["infer_cpu_ms_batch1"],
+        "batch_cpu_ms": r["infer_cpu_ms_batch"],
         "threads": a.threads,
     }
 
@@ -232,9 +239,9 @@ def main():
     ap.add_argument("--json", default="")
     ap.add_argument("--worker", default="", help=argparse.SUPPRESS)
     a = ap.parse_args()
-    ensure(venv=VENV, packages=PACKAGES, modules=("onnxruntime", "openvino", "ncnn", "torch", "torchvision"))
-    if a.worker:
+    if a.worker:  # started by main() with the venv's python; imports only its own runtime
         return worker(a.worker, a)
+    ensure(venv=VENV, packages=PACKAGES, modules=("onnxruntime", "openvino", "ncnn", "torch", "torchvision"))
 
     runtimes = a.runtimes.split(",")
     if "effnet" in runtimes and not os.access(a.effnet_bench, os.X_OK):
@@ -257,37 +264,49 @@ def main():
                 p = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env)
                 res = json.loads(p.stdout.strip().splitlines()[-1])
             results[r].append(res)
-            print(f"round {rnd + 1}/{a.rounds} {r:12s} batch 1: {res['latency_ms']:7.2f} ms (min {res['latency_ms_min']:.2f}), "
-                  f"batch {a.batch_size}: {res['images_per_s']:6.1f} images/s (best {res['images_per_s_best']:.1f})",
-                  file=sys.stderr)
+            print(f"round {rnd + 1}/{a.rounds} {r:12s} batch 1: {res['latency_ms']:7.2f} ms (min {res['latency_ms_min']:.2f}, "
+                  f"CPU {res['latency_cpu_ms']:.2f}), batch {a.batch_size}: {res['images_per_s']:6.1f} images/s "
+                  f"(best {res['images_per_s_best']:.1f})", file=sys.stderr)
 
     def agg(r):
         rs = results[r]
         return {
             "latency_ms": statistics.median(x["latency_ms"] for x in rs),
             "latency_ms_min": min(x["latency_ms_min"] for x in rs),
+            "latency_cpu_ms": statistics.median(x["latency_cpu_ms"] for x in rs),
             "images_per_s": statistics.median(x["images_per_s"] for x in rs),
             "images_per_s_best": max(x["images_per_s_best"] for x in rs),
+            "images_per_cpu_s": a.batch_size * 1000 / statistics.median(x["batch_cpu_ms"] for x in rs),
             "peak_rss_mib_batch1": max(x["peak_rss_mib_batch1"] for x in rs),
             "version": rs[0].get("version", ""),
         }
 
     table = {r: agg(r) for r in runtimes}
-    e = table.get("effnet")
+    b = a.batch_size
+    cols = [("batch 1 ms (median)", "latency_ms", "{:.2f}", True), ("batch 1 ms (min)", "latency_ms_min", "{:.2f}", True),
+            ("batch 1 CPU ms", "latency_cpu_ms", "{:.2f}", True),
+            (f"batch {b} images/s (median)", "images_per_s", "{:.1f}", False),
+            (f"batch {b} images/s (best)", "images_per_s_best", "{:.1f}", False),
+            (f"batch {b} images per CPU-second", "images_per_cpu_s", "{:.1f}", False)]
     print(f"\nEfficientNet-B0, 2 classes, {a.image_size}x{a.image_size}, float32, {a.threads} threads, "
           f"{a.rounds} rounds; load average during the run {min(loads):.2f}..{max(loads):.2f}")
-    print("| runtime | batch 1 ms (median) | batch 1 ms (min) | batch %d images/s (median) | (best) | peak RSS batch 1 MiB "
-          "| effnet latency ratio (median, min) | effnet throughput ratio (median, best) |" % a.batch_size)
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    print("| runtime | " + " | ".join(c[0] for c in cols) + " | peak RSS batch 1 (MiB) |")
+    print("|---|" + "---:|" * (len(cols) + 1))
     for r in runtimes:
         t = table[r]
-        ratio_l = ratio_t = ""
-        if e and r != "effnet":
-            ratio_l = f"{e['latency_ms'] / t['latency_ms']:.2f}x, {e['latency_ms_min'] / t['latency_ms_min']:.2f}x"
-            ratio_t = f"{e['images_per_s'] / t['images_per_s']:.2f}x, {e['images_per_s_best'] / t['images_per_s_best']:.2f}x"
-        name = r + (f" {t['version']}" if t["version"] else "")
-        print(f"| {name} | {t['latency_ms']:.2f} | {t['latency_ms_min']:.2f} | {t['images_per_s']:.1f} | "
-              f"{t['images_per_s_best']:.1f} | {t['peak_rss_mib_batch1']:.0f} | {ratio_l} | {ratio_t} |")
+        name = r + (f" {t['version'].split('-')[0]}" if t["version"] else "")
+        print(f"| {name} | " + " | ".join(c[2].format(t[c[1]]) for c in cols) + f" | {t['peak_rss_mib_batch1']:.0f} |")
+    e = table.get("effnet")
+    if e:
+        print("\neffnet's advantage (other's time / effnet's time; > 1: effnet faster)")
+        print("| runtime | " + " | ".join(c[0] for c in cols) + " |")
+        print("|---|" + "---:|" * len(cols))
+        for r in runtimes:
+            if r == "effnet":
+                continue
+            t = table[r]
+            ratios = [(t[c[1]] / e[c[1]]) if c[3] else (e[c[1]] / t[c[1]]) for c in cols]
+            print(f"| {r} | " + " | ".join(f"{x:.2f}x" for x in ratios) + " |")
     if a.json:
         with open(a.json, "w") as f:
             json.dump({"table": table, "rounds": results, "load": loads}, f, indent=1)

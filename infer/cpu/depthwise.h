@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "infer/cpu/worker.h"
@@ -32,7 +33,21 @@ struct DepthwiseOp {
     int64_t wo() const { return (w + 2 * (kernel / 2) - kernel) / stride + 1; }
 };
 
+constexpr int64_t kMaxDepthwiseKernel = 9;
+
 void depthwise_forward(const DepthwiseOp& op, const Worker& w);
+
+// The pieces depthwise_forward is made of, for passes that produce the
+// depthwise input themselves (infer/cpu/expand_depthwise.h):
+// one output row oy of one sample, channels [c0, c1), input row oy*s - k/2 + ky
+// at in_rows[ky] (column 0, channel 0; rows outside the image are not read);
+// adds the row's column sums to pool[c] when pool is set.
+void depthwise_output_row(const DepthwiseOp& op, const float* const* in_rows, int64_t oy, int64_t c0, int64_t c1,
+                          float* out_row, double* pool);
+// Whether threads split channels (few output rows) rather than rows, and a
+// thread's channel share (whole vectors).
+bool depthwise_splits_channels(int64_t output_rows, int64_t channels, const Worker& w);
+std::pair<int64_t, int64_t> depthwise_channel_share(int64_t channels, const Worker& w);
 
 // [c, 1, k, k] (PyTorch) -> [k*k, c].
 std::vector<float> depthwise_taps(const float* weight, int64_t c, int64_t k);

@@ -4,8 +4,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 
 #include "infer/cpu/depthwise.h"
+#include "infer/cpu/expand_depthwise.h"
 #include "infer/cpu/stem.h"
 
 namespace effnet::infer::cpu {
@@ -13,6 +15,13 @@ namespace effnet::infer::cpu {
 namespace {
 
 int64_t align16(int64_t n) { return (n + 15) / 16 * 16; }
+// Blocks whose expanded activation has at least this many floats per sample
+// expand and run the depthwise convolution in one pass (it would not stay in
+// cache between two).
+int64_t fuse_min_floats() {
+    const char* e = std::getenv("EFFNET_FUSE_MIN");
+    return e ? std::atoll(e) : 100000;
+}
 int64_t conv_out(int64_t in, int64_t k, int64_t s) { return (in + 2 * (k / 2) - k) / s + 1; }
 
 }  // namespace
@@ -69,7 +78,8 @@ Engine::Engine(const FoldedEfficientNet& m, int64_t max_batch, int64_t height, i
         if (f.has_expand) {
             b.expand = PackedMatrix(f.expand.weight.data(), f.expand.cout, f.expand.cin);
             b.expand_bias = f.expand.bias;
-            expanded = std::max(expanded, h * w * b.mid);
+            b.fused = h * w * b.mid >= fuse_min_floats() && b.kernel <= kMaxDepthwiseKernel;
+            if (!b.fused) expanded = std::max(expanded, h * w * b.mid);
         }
         b.taps = depthwise_taps(f.depthwise.weight.data(), b.mid, b.kernel);
         b.dw_bias = f.depthwise.bias;
@@ -130,11 +140,11 @@ PoolPartials Engine::partials(int64_t channels) const {
 
 float* Engine::thread_floats(const Worker& w, int64_t offset) const { return w.scratch->floats + offset; }
 
-void Engine::plan_passes() {
-    // Scratch offsets of the gate and of the SE/classifier vectors (after the GEMM region,
-    // whose size is known once every pass is listed: the offsets are read at run time).
-    auto gate_offset = [this] { return align16(gemm_scratch_floats_); };
+void Engine::add_pass(std::string name, std::function<void(int64_t, const Worker&)> run) {
+    passes_.push_back({std::move(name), std::move(run)});
+}
 
+void Engine::plan_passes() {
     StemOp stem;
     stem.h = height_;
     stem.w = width_;
@@ -145,74 +155,18 @@ void Engine::plan_passes() {
     stem.bias = stem_bias_.data();
     stem.out = io_[0];
     gemm_scratch_floats_ = std::max(gemm_scratch_floats_, stem_scratch_floats(stem));
-    passes_.push_back({"conv_stem+bn1+swish", [this, stem](int64_t n, const Worker& w) {
-                           StemOp op = stem;
-                           op.batch = n;
-                           op.x = input_;
-                           stem_forward(op, w);
-                       }});
+    add_pass("conv_stem+bn1+swish", [this, stem](int64_t n, const Worker& w) {
+        StemOp op = stem;
+        op.batch = n;
+        op.x = input_;
+        stem_forward(op, w);
+    });
 
     int cur = 0;
-    for (size_t bi = 0; bi < blocks_.size(); ++bi) {
-        const Block& b = blocks_[bi];
+    for (const Block& b : blocks_) {
         float* in = io_[cur];
-        float* out = b.residual ? in : io_[1 - cur];
-        const float* dw_in = in;
-        if (b.has_expand) {
-            PointwiseOp e;
-            e.rows_per_sample = b.h * b.w;
-            e.a = in;
-            e.w = &b.expand;
-            e.bias = b.expand_bias.data();
-            e.act = Activation::SWISH;
-            e.out = expanded_;
-            gemm_scratch_floats_ = std::max(gemm_scratch_floats_, pointwise_scratch_floats(e, threads_));
-            passes_.push_back({b.name + ".expand", [e](int64_t n, const Worker& w) {
-                                   PointwiseOp op = e;
-                                   op.batch = n;
-                                   pointwise_forward(op, w);
-                               }});
-            dw_in = expanded_;
-        }
-        DepthwiseOp d;
-        d.h = b.h;
-        d.w = b.w;
-        d.c = b.mid;
-        d.kernel = b.kernel;
-        d.stride = b.stride;
-        d.x = dw_in;
-        d.taps = b.taps.data();
-        d.bias = b.dw_bias.data();
-        d.out = depthwise_;
-        passes_.push_back({b.name + ".depthwise", [d](int64_t n, const Worker& w) {
-                               DepthwiseOp op = d;
-                               op.batch = n;
-                               op.pool = w.scratch->pool;
-                               depthwise_forward(op, w);
-                           }});
-
-        PointwiseOp p;
-        p.rows_per_sample = b.ho * b.wo;
-        p.a = depthwise_;
-        p.w = &b.project;
-        p.bias = b.project_bias.data();
-        p.residual = b.residual ? in : nullptr;
-        p.out = out;
-        const int64_t hw = b.ho * b.wo;
-        const SqueezeExciteGate gate = b.gate();
-        p.column_scale = [this, gate, hw, gate_offset](int64_t sample, const Worker& w) -> const float* {
-            float* g = thread_floats(w, gate_offset());
-            float* tmp = g + align16(gate.channels);
-            se_gate(gate, partials(gate.channels), sample, hw, tmp, g);
-            return g;
-        };
-        gemm_scratch_floats_ = std::max(gemm_scratch_floats_, pointwise_scratch_floats(p, threads_));
-        passes_.push_back({b.name + ".se+project", [p](int64_t n, const Worker& w) {
-                               PointwiseOp op = p;
-                               op.batch = n;
-                               pointwise_forward(op, w);
-                           }});
         if (!b.residual) cur = 1 - cur;
+        plan_block(b, in, b.residual ? in : io_[cur]);
     }
 
     PointwiseOp head;
@@ -222,20 +176,94 @@ void Engine::plan_passes() {
     head.bias = head_bias_.data();
     head.act = Activation::SWISH;
     gemm_scratch_floats_ = std::max(gemm_scratch_floats_, pointwise_scratch_floats(head, threads_));
-    passes_.push_back({"conv_head+bn2+swish+pool", [head](int64_t n, const Worker& w) {
-                           PointwiseOp op = head;
-                           op.batch = n;
-                           op.pool = w.scratch->pool;
-                           pointwise_forward(op, w);
-                       }});
-    passes_.push_back({"classifier", [this, gate_offset](int64_t n, const Worker& w) {
-                           const PoolPartials p = partials(head_weight_.n());
-                           float* tmp = thread_floats(w, gate_offset());
-                           auto [s0, s1] = share(n, w);
-                           for (int64_t s = s0; s < s1; ++s)
-                               classifier_forward(classifier_weight_.data(), classifier_bias_.data(), num_classes_, p, s,
-                                                  head_hw_, tmp, logits_ + s * num_classes_);
-                       }});
+    add_pass("conv_head+bn2+swish+pool", [head](int64_t n, const Worker& w) {
+        PointwiseOp op = head;
+        op.batch = n;
+        op.pool = w.scratch->pool;
+        pointwise_forward(op, w);
+    });
+    add_pass("classifier", [this](int64_t n, const Worker& w) {
+        const PoolPartials p = partials(head_weight_.n());
+        float* tmp = thread_floats(w, align16(gemm_scratch_floats_));
+        auto [s0, s1] = share(n, w);
+        for (int64_t s = s0; s < s1; ++s)
+            classifier_forward(classifier_weight_.data(), classifier_bias_.data(), num_classes_, p, s, head_hw_, tmp,
+                               logits_ + s * num_classes_);
+    });
+}
+
+void Engine::plan_block(const Block& b, const float* in, float* out) {
+    DepthwiseOp d;
+    d.h = b.h;
+    d.w = b.w;
+    d.c = b.mid;
+    d.kernel = b.kernel;
+    d.stride = b.stride;
+    d.x = in;
+    d.taps = b.taps.data();
+    d.bias = b.dw_bias.data();
+    d.out = depthwise_;
+    if (b.fused) {
+        ExpandDepthwiseOp f;
+        f.dw = d;
+        f.x = in;
+        f.expand = &b.expand;
+        f.expand_bias = b.expand_bias.data();
+        gemm_scratch_floats_ = std::max(gemm_scratch_floats_, expand_depthwise_scratch_floats(f));
+        add_pass(b.name + ".expand+depthwise", [f](int64_t n, const Worker& w) {
+            ExpandDepthwiseOp op = f;
+            op.dw.batch = n;
+            op.dw.pool = w.scratch->pool;
+            expand_depthwise_forward(op, w);
+        });
+    } else {
+        if (b.has_expand) {
+            PointwiseOp e;
+            e.rows_per_sample = b.h * b.w;
+            e.a = in;
+            e.w = &b.expand;
+            e.bias = b.expand_bias.data();
+            e.act = Activation::SWISH;
+            e.out = expanded_;
+            gemm_scratch_floats_ = std::max(gemm_scratch_floats_, pointwise_scratch_floats(e, threads_));
+            add_pass(b.name + ".expand", [e](int64_t n, const Worker& w) {
+                PointwiseOp op = e;
+                op.batch = n;
+                pointwise_forward(op, w);
+            });
+            d.x = expanded_;
+        }
+        add_pass(b.name + ".depthwise", [d](int64_t n, const Worker& w) {
+            DepthwiseOp op = d;
+            op.batch = n;
+            op.pool = w.scratch->pool;
+            depthwise_forward(op, w);
+        });
+    }
+
+    // SE gate (from the pool partials) folded into the projection's A operand,
+    // + bias (+ the block's input, in place).
+    PointwiseOp p;
+    p.rows_per_sample = b.ho * b.wo;
+    p.a = depthwise_;
+    p.w = &b.project;
+    p.bias = b.project_bias.data();
+    p.residual = b.residual ? in : nullptr;
+    p.out = out;
+    const int64_t hw = b.ho * b.wo;
+    const SqueezeExciteGate gate = b.gate();
+    p.column_scale = [this, gate, hw](int64_t sample, const Worker& w) -> const float* {
+        float* g = thread_floats(w, align16(gemm_scratch_floats_));
+        float* tmp = g + align16(gate.channels);
+        se_gate(gate, partials(gate.channels), sample, hw, tmp, g);
+        return g;
+    };
+    gemm_scratch_floats_ = std::max(gemm_scratch_floats_, pointwise_scratch_floats(p, threads_));
+    add_pass(b.name + ".se+project", [p](int64_t n, const Worker& w) {
+        PointwiseOp op = p;
+        op.batch = n;
+        pointwise_forward(op, w);
+    });
 }
 
 void Engine::execute(const float* x, int64_t n, float* logits, std::vector<double>* stamps) {

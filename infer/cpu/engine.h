@@ -54,7 +54,7 @@ private:
     struct Block {
         std::string name;
         int64_t h = 0, w = 0, ho = 0, wo = 0, in = 0, mid = 0, out = 0, kernel = 3, stride = 1;
-        bool has_expand = false, residual = false;
+        bool has_expand = false, fused = false, residual = false;
         PackedMatrix expand, project;
         std::vector<float> expand_bias, taps, dw_bias, project_bias;
         std::vector<float> se_reduce_w, se_reduce_b, se_expand_w_t, se_expand_b;
@@ -66,6 +66,8 @@ private:
     };
 
     void plan_passes();
+    void plan_block(const Block& b, const float* in, float* out);
+    void add_pass(std::string name, std::function<void(int64_t, const Worker&)> run);
     void execute(const float* x, int64_t n, float* logits, std::vector<double>* stamps);
     PoolPartials partials(int64_t channels) const;
     float* thread_floats(const Worker& w, int64_t offset) const;

@@ -1,6 +1,9 @@
 #include "infer/cpu/pointwise.h"
 
 #include <algorithm>
+#include <array>
+#include <climits>
+#include <tuple>
 
 #include "infer/cpu/gemm_microkernel.h"
 #include "kernels/cpu/swish_math.h"
@@ -9,12 +12,12 @@ namespace effnet::infer::cpu {
 
 namespace {
 
-// The register block of the GEMM: kPanelRows rows of A x kPanelGroups
-// column groups of W per micro-kernel call (4 x 24 columns: 12 accumulators).
-constexpr int kPanelRows = 4;
-constexpr int kPanelGroups = 3;
 // Below this many rows per thread, threads split the output columns instead.
 constexpr int64_t kMinRowsPerThread = 96;
+// A thread's share of W up to this size stays in L1/L2 while its rows stream
+// past it once (row blocks outside, column panels inside); a larger share is
+// swept one column panel at a time (panels outside), re-reading A instead.
+constexpr int64_t kRowsOuterMaxBytes = 128 << 10;
 
 template <int MR, int... NV>
 constexpr std::array<MicroKernel, sizeof...(NV)> kernel_row() {
@@ -23,38 +26,44 @@ constexpr std::array<MicroKernel, sizeof...(NV)> kernel_row() {
 
 template <int... MR>
 constexpr std::array<std::array<MicroKernel, kMaxGroups>, sizeof...(MR)> kernel_table() {
-    return {kernel_row<MR, 1, 2, 3>()...};
+    return {kernel_row<MR, 1, 2, 3, 4>()...};
 }
 
-// bias, activation, residual, store and pool for an mr x cw tile at column c0.
-void apply_epilogue(const float* tile, int mr, int64_t c0, int cw, const Epilogue& ep) {
-    float colsum[kTileStride] = {};
-    for (int r = 0; r < mr; ++r) {
-        const float* t = tile + r * kTileStride;
-        float z[kTileStride];
-#pragma omp simd
-        for (int j = 0; j < cw; ++j) z[j] = t[j] + ep.bias[c0 + j];
-        if (ep.act == Activation::SWISH) {
-#pragma omp simd
-            for (int j = 0; j < cw; ++j) z[j] = effnet::cpu::swish(z[j]);
-        }
-        if (ep.residual) {
-            const float* res = ep.residual + r * ep.ld + c0;
-#pragma omp simd
-            for (int j = 0; j < cw; ++j) z[j] += res[j];
-        }
-        if (ep.out) {
-            float* o = ep.out + r * ep.ld + c0;
-#pragma omp simd
-            for (int j = 0; j < cw; ++j) o[j] = z[j];
-        }
-        if (ep.pool) {
-#pragma omp simd
-            for (int j = 0; j < cw; ++j) colsum[j] += z[j];
+// The register block for `rows` x `groups`: the candidate with the fewest
+// estimated cycles per k step over all its blocks, tails included (a block
+// costs its FMAs or its loads, whichever is more, at two per cycle).
+struct BlockShape {
+    int rows, groups;
+};
+BlockShape choose_block(int64_t rows, int64_t groups) {
+    static constexpr BlockShape candidates[] = {{4, 3}, {6, 2}, {3, 4}};
+    auto cost = [](int64_t mr, int64_t nv) { return std::max(mr * nv, mr + nv); };
+    BlockShape best = candidates[0];
+    int64_t best_cost = INT64_MAX;
+    for (BlockShape c : candidates) {
+        const int64_t fr = rows / c.rows, tr = rows % c.rows, fg = groups / c.groups, tg = groups % c.groups;
+        int64_t total = fr * fg * cost(c.rows, c.groups);
+        if (tg) total += fr * cost(c.rows, tg);
+        if (tr) total += fg * cost(tr, c.groups) + (tg ? cost(tr, tg) : 0);
+        if (total < best_cost) {
+            best_cost = total;
+            best = c;
         }
     }
-    if (ep.pool)
-        for (int j = 0; j < cw; ++j) ep.pool[c0 + j] += double(colsum[j]);
+    return best;
+}
+
+// The epilogue of a tile whose last columns do not exist (n not a multiple
+// of 8): `raw` holds mr x cw accumulators; out/residual point at its row 0.
+void tail_epilogue(const float* raw, int mr, int64_t c0, int cw, const Epilogue& ep, int64_t row, float* colsum) {
+    for (int r = 0; r < mr; ++r)
+        for (int j = 0; j < cw; ++j) {
+            float z = raw[r * kTileStride + j] + ep.bias[c0 + j];
+            if (ep.act == Activation::SWISH) z = effnet::cpu::swish(z);
+            if (ep.residual) z += ep.residual[(row + r) * ep.ld + c0 + j];
+            if (ep.out) ep.out[(row + r) * ep.ld + c0 + j] = z;
+            if (colsum) colsum[c0 + j] += z;
+        }
 }
 
 // Scratch offsets (floats), kept 16-float (64-byte) aligned for the packed loads.
@@ -75,28 +84,51 @@ PackedMatrix::PackedMatrix(const float* w, int64_t n, int64_t k) : n_(n), k_(k) 
         for (int64_t p = 0; p < k; ++p) d[((c / kGroup) * k + p) * kGroup + c % kGroup] = w[c * k + p];
 }
 
+int64_t gemm_scratch_floats(int64_t n) { return kTileFloats + align16(n); }
+
 void gemm_rows(const float* a, int64_t lda, int64_t rows, int64_t k, const float* b, int64_t g0, int64_t g1,
-               int64_t n, const Epilogue& ep, float* tile) {
+               int64_t n, const Epilogue& ep, float* scratch) {
     const int64_t bstride = k * kGroup;
-    for (int64_t g = g0; g < g1; g += kPanelGroups) {
-        const int nv = int(std::min<int64_t>(kPanelGroups, g1 - g));
-        const float* bp = b + (g - g0) * bstride;
+    float* raw = scratch;
+    float* colsum = ep.pool ? scratch + kTileFloats : nullptr;
+    const int64_t c_begin = g0 * kGroup, c_end = std::min(n, g1 * kGroup);
+    if (colsum) std::fill(colsum + c_begin, colsum + c_end, 0.0f);
+    const BlockShape shape = choose_block(rows, g1 - g0);
+
+    auto tile = [&](int64_t m, int64_t g) {
+        const int mr = int(std::min<int64_t>(shape.rows, rows - m));
+        const int nv = int(std::min<int64_t>(shape.groups, g1 - g));
         const int64_t c0 = g * kGroup;
-        const int cw = int(std::min<int64_t>(nv * kGroup, n - c0));
-        for (int64_t m = 0; m < rows; m += kPanelRows) {
-            const int mr = int(std::min<int64_t>(kPanelRows, rows - m));
-            gemm_microkernel_for(mr, nv)(k, a + m * lda, lda, bp, bstride, tile);
-            Epilogue e = ep;
-            if (e.out) e.out += m * ep.ld;
-            if (e.residual) e.residual += m * ep.ld;
-            apply_epilogue(tile, mr, c0, cw, e);
+        TileEpilogue te;
+        te.bias = ep.bias + c0;
+        te.swish = ep.act == Activation::SWISH;
+        te.residual = ep.residual ? ep.residual + m * ep.ld + c0 : nullptr;
+        te.out = ep.out ? ep.out + m * ep.ld + c0 : nullptr;
+        te.ld = ep.ld;
+        te.colsum = colsum ? colsum + c0 : nullptr;
+        const MicroKernel kernel = gemm_microkernel_for(mr, nv);
+        const float* bp = b + (g - g0) * bstride;
+        if (c0 + nv * kGroup <= n) {
+            kernel(k, a + m * lda, lda, bp, bstride, te, nullptr);
+        } else {
+            kernel(k, a + m * lda, lda, bp, bstride, te, raw);
+            tail_epilogue(raw, mr, c0, int(n - c0), ep, m, colsum);
         }
+    };
+    if ((g1 - g0) * bstride * int64_t(sizeof(float)) <= kRowsOuterMaxBytes) {
+        for (int64_t m = 0; m < rows; m += shape.rows)
+            for (int64_t g = g0; g < g1; g += shape.groups) tile(m, g);
+    } else {
+        for (int64_t g = g0; g < g1; g += shape.groups)
+            for (int64_t m = 0; m < rows; m += shape.rows) tile(m, g);
     }
+    if (colsum)
+        for (int64_t c = c_begin; c < c_end; ++c) ep.pool[c] += double(colsum[c]);
 }
 
 int64_t pointwise_scratch_floats(const PointwiseOp& op, int /*threads*/) {
     const int64_t scaled = op.column_scale ? op.w->groups() * kGroup * op.w->k() : 0;
-    return kTileFloats + align16(scaled);
+    return align16(gemm_scratch_floats(op.w->n())) + align16(scaled);
 }
 
 void pointwise_forward(const PointwiseOp& op, const Worker& w) {
@@ -105,7 +137,7 @@ void pointwise_forward(const PointwiseOp& op, const Worker& w) {
     const int64_t hw = op.rows_per_sample, rows = op.batch * hw;
     if (op.pool) std::fill(op.pool, op.pool + op.batch * n, 0.0);
     float* tile = w.scratch->floats;
-    float* scaled = tile + kTileFloats;
+    float* scaled = tile + align16(gemm_scratch_floats(n));
 
     int64_t r0 = 0, r1 = rows, g0 = 0, g1 = groups;
     if (rows < kMinRowsPerThread * w.count && groups >= w.count)

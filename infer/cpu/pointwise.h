@@ -73,8 +73,9 @@ int64_t pointwise_scratch_floats(const PointwiseOp& op, int threads);
 
 // One thread, no split: rows [0, rows) x column groups [g0, g1) (columns
 // 8*g0 .. min(8*g1, n)) of a GEMM. `b` points at group g0 of a [groups][k][8]
-// matrix; `tile` holds kMaxRows x kTileStride floats.
+// matrix; `scratch` holds gemm_scratch_floats(n) floats.
 void gemm_rows(const float* a, int64_t lda, int64_t rows, int64_t k, const float* b, int64_t g0, int64_t g1,
-               int64_t n, const Epilogue& ep, float* tile);
+               int64_t n, const Epilogue& ep, float* scratch);
+int64_t gemm_scratch_floats(int64_t n);
 
 }  // namespace effnet::infer::cpu

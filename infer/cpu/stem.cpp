@@ -6,9 +6,6 @@
 
 namespace effnet::infer::cpu {
 
-namespace {
-constexpr int64_t kTileFloats = kMaxRows * kTileStride;
-}
 
 std::vector<float> stem_weight_rows(const float* weight, int64_t cout, int64_t cin, int64_t k) {
     std::vector<float> rows(size_t(cout * k * k * cin));
@@ -18,28 +15,42 @@ std::vector<float> stem_weight_rows(const float* weight, int64_t cout, int64_t c
     return rows;
 }
 
-int64_t stem_scratch_floats(const StemOp& op) { return kTileFloats + op.wo() * op.kernel * op.kernel * op.cin; }
+int64_t stem_scratch_floats(const StemOp& op) {
+    return (gemm_scratch_floats(op.weight->n()) + 15) / 16 * 16 + op.wo() * op.kernel * op.kernel * op.cin;
+}
 
 void stem_forward(const StemOp& op, const Worker& w) {
     const int64_t k = op.kernel, pad = k / 2, ho = op.ho(), wo = op.wo(), taps = k * k * op.cin;
     const int64_t cout = op.weight->n();
     float* tile = w.scratch->floats;
-    float* col = tile + kTileFloats;
+    float* col = tile + (gemm_scratch_floats(cout) + 15) / 16 * 16;
     auto [r0, r1] = share(op.batch * ho, w);
     for (int64_t r = r0; r < r1; ++r) {
         const int64_t n = r / ho, oy = r % ho;
         for (int64_t ox = 0; ox < wo; ++ox) {
             float* dst = col + ox * taps;
+            const int64_t ix0 = ox * op.stride - pad;
+            // A receptive-field row (k pixels x cin channels) is contiguous in
+            // NHWC: one copy per kernel row when it lies inside the image.
+            const bool inside_x = ix0 >= 0 && ix0 + k <= op.w;
             for (int64_t ky = 0; ky < k; ++ky) {
                 const int64_t iy = oy * op.stride - pad + ky;
-                for (int64_t kx = 0; kx < k; ++kx) {
-                    const int64_t ix = ox * op.stride - pad + kx;
-                    float* d = dst + (ky * k + kx) * op.cin;
-                    if (iy < 0 || iy >= op.h || ix < 0 || ix >= op.w) {
-                        std::fill(d, d + op.cin, 0.0f);
-                    } else {
-                        const float* s = op.x + ((n * op.h + iy) * op.w + ix) * op.cin;
-                        std::copy(s, s + op.cin, d);
+                float* d = dst + ky * k * op.cin;
+                if (iy < 0 || iy >= op.h) {
+                    std::fill(d, d + k * op.cin, 0.0f);
+                } else if (inside_x) {
+                    const float* s = op.x + ((n * op.h + iy) * op.w + ix0) * op.cin;
+                    std::copy(s, s + k * op.cin, d);
+                } else {
+                    for (int64_t kx = 0; kx < k; ++kx) {
+                        const int64_t ix = ix0 + kx;
+                        float* dk = d + kx * op.cin;
+                        if (ix < 0 || ix >= op.w) {
+                            std::fill(dk, dk + op.cin, 0.0f);
+                        } else {
+                            const float* s = op.x + ((n * op.h + iy) * op.w + ix) * op.cin;
+                            std::copy(s, s + op.cin, dk);
+                        }
                     }
                 }
             }

@@ -15,10 +15,13 @@
 
 #include "common/gradcheck.h"
 #include "infer/cpu/depthwise.h"
+#include "infer/cpu/expand_depthwise.h"
 #include "infer/cpu/gemm_microkernel.h"
 #include "infer/cpu/pointwise.h"
 #include "infer/cpu/squeeze_excite.h"
 #include "infer/cpu/stem.h"
+#include "infer/cpu/vector_math.h"
+#include "kernels/cpu/swish_math.h"
 
 using namespace effnet;
 using namespace effnet::infer::cpu;
@@ -178,7 +181,7 @@ INSTANTIATE_TEST_SUITE_P(
         PwCase{5, 100, 16, 96, Activation::SWISH, false, false, false, true, 3}),
     pw_name);
 
-// Every micro-kernel shape on its own (rows 1..6, column groups 1..3).
+// Every micro-kernel shape on its own (rows 1..6, column groups 1..4), raw accumulators.
 TEST(GemmMicrokernel, EveryShapeMatchesReference) {
     const int64_t k = 37, lda = 41;
     const auto a = random_floats(size_t(kMaxRows * lda), 7);
@@ -188,7 +191,7 @@ TEST(GemmMicrokernel, EveryShapeMatchesReference) {
         for (int nv = 1; nv <= kMaxGroups; ++nv) {
             alignas(64) float tile[kMaxRows * kTileStride];
             std::fill(std::begin(tile), std::end(tile), NAN);
-            gemm_microkernel_for(mr, nv)(k, a.data(), lda, packed.group(0), k * kGroup, tile);
+            gemm_microkernel_for(mr, nv)(k, a.data(), lda, packed.group(0), k * kGroup, TileEpilogue{}, tile);
             std::vector<float> got;
             std::vector<Ref> want;
             for (int r = 0; r < mr; ++r)
@@ -432,4 +435,126 @@ TEST(PointwiseKernel, SameResultUnderOpenMPThreads) {
         pointwise_forward(op, me);
     }
     EXPECT_EQ(serial, parallel);
+}
+
+// ---- expand + depthwise ---------------------------------------------------------
+
+namespace {
+struct EdCase {
+    int64_t batch, h, w, cin, c, kernel, stride;
+    int threads;
+};
+std::string ed_name(const ::testing::TestParamInfo<EdCase>& i) {
+    const EdCase& c = i.param;
+    return "dw" + std::to_string(c.kernel) + "s" + std::to_string(c.stride) + "_n" + std::to_string(c.batch) + "_" +
+           std::to_string(c.h) + "x" + std::to_string(c.w) + "_cin" + std::to_string(c.cin) + "_c" + std::to_string(c.c) +
+           "_t" + std::to_string(c.threads);
+}
+class ExpandDepthwiseKernel : public ::testing::TestWithParam<EdCase> {};
+}  // namespace
+
+// The fused pass against the plain reference of its two halves: a 1x1
+// convolution + bias + swish, then the depthwise convolution + bias + swish + pool.
+TEST_P(ExpandDepthwiseKernel, MatchesPlainReferenceWithPool) {
+    const EdCase c = GetParam();
+    const int64_t k = c.kernel, pad = k / 2;
+    const auto x = random_floats(size_t(c.batch * c.h * c.w * c.cin), 71);
+    const auto we = random_floats(size_t(c.c * c.cin), 72), be = random_floats(size_t(c.c), 73);
+    const auto wd = random_floats(size_t(c.c * k * k), 74), bd = random_floats(size_t(c.c), 75);
+    // Expanded activations in double, with their magnitude bound.
+    std::vector<Ref> e(size_t(c.batch * c.h * c.w * c.c));
+    for (int64_t p = 0; p < c.batch * c.h * c.w; ++p)
+        for (int64_t j = 0; j < c.c; ++j) {
+            double z = be[size_t(j)], scale = std::fabs(z);
+            for (int64_t i = 0; i < c.cin; ++i) {
+                const double t = double(x[size_t(p * c.cin + i)]) * we[size_t(j * c.cin + i)];
+                z += t;
+                scale += std::fabs(t);
+            }
+            e[size_t(p * c.c + j)] = {swish_d(z), 1.1 * scale};
+        }
+    DepthwiseOp d;
+    d.batch = c.batch;
+    d.h = c.h;
+    d.w = c.w;
+    d.c = c.c;
+    d.kernel = k;
+    d.stride = c.stride;
+    const int64_t ho = d.ho(), wo = d.wo();
+    std::vector<Ref> want(size_t(c.batch * ho * wo * c.c)), want_pool(size_t(c.batch * c.c));
+    for (int64_t n = 0; n < c.batch; ++n)
+        for (int64_t oy = 0; oy < ho; ++oy)
+            for (int64_t ox = 0; ox < wo; ++ox)
+                for (int64_t ch = 0; ch < c.c; ++ch) {
+                    double z = bd[size_t(ch)], scale = std::fabs(z);
+                    for (int64_t ky = 0; ky < k; ++ky)
+                        for (int64_t kx = 0; kx < k; ++kx) {
+                            const int64_t iy = oy * c.stride - pad + ky, ix = ox * c.stride - pad + kx;
+                            if (iy < 0 || iy >= c.h || ix < 0 || ix >= c.w) continue;
+                            const Ref& in = e[size_t(((n * c.h + iy) * c.w + ix) * c.c + ch)];
+                            const double wt = wd[size_t((ch * k + ky) * k + kx)];
+                            z += in.value * wt;
+                            scale += std::fabs(wt) * (std::fabs(in.value) + in.scale);
+                        }
+                    const double y = swish_d(z);
+                    want[size_t(((n * ho + oy) * wo + ox) * c.c + ch)] = {y, scale};
+                    want_pool[size_t(n * c.c + ch)].value += y;
+                    want_pool[size_t(n * c.c + ch)].scale += std::fabs(y) + scale;
+                }
+
+    const PackedMatrix packed(we.data(), c.c, c.cin);
+    const std::vector<float> taps = depthwise_taps(wd.data(), c.c, k);
+    std::vector<float> out(want.size(), NAN);
+    ExpandDepthwiseOp op;
+    op.dw = d;
+    op.dw.taps = taps.data();
+    op.dw.bias = bd.data();
+    op.dw.out = out.data();
+    op.x = x.data();
+    op.expand = &packed;
+    op.expand_bias = be.data();
+    Workers workers(c.threads, expand_depthwise_scratch_floats(op), c.batch * c.c);
+    for (int t = 0; t < c.threads; ++t) {
+        Worker wk = workers.worker(t);
+        ExpandDepthwiseOp mine = op;
+        mine.dw.pool = wk.scratch->pool;
+        expand_depthwise_forward(mine, wk);
+    }
+    expect_close(out, want, "output");
+    expect_close(pool_as_floats(workers.pool_total(c.batch * c.c)), want_pool, "pool");
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, ExpandDepthwiseKernel,
+                         ::testing::Values(EdCase{1, 112, 112, 16, 96, 3, 2, 2}, EdCase{1, 56, 56, 24, 144, 3, 1, 2},
+                                           EdCase{1, 56, 56, 24, 144, 5, 2, 2}, EdCase{2, 14, 14, 80, 480, 3, 1, 2},
+                                           EdCase{1, 7, 7, 192, 1152, 5, 1, 2}, EdCase{3, 9, 11, 5, 13, 3, 1, 3},
+                                           EdCase{2, 8, 5, 7, 40, 5, 2, 3}, EdCase{1, 3, 2, 3, 24, 5, 1, 1},
+                                           EdCase{2, 13, 6, 9, 72, 3, 2, 2}),
+                         ed_name);
+
+// ---- vector math ----------------------------------------------------------------
+
+// The AVX2 swish/sigmoid agree with the scalar ones of the training graph
+// (kernels/cpu/swish_math.h) to a few ulp over the whole range, saturation included.
+TEST(VectorMath, MatchesScalarSwishAndSigmoid) {
+#if EFFNET_INFER_AVX2
+    double worst_swish = 0, worst_sigmoid = 0;
+    for (int i = -200000; i <= 200000; i += 8) {
+        alignas(32) float z[8], s[8], g[8];
+        for (int j = 0; j < 8; ++j) z[j] = float(i + j) * 5e-4f;  // [-100, 100]
+        _mm256_store_ps(s, swish8(_mm256_load_ps(z)));
+        _mm256_store_ps(g, sigmoid8(_mm256_load_ps(z)));
+        for (int j = 0; j < 8; ++j) {
+            const float want_s = effnet::cpu::swish(z[j]), want_g = effnet::cpu::sigmoid(z[j]);
+            const double ulp_s = std::fabs(double(std::nextafter(want_s, INFINITY)) - want_s);
+            const double ulp_g = std::fabs(double(std::nextafter(want_g, INFINITY)) - want_g);
+            if (ulp_s > 0) worst_swish = std::max(worst_swish, std::fabs(double(s[j]) - want_s) / ulp_s);
+            worst_sigmoid = std::max(worst_sigmoid, std::fabs(double(g[j]) - want_g) / ulp_g);
+        }
+    }
+    EXPECT_LE(worst_swish, 4.0) << "ulp";
+    EXPECT_LE(worst_sigmoid, 4.0) << "ulp";
+#else
+    GTEST_SKIP() << "built without AVX2 + FMA (EFFNET_NATIVE off or another CPU): no vector kernels to check";
+#endif
 }
