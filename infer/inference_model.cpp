@@ -4,6 +4,18 @@
 
 namespace effnet {
 
+namespace {
+infer::cpu::EngineOptions engine_options(const InferenceShape& s) {
+    infer::cpu::EngineOptions o;
+    o.max_batch = s.max_batch;
+    o.height = s.height;
+    o.width = s.width;
+    o.threads = s.threads;
+    o.group_floats = s.group_floats;
+    return o;
+}
+}  // namespace
+
 InferenceModel::InferenceModel(EfficientNet& net, const InferenceShape& shape)
     : InferenceModel(FoldedEfficientNet::from_network(net), shape) {}
 
@@ -11,7 +23,7 @@ InferenceModel::InferenceModel(const FoldedEfficientNet& folded, const Inference
     : shape_(shape),
       num_classes_(folded.num_classes),
       in_channels_(folded.in_channels),
-      engine_(std::make_unique<infer::cpu::Engine>(folded, shape.max_batch, shape.height, shape.width, shape.threads)) {
+      engine_(std::make_unique<infer::cpu::Engine>(folded, engine_options(shape))) {
     shape_.threads = engine_->threads();
 }
 
@@ -28,5 +40,7 @@ std::vector<InferencePassTime> InferenceModel::run_profiled(const float* x, int6
 }
 
 int64_t InferenceModel::planned_bytes() const { return engine_->planned_bytes(); }
+
+std::string InferenceModel::plan() const { return engine_->segments(); }
 
 }  // namespace effnet

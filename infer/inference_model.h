@@ -34,6 +34,9 @@ struct InferenceShape {
     int64_t max_batch = 1;
     int64_t height = 224, width = 224;
     int threads = 0;  // 0: OpenMP's default (OMP_NUM_THREADS or all cores)
+    // Tuning (0: the engine's default): activation floats a sample group may
+    // hold (infer/cpu/engine.h, "Sample groups").
+    int64_t group_floats = 0;
 };
 
 struct InferencePassTime {
@@ -58,6 +61,8 @@ public:
     int64_t in_channels() const { return in_channels_; }
     // Bytes planned at load: packed weights, activation arena, scratch.
     int64_t planned_bytes() const;
+    // How a batch goes through the network: segments and their sample groups.
+    std::string plan() const;
 
 private:
     InferenceShape shape_;

@@ -51,9 +51,11 @@ void perturb(EfficientNet& net) {
 
 struct Case {
     int64_t size, batch;
+    int64_t group_floats = 0;  // 0: the engine's sample groups; small: groups of 1, 2, ... with a partial last one
 };
 std::string case_name(const ::testing::TestParamInfo<Case>& info) {
-    return "s" + std::to_string(info.param.size) + "_n" + std::to_string(info.param.batch);
+    return "s" + std::to_string(info.param.size) + "_n" + std::to_string(info.param.batch) +
+           (info.param.group_floats ? "_groups" + std::to_string(info.param.group_floats) : "");
 }
 
 class FastPathMatchesTrainingGraph : public ::testing::TestWithParam<Case> {};
@@ -77,7 +79,9 @@ TEST_P(FastPathMatchesTrainingGraph, EveryLogitOfB0WithTwoClasses) {
     InferenceShape shape;
     shape.max_batch = c.batch + 1;  // planned for more than it runs
     shape.height = shape.width = c.size;
+    shape.group_floats = c.group_floats;
     InferenceModel fast(net, shape);
+    std::printf("plan: %s\n", fast.plan().c_str());
     std::vector<float> got(size_t(c.batch * 2) + 1, NAN);
     got.back() = -7.0f;  // guard: nothing past n * classes is written
     fast.run(x.f32(), c.batch, got.data());
@@ -101,7 +105,9 @@ TEST_P(FastPathMatchesTrainingGraph, EveryLogitOfB0WithTwoClasses) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Sizes, FastPathMatchesTrainingGraph,
-                         ::testing::Values(Case{224, 1}, Case{224, 3}, Case{97, 1}, Case{97, 3}, Case{64, 2}), case_name);
+                         ::testing::Values(Case{224, 1}, Case{224, 3}, Case{97, 1}, Case{97, 3}, Case{64, 2},
+                                           Case{97, 5, 100000}),
+                         case_name);
 
 TEST(InferenceModel, RejectsBatchesOutsideThePlan) {
     EfficientNet net(EfficientNetConfig::variant(0, 2));
