@@ -192,10 +192,11 @@ std::string Engine::segments() const {
     return out;
 }
 
-PoolPartials Engine::partials(int64_t channels) const {
+PoolPartials Engine::partials(int64_t channels, const Worker& w) const {
+    // The slots of the threads OpenMP gave (a pass fills only those).
     PoolPartials p;
     p.slots = pool_slots_.data();
-    p.count = team_;
+    p.count = w.count;
     p.channels = channels;
     return p;
 }
@@ -261,7 +262,7 @@ void Engine::plan_passes() {
         pointwise_forward(op, w);
     });
     add_pass("classifier", [this](const Group& g, const Worker& w) {
-        const PoolPartials p = partials(head_weight_.n());
+        const PoolPartials p = partials(head_weight_.n(), w);
         auto [s0, s1] = share(g.count, w);
         for (int64_t s = s0; s < s1; ++s)
             classifier_forward(classifier_weight_.data(), classifier_bias_.data(), num_classes_, p, s, head_hw_, vectors(w),
@@ -331,7 +332,7 @@ void Engine::plan_block(const Block& b, const Buf& in, const Buf& out) {
     const SqueezeExciteGate gate = b.gate();
     p.column_scale = [this, gate, hw](int64_t sample, const Worker& w) -> const float* {
         float* g = vectors(w);
-        se_gate(gate, partials(gate.channels), sample, hw, g + align16(gate.channels), g);
+        se_gate(gate, partials(gate.channels, w), sample, hw, g + align16(gate.channels), g);
         return g;
     };
     gemm_scratch_floats_ = std::max(gemm_scratch_floats_, pointwise_scratch_floats(p, threads_));
@@ -357,16 +358,15 @@ void Engine::execute(const float* x, int64_t n, float* logits, std::vector<doubl
         w.index = omp_get_thread_num();
         w.count = omp_get_num_threads();
         w.scratch = &thread_[size_t(w.index)];
-        // The pool slots the passes sum are those of the threads OpenMP gave.
 #pragma omp single
-        team_ = w.count;
+        barrier_.reset(w.count);
         auto last = Clock::now();
         for (const Segment& sg : segments_)
             for (int64_t first = 0; first < n; first += sg.group) {
                 const Group g{first, std::min(sg.group, n - first)};
                 for (size_t i = sg.first_pass; i < sg.end_pass; ++i) {
                     passes_[i].run(g, w);
-#pragma omp barrier
+                    barrier_.wait();
                     if (times && w.index == 0) {
                         const auto now = Clock::now();
                         (*times)[i] += std::chrono::duration<double, std::milli>(now - last).count();

@@ -23,7 +23,7 @@
 // group of one.
 //
 // run() allocates nothing; it executes all passes in one OpenMP parallel
-// region with a barrier after each pass. Not thread-safe: one run at a time.
+// region with a barrier (infer/cpu/barrier.h) after each pass. Not thread-safe: one run at a time.
 #pragma once
 
 #include <cstdint>
@@ -31,6 +31,7 @@
 #include <string>
 #include <vector>
 
+#include "infer/cpu/barrier.h"
 #include "infer/cpu/pointwise.h"
 #include "infer/cpu/squeeze_excite.h"
 #include "infer/folded_model.h"
@@ -110,11 +111,11 @@ private:
     void plan_block(const Block& b, const Buf& in, const Buf& out);
     void add_pass(std::string name, PassFn run);
     void execute(const float* x, int64_t n, float* logits, std::vector<double>* times);
-    PoolPartials partials(int64_t channels) const;
+    PoolPartials partials(int64_t channels, const Worker& w) const;
     float* vectors(const Worker& w) const;
 
     int64_t max_batch_, height_, width_, in_channels_, num_classes_, group_floats_, fuse_floats_;
-    int threads_, team_ = 1;
+    int threads_;
     // Weights in kernel layouts.
     PackedMatrix stem_weight_, head_weight_;
     std::vector<float> stem_bias_, head_bias_, classifier_weight_, classifier_bias_;
@@ -129,6 +130,7 @@ private:
     std::vector<const double*> pool_slots_;
     int64_t scratch_floats_ = 0, gemm_scratch_floats_ = 0;
     std::vector<Pass> passes_;
+    SpinBarrier barrier_;
     // Set by run() for the passes.
     const float* input_ = nullptr;
     float* logits_ = nullptr;
