@@ -30,7 +30,6 @@ EFFNET_BENCH_VENV overrides). Never a build or CI dependency.
 import argparse
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -50,7 +49,13 @@ RUNTIMES = ["effnet", "onnxruntime", "openvino", "ncnn", "ncnn-fp16", "pytorch"]
 
 
 def peak_rss_mib():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """This process's peak resident memory (VmHWM: unlike ru_maxrss it does not
+    carry over the parent's peak across exec)."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
 
 
 def time_calls(fn, warmup, runs):

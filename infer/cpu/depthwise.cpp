@@ -74,7 +74,10 @@ inline void tile(const DepthwiseOp& op, const RowWindow& rw, int64_t offset, int
         for (int64_t kx = 0; kx < cols; ++kx) {
             __m256 wv[CV];
 #pragma GCC unroll 2
-            for (int v = 0; v < CV; ++v) wv[v] = _mm256_loadu_ps(wp + kx * C + v * 8);
+            for (int v = 0; v < CV; ++v) {
+                wv[v] = _mm256_loadu_ps(wp + kx * C + v * 8);
+                keep_in_register(wv[v]);
+            }
 #pragma GCC unroll 8
             for (int t = 0; t < T; ++t)
 #pragma GCC unroll 2

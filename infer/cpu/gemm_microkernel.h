@@ -53,7 +53,11 @@ void gemm_microkernel(int64_t k, const float* a, int64_t lda, const float* b, in
     for (int64_t p = 0; p < k; ++p) {
         __m256 bv[NV];
 #pragma GCC unroll 4
-        for (int v = 0; v < NV; ++v) bv[v] = _mm256_load_ps(b + v * bstride + p * kGroup);
+        for (int v = 0; v < NV; ++v) {
+            bv[v] = _mm256_load_ps(b + v * bstride + p * kGroup);
+            // In a register when accumulators, b and the broadcast fit in the 16 ymm.
+            if constexpr (MR * NV + NV + 1 <= 16) keep_in_register(bv[v]);
+        }
 #pragma GCC unroll 8
         for (int r = 0; r < MR; ++r) {
             const __m256 av = _mm256_broadcast_ss(a + r * lda + p);

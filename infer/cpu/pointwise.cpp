@@ -30,21 +30,27 @@ constexpr std::array<std::array<MicroKernel, kMaxGroups>, sizeof...(MR)> kernel_
 }
 
 // The register block for `rows` x `groups`: the candidate with the fewest
-// estimated cycles per k step over all its blocks, tails included (a block
-// costs its FMAs or its loads, whichever is more, at two per cycle).
+// estimated cycles per k step over all its blocks, tails included. A block
+// costs its FMAs or its loads, whichever is more (two of each per cycle);
+// its loads are one broadcast per row and one load per column group, or one
+// per FMA when the block does not fit the 16 ymm registers with its b
+// operands (the compiler then reads b from memory in every FMA).
 struct BlockShape {
     int rows, groups;
 };
+int64_t block_cost(int64_t mr, int64_t nv) {
+    const int64_t loads = mr * nv + nv + 1 <= 16 ? mr + nv : mr + mr * nv;
+    return std::max(mr * nv, loads);
+}
 BlockShape choose_block(int64_t rows, int64_t groups) {
     static constexpr BlockShape candidates[] = {{4, 3}, {6, 2}, {3, 4}};
-    auto cost = [](int64_t mr, int64_t nv) { return std::max(mr * nv, mr + nv); };
     BlockShape best = candidates[0];
     int64_t best_cost = INT64_MAX;
     for (BlockShape c : candidates) {
         const int64_t fr = rows / c.rows, tr = rows % c.rows, fg = groups / c.groups, tg = groups % c.groups;
-        int64_t total = fr * fg * cost(c.rows, c.groups);
-        if (tg) total += fr * cost(c.rows, tg);
-        if (tr) total += fg * cost(tr, c.groups) + (tg ? cost(tr, tg) : 0);
+        int64_t total = fr * fg * block_cost(c.rows, c.groups);
+        if (tg) total += fr * block_cost(c.rows, tg);
+        if (tr) total += fg * block_cost(tr, c.groups) + (tg ? block_cost(tr, tg) : 0);
         if (total < best_cost) {
             best_cost = total;
             best = c;

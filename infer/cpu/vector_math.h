@@ -21,6 +21,11 @@
 
 namespace effnet::infer::cpu {
 
+// Pins a loaded value to a register: GCC otherwise folds the load into each
+// FMA that uses it (a memory operand per FMA), and a micro-kernel that reuses
+// one operand for several FMAs becomes bound by loads instead of FMAs.
+inline void keep_in_register(__m256& v) { __asm__("" : "+x"(v)); }
+
 inline __m256 exp8(__m256 x) {
     x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.3f)), _mm256_set1_ps(88.37f));
     const __m256 shifter = _mm256_set1_ps(12582912.0f);
