@@ -29,9 +29,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-Tensor random_on_gpu(const Shape& s, uint64_t stream, Context& ctx) {
+Tensor random_on_gpu(const Shape& s, uint64_t stream) {
     Tensor t = Tensor::empty(s, Device::CUDA);
-    fill_normal(t, 7, stream, 0, 1, ctx.stream());
+    fill_normal(t, 7, stream, 0, 1);
     return t;
 }
 
@@ -132,15 +132,9 @@ void bench_depthwise(KernelTable& t, int64_t batch) {
     struct S { int64_t hw, c, k, s; };
     for (S sh : {S{112, 32, 3, 1}, S{112, 96, 3, 2}, S{56, 144, 3, 1}, S{56, 144, 5, 2}, S{28, 240, 5, 1}, S{28, 240, 3, 2},
                  S{14, 480, 3, 1}, S{14, 480, 5, 1}, S{14, 672, 5, 1}, S{14, 672, 5, 2}, S{7, 1152, 5, 1}, S{7, 1152, 3, 1}}) {
-        ConvGeometry g;
-        g.n = batch;
-        g.h = g.w = sh.hw;
-        g.cin = g.cout = g.groups = sh.c;
-        g.kh = g.kw = sh.k;
-        g.stride = sh.s;
-        g.pad = sh.k / 2;
-        Tensor x = random_on_gpu(Shape{g.n, g.h, g.w, g.cin}, 1, t.mine), w = random_on_gpu(Shape{g.cin, 1, g.kh, g.kw}, 2, t.mine);
-        Tensor dy = random_on_gpu(Shape{g.n, g.ho(), g.wo(), g.cin}, 3, t.mine);
+        const ConvGeometry g = depthwise_geometry(batch, sh.hw, sh.hw, sh.c, sh.k, sh.s);
+        Tensor x = random_on_gpu(Shape{g.n, g.h, g.w, g.cin}, 1), w = random_on_gpu(Shape{g.cin, 1, g.kh, g.kw}, 2);
+        Tensor dy = random_on_gpu(Shape{g.n, g.ho(), g.wo(), g.cin}, 3);
         Tensor y = Tensor::empty(dy.shape(), Device::CUDA), dx = Tensor::empty(x.shape(), Device::CUDA);
         Tensor dw = Tensor::zeros(w.shape(), Device::CUDA);
         const double bytes = double(x.nbytes() + dy.nbytes()), flops = 2.0 * double(dy.numel()) * double(g.kh * g.kw);
@@ -160,8 +154,8 @@ void bench_batchnorm(KernelTable& t, int64_t batch) {
     struct S { int64_t hw, c; };
     for (S sh : {S{112, 32}, S{112, 96}, S{56, 144}, S{28, 240}, S{14, 480}, S{14, 672}, S{7, 1152}, S{7, 1280}}) {
         const Shape xs{batch, sh.hw, sh.hw, sh.c}, cs{sh.c};
-        Tensor x = random_on_gpu(xs, 4, t.mine), dy = random_on_gpu(xs, 5, t.mine), gamma = random_on_gpu(cs, 6, t.mine);
-        Tensor beta = random_on_gpu(cs, 7, t.mine), y = Tensor::empty(xs, Device::CUDA), dx = Tensor::empty(xs, Device::CUDA);
+        Tensor x = random_on_gpu(xs, 4), dy = random_on_gpu(xs, 5), gamma = random_on_gpu(cs, 6);
+        Tensor beta = random_on_gpu(cs, 7), y = Tensor::empty(xs, Device::CUDA), dx = Tensor::empty(xs, Device::CUDA);
         Tensor mean = Tensor::empty(cs, Device::CUDA), inv = Tensor::empty(cs, Device::CUDA);
         Tensor affine = Tensor::empty(Shape{2, sh.c}, Device::CUDA), rm = Tensor::zeros(cs, Device::CUDA);
         Tensor rv = Tensor::full(cs, 1, Device::CUDA), dg = Tensor::zeros(cs, Device::CUDA), db = Tensor::zeros(cs, Device::CUDA);
@@ -188,17 +182,10 @@ void bench_dense_conv(KernelTable& t, int64_t batch) {
     struct S { int64_t hw, cin, cout, k, s; };
     for (S sh : {S{224, 3, 32, 3, 2}, S{112, 32, 16, 1, 1}, S{56, 24, 144, 1, 1}, S{28, 240, 40, 1, 1}, S{14, 112, 672, 1, 1},
                  S{7, 320, 1280, 1, 1}}) {
-        ConvGeometry g;
-        g.n = batch;
-        g.h = g.w = sh.hw;
-        g.cin = sh.cin;
-        g.cout = sh.cout;
-        g.kh = g.kw = sh.k;
-        g.stride = sh.s;
-        g.pad = sh.k / 2;
-        Tensor x = random_on_gpu(Shape{g.n, g.h, g.w, g.cin}, 8, t.mine);
-        Tensor w = random_on_gpu(Shape{g.cout, g.cin, g.kh, g.kw}, 9, t.mine);
-        Tensor dy = random_on_gpu(Shape{g.n, g.ho(), g.wo(), g.cout}, 10, t.mine);
+        const ConvGeometry g = conv_geometry(batch, sh.hw, sh.hw, sh.cin, sh.cout, sh.k, sh.s);
+        Tensor x = random_on_gpu(Shape{g.n, g.h, g.w, g.cin}, 8);
+        Tensor w = random_on_gpu(Shape{g.cout, g.cin, g.kh, g.kw}, 9);
+        Tensor dy = random_on_gpu(Shape{g.n, g.ho(), g.wo(), g.cout}, 10);
         Tensor y = Tensor::empty(dy.shape(), Device::CUDA), dx = Tensor::empty(x.shape(), Device::CUDA);
         Tensor dw = Tensor::zeros(w.shape(), Device::CUDA);
         const double bytes = double(x.nbytes() + dy.nbytes() + w.nbytes());
@@ -218,7 +205,7 @@ void bench_elementwise(KernelTable& t, int64_t batch) {
     t.section("swish, batch " + std::to_string(batch));
     KernelTable::Family fam;
     const Shape xs{batch, 112, 112, 96};
-    Tensor x = random_on_gpu(xs, 11, t.mine), dy = random_on_gpu(xs, 12, t.mine), y = Tensor::empty(xs, Device::CUDA);
+    Tensor x = random_on_gpu(xs, 11), dy = random_on_gpu(xs, 12), y = Tensor::empty(xs, Device::CUDA);
     const double nb = double(x.nbytes());
     t.row(fam, dims({112, 112, 96}), "swish forward", 2 * nb, 0, [&](Context& c) { swish_forward(x, y, c); }, false);
     t.row(fam, dims({112, 112, 96}), "swish backward", 3 * nb, 0, [&](Context& c) { swish_backward(x, dy, y, c); }, false);
@@ -231,8 +218,8 @@ void bench_gpu_kernels(int64_t batch, int repeats, BenchReport& rep) {
     Context mine(Device::CUDA), vendor(Device::CUDA);
     apply_kernel_spec(mine, "custom");
     apply_kernel_spec(vendor, "cudnn");
-    const double copy_gbs = cuda::measure_copy_gb_per_s(mine.stream(), 10);
-    const double fma_gflops = cuda::measure_fma_gflop_per_s(mine.stream());
+    const double copy_gbs = measure_copy_gb_per_s(mine, 10);
+    const double fma_gflops = measure_fma_gflop_per_s(mine);
     rep.number("device_copy_gb_per_s", copy_gbs, "device-to-device copy (read + write)", "GB/s");
     rep.number("device_fma_gflop_per_s", fma_gflops, "FP32 FMA rate (measured)", "GFLOP/s");
     KernelTable t{rep, copy_gbs, fma_gflops, repeats, mine, vendor};

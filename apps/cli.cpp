@@ -1,6 +1,7 @@
 #include "apps/cli.h"
 
 #include <cerrno>
+#include <cmath>
 #include <cstdlib>
 #include <iostream>
 #include <sstream>
@@ -60,7 +61,7 @@ void Parser::option(const std::string& name, double* value, const std::string& h
              char* end = nullptr;
              errno = 0;
              double x = std::strtod(v.c_str(), &end);
-             if (v.empty() || *end || errno) throw UsageError(name + ": '" + v + "' is not a number");
+             if (v.empty() || *end || errno || !std::isfinite(x)) throw UsageError(name + ": '" + v + "' is not a finite number");
              *value = x;
          }});
 }

@@ -74,27 +74,30 @@ using Report = BenchReport;
 // The training step captured once in a CUDA graph and replayed: what launch
 // overhead costs the eager step. A replay repeats the captured step's AdamW
 // bias correction and dropout masks, so this is a timing, not training.
+// The CPU-only build has no graphs (and no CUDA context to call this with).
 void bench_graph_step(const std::function<void()>& enqueue_step, int steps, Context& ctx, Report& rep) {
-    gpu::Graph graph;
-    try {
-        graph.begin_capture(ctx.stream());
-        enqueue_step();
-        graph.end_capture(ctx.stream());
-    } catch (const std::exception& e) {
-        graph.cancel_capture(ctx.stream());
-        rep.text << "CUDA graph capture of the training step failed: " << e.what() << "\n";
-        return;
-    }
-    graph.launch(ctx.stream());
-    ctx.synchronize();
-    std::vector<double> ms;
-    for (int i = 0; i < steps; ++i) {
-        auto t = Clock::now();
+    if constexpr (kWithCuda) {
+        gpu::Graph graph;
+        try {
+            graph.begin_capture(ctx.stream());
+            enqueue_step();
+            graph.end_capture(ctx.stream());
+        } catch (const std::exception& e) {
+            graph.cancel_capture(ctx.stream());
+            rep.text << "CUDA graph capture of the training step failed: " << e.what() << "\n";
+            return;
+        }
         graph.launch(ctx.stream());
         ctx.synchronize();
-        ms.push_back(since(t));
+        std::vector<double> ms;
+        for (int i = 0; i < steps; ++i) {
+            auto t = Clock::now();
+            graph.launch(ctx.stream());
+            ctx.synchronize();
+            ms.push_back(since(t));
+        }
+        rep.number("train_ms_per_step_graph", median(ms), "training step replayed as a CUDA graph (median)", "ms");
     }
-    rep.number("train_ms_per_step_graph", median(ms), "training step replayed as a CUDA graph (median)", "ms");
 }
 
 // Per-layer times of the training step at `batch`, in the order the step runs them.
@@ -238,7 +241,7 @@ int bench_model(const ModelSpec& spec, int64_t batch, int steps, int warmup, int
     model.plan(batch, dev);
     const int64_t S = spec.image_size;
     Tensor x = Tensor::empty(Shape{batch, S, S, spec.in_channels}, dev);
-    fill_normal(x, 1, 1, 0, 1, ctx.stream());
+    fill_normal(x, 1, 1, 0, 1);
     if (dev == Device::CUDA) device_allocator().reset_peak();
 
     if (!inference_only) {
@@ -254,7 +257,7 @@ int bench_model(const ModelSpec& spec, int64_t batch, int steps, int warmup, int
         auto enqueue_step = [&](uint64_t s) {
             Tensor logits = model.net->forward(x, RunState{Mode::TRAIN, 1, s}, ctx);
             head.forward_on_device(logits, y, ctx);
-            model.store->zero_grads(ctx);
+            model.store->zero_grads();
             model.net->backward(head.backward(ctx), ctx);
             opt.step(ctx);
         };

@@ -10,6 +10,7 @@
 
 #include "apps/cli.h"
 #include "data/dataset.h"
+#include "data/dicom.h"
 #include "data/image.h"
 #include "tensor/error.h"
 
@@ -37,7 +38,7 @@ int main(int argc, char** argv) {
         double min_std = 8.0;
         int64_t show = 10;
         bool strict = false;
-        cli::Parser p("effnet_data_check", "Scan a dataset: usage effnet_data_check [options] DIR|CSV");
+        cli::Parser p("effnet_data_check", "Scan a dataset: usage effnet_data_check [options] DIR|CSV\n" + dicom_support());
         p.option("--image-root", &opts.image_root, "image folder for NIH/CheXpert CSVs");
         p.option("--val-fraction", &opts.val_fraction, "val share carved from train when there is no val split");
         p.option("--min-std", &min_std, "grey-level standard deviation below which an image is flagged low-contrast");

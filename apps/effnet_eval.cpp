@@ -4,6 +4,7 @@
 
 #include "apps/cli.h"
 #include "apps/evaluate.h"
+#include "data/dicom.h"
 #include "io/metrics.h"
 #include "io/safetensors.h"
 #include "io/weights.h"
@@ -17,7 +18,8 @@ int main(int argc, char** argv) {
         int64_t batch = 32;
         DatasetOptions dopts;
         cli::Parser p("effnet_eval", "Evaluate weights (best.safetensors) on a split: classification report, "
-                                     "confusion matrix, AUROC with 95% CI, sensitivity/specificity.");
+                                     "confusion matrix, AUROC with 95% CI, sensitivity/specificity.\n" +
+                                         dicom_support());
         p.option("--weights", &weights, "checkpoint or weights file written by effnet_train (required)");
         p.option("--data", &data, "dataset folder or CSV, as for effnet_train (required)");
         p.choice("--split", &split, {"train", "val", "test"}, "split to evaluate");

@@ -14,6 +14,8 @@
 
 #include "apps/cli.h"
 #include "apps/evaluate.h"
+#include "data/dataset.h"
+#include "data/dicom.h"
 #include "data/preprocess.h"
 #include "io/safetensors.h"
 #include "io/weights.h"
@@ -64,7 +66,8 @@ int main(int argc, char** argv) {
         double threshold = 0.5;
         bool strict = false;
         cli::Parser p("effnet_predict", "Print path,probability,label for each IMAGE (or every image under a DIR).\n"
-                                        "usage: effnet_predict --weights W [--cam DIR] IMAGE|DIR...");
+                                        "usage: effnet_predict --weights W [--cam DIR] IMAGE|DIR...\n" +
+                                            dicom_support());
         p.option("--weights", &weights, "checkpoint or weights written by effnet_train (required)");
         p.option("--threshold", &threshold, "probability at or above which the label is 1");
         p.option("--cam", &cam_dir, "write a Grad-CAM overlay PNG per image into this folder");
@@ -75,12 +78,8 @@ int main(int argc, char** argv) {
         for (const std::string& a : p.positional()) {
             if (fs::is_directory(a)) {
                 std::vector<std::string> found;
-                for (auto& e : fs::recursive_directory_iterator(a)) {
-                    std::string ext = e.path().extension().string();
-                    std::transform(ext.begin(), ext.end(), ext.begin(), ::tolower);
-                    if (e.is_regular_file() && (ext == ".png" || ext == ".jpg" || ext == ".jpeg" || ext == ".bmp"))
-                        found.push_back(e.path().string());
-                }
+                for (auto& e : fs::recursive_directory_iterator(a))
+                    if (e.is_regular_file() && has_image_extension(e.path().string())) found.push_back(e.path().string());
                 std::sort(found.begin(), found.end());
                 files.insert(files.end(), found.begin(), found.end());
             } else {
@@ -116,7 +115,7 @@ int main(int argc, char** argv) {
                 continue;
             }
             Tensor logits = model.net->forward(x, RunState{Mode::EVAL, 0, 0}, ctx);
-            const double prob = positive_probability(logits.f32(), spec.num_classes);
+            const double prob = finite_probability(logits.f32(), spec.num_classes, file);
             std::cout << file << "," << prob << "," << (prob >= threshold ? 1 : 0) << "\n";
             if (!cam_dir.empty()) {
                 const Tensor& feats = model.net->head_features();

@@ -1,133 +1,31 @@
 // effnet_train: trains EfficientNet on chest X-rays (cardiomegaly 1 vs 0).
 // With no --data it trains on built-in synthetic phantoms with a quick
-// from-scratch preset; with --data it follows the reference recipe.
+// from-scratch preset; with --data it follows the reference recipe
+// (apps/train_command.h has every option).
 #include <omp.h>
 
 #include <iostream>
 
 #include "apps/cli.h"
 #include "apps/model_table.h"
+#include "apps/train_command.h"
 #include "apps/trainer.h"
 
 using namespace effnet;
 
 int main(int argc, char** argv) {
     return cli::run_main("effnet_train", [&] {
-        TrainConfig c;
-        std::string model = "b0", loss = "ce", uncertain = "ignore";
-        int64_t channels = 3;
-        double dropout = -1;
-        bool no_equalize = false, no_augment = false, print_model = false;
-        int threads = 0;
-        cli::Parser p("effnet_train",
-                      "Train EfficientNet to tell chest X-rays with cardiomegaly (1) from those without (0).\n"
-                      "Without --data: synthetic phantoms, quick preset (64 px, lr 1e-3, 12 epochs).\n"
-                      "With --data: the reference recipe (224 px, AdamW lr 1e-5, wd 1e-3, plateau patience 2,\n"
-                      "early stopping patience 4, histogram equalisation, at most 50 epochs).");
-        p.option("--data", &c.data, "class folders ROOT/{train,val,test}/{0,1}, a path,label[,split] CSV, "
-                                    "NIH Data_Entry_2017.csv or CheXpert train.csv");
-        p.option("--image-root", &c.dataset.image_root, "image folder for NIH/CheXpert CSVs");
-        p.option("--val-fraction", &c.dataset.val_fraction, "val share carved from train when there is no val split");
-        p.option("--test-fraction", &c.dataset.test_fraction, "test share carved from train when there is no test split");
-        p.flag("--pa-only", &c.dataset.pa_only, "NIH: PA views only");
-        p.flag("--other-findings-negative", &c.dataset.other_findings_negative, "NIH: other findings count as 0");
-        p.choice("--chexpert-uncertain", &uncertain, {"ignore", "zero", "one"}, "CheXpert -1 labels");
-        p.option("--phantoms", &c.phantoms_train, "phantom training images (no --data)");
-        p.choice("--model", &model, {"b0", "b1", "b2", "b3", "b4", "b5", "b6", "b7"}, "EfficientNet variant");
-        p.option("--classes", &c.model.num_classes, "output classes (2 for softmax; 1 with --loss bce)");
-        p.option("--channels", &channels, "input channels: 3 (grey replicated) or 1 (grey stem)");
-        p.option("--image-size", &c.model.image_size, "input side in pixels");
-        p.option("--dropout", &dropout, "dropout before the classifier (default: the variant's, 0.2 for B0)");
-        p.option("--drop-path", &c.model.drop_path, "stochastic depth rate of the last block");
-        p.choice("--loss", &loss, {"ce", "bce"}, "softmax cross-entropy or binary cross-entropy with logits");
-        p.option("--batch-size", &c.batch, "images per step");
-        p.option("--epochs", &c.epochs, "maximum epochs");
-        p.option("--lr", &c.adamw.lr, "AdamW learning rate");
-        p.option("--weight-decay", &c.adamw.weight_decay, "AdamW decoupled weight decay");
-        p.flag("--decay-all", &c.adamw.decay_all, "also decay batch-norm parameters and biases");
-        p.option("--plateau-patience", &c.plateau.patience, "epochs without val-loss improvement before an LR cut");
-        p.option("--plateau-factor", &c.plateau.factor, "LR multiplier at a plateau");
-        p.option("--plateau-cooldown", &c.plateau.cooldown, "epochs to wait after a cut");
-        p.option("--min-lr", &c.plateau.min_lr, "lower bound of the learning rate");
-        p.option("--early-stopping-patience", &c.early.patience, "epochs without improvement before stopping");
-        p.option("--min-delta", &c.early.min_delta, "smallest val-loss decrease that counts as improvement");
-        p.flag("--no-equalize", &no_equalize, "skip histogram equalisation");
-        p.flag("--clahe", &c.model.clahe, "CLAHE instead of global histogram equalisation");
-        p.option("--clahe-tiles", &c.model.clahe_tiles, "CLAHE tile grid (per side)");
-        p.option("--clahe-clip", &c.model.clahe_clip, "CLAHE clip limit");
-        std::string norm_mean = triple_to_string(c.model.mean), norm_std = triple_to_string(c.model.std);
-        p.option("--norm-mean", &norm_mean, "input normalisation mean per channel, \"r,g,b\" or one value");
-        p.option("--norm-std", &norm_std, "input normalisation std per channel, \"r,g,b\" or one value");
-        p.option("--max-image-side", &c.max_image_side, "images larger than this (pixels per side) are refused");
-        p.flag("--no-augment", &no_augment, "no training augmentation");
-        p.flag("--hflip", &c.augment.hflip, "allow horizontal flips (off: the heart sits on the left)");
-        p.option("--rotate", &c.augment.rotate_deg, "augmentation rotation range in degrees");
-        p.option("--seed", &c.seed, "seed of all randomness (init, shuffling, augmentation, dropout)");
-        p.option("--workers", &c.workers, "loader threads");
-        p.option("--cache-mb", &c.cache_mb, "memory for decoded, equalised, resized images kept across epochs (0: off)");
-        p.option("--threads", &threads, "compute threads (default: OMP_NUM_THREADS or all cores)");
-        p.flag("--strict", &c.strict, "stop at the first unreadable image instead of skipping it");
-        p.choice("--device", &c.device, {"auto", "cpu", "cuda"}, "where to train");
-        p.option("--kernels", &c.kernels,
-                 "GPU implementations: custom | cudnn for every family, or per family, e.g. "
-                 "depthwise=cudnn,batchnorm=custom,stem=custom");
-        p.flag("--tf32", &c.tf32, "allow TF32 tensor cores in cuBLAS GEMMs and cuDNN convolutions (default: exact FP32)");
-        p.option("--init", &c.init, "start from these weights (.safetensors, timm names)");
-        p.option("--resume", &c.resume, "continue from a checkpoint (last.safetensors)");
-        p.option("--out", &c.out, "output folder");
-        p.option("--max-steps", &c.max_steps, "stop after this many steps (profiling runs)");
-        p.option("--bootstrap", &c.bootstrap, "bootstrap resamples for the AUROC interval");
-        p.flag("--print-model", &print_model, "print the layer table and parameter count, then exit");
-        c.adamw.lr = 1e-5;
-        c.adamw.weight_decay = 1e-3;
-        c.augment.enabled = true;
-        if (!p.parse(argc, argv)) return 0;
-        if (!p.positional().empty()) throw cli::UsageError("unexpected argument '" + p.positional()[0] + "'");
-
-        c.model.variant = model[1] - '0';
-        c.model.in_channels = channels;
-        c.model.dropout = dropout;
-        c.model.loss = loss == "bce" ? LossKind::BCE : LossKind::CROSS_ENTROPY;
-        c.model.equalize = !no_equalize;
-        c.augment.enabled = !no_augment;
-        c.dataset.uncertain = uncertain == "zero" ? UncertainPolicy::ZERO : uncertain == "one" ? UncertainPolicy::ONE
-                                                                                               : UncertainPolicy::IGNORE;
-        if (c.model.loss == LossKind::BCE && !p.given("--classes")) c.model.num_classes = 1;
-        if (c.model.loss == LossKind::BCE && c.model.num_classes != 1) throw cli::UsageError("--loss bce needs --classes 1");
-        if (c.model.loss == LossKind::CROSS_ENTROPY && c.model.num_classes < 2 && !print_model)
-            throw cli::UsageError("--loss ce needs --classes >= 2");
-        if (channels != 1 && channels != 3) throw cli::UsageError("--channels must be 1 or 3");
-        if (!parse_triple(norm_mean, c.model.mean)) throw cli::UsageError("--norm-mean: '" + norm_mean + "' is not r,g,b");
-        if (!parse_triple(norm_std, c.model.std) || c.model.std[0] <= 0 || c.model.std[1] <= 0 || c.model.std[2] <= 0)
-            throw cli::UsageError("--norm-std: '" + norm_std + "' is not three positive numbers");
-        if (c.max_image_side < 32) throw cli::UsageError("--max-image-side must be >= 32");
-        if (c.model.image_size < 32 || c.model.image_size > 2048) throw cli::UsageError("--image-size must be in [32, 2048]");
-        if (c.batch < 1 || c.epochs < 1 || c.workers < 0 || c.cache_mb < 0)
-            throw cli::UsageError("--batch-size, --epochs must be >= 1, --workers and --cache-mb >= 0");
-        if (c.adamw.lr <= 0) throw cli::UsageError("--lr must be positive");
-        try {
-            Context probe;
-            apply_kernel_spec(probe, c.kernels);
-        } catch (const ContractError& e) {
-            throw cli::UsageError(e.what());
-        }
-        if (threads > 0) omp_set_num_threads(threads);
-
-        if (print_model) {
+        TrainCommand cmd;
+        if (!parse_train_command(argc, argv, cmd)) return 0;
+        const TrainConfig& c = cmd.config;
+        if (cmd.threads > 0) omp_set_num_threads(cmd.threads);
+        if (cmd.print_model) {
             Model m(c.model, Device::CPU, 0);
             m.plan(1, Device::CPU);
             std::cout << "EfficientNet-B" << c.model.variant << ", " << c.model.num_classes << " classes, input "
-                      << c.model.image_size << "x" << c.model.image_size << "x" << channels << "\n"
+                      << c.model.image_size << "x" << c.model.image_size << "x" << c.model.in_channels << "\n"
                       << model_table(*m.net);
             return 0;
-        }
-        if (c.data.empty()) {
-            // Quick preset for the built-in phantoms: small images and a
-            // from-scratch learning rate, each overridable by its flag.
-            if (!p.given("--image-size")) c.model.image_size = 64;
-            if (!p.given("--lr")) c.adamw.lr = 1e-3;
-            if (!p.given("--epochs")) c.epochs = 12;
-            c.phantoms_val = c.phantoms_test = std::max<int64_t>(1, c.phantoms_train / 4);
         }
         install_stop_handlers();
         return train(c);

@@ -4,16 +4,10 @@
 #include <cstdio>
 #include <sstream>
 
+#include "io/fault_point.h"
 #include "tensor/nvtx.h"
 
 namespace effnet {
-
-Tensor to_device(const Tensor& host, Device device, Context& ctx) {
-    if (device == Device::CPU) return host;
-    Tensor d = Tensor::empty(host.shape(), device, host.dtype());
-    d.copy_from(host, ctx.stream());
-    return d;
-}
 
 EvalResult evaluate(Model& model, Loader& loader, LossHead& head, Context& ctx) {
     EFFNET_NVTX_RANGE("evaluate");
@@ -24,7 +18,8 @@ EvalResult evaluate(Model& model, Loader& loader, LossHead& head, Context& ctx) 
     double loss_sum = 0;
     int64_t correct = 0, n = 0;
     while (loader.next(b)) {
-        Tensor x = to_device(b.images, dev, ctx), y = to_device(b.labels, dev, ctx);
+        const DeviceBatch d = to_device(b, dev);
+        const Tensor &x = d.images, &y = d.labels;
         Tensor logits = model.net->forward(x, RunState{Mode::EVAL, 0, 0}, ctx);
         loss_sum += double(head.forward(logits, y, ctx)) * double(b.size());
         correct += head.correct();
@@ -32,10 +27,11 @@ EvalResult evaluate(Model& model, Loader& loader, LossHead& head, Context& ctx) 
         std::vector<float> z = logits.to_vector();
         const int64_t k = logits.dim(1);
         for (int64_t i = 0; i < b.size(); ++i) {
-            r.prob.push_back(positive_probability(&z[size_t(i * k)], k));
+            r.prob.push_back(finite_probability(&z[size_t(i * k)], k, b.samples[size_t(i)]->path));
             r.label.push_back(b.labels.i32()[i]);
             r.paths.push_back(b.samples[size_t(i)]->path);
         }
+        fault_point("evaluate");
     }
     r.loss = n ? loss_sum / double(n) : NAN;
     r.accuracy = n ? double(correct) / double(n) : NAN;

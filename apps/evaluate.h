@@ -38,7 +38,4 @@ EvaluationReport evaluation_report(const std::string& title, const EvalResult& r
 // One number through a printf format ("%.4f"), for reports and logs.
 std::string fmt(const char* format, double v);
 
-// Copies a host batch to the model's device (asynchronously from pinned memory).
-Tensor to_device(const Tensor& host, Device device, Context& ctx);
-
 }  // namespace effnet

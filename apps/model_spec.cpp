@@ -6,6 +6,7 @@
 
 #include "layers/parameters.h"
 #include "tensor/error.h"
+#include "tensor/parse_number.h"
 
 namespace effnet {
 
@@ -14,6 +15,11 @@ std::string get(const std::map<std::string, std::string>& m, const std::string& 
     auto it = m.find(k);
     if (it == m.end()) throw IoError(path + ": checkpoint metadata lacks '" + k + "' (not an effnet checkpoint?)");
     return it->second;
+}
+std::string fmt_num(double v) {
+    char b[32];
+    std::snprintf(b, sizeof b, "%g", v);
+    return b;
 }
 }  // namespace
 
@@ -75,28 +81,58 @@ void ModelSpec::to_metadata(std::map<std::string, std::string>& m) const {
 }
 
 ModelSpec ModelSpec::from_metadata(const std::map<std::string, std::string>& m, const std::string& path) {
+    // Every field is checked, so a damaged or foreign file is refused with
+    // the field named rather than building a strange model.
+    auto integer = [&](const char* key, int64_t lo, int64_t hi) {
+        const std::string v = get(m, key, path);
+        int64_t x = 0;
+        if (!parse_int64(v, x) || x < lo || x > hi)
+            throw IoError(path + ": checkpoint metadata '" + key + "' is '" + v + "', not an integer in [" +
+                          std::to_string(lo) + ", " + std::to_string(hi) + "]");
+        return x;
+    };
+    auto real = [&](const char* key, double lo, double hi) {
+        const std::string v = get(m, key, path);
+        double x = 0;
+        if (!parse_double(v, x, true) || x < lo || x > hi)
+            throw IoError(path + ": checkpoint metadata '" + key + "' is '" + v + "', not a number in [" + fmt_num(lo) +
+                          ", " + fmt_num(hi) + "]");
+        return x;
+    };
+    auto flag = [&](const char* key) {
+        const std::string v = get(m, key, path);
+        if (v != "0" && v != "1") throw IoError(path + ": checkpoint metadata '" + key + "' is '" + v + "', not 0 or 1");
+        return v == "1";
+    };
     ModelSpec s;
     const std::string arch = get(m, "effnet.arch", path);
-    if (arch.rfind("efficientnet_b", 0) != 0 || arch.size() != 15)
-        throw IoError(path + ": unknown architecture '" + arch + "'");
+    if (arch.rfind("efficientnet_b", 0) != 0 || arch.size() != 15 || arch.back() < '0' || arch.back() > '7')
+        throw IoError(path + ": unknown architecture '" + arch + "' (efficientnet_b0 .. efficientnet_b7)");
     s.variant = arch.back() - '0';
-    s.num_classes = std::atoll(get(m, "effnet.num_classes", path).c_str());
-    s.in_channels = std::atoll(get(m, "effnet.in_channels", path).c_str());
-    s.image_size = std::atoi(get(m, "effnet.image_size", path).c_str());
-    s.dropout = std::atof(get(m, "effnet.dropout", path).c_str());
-    s.drop_path = std::atof(get(m, "effnet.drop_path", path).c_str());
-    s.loss = get(m, "effnet.loss", path) == "bce" ? LossKind::BCE : LossKind::CROSS_ENTROPY;
-    s.equalize = get(m, "effnet.equalize", path) == "1";
-    s.clahe = get(m, "effnet.clahe", path) == "1";
-    s.clahe_tiles = std::atoi(get(m, "effnet.clahe_tiles", path).c_str());
-    s.clahe_clip = std::atof(get(m, "effnet.clahe_clip", path).c_str());
+    s.num_classes = integer("effnet.num_classes", 1, 100000);
+    s.in_channels = integer("effnet.in_channels", 1, 3);
+    s.image_size = int(integer("effnet.image_size", 32, 2048));
+    s.dropout = real("effnet.dropout", 0, 1);
+    s.drop_path = real("effnet.drop_path", 0, 1);
+    const std::string loss = get(m, "effnet.loss", path);
+    if (loss != "ce" && loss != "bce") throw IoError(path + ": checkpoint metadata 'effnet.loss' is '" + loss + "', not ce or bce");
+    s.loss = loss == "bce" ? LossKind::BCE : LossKind::CROSS_ENTROPY;
+    s.equalize = flag("effnet.equalize");
+    s.clahe = flag("effnet.clahe");
+    s.clahe_tiles = int(integer("effnet.clahe_tiles", 1, 256));
+    s.clahe_clip = real("effnet.clahe_clip", 0, 1e6);
     // Older checkpoints and converted weights without these keep the ImageNet values.
     if (m.count("effnet.mean") && !parse_triple(m.at("effnet.mean"), s.mean))
         throw IoError(path + ": bad effnet.mean '" + m.at("effnet.mean") + "'");
     if (m.count("effnet.std") && !parse_triple(m.at("effnet.std"), s.std))
         throw IoError(path + ": bad effnet.std '" + m.at("effnet.std") + "'");
-    if (s.num_classes < 1 || (s.in_channels != 1 && s.in_channels != 3) || s.image_size < 32)
-        throw IoError(path + ": implausible model settings in the checkpoint metadata");
+    for (int c = 0; c < 3; ++c)
+        if (!std::isfinite(s.mean[size_t(c)]) || !std::isfinite(s.std[size_t(c)]) || !(s.std[size_t(c)] > 0))
+            throw IoError(path + ": effnet.mean/effnet.std must be finite, the std positive");
+    if (s.in_channels == 2) throw IoError(path + ": checkpoint metadata 'effnet.in_channels' must be 1 or 3");
+    if ((s.loss == LossKind::BCE) != (s.num_classes == 1))
+        throw IoError(path + ": checkpoint metadata pairs loss '" + loss + "' with " + std::to_string(s.num_classes) +
+                      " classes (bce needs 1, ce at least 2)");
     return s;
 }
 
@@ -119,6 +155,19 @@ double positive_probability(const float* z, int64_t k) {
     double den = 0;
     for (int64_t j = 0; j < k; ++j) den += std::exp(double(z[j]) - mx);
     return std::exp(double(z[1]) - mx) / den;
+}
+
+double finite_probability(const float* z, int64_t k, const std::string& image) {
+    bool finite = true;
+    for (int64_t j = 0; j < k; ++j) finite &= std::isfinite(z[j]);
+    const double p = finite ? positive_probability(z, k) : NAN;
+    if (!std::isfinite(p)) {
+        std::string logits;
+        for (int64_t j = 0; j < k && j < 4; ++j) logits += (j ? ", " : "") + std::to_string(z[j]);
+        throw NumericError(image + ": the model's output is not finite (logits " + logits +
+                           "): the weights are damaged or came from a diverged run; no probability is reported");
+    }
+    return p;
 }
 
 }  // namespace effnet

@@ -54,5 +54,9 @@ bool parse_triple(const std::string& text, std::array<float, 3>& out);
 
 // P(label = 1) from a row of logits.
 double positive_probability(const float* logits, int64_t num_classes);
+// The same, for a probability that is printed or written: a non-finite logit
+// or result throws NumericError naming `image` instead (a NaN must never
+// become a confident "no cardiomegaly").
+double finite_probability(const float* logits, int64_t num_classes, const std::string& image);
 
 }  // namespace effnet

@@ -11,8 +11,11 @@
 #include <iostream>
 #include <sstream>
 
+#include "apps/checkpoint.h"
 #include "apps/evaluate.h"
 #include "apps/loss_head.h"
+#include "apps/memory_plan.h"
+#include "io/fault_point.h"
 #include "io/metrics.h"
 #include "io/plot.h"
 #include "io/weights.h"
@@ -67,105 +70,38 @@ private:
     bool progress_open_ = false;
 };
 
-std::string history_csv(const std::vector<EpochRecord>& h) {
-    std::ostringstream os;
-    os << "epoch,train_loss,train_acc,val_loss,val_acc,val_auroc,lr,seconds\n";
-    for (auto& e : h) {
-        char b[256];
-        std::snprintf(b, sizeof b, "%d,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.3f\n", e.epoch, e.train_loss, e.train_acc,
-                      e.val_loss, e.val_acc, e.val_auroc, e.lr, e.seconds);
-        os << b;
+// A checkpoint that cannot be written (disk full, quota, I/O error) stops
+// the run: the atomic write left the previous file as it was, and training
+// on would only produce more work that cannot be saved.
+void save_checkpoint_or_stop(const std::string& path, Model& m, AdamW& opt, const ReduceLROnPlateau& plateau,
+                             const EarlyStopping& early, const RunProgress& p, const TrainConfig& cfg,
+                             const std::string& last_path) {
+    try {
+        save_checkpoint(path, m, opt, plateau, early, p, cfg.seed, cfg.batch);
+    } catch (const IoError& e) {
+        throw IoError(std::string(e.what()) + "\n  training stopped at epoch " + std::to_string(p.epoch) + "; " +
+                      (fs::exists(last_path) ? "once the problem is fixed, continue from the last complete checkpoint "
+                                               "with --resume " + last_path
+                                             : std::string("no checkpoint was written yet")));
     }
-    return os.str();
 }
 
-std::vector<EpochRecord> parse_history(const std::string& csv) {
-    std::vector<EpochRecord> h;
-    std::istringstream is(csv);
-    std::string line;
-    std::getline(is, line);  // header
-    while (std::getline(is, line)) {
-        EpochRecord e;
-        if (std::sscanf(line.c_str(), "%d,%lf,%lf,%lf,%lf,%lf,%lf,%lf", &e.epoch, &e.train_loss, &e.train_acc, &e.val_loss,
-                        &e.val_acc, &e.val_auroc, &e.lr, &e.seconds) == 8)
-            h.push_back(e);
-    }
-    return h;
-}
-
-std::string exact(double v) { return fmt("%.17g", v); }
-
-const std::string& meta_get(const std::map<std::string, std::string>& m, const std::string& k, const std::string& path) {
-    auto it = m.find(k);
-    if (it == m.end()) throw IoError(path + ": checkpoint lacks training state '" + k + "' (a weights-only file?)");
-    return it->second;
-}
-
-// Everything a resumed run needs besides the weights and optimizer moments.
-struct RunProgress {
-    int epoch = 0;              // epoch the next step belongs to (0-based)
-    int64_t step_in_epoch = 0;  // batches of that epoch already done
-    int64_t global_step = 0;
-    double loss_sum = 0;        // partial sums of the current epoch
-    int64_t correct = 0, seen = 0;
-    double epoch_seconds = 0;
-    std::vector<EpochRecord> history;
-};
-
-void save_checkpoint(const std::string& path, Model& m, AdamW& opt, const ReduceLROnPlateau& plateau,
-                     const EarlyStopping& early, const RunProgress& p, const TrainConfig& cfg) {
-    std::map<std::string, std::string> meta;
-    m.spec.to_metadata(meta);
-    meta["effnet.kind"] = "checkpoint";
-    meta["train.epoch"] = std::to_string(p.epoch);
-    meta["train.step_in_epoch"] = std::to_string(p.step_in_epoch);
-    meta["train.global_step"] = std::to_string(p.global_step);
-    meta["train.loss_sum"] = exact(p.loss_sum);
-    meta["train.correct"] = std::to_string(p.correct);
-    meta["train.seen"] = std::to_string(p.seen);
-    meta["train.epoch_seconds"] = exact(p.epoch_seconds);
-    meta["train.lr"] = exact(opt.lr());
-    meta["train.optimizer_steps"] = std::to_string(opt.steps());
-    meta["train.seed"] = std::to_string(cfg.seed);
-    meta["train.batch"] = std::to_string(cfg.batch);
-    meta["train.history"] = history_csv(p.history);
-    plateau.save(meta, "plateau.");
-    early.save(meta, "early.");
-    Tensor mh = opt.exp_avg().is_cuda() ? opt.exp_avg().to(Device::CPU) : opt.exp_avg();
-    Tensor vh = opt.exp_avg_sq().is_cuda() ? opt.exp_avg_sq().to(Device::CPU) : opt.exp_avg_sq();
-    save_weights(path, *m.net, meta,
-                 {{"optimizer.exp_avg", DType::FLOAT32, mh.shape().dims(), mh.raw()},
-                  {"optimizer.exp_avg_sq", DType::FLOAT32, vh.shape().dims(), vh.raw()}});
-}
-
-void load_checkpoint(const std::string& path, Model& m, AdamW& opt, ReduceLROnPlateau& plateau, EarlyStopping& early,
-                     RunProgress& p, const TrainConfig& cfg) {
-    SafetensorsFile f = read_safetensors(path);
-    load_weights(f, *m.net, true, path, {"optimizer."});
-    for (auto [name, dst] : {std::make_pair("optimizer.exp_avg", &opt.exp_avg()), std::make_pair("optimizer.exp_avg_sq", &opt.exp_avg_sq())}) {
-        const SafetensorsEntry* e = f.find(name);
-        if (!e || e->bytes.size() != dst->nbytes())
-            throw IoError(path + ": optimizer state '" + name + "' missing or of the wrong size");
-        dst->copy_from(Tensor::wrap(const_cast<uint8_t*>(e->bytes.data()), dst->shape(), Device::CPU));
-    }
-    const auto& md = f.metadata;
-    if (std::stoll(meta_get(md, "train.batch", path)) != cfg.batch)
-        throw IoError(path + ": was trained with --batch-size " + meta_get(md, "train.batch", path) +
-                      "; resume with the same batch size");
-    if (std::stoull(meta_get(md, "train.seed", path)) != cfg.seed)
-        throw IoError(path + ": was trained with --seed " + meta_get(md, "train.seed", path) + "; resume with the same seed");
-    p.epoch = std::stoi(meta_get(md, "train.epoch", path));
-    p.step_in_epoch = std::stoll(meta_get(md, "train.step_in_epoch", path));
-    p.global_step = std::stoll(meta_get(md, "train.global_step", path));
-    p.loss_sum = std::strtod(meta_get(md, "train.loss_sum", path).c_str(), nullptr);
-    p.correct = std::stoll(meta_get(md, "train.correct", path));
-    p.seen = std::stoll(meta_get(md, "train.seen", path));
-    p.epoch_seconds = std::strtod(meta_get(md, "train.epoch_seconds", path).c_str(), nullptr);
-    p.history = parse_history(meta_get(md, "train.history", path));
-    opt.set_lr(std::strtod(meta_get(md, "train.lr", path).c_str(), nullptr));
-    opt.set_steps(std::stoll(meta_get(md, "train.optimizer_steps", path)));
-    plateau.load(md, "plateau.");
-    early.load(md, "early.");
+// Fails before anything large is allocated when the run cannot fit in
+// memory (apps/memory_plan.h); otherwise logs the estimate.
+void check_memory(const TrainConfig& cfg, const Dataset& ds, Device device, Log& log) {
+    LoaderPlan lp;
+    lp.prefetch = LoaderConfig{}.prefetch;
+    lp.cache_mb = cfg.cache_mb;
+    lp.train_images = ds.count(Split::TRAIN);
+    lp.val_images = ds.count(Split::VAL);
+    lp.test_images = ds.count(Split::TEST);
+    const MemoryEstimate e = estimate_training_memory(cfg.model, cfg.batch, lp, device);
+    const MemoryLimit host = host_memory_limit(), gpu = device == Device::CUDA ? gpu_memory_limit() : MemoryLimit{};
+    check_training_fits(e, device, cfg.batch, host, gpu);
+    const MemoryLimit& limit = device == Device::CUDA ? gpu : host;
+    log.line("memory: about " + human_bytes(double(e.on_device(device))) +
+             (device == Device::CUDA ? " on the GPU and " + human_bytes(double(e.on_host(device))) + " on the host" : "") +
+             (limit.bytes ? ", of " + human_bytes(double(limit.bytes)) + " available" : ""));
 }
 
 void check_splits(const Dataset& ds) {
@@ -196,6 +132,9 @@ Device choose_device(const std::string& request) {
 void install_stop_handlers() {
     std::signal(SIGINT, on_stop_signal);
     std::signal(SIGTERM, on_stop_signal);
+    // Past a file-size limit (ulimit -f) a write then fails with EFBIG, which
+    // the checkpoint writer reports, instead of the signal killing the run.
+    std::signal(SIGXFSZ, SIG_IGN);
 }
 
 int64_t suggest_batch_size(int64_t batch, size_t in_use, size_t requested, size_t total) {
@@ -224,17 +163,19 @@ int train(const TrainConfig& cfg) {
 
 namespace {
 int train_impl(const TrainConfig& cfg) {
-    fs::create_directories(cfg.out);
+    const std::vector<std::string> folder_notes = prepare_output_folder(cfg.out, cfg.resume, cfg.overwrite);
     Log log((fs::path(cfg.out) / "train.log").string());
+    for (const std::string& n : folder_notes) log.line(n);
     const Device device = choose_device(cfg.device);
     Context ctx(device);
-    ctx.allow_tf32 = cfg.tf32;
+    ctx.set_allow_tf32(cfg.tf32);
     apply_kernel_spec(ctx, cfg.kernels);
 
     // ---- data ----------------------------------------------------------------
     Dataset ds = cfg.data.empty() ? phantom_dataset(cfg.phantom_seed, cfg.phantoms_train, cfg.phantoms_val, cfg.phantoms_test)
                                   : load_dataset(cfg.data, cfg.dataset);
     check_splits(ds);
+    check_memory(cfg, ds, device, log);
     {
         std::ostringstream os;
         os << "data: " << ds.source << "\n";
@@ -284,7 +225,9 @@ int train_impl(const TrainConfig& cfg) {
     EarlyStopping early(cfg.early);
     RunProgress prog;
     if (!cfg.resume.empty()) {
-        load_checkpoint(cfg.resume, model, opt, plateau, early, prog, cfg);
+        load_checkpoint(cfg.resume, model, opt, plateau, early, prog, cfg.seed, cfg.batch);
+        // history.csv may lag the checkpoint (a kill between the two writes): make them agree now.
+        write_file_atomic((fs::path(cfg.out) / "history.csv").string(), history_csv(prog.history));
         log.line("resumed " + cfg.resume + " at epoch " + std::to_string(prog.epoch + 1) + ", step " +
                  std::to_string(prog.step_in_epoch) + " (lr " + fmt("%g", opt.lr()) + ")");
     }
@@ -312,7 +255,8 @@ int train_impl(const TrainConfig& cfg) {
                 if (!train_loader.next(b)) break;
             }
             EFFNET_NVTX_RANGE("step " + std::to_string(prog.global_step));
-            Tensor x = to_device(b.images, device, ctx), y = to_device(b.labels, device, ctx);
+            const DeviceBatch db = to_device(b, device);
+            const Tensor &x = db.images, &y = db.labels;
             Tensor logits = model.net->forward(x, RunState{Mode::TRAIN, cfg.seed, uint64_t(prog.global_step)}, ctx);
             // The whole step is enqueued before the host reads the loss: on the
             // GPU the only synchronisation then comes after the optimizer, not
@@ -320,8 +264,9 @@ int train_impl(const TrainConfig& cfg) {
             // in-memory weights took the step; last.safetensors did not).
             head.forward_on_device(logits, y, ctx);
             const Tensor& dlogits = head.backward(ctx);
-            model.store->zero_grads(ctx);
+            model.store->zero_grads();
             model.net->backward(dlogits, ctx);
+            fault_point("train.step");
             opt.step(ctx);
             const float loss = head.loss().to_vector()[0];
             if (!std::isfinite(loss))
@@ -357,7 +302,7 @@ int train_impl(const TrainConfig& cfg) {
         if (stop) {
             prog.epoch = epoch;
             prog.epoch_seconds = seconds_before + std::chrono::duration<double>(Clock::now() - t0).count();
-            save_checkpoint(last_path, model, opt, plateau, early, prog, cfg);
+            save_checkpoint_or_stop(last_path, model, opt, plateau, early, prog, cfg, last_path);
             log.line(std::string(interrupted ? "interrupted" : "stopped after --max-steps") + " at epoch " +
                      std::to_string(epoch + 1) + ", step " + std::to_string(prog.step_in_epoch) + "; state saved to " +
                      last_path + (interrupted ? " (continue with --resume " + last_path + ")" : ""));
@@ -384,8 +329,8 @@ int train_impl(const TrainConfig& cfg) {
         prog.loss_sum = 0;
         prog.correct = prog.seen = 0;
         prog.epoch_seconds = 0;
-        if (early.improved_last_step()) save_checkpoint(best_path, model, opt, plateau, early, prog, cfg);
-        save_checkpoint(last_path, model, opt, plateau, early, prog, cfg);
+        if (early.improved_last_step()) save_checkpoint_or_stop(best_path, model, opt, plateau, early, prog, cfg, last_path);
+        save_checkpoint_or_stop(last_path, model, opt, plateau, early, prog, cfg, last_path);
         write_file_atomic((fs::path(cfg.out) / "history.csv").string(), history_csv(prog.history));
         draw_curves(prog.history, early.best_epoch(), (fs::path(cfg.out) / "curves.png").string());
         log.line("epoch " + std::to_string(epoch + 1) + "/" + std::to_string(cfg.epochs) + "  train loss " +

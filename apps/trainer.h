@@ -1,7 +1,8 @@
 // The training run behind effnet_train: data, model, AdamW, plateau schedule,
 // early stopping, checkpoints, curves and the final report.
 //
-// Output folder:
+// Output folder (another run's outputs there are refused unless --overwrite;
+// see apps/checkpoint.h):
 //   last.safetensors   full training state after the latest epoch (or interruption)
 //   best.safetensors   full state at the best validation loss so far
 //   history.csv        one row per epoch
@@ -52,6 +53,7 @@ struct TrainConfig {
     std::string init;    // weights to start from (fine-tuning)
     std::string resume;  // checkpoint to continue
     std::string out = "runs/latest";
+    bool overwrite = false;  // replace another run's outputs in `out` (refused otherwise)
     int64_t max_steps = -1;  // stop after this many training steps (profiling)
     int bootstrap = 1000;
     bool from_scratch_warning = true;

@@ -8,6 +8,8 @@
 #include <set>
 #include <unordered_map>
 
+#include <unistd.h>
+
 #include "data/phantom.h"
 #include "tensor/error.h"
 #include "tensor/random.h"
@@ -26,11 +28,6 @@ std::string lower(std::string s) {
 std::string trim(const std::string& s) {
     size_t b = s.find_first_not_of(" \t\r\n"), e = s.find_last_not_of(" \t\r\n");
     return b == std::string::npos ? "" : s.substr(b, e - b + 1);
-}
-
-bool is_image_file(const fs::path& p) {
-    const std::string ext = lower(p.extension().string());
-    return ext == ".png" || ext == ".jpg" || ext == ".jpeg" || ext == ".bmp";
 }
 
 // Class folder name -> label, or -1 when the name is not a known class.
@@ -73,7 +70,7 @@ void load_class_folders(const fs::path& root, Split split, Dataset& ds) {
                                        "negative/positive or no/yes)");
         std::vector<fs::path> files;
         for (auto& e : fs::recursive_directory_iterator(d))
-            if (e.is_regular_file() && is_image_file(e.path())) files.push_back(e.path());
+            if (e.is_regular_file() && has_image_extension(e.path().string())) files.push_back(e.path());
         std::sort(files.begin(), files.end());
         for (auto& f : files) ds.samples.push_back({f.string(), label, split, "", -1});
     }
@@ -136,11 +133,16 @@ Dataset load_plain_csv(const std::string& path, const std::vector<std::string>& 
     return ds;
 }
 
+// Image files under `root` by file name, and also by name without the
+// extension, so that a listed "00000001_000.png" finds "00000001_000.dcm".
 std::unordered_map<std::string, std::string> index_images(const fs::path& root) {
     std::unordered_map<std::string, std::string> idx;
     if (!fs::is_directory(root)) throw IoError(root.string() + ": image folder not found (set --image-root)");
     for (auto& e : fs::recursive_directory_iterator(root))
-        if (e.is_regular_file() && is_image_file(e.path())) idx.emplace(e.path().filename().string(), e.path().string());
+        if (e.is_regular_file() && has_image_extension(e.path().string())) {
+            idx.emplace(e.path().filename().string(), e.path().string());
+            idx.emplace("stem:" + e.path().stem().string(), e.path().string());
+        }
     return idx;
 }
 
@@ -169,6 +171,7 @@ Dataset load_nih(const std::string& path, std::ifstream& in, const DatasetOption
         else continue;
         if (opts.pa_only && trim(f[6]) != "PA") continue;
         auto it = images.find(trim(f[0]));
+        if (it == images.end()) it = images.find("stem:" + fs::path(trim(f[0])).stem().string());
         if (it == images.end()) {
             ++unmatched;
             continue;
@@ -177,6 +180,9 @@ Dataset load_nih(const std::string& path, std::ifstream& in, const DatasetOption
     }
     if (ds.samples.empty())
         throw IoError(path + ": no usable rows (" + std::to_string(unmatched) + " listed images not found under " + root.string() + ")");
+    // The archive comes in parts; images of parts not unpacked are left out, and said so.
+    if (unmatched > 0)
+        ds.source += " (" + std::to_string(unmatched) + " listed images not found under " + root.string() + ", left out)";
     return ds;
 }
 
@@ -212,12 +218,43 @@ Dataset load_chexpert(const std::string& path, const std::vector<std::string>& h
         std::string patient;
         auto p = rel.find("patient");
         if (p != std::string::npos) patient = rel.substr(p, rel.find('/', p) - p);
-        ds.samples.push_back({(root / rel).string(), label, split, patient, -1});
+        fs::path image = root / rel;
+        // CheXpert lists JPEGs; where only a DICOM of the same name is there, take it.
+        if (fs::path dcm = fs::path(image).replace_extension(".dcm"); !fs::exists(image) && fs::exists(dcm)) image = dcm;
+        ds.samples.push_back({image.string(), label, split, patient, -1});
     }
     return ds;
 }
 
+// Every image a CSV names must be there before any split is carved: a wrong
+// base folder would otherwise surface much later, as "the train split has no
+// images of class 0". All missing files are counted, the first few named.
+void check_listed_images(const Dataset& ds, const std::string& csv, const std::string& resolved_from) {
+    std::vector<std::string> bad;
+    for (const Sample& s : ds.samples) {
+        std::error_code ec;
+        const fs::file_status st = fs::status(s.path, ec);
+        const char* why = !fs::exists(st) ? "not found"
+                          : !fs::is_regular_file(st) ? "not a file"
+                          : ::access(s.path.c_str(), R_OK) != 0 ? "not readable"
+                                                                : nullptr;
+        if (why) bad.push_back(s.path + " (" + why + ")");
+    }
+    if (bad.empty()) return;
+    std::string list;
+    for (size_t i = 0; i < bad.size() && i < 10; ++i) list += "\n  " + bad[i];
+    if (bad.size() > 10) list += "\n  ... and " + std::to_string(bad.size() - 10) + " more";
+    throw IoError(csv + ": " + std::to_string(bad.size()) + " of the " + std::to_string(ds.samples.size()) +
+                  " images it lists " + (bad.size() == 1 ? "is" : "are") + " missing or unreadable (relative paths are taken from " +
+                  resolved_from + "):" + list);
+}
+
 }  // namespace
+
+bool has_image_extension(const std::string& path) {
+    const std::string ext = lower(fs::path(path).extension().string());
+    return ext == ".png" || ext == ".jpg" || ext == ".jpeg" || ext == ".bmp" || ext == ".dcm" || ext == ".dicom";
+}
 
 const char* split_name(Split s) {
     switch (s) {
@@ -333,6 +370,11 @@ Dataset load_dataset(const std::string& spec, const DatasetOptions& opts) {
             bool chexpert = false;
             for (auto& h : header) chexpert |= trim(h) == "Cardiomegaly";
             ds = chexpert ? load_chexpert(spec, header, in, opts) : load_plain_csv(spec, header, in);
+            const fs::path csv_dir = fs::path(spec).parent_path();
+            check_listed_images(ds, spec,
+                                chexpert ? (opts.image_root.empty() ? (csv_dir.parent_path().string() + ", the CSV's parent folder; set --image-root")
+                                                                    : "--image-root " + opts.image_root)
+                                         : (csv_dir.empty() ? std::string("the current folder") : csv_dir.string() + ", the CSV's folder"));
         }
     }
     if (ds.samples.empty()) throw IoError(spec + ": no images found");

@@ -1,5 +1,6 @@
 // Datasets: lists of labelled samples with splits, from
-//   (a) class folders   ROOT/{train,val,test}/{class}/image   (or ROOT/{class}/image)
+//   (a) class folders   ROOT/{train,val,test}/{class}/image   (or ROOT/{class}/image;
+//       images: has_image_extension below, DICOM included)
 //       class folder names: 0/1, false/true, normal/cardiomegaly, negative/positive, no/yes;
 //   (b) a CSV           path,label[,split][,patient_id]  (header required; paths relative to the CSV);
 //   (c) NIH ChestX-ray14 Data_Entry_2017.csv, read by column position (its header
@@ -55,6 +56,11 @@ struct DatasetOptions {
 // Detects the layout of `spec` (a folder or a CSV) and loads it.
 Dataset load_dataset(const std::string& spec, const DatasetOptions& opts = {});
 Dataset phantom_dataset(uint64_t seed, int64_t n_train, int64_t n_val, int64_t n_test);
+
+// The file names folder layouts and effnet_predict take as images: .png,
+// .jpg, .jpeg, .bmp, .dcm, .dicom (any case). CSV rows name files directly,
+// whatever their extension (DICOM files are also known by their content).
+bool has_image_extension(const std::string& path);
 
 // Splits one CSV line (RFC 4180 quoting). Throws IoError naming file:line on an unterminated quote.
 std::vector<std::string> split_csv_line(const std::string& line, const std::string& file, int64_t line_no);

@@ -5,10 +5,15 @@
 // (8/16-bit), JPEG and BMP through stb_image; colour is converted to grey by
 // BT.601 luminance (0.299 R + 0.587 G + 0.114 B); 16-bit images are mapped to
 // 8 bits by min-max stretching (radiographs rarely use the full 16-bit range).
+// DICOM files go to data/dicom.h (decoded where the build has DCMTK).
 //
 // Every failure throws IoError naming the path and the problem: missing,
 // empty, truncated or corrupt, zero size, larger than the limit, unsupported
-// format. Dimensions are checked from the header before pixels are decoded.
+// format (GIF, TIFF, ... named by their first bytes). Dimensions are checked
+// from the header before pixels are decoded. A damaged PNG never decodes:
+// libpng (8-bit grey) reports its own error, and before stb_image decodes
+// any other PNG every chunk CRC and the zlib Adler-32 are verified
+// (data/png_check.h).
 #pragma once
 
 #include <cstdint>

@@ -26,19 +26,35 @@ void load_sample(const Sample& s, const PipelineConfig& cfg, uint64_t aug_seed, 
     finish_sample(prepare_image(s, cfg), cfg, aug_seed, aug_stream, dst);
 }
 
+ChannelNormalisation channel_normalisation(const PipelineConfig& cfg) {
+    if (cfg.channels != 1) return {cfg.mean, cfg.std};
+    // A grey stem: the mean of the three (ImageNet) statistics.
+    const float m = (cfg.mean[0] + cfg.mean[1] + cfg.mean[2]) / 3, sd = (cfg.std[0] + cfg.std[1] + cfg.std[2]) / 3;
+    return {{m, m, m}, {sd, sd, sd}};
+}
+
 void finish_sample(const GreyImage& prepared, const PipelineConfig& cfg, uint64_t aug_seed, uint64_t aug_stream, float* dst) {
     Plane p = augment(to_plane(prepared), cfg.augment, aug_seed, aug_stream);
     const size_t n = p.v.size();
+    const ChannelNormalisation norm = channel_normalisation(cfg);
     if (cfg.channels == 1) {
-        // A grey stem: the mean of the three ImageNet statistics.
-        const float m = (cfg.mean[0] + cfg.mean[1] + cfg.mean[2]) / 3, sd = (cfg.std[0] + cfg.std[1] + cfg.std[2]) / 3;
-        for (size_t i = 0; i < n; ++i) dst[i] = (p.v[i] / 255.0f - m) / sd;
+        for (size_t i = 0; i < n; ++i) dst[i] = (p.v[i] / 255.0f - norm.mean[0]) / norm.std[0];
         return;
     }
     for (size_t i = 0; i < n; ++i) {
         const float x = p.v[i] / 255.0f;
-        for (int c = 0; c < 3; ++c) dst[i * 3 + c] = (x - cfg.mean[c]) / cfg.std[c];
+        for (int c = 0; c < 3; ++c) dst[i * 3 + c] = (x - norm.mean[size_t(c)]) / norm.std[size_t(c)];
     }
+}
+
+DeviceBatch to_device(const Batch& b, Device device) {
+    if (device == Device::CPU) return {b.images, b.labels};
+    EFFNET_CHECK(b.buffers_read, "to_device: the batch has no event for its buffers (not from a Loader)");
+    DeviceBatch d{Tensor::empty(b.images.shape(), device, b.images.dtype()),
+                  Tensor::empty(b.labels.shape(), device, b.labels.dtype())};
+    d.images.copy_from_host_async(b.images, *b.buffers_read);
+    d.labels.copy_from_host_async(b.labels, *b.buffers_read);  // re-recorded: marks both copies
+    return d;
 }
 
 void BadFileLog::add(const std::string& path, const std::string& reason) {
@@ -94,7 +110,18 @@ std::shared_ptr<const GreyImage> Loader::prepared(size_t index) {
     return img;
 }
 
-Loader::~Loader() { stop_workers(); }
+Loader::~Loader() {
+    stop_workers();
+    // No queued copy may outlive the buffers it reads. After a device fault the
+    // wait itself fails; a destructor must not throw (the fault's own error is
+    // on its way to main()), and the device is unusable then anyway.
+    for (Slot& slot : slots_) {
+        try {
+            slot.read.wait();
+        } catch (const Error&) {
+        }
+    }
+}
 
 int64_t Loader::batches_per_epoch() const {
     const int64_t n = int64_t(samples_.size());
@@ -114,6 +141,7 @@ void Loader::stop_workers() {
 
 void Loader::start_epoch(int epoch, int64_t skip_batches) {
     stop_workers();
+    for (Slot& slot : slots_) slot.read.wait();  // workers are about to refill every slot
     epoch_ = epoch;
     order_.resize(samples_.size());
     for (size_t i = 0; i < order_.size(); ++i) order_[i] = i;
@@ -180,6 +208,11 @@ void Loader::worker_loop() {
 bool Loader::next(Batch& out) {
     for (;;) {
         Slot* slot;
+        // A device copy out of the slot handed out by the previous call may
+        // still be queued: wait for it outside the lock (only this thread
+        // moves released_ and next_to_consume_, and no worker refills the slot
+        // before released_ moves).
+        if (released_ < next_to_consume_) slots_[size_t(released_) % slots_.size()].read.wait();
         {
             std::unique_lock<std::mutex> lock(mu_);
             if (released_ < next_to_consume_) {  // return the slot handed out by the previous call
@@ -207,6 +240,7 @@ bool Loader::next(Batch& out) {
         out.labels = slot->labels.narrow0(0, n);
         out.samples = slot->samples;
         out.index = next_to_consume_ - 1;
+        out.buffers_read = &slot->read;
         return true;
     }
 }

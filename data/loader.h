@@ -30,6 +30,7 @@
 #include "data/augment.h"
 #include "data/dataset.h"
 #include "data/image.h"
+#include "tensor/gpu_runtime.h"
 #include "tensor/tensor.h"
 
 namespace effnet {
@@ -47,6 +48,14 @@ struct PipelineConfig {
     DecodeLimits limits;
     uint64_t phantom_seed = 0;
 };
+
+// The mean and standard deviation applied to each of the `channels` input
+// channels: x = (pixel / 255 - mean[c]) / std[c]. A grey stem (channels 1)
+// takes the average of the three configured values (entry 0 of the result).
+struct ChannelNormalisation {
+    std::array<float, 3> mean, std;
+};
+ChannelNormalisation channel_normalisation(const PipelineConfig& cfg);
 
 // The prepared image of a sample: equalised and resized to image_size, 8-bit.
 GreyImage prepare_image(const Sample& s, const PipelineConfig& cfg);
@@ -84,8 +93,21 @@ struct Batch {
     Tensor labels;                      // [n] int32
     std::vector<const Sample*> samples;  // the n samples, in order
     int64_t index = 0;                  // batch number in the epoch
+    // A consumer that copies images/labels to the GPU asynchronously records
+    // this event after the copy (Tensor::copy_from_host_async); the loader
+    // waits for it before refilling these buffers.
+    gpu::Event* buffers_read = nullptr;
     int64_t size() const { return int64_t(samples.size()); }
 };
+
+// A batch's images and labels on `device`: the loader's own buffers on the
+// CPU; on the GPU, copies enqueued asynchronously (from pinned memory) that
+// record the batch's buffers_read event, so the loader refills the buffers
+// only after the copies have read them.
+struct DeviceBatch {
+    Tensor images, labels;
+};
+DeviceBatch to_device(const Batch& b, Device device);
 
 class Loader {
 public:
@@ -98,7 +120,8 @@ public:
     // its first `skip_batches` batches (to resume mid-epoch). Any unfinished
     // epoch is abandoned.
     void start_epoch(int epoch, int64_t skip_batches = 0);
-    // The next batch of the epoch; false at its end. The batch stays valid until the next call.
+    // The next batch of the epoch; false at its end. The batch stays valid
+    // until the next call, which first waits for out.buffers_read.
     bool next(Batch& out);
     int64_t batches_per_epoch() const;
     const std::vector<Sample>& samples() const { return samples_; }
@@ -108,6 +131,7 @@ public:
 private:
     struct Slot {
         Tensor images, labels;
+        gpu::Event read;  // recorded by the consumer's asynchronous copy out of images/labels
         std::vector<const Sample*> samples;
         int64_t batch = -1;
         bool ready = false;

@@ -62,7 +62,8 @@ void Canvas::save_png(const std::string& path) const { write_png(path, w_, h_, 3
 
 namespace {
 const uint8_t kBlack[3] = {30, 30, 30}, kGrid[3] = {225, 225, 225}, kTrain[3] = {31, 119, 180},
-              kVal[3] = {255, 127, 14}, kLr[3] = {150, 150, 150}, kBest[3] = {44, 160, 44};
+              kVal[3] = {255, 127, 14}, kLr[3] = {150, 150, 150}, kBest[3] = {44, 160, 44},
+              kBar[3] = {174, 199, 232};
 
 std::string tick(double v) {
     char b[32];
@@ -128,6 +129,59 @@ void draw_curves(const std::vector<EpochRecord>& history, int best_epoch, const 
     panel(c, 0, 0, 500, 420, "loss", history, &EpochRecord::train_loss, &EpochRecord::val_loss, best_epoch);
     panel(c, 500, 0, 500, 420, "accuracy", history, &EpochRecord::train_acc, &EpochRecord::val_acc, best_epoch);
     c.save_png(path);
+}
+
+Canvas reliability_diagram(const CalibrationReport& report) {
+    Canvas c(560, 690);
+    const int px0 = 60, px1 = 540, py0 = 60, py1 = 540, hy0 = 600, hy1 = 670;
+    auto X = [&](double v) { return px0 + v * (px1 - px0); };
+    auto Y = [&](double v) { return py1 - v * (py1 - py0); };
+    char title[160];
+    std::snprintf(title, sizeof title, "ECE %.3f (positive class %.3f), Brier %.3f, n %lld",
+                  report.ece, report.ece_positive_class, report.brier, (long long)report.n);
+    c.text(px0, 8, "reliability diagram", kBlack, 2);
+    c.text(px0, 34, title, kBlack);
+    for (int k = 0; k <= 5; ++k) {
+        const double v = k / 5.0;
+        c.line(px0, Y(v), px1, Y(v), kGrid);
+        c.line(X(v), py0, X(v), py1, kGrid);
+        c.text(px0 - 34, int(Y(v)) - 4, tick(v), kBlack);
+        c.text(int(X(v)) - 10, py1 + 6, tick(v), kBlack);
+    }
+    int64_t max_count = 0;
+    for (const ReliabilityBin& b : report.positive_class) max_count = std::max(max_count, b.count);
+    for (const ReliabilityBin& b : report.positive_class) {
+        if (b.count == 0) continue;
+        c.rect(int(X(b.lo)) + 1, int(Y(b.observed)), int(X(b.hi)) - 1, py1 - 1, kBar);
+        const int h = int(std::lround(double(b.count) / double(max_count) * (hy1 - hy0)));
+        c.rect(int(X(b.lo)) + 1, hy1 - h, int(X(b.hi)) - 1, hy1, kLr);
+    }
+    c.line(X(0), Y(0), X(1), Y(1), kLr, 1, 5);
+    const ReliabilityBin* previous = nullptr;
+    for (const ReliabilityBin& b : report.positive_class) {
+        if (b.count == 0) continue;
+        const double x = X(b.mean_confidence), y = Y(b.observed);
+        if (previous) c.line(X(previous->mean_confidence), Y(previous->observed), x, y, kVal, 2);
+        c.rect(int(x) - 3, int(y) - 3, int(x) + 3, int(y) + 3, kVal);
+        previous = &b;
+    }
+    c.line(px0, py1, px1, py1, kBlack);
+    c.line(px0, py0, px0, py1, kBlack);
+    c.line(px0, hy1, px1, hy1, kBlack);
+    const std::string xlabel = "mean predicted probability of class 1 in the bin";
+    c.text(px0 + (px1 - px0) / 2 - Canvas::text_width(xlabel) / 2, py1 + 20, xlabel, kBlack);
+    c.text(px0 + 4, py0 + 4, "observed fraction of class 1", kBlack);
+    c.text(px0, hy0 - 14, "samples per bin (highest " + std::to_string(max_count) + ")", kBlack);
+    const int lx = px1 - 150, ly = py1 - 40;
+    c.line(lx, ly + 4, lx + 14, ly + 4, kLr, 1, 5);
+    c.text(lx + 20, ly, "perfectly calibrated", kBlack);
+    c.rect(lx + 4, ly + 15, lx + 10, ly + 21, kVal);
+    c.text(lx + 20, ly + 14, "model", kBlack);
+    return c;
+}
+
+void draw_reliability_diagram(const CalibrationReport& report, const std::string& path) {
+    reliability_diagram(report).save_png(path);
 }
 
 }  // namespace effnet

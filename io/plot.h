@@ -4,11 +4,20 @@
 // draw_curves: two panels side by side, loss (left) and accuracy (right),
 // train vs validation over epochs, with dashed vertical lines where the
 // learning rate dropped and a marker at the best epoch.
+//
+// reliability_diagram: the positive-class reliability bins of a
+// CalibrationReport (io/calibration.h). x is the bin's mean predicted
+// P(label 1), y the observed fraction of label 1: bars per bin in light blue,
+// the bin means as orange (255, 127, 14) squares joined by an orange line, the
+// diagonal of perfect calibration dashed grey; below, the samples per bin.
+// The title carries ECE (top-label and positive-class), Brier score and n.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <vector>
+
+#include "io/calibration.h"
 
 namespace effnet {
 
@@ -40,5 +49,8 @@ private:
 };
 
 void draw_curves(const std::vector<EpochRecord>& history, int best_epoch, const std::string& path);
+
+Canvas reliability_diagram(const CalibrationReport& report);
+void draw_reliability_diagram(const CalibrationReport& report, const std::string& path);
 
 }  // namespace effnet

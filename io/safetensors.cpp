@@ -5,10 +5,14 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
+#include "data/checksum.h"
+#include "io/fault_point.h"
 #include "io/json.h"
 #include "tensor/error.h"
 
@@ -16,7 +20,18 @@ namespace effnet {
 
 namespace {
 
+namespace fs = std::filesystem;
+
 constexpr uint64_t kMaxHeaderBytes = 100u << 20;  // safetensors' own limit
+// Metadata key of the CRC-32 of the data section, written by effnet and
+// checked on reading when present (files from other writers have none).
+const char* const kDataCrcKey = "effnet.data_crc32";
+
+std::string crc_hex(uint32_t crc) {
+    char b[16];
+    std::snprintf(b, sizeof b, "%08x", crc);
+    return b;
+}
 
 [[noreturn]] void bad(const std::string& path, const std::string& what) {
     throw IoError(path + ": not a valid safetensors file: " + what);
@@ -110,6 +125,12 @@ SafetensorsFile parse_safetensors(const std::vector<uint8_t>& file, const std::s
     std::sort(regions.begin(), regions.end());
     for (size_t i = 1; i < regions.size(); ++i)
         if (regions[i].first < regions[i - 1].second) bad(path, "two tensors' data regions overlap");
+    if (auto it = out.metadata.find(kDataCrcKey); it != out.metadata.end()) {
+        const uint32_t crc = crc32(data, data_size);
+        if (it->second != crc_hex(crc))
+            bad(path, "the tensor data fails its checksum (CRC-32 " + crc_hex(crc) + ", written as " +
+                          it->second.substr(0, 16) + "): the file was damaged after it was written");
+    }
     return out;
 }
 
@@ -123,41 +144,60 @@ SafetensorsFile read_safetensors(const std::string& path) {
 
 void write_file_atomic(const std::string& path, const std::string& bytes) {
     const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd < 0) throw IoError(tmp + ": cannot create (" + std::strerror(errno) + ")");
+    const std::string file = fs::path(path).filename().string();
+    // Every failure removes the temporary file and leaves `path` as it was.
+    auto fail = [&](int fd, const std::string& what) {
+        const std::string err = std::strerror(errno);
+        if (fd >= 0) ::close(fd);
+        ::unlink(tmp.c_str());
+        return IoError(path + ": could not be written (" + what + ": " + err + "); the previous " + file +
+                       (fs::exists(path) ? " is unchanged" : " did not exist"));
+    };
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) throw fail(-1, "cannot create " + tmp);
+    // Up to the middle, then the rest, in pieces of at most 8 MiB: the fault
+    // point between the two finds a half-written temporary file.
+    const size_t half = bytes.size() / 2;
     size_t done = 0;
+    bool halfway = false;
     while (done < bytes.size()) {
-        ssize_t w = ::write(fd, bytes.data() + done, bytes.size() - done);
+        if (done == half && !halfway) {
+            halfway = true;
+            fault_point("write:" + file);
+        }
+        const size_t end = done < half ? half : bytes.size();
+        const ssize_t w = ::write(fd, bytes.data() + done, std::min<size_t>(end - done, 8u << 20));
         if (w < 0) {
             if (errno == EINTR) continue;
-            std::string err = std::strerror(errno);
-            ::close(fd);
-            ::unlink(tmp.c_str());
-            throw IoError(tmp + ": write failed (" + err + "); " + path + " left unchanged");
+            throw fail(fd, "write " + tmp);
         }
         done += static_cast<size_t>(w);
     }
-    if (::fsync(fd) != 0 || ::close(fd) != 0) {
-        ::unlink(tmp.c_str());
-        throw IoError(tmp + ": fsync/close failed; " + path + " left unchanged");
-    }
-    if (::rename(tmp.c_str(), path.c_str()) != 0) {
-        std::string err = std::strerror(errno);
-        ::unlink(tmp.c_str());
-        throw IoError(path + ": rename failed (" + err + ")");
-    }
+    if (::fsync(fd) != 0) throw fail(fd, "fsync " + tmp);
+    if (::close(fd) != 0) throw fail(-1, "close " + tmp);
+    if (::rename(tmp.c_str(), path.c_str()) != 0) throw fail(-1, "rename " + tmp);
     // Make the rename itself durable.
     std::string dir = path.find('/') == std::string::npos ? "." : path.substr(0, path.rfind('/'));
     if (dir.empty()) dir = "/";
-    int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
+    int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd >= 0) {
         ::fsync(dfd);
         ::close(dfd);
     }
+    fault_point("written:" + file);
 }
 
 void write_safetensors(const std::string& path, const std::vector<SafetensorsView>& tensors,
-                       const std::map<std::string, std::string>& metadata) {
+                       const std::map<std::string, std::string>& user_metadata) {
+    auto nbytes = [](const SafetensorsView& t) {
+        uint64_t numel = 1;
+        for (int64_t d : t.shape) numel *= static_cast<uint64_t>(d);
+        return numel * dtype_size(t.dtype);
+    };
+    std::map<std::string, std::string> metadata = user_metadata;
+    uint32_t crc = 0;
+    for (auto& t : tensors) crc = crc32(t.data, nbytes(t), crc);
+    metadata[kDataCrcKey] = crc_hex(crc);
     std::ostringstream h;
     h << "{";
     bool first = true;
@@ -170,9 +210,7 @@ void write_safetensors(const std::string& path, const std::vector<SafetensorsVie
     }
     uint64_t offset = 0;
     for (auto& t : tensors) {
-        uint64_t numel = 1;
-        for (int64_t d : t.shape) numel *= static_cast<uint64_t>(d);
-        const uint64_t bytes = numel * dtype_size(t.dtype);
+        const uint64_t bytes = nbytes(t);
         h << (first ? "" : ",") << json::quote(t.name) << ":{\"dtype\":\"" << dtype_name(t.dtype) << "\",\"shape\":[";
         for (size_t i = 0; i < t.shape.size(); ++i) h << (i ? "," : "") << t.shape[i];
         h << "],\"data_offsets\":[" << offset << "," << offset + bytes << "]}";
@@ -187,11 +225,7 @@ void write_safetensors(const std::string& path, const std::vector<SafetensorsVie
     uint64_t n = header.size();
     for (int i = 0; i < 8; ++i) out += static_cast<char>((n >> (8 * i)) & 0xFF);
     out += header;
-    for (auto& t : tensors) {
-        uint64_t numel = 1;
-        for (int64_t d : t.shape) numel *= static_cast<uint64_t>(d);
-        out.append(static_cast<const char*>(t.data), numel * dtype_size(t.dtype));
-    }
+    for (auto& t : tensors) out.append(static_cast<const char*>(t.data), nbytes(t));
     write_file_atomic(path, out);
 }
 

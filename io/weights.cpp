@@ -27,6 +27,34 @@ std::vector<Target> targets(Layer& model) {
 }
 }  // namespace
 
+void check_finite(const SafetensorsEntry& e, const std::string& path) {
+    // An all-ones exponent is an infinity (zero mantissa) or a NaN.
+    struct Layout {
+        uint32_t exponent, mantissa;
+        size_t width;
+    };
+    Layout f;
+    if (e.dtype == DType::FLOAT32) f = {0x7F800000u, 0x007FFFFFu, 4};
+    else if (e.dtype == DType::FLOAT16) f = {0x7C00u, 0x03FFu, 2};
+    else if (e.dtype == DType::BFLOAT16) f = {0x7F80u, 0x007Fu, 2};
+    else return;
+    const uint32_t exponent = f.exponent, mantissa = f.mantissa;
+    const size_t width = f.width;
+    int64_t nans = 0, infs = 0, first = -1;
+    const size_t n = e.bytes.size() / width;
+    for (size_t i = 0; i < n; ++i) {
+        uint32_t bits = 0;
+        std::memcpy(&bits, e.bytes.data() + i * width, width);  // little-endian, as the file and the host
+        if ((bits & exponent) != exponent) continue;
+        ((bits & mantissa) ? nans : infs) += 1;
+        if (first < 0) first = int64_t(i);
+    }
+    if (first >= 0)
+        throw IoError(path + ": tensor '" + e.name + "' holds non-finite values (" + std::to_string(nans) + " NaN, " +
+                      std::to_string(infs) + " infinite of " + std::to_string(n) + "; the first at index " +
+                      std::to_string(first) + "): the file is damaged, or was saved from a diverged run; refusing to load it");
+}
+
 std::string LoadReport::summary() const {
     std::string s = std::to_string(loaded.size()) + " tensors loaded";
     auto list = [&](const char* what, const std::vector<std::string>& v) {
@@ -85,6 +113,7 @@ LoadReport load_weights(const SafetensorsFile& file, Layer& model, bool strict, 
                                    dst.shape().str() + " " + dtype_name(dst.dtype()));
             continue;
         }
+        check_finite(*e, path);
         Tensor src = Tensor::wrap(const_cast<uint8_t*>(e->bytes.data()), dst.shape(), Device::CPU, dst.dtype());
         dst.copy_from(src);
         r.loaded.push_back(t.name);

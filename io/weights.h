@@ -4,7 +4,9 @@
 // are copied to the host) plus optional extra tensors and metadata.
 // load_weights copies tensors whose names and shapes match into the model
 // and reports, by name, what was missing, unexpected or mis-shaped; with
-// `strict` any of those is an error naming them all.
+// `strict` any of those is an error naming them all. A tensor holding a NaN
+// or an infinity is always refused (IoError naming it): a damaged weight
+// would otherwise turn into confident, wrong predictions.
 #pragma once
 
 #include <map>
@@ -31,5 +33,9 @@ void save_weights(const std::string& path, Layer& model, const std::map<std::str
 LoadReport load_weights(const SafetensorsFile& file, Layer& model, bool strict, const std::string& path,
                         const std::vector<std::string>& ignore_prefixes = {});
 LoadReport load_weights(const std::string& path, Layer& model, bool strict);
+
+// Throws IoError naming `path`, the tensor, how many values are NaN or
+// infinite and the first one's index, when a floating-point entry holds any.
+void check_finite(const SafetensorsEntry& e, const std::string& path);
 
 }  // namespace effnet

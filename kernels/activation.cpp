@@ -1,51 +1,41 @@
-// Backend dispatch for kernels/activation.h.
+// Operand checks and backend choice for kernels/activation.h (the pattern:
+// kernels/dispatch.h).
 #include "kernels/activation.h"
 
 #include "kernels/dispatch.h"
 
 namespace effnet {
 
-namespace {
-void check_same(const char* op, const Tensor& a, const Tensor& b) {
-    EFFNET_CHECK(a.numel() == b.numel(), op << ": " << a.shape() << " vs " << b.shape());
-    EFFNET_CHECK_SAME_DEVICE(op, a, b);
-}
-}  // namespace
+using detail::check_same_numel;
 
 void swish_forward(const Tensor& x, Tensor& y, Context& ctx) {
-    check_same("swish_forward", x, y);
-    if (x.is_cuda()) {
-        cuda::swish_forward(x.f32(), y.f32(), x.numel(), ctx.stream());
-        return;
+    check_same_numel("swish_forward", ctx, {{x, "x"}, {y, "y"}});
+    if constexpr (kWithCuda) {
+        if (x.is_cuda()) return cuda::swish_forward(x.f32(), y.f32(), x.numel(), ctx.stream());
     }
     cpu::swish_forward(x.f32(), y.f32(), x.numel(), ctx.stream());
 }
 
 void swish_backward(const Tensor& x, const Tensor& dy, Tensor& dx, Context& ctx) {
-    check_same("swish_backward", x, dy);
-    check_same("swish_backward", x, dx);
-    if (x.is_cuda()) {
-        cuda::swish_backward(x.f32(), dy.f32(), dx.f32(), x.numel(), ctx.stream());
-        return;
+    check_same_numel("swish_backward", ctx, {{x, "x"}, {dy, "dy"}, {dx, "dx"}});
+    if constexpr (kWithCuda) {
+        if (x.is_cuda()) return cuda::swish_backward(x.f32(), dy.f32(), dx.f32(), x.numel(), ctx.stream());
     }
     cpu::swish_backward(x.f32(), dy.f32(), dx.f32(), x.numel(), ctx.stream());
 }
 
 void sigmoid_forward(const Tensor& x, Tensor& y, Context& ctx) {
-    check_same("sigmoid_forward", x, y);
-    if (x.is_cuda()) {
-        cuda::sigmoid_forward(x.f32(), y.f32(), x.numel(), ctx.stream());
-        return;
+    check_same_numel("sigmoid_forward", ctx, {{x, "x"}, {y, "y"}});
+    if constexpr (kWithCuda) {
+        if (x.is_cuda()) return cuda::sigmoid_forward(x.f32(), y.f32(), x.numel(), ctx.stream());
     }
     cpu::sigmoid_forward(x.f32(), y.f32(), x.numel(), ctx.stream());
 }
 
 void sigmoid_backward(const Tensor& y, const Tensor& dy, Tensor& dx, Context& ctx) {
-    check_same("sigmoid_backward", y, dy);
-    check_same("sigmoid_backward", y, dx);
-    if (y.is_cuda()) {
-        cuda::sigmoid_backward(y.f32(), dy.f32(), dx.f32(), y.numel(), ctx.stream());
-        return;
+    check_same_numel("sigmoid_backward", ctx, {{y, "y"}, {dy, "dy"}, {dx, "dx"}});
+    if constexpr (kWithCuda) {
+        if (y.is_cuda()) return cuda::sigmoid_backward(y.f32(), dy.f32(), dx.f32(), y.numel(), ctx.stream());
     }
     cpu::sigmoid_backward(y.f32(), dy.f32(), dx.f32(), y.numel(), ctx.stream());
 }

@@ -36,11 +36,11 @@ void adamw_update(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v, int64
 
 namespace cpu {
 template <class T>
-void adamw_update(T* p, const T* g, T* m, T* v, int64_t n, const AdamWStep& s, void* stream);
+void adamw_update(T* p, const T* g, T* m, T* v, int64_t n, const AdamWStep& s, CudaStream stream);
 }  // namespace cpu
 
 namespace cuda {
-void adamw_update(float* p, const float* g, float* m, float* v, int64_t n, const AdamWStep& s, void* stream);
+void adamw_update(float* p, const float* g, float* m, float* v, int64_t n, const AdamWStep& s, CudaStream stream);
 }  // namespace cuda
 
 }  // namespace effnet

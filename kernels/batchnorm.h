@@ -40,26 +40,30 @@ namespace cpu {
 template <class T>
 void batchnorm_train_forward(const T* x, const T* gamma, const T* beta, T* y, T* save_mean, T* save_invstd,
                              T* running_mean, T* running_var, int64_t m, int64_t c, double eps, double momentum,
-                             void* stream);
+                             CudaStream stream);
 template <class T>
 void batchnorm_eval_forward(const T* x, const T* gamma, const T* beta, const T* running_mean, const T* running_var,
-                            T* y, int64_t m, int64_t c, double eps, void* stream);
+                            T* y, int64_t m, int64_t c, double eps, CudaStream stream);
 template <class T>
 void batchnorm_backward(const T* x, const T* dy, const T* gamma, const T* save_mean, const T* save_invstd, T* dx,
-                        T* dgamma, T* dbeta, int64_t m, int64_t c, void* stream);
+                        T* dgamma, T* dbeta, int64_t m, int64_t c, CudaStream stream);
 }  // namespace cpu
 
 // CUDA: `workspace` holds batchnorm_workspace_bytes(m, c) of device scratch
-// (the dispatch functions take it from the Context).
+// (the dispatch functions take it from the Context): the double partials of
+// the per-channel sums (mapping in kernels/cuda/channel_reduce_map.h; their
+// count follows the GPU's SM count). The training forward reads x twice: one
+// pass for the statistics (sums of x - x[row 0] and of its square, in double,
+// so the variance does not cancel), one to normalise.
 namespace cuda {
 size_t batchnorm_workspace_bytes(int64_t m, int64_t c);
 void batchnorm_train_forward(const float* x, const float* gamma, const float* beta, float* y, float* save_mean,
                              float* save_invstd, float* running_mean, float* running_var, int64_t m, int64_t c, double eps,
-                             double momentum, void* workspace, void* stream);
+                             double momentum, void* workspace, CudaStream stream);
 void batchnorm_eval_forward(const float* x, const float* gamma, const float* beta, const float* running_mean,
-                            const float* running_var, float* y, int64_t m, int64_t c, double eps, void* stream);
+                            const float* running_var, float* y, int64_t m, int64_t c, double eps, CudaStream stream);
 void batchnorm_backward(const float* x, const float* dy, const float* gamma, const float* save_mean, const float* save_invstd,
-                        float* dx, float* dgamma, float* dbeta, int64_t m, int64_t c, void* workspace, void* stream);
+                        float* dx, float* dgamma, float* dbeta, int64_t m, int64_t c, void* workspace, CudaStream stream);
 }  // namespace cuda
 
 }  // namespace effnet

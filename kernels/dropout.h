@@ -25,16 +25,16 @@ void drop_path_backward(const Tensor& dy, Tensor& dx, float p, uint64_t seed, ui
 namespace cpu {
 // The same kernel serves forward and backward (y = x * factor_i).
 template <class T>
-void dropout_apply(const T* x, T* y, int64_t n, float p, uint64_t seed, uint64_t stream, void* cuda_stream);
+void dropout_apply(const T* x, T* y, int64_t n, float p, uint64_t seed, uint64_t stream, CudaStream cuda_stream);
 template <class T>
 void drop_path_apply(const T* x, T* y, int64_t batch, int64_t per_sample, float p, uint64_t seed, uint64_t stream,
-                     void* cuda_stream);
+                     CudaStream cuda_stream);
 }  // namespace cpu
 
 namespace cuda {
-void dropout_apply(const float* x, float* y, int64_t n, float p, uint64_t seed, uint64_t stream, void* cuda_stream);
+void dropout_apply(const float* x, float* y, int64_t n, float p, uint64_t seed, uint64_t stream, CudaStream cuda_stream);
 void drop_path_apply(const float* x, float* y, int64_t batch, int64_t per_sample, float p, uint64_t seed, uint64_t stream,
-                     void* cuda_stream);
+                     CudaStream cuda_stream);
 }  // namespace cuda
 
 }  // namespace effnet

@@ -17,13 +17,13 @@ void add(const Tensor& a, const Tensor& b, Tensor& y, Context& ctx);
 void add_inplace(Tensor& y, const Tensor& a, Context& ctx);
 
 namespace cpu {
-template <class T> void add(const T* a, const T* b, T* y, int64_t n, void* stream);
-template <class T> void add_inplace(T* y, const T* a, int64_t n, void* stream);
+template <class T> void add(const T* a, const T* b, T* y, int64_t n, CudaStream stream);
+template <class T> void add_inplace(T* y, const T* a, int64_t n, CudaStream stream);
 }  // namespace cpu
 
 namespace cuda {
-void add(const float* a, const float* b, float* y, int64_t n, void* stream);
-void add_inplace(float* y, const float* a, int64_t n, void* stream);
+void add(const float* a, const float* b, float* y, int64_t n, CudaStream stream);
+void add_inplace(float* y, const float* a, int64_t n, CudaStream stream);
 }  // namespace cuda
 
 }  // namespace effnet

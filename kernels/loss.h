@@ -32,25 +32,25 @@ void bce_with_logits_backward(const Tensor& probs, const Tensor& labels, Tensor&
 namespace cpu {
 template <class T>
 void softmax_cross_entropy_forward(const T* logits, const int32_t* labels, T* probs, T* loss, int64_t n, int64_t k,
-                                   void* stream);
+                                   CudaStream stream);
 template <class T>
 void softmax_cross_entropy_backward(const T* probs, const int32_t* labels, T* dlogits, int64_t n, int64_t k,
-                                    void* stream);
+                                    CudaStream stream);
 template <class T>
-void bce_with_logits_forward(const T* logits, const int32_t* labels, T* probs, T* loss, int64_t n, void* stream);
+void bce_with_logits_forward(const T* logits, const int32_t* labels, T* probs, T* loss, int64_t n, CudaStream stream);
 template <class T>
-void bce_with_logits_backward(const T* probs, const int32_t* labels, T* dlogits, int64_t n, void* stream);
+void bce_with_logits_backward(const T* probs, const int32_t* labels, T* dlogits, int64_t n, CudaStream stream);
 }  // namespace cpu
 
 namespace cuda {
 // `d_scratch` holds n floats (per-sample losses).
 void softmax_cross_entropy_forward(const float* logits, const int32_t* labels, float* probs, float* loss, float* d_scratch,
-                                   int64_t n, int64_t k, void* stream);
+                                   int64_t n, int64_t k, CudaStream stream);
 void softmax_cross_entropy_backward(const float* probs, const int32_t* labels, float* dlogits, int64_t n, int64_t k,
-                                    void* stream);
+                                    CudaStream stream);
 void bce_with_logits_forward(const float* logits, const int32_t* labels, float* probs, float* loss, float* d_scratch,
-                             int64_t n, void* stream);
-void bce_with_logits_backward(const float* probs, const int32_t* labels, float* dlogits, int64_t n, void* stream);
+                             int64_t n, CudaStream stream);
+void bce_with_logits_backward(const float* probs, const int32_t* labels, float* dlogits, int64_t n, CudaStream stream);
 }  // namespace cuda
 
 }  // namespace effnet

@@ -10,6 +10,7 @@
 // is an activation (gradient): all are overwritten.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 #include "tensor/context.h"
@@ -24,21 +25,26 @@ void channel_scale_backward(const Tensor& x, const Tensor& gate, const Tensor& d
                             Context& ctx);
 
 namespace cpu {
-template <class T> void global_avg_pool_forward(const T* x, T* y, int64_t n, int64_t hw, int64_t c, void* stream);
-template <class T> void global_avg_pool_backward(const T* dy, T* dx, int64_t n, int64_t hw, int64_t c, void* stream);
+template <class T> void global_avg_pool_forward(const T* x, T* y, int64_t n, int64_t hw, int64_t c, CudaStream stream);
+template <class T> void global_avg_pool_backward(const T* dy, T* dx, int64_t n, int64_t hw, int64_t c, CudaStream stream);
 template <class T>
-void channel_scale_forward(const T* x, const T* gate, T* y, int64_t n, int64_t hw, int64_t c, void* stream);
+void channel_scale_forward(const T* x, const T* gate, T* y, int64_t n, int64_t hw, int64_t c, CudaStream stream);
 template <class T>
 void channel_scale_backward(const T* x, const T* gate, const T* dy, T* dx, T* dgate, int64_t n, int64_t hw,
-                            int64_t c, void* stream);
+                            int64_t c, CudaStream stream);
 }  // namespace cpu
 
+// CUDA: the per-(image, channel) sums (pool forward, gate gradient) take
+// `workspace`, squeeze_excite_workspace_bytes(n, hw, c) of device scratch for
+// their double partials (the dispatch functions above take it from the
+// Context); mapping in kernels/cuda/channel_reduce_map.h.
 namespace cuda {
-void global_avg_pool_forward(const float* x, float* y, int64_t n, int64_t hw, int64_t c, void* stream);
-void global_avg_pool_backward(const float* dy, float* dx, int64_t n, int64_t hw, int64_t c, void* stream);
-void channel_scale_forward(const float* x, const float* gate, float* y, int64_t n, int64_t hw, int64_t c, void* stream);
+size_t squeeze_excite_workspace_bytes(int64_t n, int64_t hw, int64_t c);
+void global_avg_pool_forward(const float* x, float* y, int64_t n, int64_t hw, int64_t c, void* workspace, CudaStream stream);
+void global_avg_pool_backward(const float* dy, float* dx, int64_t n, int64_t hw, int64_t c, CudaStream stream);
+void channel_scale_forward(const float* x, const float* gate, float* y, int64_t n, int64_t hw, int64_t c, CudaStream stream);
 void channel_scale_backward(const float* x, const float* gate, const float* dy, float* dx, float* dgate, int64_t n, int64_t hw,
-                            int64_t c, void* stream);
+                            int64_t c, void* workspace, CudaStream stream);
 }  // namespace cuda
 
 }  // namespace effnet

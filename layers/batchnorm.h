@@ -26,6 +26,8 @@ class BatchNorm2d : public Layer {
 public:
     explicit BatchNorm2d(int64_t channels, double eps = 1e-5, double momentum = 0.1,
                          BatchNormActivation act = BatchNormActivation::NONE);
+    double eps() const { return p_.eps; }
+    bool fused_swish() const { return swish_; }
 
 protected:
     Shape setup_impl(const Shape& input) override;

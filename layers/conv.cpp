@@ -16,17 +16,7 @@ Conv2d::Conv2d(int64_t cin, int64_t cout, int64_t kernel, int64_t stride, int64_
 }
 
 ConvGeometry Conv2d::geometry(const Shape& in, int64_t batch) const {
-    ConvGeometry g;
-    g.n = batch;
-    g.h = in[1];
-    g.w = in[2];
-    g.cin = in[3];
-    g.cout = cout_;
-    g.kh = g.kw = k_;
-    g.stride = stride_;
-    g.pad = k_ / 2;
-    g.groups = groups_;
-    return g;
+    return conv_geometry(batch, in[1], in[2], in[3], cout_, k_, stride_, groups_);
 }
 
 Shape Conv2d::setup_impl(const Shape& in) {

@@ -17,6 +17,9 @@ namespace effnet {
 class Conv2d : public Layer {
 public:
     Conv2d(int64_t cin, int64_t cout, int64_t kernel, int64_t stride, int64_t groups = 1);
+    int64_t kernel() const { return k_; }
+    int64_t stride() const { return stride_; }
+    int64_t groups() const { return groups_; }
 
 protected:
     Shape setup_impl(const Shape& input) override;

@@ -28,7 +28,8 @@ public:
     Tensor& grads() { return grads_; }
     const std::vector<ParamRange>& ranges() const { return ranges_; }
     int64_t count() const { return values_.numel(); }
-    void zero_grads(Context& ctx) { grads_.zero(ctx.stream()); }
+    // On the device stream for GPU parameters (the stream rule, tensor/tensor.h).
+    void zero_grads() { grads_.zero(); }
 
 private:
     Tensor values_, grads_;

@@ -1,9 +1,11 @@
 #include "optim/schedule.h"
 
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 
 #include "tensor/error.h"
+#include "tensor/parse_number.h"
 
 namespace effnet {
 
@@ -17,6 +19,19 @@ const std::string& get(const std::map<std::string, std::string>& m, const std::s
     auto it = m.find(key);
     if (it == m.end()) throw IoError("checkpoint metadata lacks '" + key + "'");
     return it->second;
+}
+double get_double(const std::map<std::string, std::string>& m, const std::string& key) {
+    double v = 0;
+    if (!parse_double(get(m, key), v) || std::isnan(v))
+        throw IoError("checkpoint metadata '" + key + "' is '" + get(m, key) + "', not a number");
+    return v;
+}
+// An epoch count, or an epoch number (-1: none yet).
+int get_count(const std::map<std::string, std::string>& m, const std::string& key, int64_t lo = 0) {
+    int64_t v = 0;
+    if (!parse_int64(get(m, key), v) || v < lo || v > 1000000)
+        throw IoError("checkpoint metadata '" + key + "' is '" + get(m, key) + "', not a count of epochs");
+    return int(v);
 }
 double worst(MetricMode mode) {
     return mode == MetricMode::MIN ? std::numeric_limits<double>::infinity() : -std::numeric_limits<double>::infinity();
@@ -65,9 +80,9 @@ void ReduceLROnPlateau::save(std::map<std::string, std::string>& meta, const std
 }
 
 void ReduceLROnPlateau::load(const std::map<std::string, std::string>& meta, const std::string& p) {
-    best_ = std::strtod(get(meta, p + "best").c_str(), nullptr);
-    bad_epochs_ = std::atoi(get(meta, p + "bad_epochs").c_str());
-    cooldown_left_ = std::atoi(get(meta, p + "cooldown_left").c_str());
+    best_ = get_double(meta, p + "best");
+    bad_epochs_ = get_count(meta, p + "bad_epochs");
+    cooldown_left_ = get_count(meta, p + "cooldown_left");
 }
 
 EarlyStopping::EarlyStopping(const EarlyStoppingConfig& cfg) : cfg_(cfg), best_(worst(cfg.mode)) {
@@ -93,9 +108,9 @@ void EarlyStopping::save(std::map<std::string, std::string>& meta, const std::st
 }
 
 void EarlyStopping::load(const std::map<std::string, std::string>& meta, const std::string& p) {
-    best_ = std::strtod(get(meta, p + "best").c_str(), nullptr);
-    best_epoch_ = std::atoi(get(meta, p + "best_epoch").c_str());
-    wait_ = std::atoi(get(meta, p + "wait").c_str());
+    best_ = get_double(meta, p + "best");
+    best_epoch_ = get_count(meta, p + "best_epoch", -1);
+    wait_ = get_count(meta, p + "wait");
 }
 
 }  // namespace effnet

@@ -6,11 +6,28 @@
 #   build-cpu/  EFFNET_CUDA=OFF, the CPU-only engine, which must not load any
 #               CUDA library (checked by a test in that build), built
 #               portable (EFFNET_NATIVE=OFF) as for another machine, so both
-#               code generations pass the same tests
+#               code generations pass the same tests, and without DICOM
+#               (EFFNET_DICOM=OFF), so the refusal of DICOM files where
+#               DCMTK is absent is tested too (the DICOM tests run in build/)
+# then the reliability checks (docs/reliability.md):
+#   build-asan/ clang, CPU-only, ASan+UBSan: the test suite less its slowest
+#               tests (scripts/sanitize.sh), then every fuzz target for
+#               EFFNET_FUZZ_SECONDS (default 60) each (scripts/fuzz.sh;
+#               0 skips the fuzzing). Every build also replays the fuzz corpus
+#               and the saved findings as ordinary tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs="$(nproc)"
+# The Python environment of the ONNX Runtime test (onnx, onnxruntime from
+# PyPI; without PyPI that test skips with the reason), made during the build.
+bash scripts/onnx_venv.sh &
+venv_pid=$!
 BUILD_DIR=build bash scripts/build.sh
+wait "$venv_pid" || true
 ctest --test-dir build --output-on-failure -j "$jobs"
-BUILD_DIR=build-cpu bash scripts/build.sh -DEFFNET_CUDA=OFF -DEFFNET_NATIVE=OFF
+BUILD_DIR=build-cpu bash scripts/build.sh -DEFFNET_CUDA=OFF -DEFFNET_NATIVE=OFF -DEFFNET_DICOM=OFF
 ctest --test-dir build-cpu --output-on-failure -j "$jobs"
+bash scripts/sanitize.sh
+if [ "${EFFNET_FUZZ_SECONDS:-60}" -gt 0 ]; then
+    bash scripts/fuzz.sh "${EFFNET_FUZZ_SECONDS:-60}"
+fi

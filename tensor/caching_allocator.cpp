@@ -91,7 +91,13 @@ void CachingAllocator::reset_peak() {
 
 CachingAllocator& device_allocator() {
     // Intentionally never destroyed: CUDA may already be torn down at exit.
-    static CachingAllocator* a = new CachingAllocator(gpu::device_malloc, gpu::device_free);
+    static CachingAllocator* a = [] {
+        if constexpr (kWithCuda)
+            return new CachingAllocator(gpu::device_malloc, gpu::device_free);
+        else  // no device memory; tensor.cpp refuses CUDA tensors before reaching here
+            return new CachingAllocator([](size_t) -> void* { detail::throw_built_without_cuda("device memory"); },
+                                        [](void*) {});
+    }();
     return *a;
 }
 

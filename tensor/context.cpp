@@ -10,33 +10,50 @@
 namespace effnet {
 
 Context::Context(Device device) : device_(device) {
-    if (device_ == Device::CUDA) {
-        EFFNET_CHECK(gpu::available(), "a CUDA context needs a usable GPU: " << gpu::status());
-        stream_ = gpu::create_stream();
-        cublas_ = gpu::create_cublas(stream_);
+    if (device_ != Device::CUDA) return;
+    // Always refused in the CPU-only build, where available() is false.
+    EFFNET_CHECK(gpu::available(), "a CUDA context needs a usable GPU: " << gpu::status());
+    if constexpr (kWithCuda) {
+        stream_ = gpu::device_stream();
+        cublas_ = gpu::create_cublas(stream_, allow_tf32_);
         cudnn_ = gpu::create_cudnn(stream_);
     }
 }
 
 Context::~Context() {
-    if (device_ == Device::CUDA) {
-        workspace_ = Tensor();
-        gpu::destroy_cudnn(cudnn_);
-        gpu::destroy_cublas(cublas_);
-        gpu::destroy_stream(stream_);
+    if constexpr (kWithCuda) {
+        if (device_ == Device::CUDA) {
+            workspace_ = Tensor();
+            gpu::destroy_cudnn(cudnn_);
+            gpu::destroy_cublas(cublas_);
+        }
     }
 }
 
 void* Context::workspace(size_t bytes) {
     if (!workspace_.defined() || workspace_.nbytes() < bytes) {
-        int64_t floats = static_cast<int64_t>((bytes + 3) / 4);
+        bool capturing = false;
+        if constexpr (kWithCuda) capturing = device_ == Device::CUDA && gpu::is_capturing(stream_);
+        EFFNET_CHECK(!capturing,
+                     "the context workspace must grow from " << workspace_.nbytes() << " to " << bytes
+                         << " bytes during CUDA graph capture; run the step once eagerly before capturing it");
+        int64_t floats = static_cast<int64_t>((bytes + sizeof(float) - 1) / sizeof(float));
         workspace_ = Tensor::empty(Shape{floats > 0 ? floats : 1}, device_);
     }
     return workspace_.raw();
 }
 
 void Context::synchronize() const {
-    if (device_ == Device::CUDA) gpu::synchronize(stream_);
+    if constexpr (kWithCuda) {
+        if (device_ == Device::CUDA) gpu::synchronize(stream_);
+    }
+}
+
+void Context::set_allow_tf32(bool allow) {
+    allow_tf32_ = allow;
+    if constexpr (kWithCuda) {
+        if (device_ == Device::CUDA) gpu::set_cublas_tf32(cublas_, allow);
+    }
 }
 
 void apply_kernel_spec(Context& ctx, const std::string& spec) {

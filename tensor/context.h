@@ -2,13 +2,19 @@
 // the cuBLAS and cuDNN handles, a reusable workspace, and run-time choices
 // (which kernels, TF32). Passed explicitly; there are no global handles.
 //
-// A CPU context holds no CUDA state and can be created in any build.
+// A GPU context's stream is the process's device stream (the stream rule,
+// tensor/tensor.h): every context on the GPU, and every Tensor device
+// operation, enqueue on that one stream, and its cuBLAS and cuDNN handles are
+// bound to it. A CPU context holds no CUDA state and can be created in any build;
+// a GPU context needs a usable GPU (ContractError otherwise, always in the
+// CPU-only build).
 #pragma once
 
 #include <cstddef>
 #include <string>
 
 #include "tensor/device.h"
+#include "tensor/gpu_handles.h"
 #include "tensor/tensor.h"
 
 namespace effnet {
@@ -25,27 +31,33 @@ public:
     Context& operator=(const Context&) = delete;
 
     Device device() const { return device_; }
-    void* stream() const { return stream_; }     // cudaStream_t
-    void* cublas() const { return cublas_; }     // cublasHandle_t
-    void* cudnn() const { return cudnn_; }       // cudnnHandle_t
+    // Null on the CPU (tensor/gpu_handles.h: each is the CUDA type itself).
+    CudaStream stream() const { return stream_; }
+    CublasHandle cublas() const { return cublas_; }
+    CudnnHandle cudnn() const { return cudnn_; }
     // A scratch buffer of at least `bytes` on this context's device; grows and
     // keeps its size, so steady-state steps allocate nothing. Invalidated by
-    // the next call.
+    // the next call. Growing it while the stream is captured into a CUDA graph
+    // is an error (the graph would keep the freed buffer's address).
     void* workspace(size_t bytes);
+    // Waits until the device work enqueued so far has completed (no-op on the CPU).
     void synchronize() const;
+    // TF32 tensor cores for cuBLAS GEMMs and cuDNN convolutions (off: exact FP32).
+    void set_allow_tf32(bool allow);
+    bool allow_tf32() const { return allow_tf32_; }
 
     KernelChoice depthwise_kernels = KernelChoice::CUSTOM;
     KernelChoice batchnorm_kernels = KernelChoice::CUSTOM;
     // Dense convolutions with a kernel wider than 1x1 (the stem); 1x1
     // convolutions are always one cuBLAS GEMM.
     KernelChoice conv_kernels = KernelChoice::CUDNN;
-    bool allow_tf32 = false;
 
 private:
+    bool allow_tf32_ = false;
     Device device_;
-    void* stream_ = nullptr;
-    void* cublas_ = nullptr;
-    void* cudnn_ = nullptr;
+    CudaStream stream_ = nullptr;
+    CublasHandle cublas_ = nullptr;
+    CudnnHandle cudnn_ = nullptr;
     Tensor workspace_;
 };
 

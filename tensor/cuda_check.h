@@ -1,7 +1,7 @@
 // CUDA, cuBLAS and cuDNN call checks (include only from CUDA-enabled sources).
 //
 //   EFFNET_CUDA_CHECK(cudaMalloc(&p, n));
-//   EFFNET_CUDA_CHECK_MSG(cudaMemcpy(...), "bytes=" << n);
+//   EFFNET_CUDA_CHECK_MSG(cudaMemcpyAsync(..., stream), "bytes=" << n);
 //   EFFNET_CUBLAS_CHECK(cublasSgemm(...), "pointwise conv M=" << m);
 //   kernel<<<g, b, 0, s>>>(...); EFFNET_CHECK_LAUNCH("swish_forward_kernel", "n=" << n);
 //

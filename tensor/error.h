@@ -4,7 +4,7 @@
 // whose message names what failed and where. Apps catch at main().
 //
 //   EFFNET_CHECK(cond, "conv2d: input " << shape << " needs 4 dims");  -> ContractError
-//   EFFNET_CUDA_CHECK(cudaMemcpy(...));                                 -> CudaError
+//   EFFNET_CUDA_CHECK(cudaMemcpyAsync(..., stream));                    -> CudaError
 //   EFFNET_CHECK_LAUNCH("swish_forward_kernel", "n=" << n);             -> CudaError
 #pragma once
 
@@ -35,8 +35,19 @@ class IoError : public Error { using Error::Error; };
 // Training diverged: a NaN or infinite loss or gradient.
 class NumericError : public Error { using Error::Error; };
 
+// Inline, so that tensor/'s headers are all the CUDA runtime library
+// (tensor/cuda/) needs of the rest of tensor/ (tensor/CMakeLists.txt).
 namespace detail {
-[[noreturn]] void throw_contract(const char* file, int line, const char* cond, const std::string& msg);
+[[noreturn]] inline void throw_contract(const char* file, int line, const char* cond, const std::string& msg) {
+    std::ostringstream os;
+    os << msg << " [check '" << cond << "' failed at " << file << ":" << line << "]";
+    throw ContractError(os.str());
+}
+// The CPU-only build's refusal of `what` (a CUDA tensor, device memory): a
+// CudaError "<what>: this effnet was built without CUDA (EFFNET_CUDA=OFF); use --device cpu".
+[[noreturn]] inline void throw_built_without_cuda(const std::string& what) {
+    throw CudaError(what + ": this effnet was built without CUDA (EFFNET_CUDA=OFF); use --device cpu");
+}
 }  // namespace detail
 
 }  // namespace effnet

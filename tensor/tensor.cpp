@@ -21,21 +21,22 @@ void aligned_host_free(void* p) { std::free(p); }
 
 enum class StorageKind { HOST, PINNED, DEVICE };
 
+// Pinned and device storage exist only in the CUDA build: the CPU-only build
+// refuses a CUDA tensor where it would be made (Tensor::empty, Tensor::wrap)
+// and makes "pinned" tensors in plain host memory (Tensor::pinned).
 class Storage {
 public:
     Storage(size_t bytes, StorageKind kind) : kind_(kind) {
-        switch (kind) {
-            case StorageKind::HOST: ptr_ = aligned_host_alloc(bytes); break;
-            case StorageKind::PINNED: ptr_ = gpu::pinned_malloc(bytes); break;
-            case StorageKind::DEVICE: ptr_ = device_allocator().allocate(bytes); break;
-        }
+        if (kind == StorageKind::HOST)
+            ptr_ = aligned_host_alloc(bytes);
+        else if constexpr (kWithCuda)
+            ptr_ = kind == StorageKind::PINNED ? gpu::pinned_malloc(bytes) : device_allocator().allocate(bytes);
     }
     ~Storage() {
-        switch (kind_) {
-            case StorageKind::HOST: aligned_host_free(ptr_); break;
-            case StorageKind::PINNED: gpu::pinned_free(ptr_); break;
-            case StorageKind::DEVICE: device_allocator().deallocate(ptr_); break;
-        }
+        if (kind_ == StorageKind::HOST)
+            aligned_host_free(ptr_);
+        else if constexpr (kWithCuda)
+            kind_ == StorageKind::PINNED ? gpu::pinned_free(ptr_) : device_allocator().deallocate(ptr_);
     }
     Storage(const Storage&) = delete;
     Storage& operator=(const Storage&) = delete;
@@ -47,7 +48,16 @@ private:
     StorageKind kind_;
 };
 
+namespace {
+// The CPU-only build has no device memory: a CUDA tensor is refused where it would be made.
+void check_device_built(Device device, const Shape& shape, const char* op) {
+    if (!kWithCuda && device == Device::CUDA)
+        detail::throw_built_without_cuda(std::string(op) + ": a CUDA tensor " + shape.str());
+}
+}  // namespace
+
 Tensor Tensor::empty(const Shape& shape, Device device, DType dtype) {
+    check_device_built(device, shape, "Tensor::empty");
     Tensor t;
     t.shape_ = shape;
     t.dtype_ = dtype;
@@ -89,6 +99,7 @@ Tensor Tensor::from_vector(const Shape& shape, const std::vector<float>& values)
 }
 
 Tensor Tensor::wrap(void* data, const Shape& shape, Device device, DType dtype) {
+    check_device_built(device, shape, "Tensor::wrap");
     Tensor t;
     t.data_ = data;
     t.shape_ = shape;
@@ -132,38 +143,62 @@ Tensor Tensor::to(Device device) const {
     return t;
 }
 
-void Tensor::copy_from(const Tensor& src, void* stream) {
-    EFFNET_CHECK(src.numel() == numel() && src.dtype_ == dtype_,
-                 "copy_from: " << src.shape_ << " " << dtype_name(src.dtype_) << " into " << shape_ << " "
-                               << dtype_name(dtype_));
+namespace {
+gpu::CopyKind copy_kind(Device dst, Device src) {
+    return dst == Device::CPU   ? gpu::CopyKind::DEVICE_TO_HOST
+           : src == Device::CPU ? gpu::CopyKind::HOST_TO_DEVICE
+                                : gpu::CopyKind::DEVICE_TO_DEVICE;
+}
+void check_copy(const Tensor& dst, const Tensor& src) {
+    EFFNET_CHECK(src.numel() == dst.numel() && src.dtype() == dst.dtype(),
+                 "copy_from: " << src.shape() << " " << dtype_name(src.dtype()) << " into " << dst.shape() << " "
+                               << dtype_name(dst.dtype()));
+}
+}  // namespace
+
+void Tensor::copy_from(const Tensor& src) {
+    check_copy(*this, src);
     if (nbytes() == 0) return;
     if (device_ == Device::CPU && src.device_ == Device::CPU) {
         std::memcpy(data_, src.data_, nbytes());
         return;
     }
-    gpu::CopyKind kind = device_ == Device::CPU   ? gpu::CopyKind::DEVICE_TO_HOST
-                         : src.device_ == Device::CPU ? gpu::CopyKind::HOST_TO_DEVICE
-                                                      : gpu::CopyKind::DEVICE_TO_DEVICE;
-    gpu::memcpy_async(data_, src.data_, nbytes(), kind, stream);
-    if (!stream) gpu::synchronize(nullptr);
+    if constexpr (kWithCuda) {
+        CudaStream stream = gpu::device_stream();
+        gpu::memcpy_async(data_, src.data_, nbytes(), copy_kind(device_, src.device_), stream);
+        // A host side is involved: wait, so the host may read the result or reuse the source.
+        if (device_ == Device::CPU || src.device_ == Device::CPU) gpu::synchronize(stream);
+    }
 }
 
-void Tensor::fill(float value, void* stream) {
+void Tensor::copy_from_host_async(const Tensor& src, gpu::Event& src_read) {
+    check_copy(*this, src);
+    EFFNET_CHECK(device_ == Device::CUDA && src.device_ == Device::CPU,
+                 "copy_from_host_async copies host memory into a device tensor");
+    if (nbytes() == 0) return;
+    if constexpr (kWithCuda) {
+        CudaStream stream = gpu::device_stream();
+        gpu::memcpy_async(data_, src.data_, nbytes(), gpu::CopyKind::HOST_TO_DEVICE, stream);
+        src_read.record(stream);
+    }
+}
+
+void Tensor::fill(float value) {
     EFFNET_CHECK(dtype_ == DType::FLOAT32, "fill needs an F32 tensor, got " << dtype_name(dtype_));
     if (device_ == Device::CUDA) {
-        gpu::fill_f32(f32(), static_cast<size_t>(numel()), value, stream);
+        if constexpr (kWithCuda) gpu::fill_f32(f32(), static_cast<size_t>(numel()), value, gpu::device_stream());
         return;
     }
     float* p = f32();
     for (int64_t i = 0, n = numel(); i < n; ++i) p[i] = value;
 }
 
-void Tensor::zero(void* stream) {
+void Tensor::zero() {
     if (nbytes() == 0) return;
-    if (device_ == Device::CUDA)
-        gpu::memset_zero_async(data_, nbytes(), stream);
-    else
+    if (device_ == Device::CPU)
         std::memset(data_, 0, nbytes());
+    else if constexpr (kWithCuda)
+        gpu::memset_zero_async(data_, nbytes(), gpu::device_stream());
 }
 
 std::vector<float> Tensor::to_vector() const {

@@ -10,6 +10,24 @@
 // non-owning views. Host memory is 64-byte aligned; `pinned` host memory is
 // page-locked for asynchronous device copies; CUDA memory comes from the
 // caching allocator. Copies between devices are explicit (`to`, `copy_from`).
+// The CPU-only build (EFFNET_CUDA=OFF) cannot make a CUDA tensor: `empty`,
+// `zeros`, `full` and `wrap` on Device::CUDA throw CudaError ("built without
+// CUDA; use --device cpu"), and `pinned` gives plain host memory.
+//
+// The stream rule. All device work of the process runs on ONE stream,
+// gpu::device_stream(), which every GPU Context also returns, so kernels,
+// cuBLAS/cuDNN calls and the fills and copies below are ordered as issued:
+//   - `fill`, `zero`, `zeros`, `full` and device-to-device copies are enqueued
+//     on it: ordered before the kernels enqueued after them;
+//   - a host read of device data (`to_vector`, `to(CPU)`, `copy_from` into host
+//     memory) and every copy from host memory synchronise it before returning,
+//     so a read never sees stale memory and a host source may change at once;
+//   - the one asynchronous host-to-device copy is `copy_from_host_async`: its
+//     (pinned) source must not change until the Event it records completes
+//     (the loader releases a staging buffer only then);
+//   - a device block freed by a Tensor may be handed out again at once by the
+//     caching allocator: its next user is enqueued after all its past users.
+// No device operation takes or uses the legacy default stream.
 #pragma once
 
 #include <cstdint>
@@ -17,6 +35,7 @@
 #include <vector>
 
 #include "tensor/device.h"
+#include "tensor/gpu_runtime.h"
 #include "tensor/shape.h"
 
 namespace effnet {
@@ -58,15 +77,20 @@ public:
     // Rows [start, start+len) of dimension 0, sharing memory.
     Tensor narrow0(int64_t start, int64_t len) const;
 
-    // A copy on `device` (synchronous).
+    // A copy on `device`; returns when host memory involved is done with (the stream rule).
     Tensor to(Device device) const;
-    // Copies src's elements into this tensor (same numel and dtype; any devices).
-    // Asynchronous on `stream` when a device is involved; pass nullptr to use
-    // the default stream and wait.
-    void copy_from(const Tensor& src, void* stream = nullptr);
-    void fill(float value, void* stream = nullptr);
-    void zero(void* stream = nullptr);
-    // Host copy of all elements as floats (for tests and small reads).
+    // Copies src's elements into this tensor (same numel and dtype; any
+    // devices). Device-to-device copies are enqueued on the device stream; a
+    // copy with a host side returns when it has completed.
+    void copy_from(const Tensor& src);
+    // Enqueues a copy from host tensor `src` (pinned, for the copy to overlap)
+    // into this device tensor, records `src_read` after it and returns at once.
+    // `src` must stay unchanged until `src_read` has completed.
+    void copy_from_host_async(const Tensor& src, gpu::Event& src_read);
+    // Device tensors: enqueued on the device stream.
+    void fill(float value);
+    void zero();
+    // Host copy of all elements as floats (synchronises the device stream).
     std::vector<float> to_vector() const;
 
 private:

@@ -8,6 +8,7 @@
 #   GoogleTest   googletest / libgtest-dev
 #   OpenMP       libgomp (with g++)    CPU threads
 #   libpng       libpng-dev (optional) fast greyscale PNG decoding
+#   DCMTK        libdcmtk-dev (optional) DICOM input
 
 set(EFFNET_DEPS_DIR "$ENV{EFFNET_DEPS_DIR}" CACHE PATH
     "Optional folder holding eigen3/, stb/ and googletest/ copied from the Debian packages")
@@ -38,6 +39,9 @@ if(NOT EFFNET_STB_INCLUDE)
     effnet_missing("stb_image.h" "libstb-dev")
 endif()
 find_library(EFFNET_STB_LIBRARY NAMES stb)
+if(EFFNET_SANITIZE)
+    set(EFFNET_STB_LIBRARY "")  # compiled from the header, so the sanitizers see inside it
+endif()
 if(EFFNET_STB_LIBRARY)
     message(STATUS "effnet: stb from ${EFFNET_STB_LIBRARY}")
 else()
@@ -53,6 +57,28 @@ if(PNG_FOUND)
     message(STATUS "effnet: libpng ${PNG_VERSION_STRING} for greyscale PNGs")
 else()
     message(STATUS "effnet: no libpng (libpng-dev); all images decode through stb_image")
+endif()
+
+# --- DCMTK (optional) ----------------------------------------------------------
+# DICOM input (data/dicom.cpp): dcmdata parses files and decodes RLE, dcmimgle
+# and dcmimage turn stored values into grey pixels, dcmjpeg and dcmjpls decode
+# JPEG and JPEG-LS pixel data. Without it, .dcm files are refused by name.
+set(EFFNET_DICOM "AUTO" CACHE STRING "DICOM input through DCMTK: AUTO (when libdcmtk-dev is found), ON or OFF")
+set_property(CACHE EFFNET_DICOM PROPERTY STRINGS AUTO ON OFF)
+set(EFFNET_WITH_DICOM OFF)
+if(NOT EFFNET_DICOM STREQUAL "OFF")
+    find_package(DCMTK CONFIG QUIET)
+    if(DCMTK_FOUND AND TARGET DCMTK::dcmimgle AND TARGET DCMTK::dcmimage AND TARGET DCMTK::dcmjpeg AND TARGET DCMTK::dcmjpls)
+        set(EFFNET_WITH_DICOM ON)
+        set(EFFNET_DCMTK_LIBRARIES DCMTK::dcmdata DCMTK::dcmimgle DCMTK::dcmimage DCMTK::dcmjpeg DCMTK::dcmjpls)
+        message(STATUS "effnet: DICOM input through DCMTK ${DCMTK_VERSION}")
+    elseif(EFFNET_DICOM STREQUAL "ON")
+        effnet_missing("DCMTK" "libdcmtk-dev")
+    else()
+        message(STATUS "effnet: no DCMTK (libdcmtk-dev); DICOM files will be refused")
+    endif()
+else()
+    message(STATUS "effnet: DICOM input off (EFFNET_DICOM=OFF); DICOM files will be refused")
 endif()
 
 # --- OpenMP -------------------------------------------------------------------

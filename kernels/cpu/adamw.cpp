@@ -7,7 +7,7 @@
 namespace effnet::cpu {
 
 template <class T>
-void adamw_update(T* p, const T* g, T* m, T* v, int64_t n, const AdamWStep& s, void*) {
+void adamw_update(T* p, const T* g, T* m, T* v, int64_t n, const AdamWStep& s, CudaStream) {
     const double bc1 = 1.0 - std::pow(s.beta1, double(s.step));
     const double bc2 = 1.0 - std::pow(s.beta2, double(s.step));
     const T decay = T(1.0 - s.lr * s.weight_decay);
@@ -25,7 +25,7 @@ void adamw_update(T* p, const T* g, T* m, T* v, int64_t n, const AdamWStep& s, v
     }
 }
 
-template void adamw_update<float>(float*, const float*, float*, float*, int64_t, const AdamWStep&, void*);
-template void adamw_update<double>(double*, const double*, double*, double*, int64_t, const AdamWStep&, void*);
+template void adamw_update<float>(float*, const float*, float*, float*, int64_t, const AdamWStep&, CudaStream);
+template void adamw_update<double>(double*, const double*, double*, double*, int64_t, const AdamWStep&, CudaStream);
 
 }  // namespace effnet::cpu

@@ -11,21 +11,21 @@ namespace effnet::cpu {
 template <class T>
 void batchnorm_train_forward(const T* x, const T* gamma, const T* beta, T* y, T* save_mean, T* save_invstd,
                              T* running_mean, T* running_var, int64_t m, int64_t c, double eps, double momentum,
-                             void*) {
+                             CudaStream) {
     const auto a = batchnorm_train_affine(x, gamma, beta, save_mean, save_invstd, running_mean, running_var, m, c, eps, momentum);
     apply_channel_affine(x, a, y, m, c, [](T z) { return z; });
 }
 
 template <class T>
 void batchnorm_eval_forward(const T* x, const T* gamma, const T* beta, const T* running_mean, const T* running_var,
-                            T* y, int64_t m, int64_t c, double eps, void*) {
+                            T* y, int64_t m, int64_t c, double eps, CudaStream) {
     apply_channel_affine(x, batchnorm_eval_affine(gamma, beta, running_mean, running_var, c, eps), y, m, c,
                          [](T z) { return z; });
 }
 
 template <class T>
 void batchnorm_backward(const T* x, const T* dy, const T* gamma, const T* save_mean, const T* save_invstd, T* dx,
-                        T* dgamma, T* dbeta, int64_t m, int64_t c, void*) {
+                        T* dgamma, T* dbeta, int64_t m, int64_t c, CudaStream) {
     std::vector<double> sum_dy, sum_dy_xhat;
     channel_sums2(
         m, c, [&](int64_t r, int64_t j) { return double(dy[r * c + j]); },
@@ -46,11 +46,11 @@ void batchnorm_backward(const T* x, const T* dy, const T* gamma, const T* save_m
 
 #define EFFNET_INSTANTIATE(T)                                                                                 \
     template void batchnorm_train_forward<T>(const T*, const T*, const T*, T*, T*, T*, T*, T*, int64_t,       \
-                                             int64_t, double, double, void*);                                 \
+                                             int64_t, double, double, CudaStream);                                 \
     template void batchnorm_eval_forward<T>(const T*, const T*, const T*, const T*, const T*, T*, int64_t,    \
-                                            int64_t, double, void*);                                          \
+                                            int64_t, double, CudaStream);                                          \
     template void batchnorm_backward<T>(const T*, const T*, const T*, const T*, const T*, T*, T*, T*, int64_t, \
-                                        int64_t, void*);
+                                        int64_t, CudaStream);
 EFFNET_INSTANTIATE(float)
 EFFNET_INSTANTIATE(double)
 #undef EFFNET_INSTANTIATE

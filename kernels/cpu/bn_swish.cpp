@@ -14,7 +14,7 @@ namespace effnet::cpu {
 
 template <class T>
 void bn_swish_train_forward(const T* x, const T* gamma, const T* beta, T* y, T* save_mean, T* save_invstd, T* save_affine,
-                            T* running_mean, T* running_var, int64_t m, int64_t c, double eps, double momentum, void*) {
+                            T* running_mean, T* running_var, int64_t m, int64_t c, double eps, double momentum, CudaStream) {
     const auto a = batchnorm_train_affine(x, gamma, beta, save_mean, save_invstd, running_mean, running_var, m, c, eps, momentum);
     std::copy(a.scale.begin(), a.scale.end(), save_affine);
     std::copy(a.shift.begin(), a.shift.end(), save_affine + c);
@@ -23,14 +23,14 @@ void bn_swish_train_forward(const T* x, const T* gamma, const T* beta, T* y, T* 
 
 template <class T>
 void bn_swish_eval_forward(const T* x, const T* gamma, const T* beta, const T* running_mean, const T* running_var, T* y,
-                           int64_t m, int64_t c, double eps, void*) {
+                           int64_t m, int64_t c, double eps, CudaStream) {
     apply_channel_affine(x, batchnorm_eval_affine(gamma, beta, running_mean, running_var, c, eps), y, m, c,
                          [](T z) { return swish(z); });
 }
 
 template <class T>
 void bn_swish_backward(const T* x, const T* dy, const T* gamma, const T* save_mean, const T* save_invstd,
-                       const T* save_affine, T* dx, T* dgamma, T* dbeta, int64_t m, int64_t c, void*) {
+                       const T* save_affine, T* dx, T* dgamma, T* dbeta, int64_t m, int64_t c, CudaStream) {
     // dz = dy * swish'(z), z being the forward's bit for bit, is parked in dx;
     // the batch-norm backward then turns it into dx in place (it reads each
     // element of its dy before writing the same element of dx). Three
@@ -46,11 +46,11 @@ void bn_swish_backward(const T* x, const T* dy, const T* gamma, const T* save_me
 
 #define EFFNET_INSTANTIATE(T)                                                                                         \
     template void bn_swish_train_forward<T>(const T*, const T*, const T*, T*, T*, T*, T*, T*, T*, int64_t, int64_t,     \
-                                            double, double, void*);                                                           \
+                                            double, double, CudaStream);                                                           \
     template void bn_swish_eval_forward<T>(const T*, const T*, const T*, const T*, const T*, T*, int64_t, int64_t,      \
-                                           double, void*);                                                            \
+                                           double, CudaStream);                                                            \
     template void bn_swish_backward<T>(const T*, const T*, const T*, const T*, const T*, const T*, T*, T*, T*, int64_t,   \
-                                       int64_t, void*);
+                                       int64_t, CudaStream);
 EFFNET_INSTANTIATE(float)
 EFFNET_INSTANTIATE(double)
 #undef EFFNET_INSTANTIATE

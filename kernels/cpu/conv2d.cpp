@@ -96,7 +96,7 @@ std::pair<std::vector<T>&, std::vector<T>&> relaid_weight_and_columns(const T* w
 }  // namespace
 
 template <class T>
-void conv2d_forward(const T* x, const T* w, T* y, const ConvGeometry& g, void*) {
+void conv2d_forward(const T* x, const T* w, T* y, const ConvGeometry& g, CudaStream) {
     const int64_t m = g.n * g.ho() * g.wo();
     if (g.is_pointwise()) {
         gemm_nt<T>(m, g.cout, g.cin, x, g.cin, w, g.cin, y, g.cout, false);
@@ -111,7 +111,7 @@ void conv2d_forward(const T* x, const T* w, T* y, const ConvGeometry& g, void*) 
 }
 
 template <class T>
-void conv2d_backward_input(const T* dy, const T* w, T* dx, const ConvGeometry& g, void*) {
+void conv2d_backward_input(const T* dy, const T* w, T* dx, const ConvGeometry& g, CudaStream) {
     const int64_t m = g.n * g.ho() * g.wo();
     if (g.is_pointwise()) {
         gemm_nn<T>(m, g.cin, g.cout, dy, g.cout, w, g.cin, dx, g.cin, false);
@@ -127,7 +127,7 @@ void conv2d_backward_input(const T* dy, const T* w, T* dx, const ConvGeometry& g
 }
 
 template <class T>
-void conv2d_backward_weight(const T* x, const T* dy, T* dw, const ConvGeometry& g, void*) {
+void conv2d_backward_weight(const T* x, const T* dy, T* dw, const ConvGeometry& g, CudaStream) {
     const int64_t m = g.n * g.ho() * g.wo();
     if (g.is_pointwise()) {
         gemm_tn<T>(g.cout, g.cin, m, dy, g.cout, x, g.cin, dw, g.cin, true);
@@ -150,9 +150,9 @@ void conv2d_backward_weight(const T* x, const T* dy, T* dw, const ConvGeometry& 
 }
 
 #define EFFNET_INSTANTIATE(T)                                                                       \
-    template void conv2d_forward<T>(const T*, const T*, T*, const ConvGeometry&, void*);            \
-    template void conv2d_backward_input<T>(const T*, const T*, T*, const ConvGeometry&, void*);     \
-    template void conv2d_backward_weight<T>(const T*, const T*, T*, const ConvGeometry&, void*);
+    template void conv2d_forward<T>(const T*, const T*, T*, const ConvGeometry&, CudaStream);            \
+    template void conv2d_backward_input<T>(const T*, const T*, T*, const ConvGeometry&, CudaStream);     \
+    template void conv2d_backward_weight<T>(const T*, const T*, T*, const ConvGeometry&, CudaStream);
 EFFNET_INSTANTIATE(float)
 EFFNET_INSTANTIATE(double)
 #undef EFFNET_INSTANTIATE

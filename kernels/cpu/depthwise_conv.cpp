@@ -23,7 +23,7 @@ void tap_major(const T* w, std::vector<T>& wt, const ConvGeometry& g) {
 }  // namespace
 
 template <class T>
-void depthwise_conv2d_forward(const T* x, const T* w, T* y, const ConvGeometry& g, void*) {
+void depthwise_conv2d_forward(const T* x, const T* w, T* y, const ConvGeometry& g, CudaStream) {
     thread_local std::vector<T> wt;
     tap_major(w, wt, g);
     const int64_t ho = g.ho(), wo = g.wo(), C = g.cin;
@@ -51,7 +51,7 @@ void depthwise_conv2d_forward(const T* x, const T* w, T* y, const ConvGeometry& 
 }
 
 template <class T>
-void depthwise_conv2d_backward_input(const T* dy, const T* w, T* dx, const ConvGeometry& g, void*) {
+void depthwise_conv2d_backward_input(const T* dy, const T* w, T* dx, const ConvGeometry& g, CudaStream) {
     thread_local std::vector<T> wt;
     tap_major(w, wt, g);
     const int64_t ho = g.ho(), wo = g.wo(), C = g.cin;
@@ -84,7 +84,7 @@ void depthwise_conv2d_backward_input(const T* dy, const T* w, T* dx, const ConvG
 }
 
 template <class T>
-void depthwise_conv2d_backward_weight(const T* x, const T* dy, T* dw, const ConvGeometry& g, void*) {
+void depthwise_conv2d_backward_weight(const T* x, const T* dy, T* dw, const ConvGeometry& g, CudaStream) {
     const int64_t ho = g.ho(), wo = g.wo(), C = g.cin, taps = g.kh * g.kw;
     // Per-thread partial sums (tap-major), combined in thread order so the
     // result is bit-reproducible for a given thread count.
@@ -122,9 +122,9 @@ void depthwise_conv2d_backward_weight(const T* x, const T* dy, T* dw, const Conv
 }
 
 #define EFFNET_INSTANTIATE(T)                                                                                \
-    template void depthwise_conv2d_forward<T>(const T*, const T*, T*, const ConvGeometry&, void*);           \
-    template void depthwise_conv2d_backward_input<T>(const T*, const T*, T*, const ConvGeometry&, void*);    \
-    template void depthwise_conv2d_backward_weight<T>(const T*, const T*, T*, const ConvGeometry&, void*);
+    template void depthwise_conv2d_forward<T>(const T*, const T*, T*, const ConvGeometry&, CudaStream);           \
+    template void depthwise_conv2d_backward_input<T>(const T*, const T*, T*, const ConvGeometry&, CudaStream);    \
+    template void depthwise_conv2d_backward_weight<T>(const T*, const T*, T*, const ConvGeometry&, CudaStream);
 EFFNET_INSTANTIATE(float)
 EFFNET_INSTANTIATE(double)
 #undef EFFNET_INSTANTIATE

@@ -4,20 +4,20 @@
 namespace effnet::cpu {
 
 template <class T>
-void add(const T* a, const T* b, T* y, int64_t n, void*) {
+void add(const T* a, const T* b, T* y, int64_t n, CudaStream) {
 #pragma omp parallel for simd schedule(static)
     for (int64_t i = 0; i < n; ++i) y[i] = a[i] + b[i];
 }
 
 template <class T>
-void add_inplace(T* y, const T* a, int64_t n, void*) {
+void add_inplace(T* y, const T* a, int64_t n, CudaStream) {
 #pragma omp parallel for simd schedule(static)
     for (int64_t i = 0; i < n; ++i) y[i] += a[i];
 }
 
-template void add<float>(const float*, const float*, float*, int64_t, void*);
-template void add<double>(const double*, const double*, double*, int64_t, void*);
-template void add_inplace<float>(float*, const float*, int64_t, void*);
-template void add_inplace<double>(double*, const double*, int64_t, void*);
+template void add<float>(const float*, const float*, float*, int64_t, CudaStream);
+template void add<double>(const double*, const double*, double*, int64_t, CudaStream);
+template void add_inplace<float>(float*, const float*, int64_t, CudaStream);
+template void add_inplace<double>(double*, const double*, int64_t, CudaStream);
 
 }  // namespace effnet::cpu

@@ -9,7 +9,7 @@ namespace effnet::cpu {
 
 template <class T>
 void softmax_cross_entropy_forward(const T* logits, const int32_t* labels, T* probs, T* loss, int64_t n, int64_t k,
-                                   void*) {
+                                   CudaStream) {
     double total = 0;
     for (int64_t i = 0; i < n; ++i) {
         EFFNET_CHECK(labels[i] >= 0 && labels[i] < k, "label " << labels[i] << " of sample " << i
@@ -25,7 +25,7 @@ void softmax_cross_entropy_forward(const T* logits, const int32_t* labels, T* pr
 }
 
 template <class T>
-void softmax_cross_entropy_backward(const T* probs, const int32_t* labels, T* dlogits, int64_t n, int64_t k, void*) {
+void softmax_cross_entropy_backward(const T* probs, const int32_t* labels, T* dlogits, int64_t n, int64_t k, CudaStream) {
     const double inv_n = 1.0 / double(n);
     for (int64_t i = 0; i < n; ++i)
         for (int64_t j = 0; j < k; ++j)
@@ -33,7 +33,7 @@ void softmax_cross_entropy_backward(const T* probs, const int32_t* labels, T* dl
 }
 
 template <class T>
-void bce_with_logits_forward(const T* logits, const int32_t* labels, T* probs, T* loss, int64_t n, void*) {
+void bce_with_logits_forward(const T* logits, const int32_t* labels, T* probs, T* loss, int64_t n, CudaStream) {
     double total = 0;
     for (int64_t i = 0; i < n; ++i) {
         EFFNET_CHECK(labels[i] == 0 || labels[i] == 1, "binary label " << labels[i] << " of sample " << i);
@@ -45,15 +45,15 @@ void bce_with_logits_forward(const T* logits, const int32_t* labels, T* probs, T
 }
 
 template <class T>
-void bce_with_logits_backward(const T* probs, const int32_t* labels, T* dlogits, int64_t n, void*) {
+void bce_with_logits_backward(const T* probs, const int32_t* labels, T* dlogits, int64_t n, CudaStream) {
     for (int64_t i = 0; i < n; ++i) dlogits[i] = T((double(probs[i]) - labels[i]) / double(n));
 }
 
 #define EFFNET_INSTANTIATE(T)                                                                                   \
-    template void softmax_cross_entropy_forward<T>(const T*, const int32_t*, T*, T*, int64_t, int64_t, void*);  \
-    template void softmax_cross_entropy_backward<T>(const T*, const int32_t*, T*, int64_t, int64_t, void*);     \
-    template void bce_with_logits_forward<T>(const T*, const int32_t*, T*, T*, int64_t, void*);                 \
-    template void bce_with_logits_backward<T>(const T*, const int32_t*, T*, int64_t, void*);
+    template void softmax_cross_entropy_forward<T>(const T*, const int32_t*, T*, T*, int64_t, int64_t, CudaStream);  \
+    template void softmax_cross_entropy_backward<T>(const T*, const int32_t*, T*, int64_t, int64_t, CudaStream);     \
+    template void bce_with_logits_forward<T>(const T*, const int32_t*, T*, T*, int64_t, CudaStream);                 \
+    template void bce_with_logits_backward<T>(const T*, const int32_t*, T*, int64_t, CudaStream);
 EFFNET_INSTANTIATE(float)
 EFFNET_INSTANTIATE(double)
 #undef EFFNET_INSTANTIATE

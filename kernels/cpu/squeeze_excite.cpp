@@ -7,7 +7,7 @@
 namespace effnet::cpu {
 
 template <class T>
-void global_avg_pool_forward(const T* x, T* y, int64_t n, int64_t hw, int64_t c, void*) {
+void global_avg_pool_forward(const T* x, T* y, int64_t n, int64_t hw, int64_t c, CudaStream) {
 #pragma omp parallel for schedule(static)
     for (int64_t i = 0; i < n; ++i) {
         std::vector<double> acc(c, 0.0);
@@ -20,7 +20,7 @@ void global_avg_pool_forward(const T* x, T* y, int64_t n, int64_t hw, int64_t c,
 }
 
 template <class T>
-void global_avg_pool_backward(const T* dy, T* dx, int64_t n, int64_t hw, int64_t c, void*) {
+void global_avg_pool_backward(const T* dy, T* dx, int64_t n, int64_t hw, int64_t c, CudaStream) {
     const T inv = T(1.0 / double(hw));
 #pragma omp parallel for schedule(static)
     for (int64_t r = 0; r < n * hw; ++r) {
@@ -31,7 +31,7 @@ void global_avg_pool_backward(const T* dy, T* dx, int64_t n, int64_t hw, int64_t
 }
 
 template <class T>
-void channel_scale_forward(const T* x, const T* gate, T* y, int64_t n, int64_t hw, int64_t c, void*) {
+void channel_scale_forward(const T* x, const T* gate, T* y, int64_t n, int64_t hw, int64_t c, CudaStream) {
 #pragma omp parallel for schedule(static)
     for (int64_t r = 0; r < n * hw; ++r) {
         const T* g = gate + (r / hw) * c;
@@ -42,7 +42,7 @@ void channel_scale_forward(const T* x, const T* gate, T* y, int64_t n, int64_t h
 
 template <class T>
 void channel_scale_backward(const T* x, const T* gate, const T* dy, T* dx, T* dgate, int64_t n, int64_t hw,
-                            int64_t c, void*) {
+                            int64_t c, CudaStream) {
 #pragma omp parallel for schedule(static)
     for (int64_t i = 0; i < n; ++i) {
         std::vector<double> acc(c, 0.0);
@@ -59,11 +59,11 @@ void channel_scale_backward(const T* x, const T* gate, const T* dy, T* dx, T* dg
 }
 
 #define EFFNET_INSTANTIATE(T)                                                                                 \
-    template void global_avg_pool_forward<T>(const T*, T*, int64_t, int64_t, int64_t, void*);                 \
-    template void global_avg_pool_backward<T>(const T*, T*, int64_t, int64_t, int64_t, void*);               \
-    template void channel_scale_forward<T>(const T*, const T*, T*, int64_t, int64_t, int64_t, void*);         \
+    template void global_avg_pool_forward<T>(const T*, T*, int64_t, int64_t, int64_t, CudaStream);                 \
+    template void global_avg_pool_backward<T>(const T*, T*, int64_t, int64_t, int64_t, CudaStream);               \
+    template void channel_scale_forward<T>(const T*, const T*, T*, int64_t, int64_t, int64_t, CudaStream);         \
     template void channel_scale_backward<T>(const T*, const T*, const T*, T*, T*, int64_t, int64_t, int64_t,  \
-                                            void*);
+                                            CudaStream);
 EFFNET_INSTANTIATE(float)
 EFFNET_INSTANTIATE(double)
 #undef EFFNET_INSTANTIATE

@@ -30,7 +30,9 @@ inline float vector_exp(float x) {
     p = p * r + 1.6666665459e-1f;
     p = p * r + 5.0000001201e-1f;
     const float er = p * r * r + r + 1.0f;
-    const int32_t bits = (int32_t(n) + 127) << 23;
+    // A NaN x stays NaN through er; n itself must not be converted while NaN
+    // (undefined behaviour, reported by UBSan in scripts/sanitize.sh).
+    const int32_t bits = (int32_t(n == n ? n : 0.0f) + 127) << 23;
     return er * __builtin_bit_cast(float, bits);
 }
 

@@ -37,30 +37,29 @@ __global__ void sigmoid_backward_kernel(const float* __restrict__ y, const float
         dx[i] = dy[i] * y[i] * (1.0f - y[i]);
 }
 
-cudaStream_t as_stream(void* s) { return static_cast<cudaStream_t>(s); }
 }  // namespace
 
-void swish_forward(const float* x, float* y, int64_t n, void* stream) {
+void swish_forward(const float* x, float* y, int64_t n, CudaStream stream) {
     if (n == 0) return;
-    swish_forward_kernel<<<grid_stride_blocks(n, kThreads), kThreads, 0, as_stream(stream)>>>(x, y, n);
+    swish_forward_kernel<<<grid_stride_blocks(n, kThreads), kThreads, 0, stream>>>(x, y, n);
     EFFNET_CHECK_LAUNCH("swish_forward_kernel", "n=" << n);
 }
 
-void swish_backward(const float* x, const float* dy, float* dx, int64_t n, void* stream) {
+void swish_backward(const float* x, const float* dy, float* dx, int64_t n, CudaStream stream) {
     if (n == 0) return;
-    swish_backward_kernel<<<grid_stride_blocks(n, kThreads), kThreads, 0, as_stream(stream)>>>(x, dy, dx, n);
+    swish_backward_kernel<<<grid_stride_blocks(n, kThreads), kThreads, 0, stream>>>(x, dy, dx, n);
     EFFNET_CHECK_LAUNCH("swish_backward_kernel", "n=" << n);
 }
 
-void sigmoid_forward(const float* x, float* y, int64_t n, void* stream) {
+void sigmoid_forward(const float* x, float* y, int64_t n, CudaStream stream) {
     if (n == 0) return;
-    sigmoid_forward_kernel<<<grid_stride_blocks(n, kThreads), kThreads, 0, as_stream(stream)>>>(x, y, n);
+    sigmoid_forward_kernel<<<grid_stride_blocks(n, kThreads), kThreads, 0, stream>>>(x, y, n);
     EFFNET_CHECK_LAUNCH("sigmoid_forward_kernel", "n=" << n);
 }
 
-void sigmoid_backward(const float* y, const float* dy, float* dx, int64_t n, void* stream) {
+void sigmoid_backward(const float* y, const float* dy, float* dx, int64_t n, CudaStream stream) {
     if (n == 0) return;
-    sigmoid_backward_kernel<<<grid_stride_blocks(n, kThreads), kThreads, 0, as_stream(stream)>>>(y, dy, dx, n);
+    sigmoid_backward_kernel<<<grid_stride_blocks(n, kThreads), kThreads, 0, stream>>>(y, dy, dx, n);
     EFFNET_CHECK_LAUNCH("sigmoid_backward_kernel", "n=" << n);
 }
 

@@ -11,7 +11,6 @@ namespace effnet::cuda {
 
 namespace {
 constexpr int kThreads = 256;
-cudaStream_t as_stream(void* s) { return static_cast<cudaStream_t>(s); }
 
 __global__ void swish_grad_of_bn_kernel(const float* __restrict__ x, const float* __restrict__ dy,
                                         const float* __restrict__ affine, float* __restrict__ dz, int64_t n, int64_t C) {
@@ -34,33 +33,33 @@ __global__ void affine_from_stats_kernel(const float* __restrict__ gamma, const 
 
 void bn_swish_train_forward(const float* x, const float* gamma, const float* beta, float* y, float* save_mean,
                             float* save_invstd, float* save_affine, float* running_mean, float* running_var, int64_t m,
-                            int64_t c, double eps, double momentum, void* workspace, void* stream) {
+                            int64_t c, double eps, double momentum, void* workspace, CudaStream stream) {
     batchnorm_pass_train_forward(true, x, gamma, beta, y, save_mean, save_invstd, save_affine, running_mean, running_var, m, c,
                                  eps, momentum, workspace, stream);
 }
 
 void bn_swish_eval_forward(const float* x, const float* gamma, const float* beta, const float* running_mean,
-                           const float* running_var, float* y, int64_t m, int64_t c, double eps, void* stream) {
+                           const float* running_var, float* y, int64_t m, int64_t c, double eps, CudaStream stream) {
     batchnorm_pass_eval_forward(true, x, gamma, beta, running_mean, running_var, y, m, c, eps, stream);
 }
 
 void bn_swish_backward(const float* x, const float* dy, const float* gamma, const float* save_mean, const float* save_invstd,
                        const float* save_affine, float* dx, float* dgamma, float* dbeta, int64_t m, int64_t c,
-                       void* workspace, void* stream) {
+                       void* workspace, CudaStream stream) {
     batchnorm_pass_backward(true, x, dy, gamma, save_affine, save_mean, save_invstd, dx, dgamma, dbeta, m, c, workspace,
                             stream);
 }
 
 void swish_grad_of_bn(const float* x, const float* dy, const float* save_affine, float* dz, int64_t m, int64_t c,
-                      void* stream) {
-    swish_grad_of_bn_kernel<<<grid_stride_blocks(size_t(m * c), kThreads), kThreads, 0, as_stream(stream)>>>(
+                      CudaStream stream) {
+    swish_grad_of_bn_kernel<<<grid_stride_blocks(size_t(m * c), kThreads), kThreads, 0, stream>>>(
         x, dy, save_affine, dz, m * c, c);
     EFFNET_CHECK_LAUNCH("swish_grad_of_bn_kernel", "M=" << m << " C=" << c);
 }
 
 void bn_affine_from_stats(const float* gamma, const float* beta, const float* save_mean, const float* save_invstd,
-                          float* save_affine, int64_t c, void* stream) {
-    affine_from_stats_kernel<<<unsigned(ceil_div<int64_t>(c, kThreads)), kThreads, 0, as_stream(stream)>>>(
+                          float* save_affine, int64_t c, CudaStream stream) {
+    affine_from_stats_kernel<<<unsigned(ceil_div<int64_t>(c, kThreads)), kThreads, 0, stream>>>(
         gamma, beta, save_mean, save_invstd, save_affine, c);
     EFFNET_CHECK_LAUNCH("affine_from_stats_kernel", "C=" << c);
 }

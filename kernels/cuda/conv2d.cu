@@ -65,26 +65,25 @@ __global__ void col2im_kernel(const float* __restrict__ col, float* __restrict__
     }
 }
 
-cudaStream_t as_stream(void* s) { return static_cast<cudaStream_t>(s); }
 unsigned blocks(int64_t n) { return grid_stride_blocks(size_t(n), kThreads); }
 int64_t taps(const ConvGeometry& g) { return g.kh * g.kw * g.cin_per_group(); }
 
 // Writes the tap-major weights to the start of the workspace; returns them.
-float* relaid_weights(const float* w, float* ws, const ConvGeometry& g, void* stream) {
+float* relaid_weights(const float* w, float* ws, const ConvGeometry& g, CudaStream stream) {
     const int64_t k = taps(g);
-    relayout_kernel<<<blocks(g.cout * k), kThreads, 0, as_stream(stream)>>>(w, ws, g, false);
+    relayout_kernel<<<blocks(g.cout * k), kThreads, 0, stream>>>(w, ws, g, false);
     EFFNET_CHECK_LAUNCH("relayout_kernel", "Cout=" << g.cout << " K=" << k);
     return ws;
 }
 
 }  // namespace
 
-void conv2d_weight_to_krsc(const float* w, float* wr, const ConvGeometry& g, void* stream) {
+void conv2d_weight_to_krsc(const float* w, float* wr, const ConvGeometry& g, CudaStream stream) {
     relaid_weights(w, wr, g, stream);
 }
 
-void conv2d_weight_from_krsc_add(const float* wr, float* w, const ConvGeometry& g, void* stream) {
-    relayout_kernel<<<blocks(g.cout * taps(g)), kThreads, 0, as_stream(stream)>>>(wr, w, g, true);
+void conv2d_weight_from_krsc_add(const float* wr, float* w, const ConvGeometry& g, CudaStream stream) {
+    relayout_kernel<<<blocks(g.cout * taps(g)), kThreads, 0, stream>>>(wr, w, g, true);
     EFFNET_CHECK_LAUNCH("relayout_kernel (back)", "Cout=" << g.cout << " K=" << taps(g));
 }
 
@@ -93,53 +92,51 @@ size_t conv2d_workspace_floats(const ConvGeometry& g) {
     return size_t(g.cout * taps(g) + g.n * g.ho() * g.wo() * taps(g));
 }
 
-void conv2d_forward(const float* x, const float* w, float* y, const ConvGeometry& g, float* ws, void* cublas, bool tf32,
-                    void* stream) {
+void conv2d_forward(const float* x, const float* w, float* y, const ConvGeometry& g, float* ws, CublasHandle cublas,
+                    CudaStream stream) {
     const int64_t m = g.n * g.ho() * g.wo();
     if (g.is_pointwise()) {
-        gemm_nt(cublas, tf32, m, g.cout, g.cin, x, g.cin, w, g.cin, y, g.cout, false);
+        gemm_nt(cublas, m, g.cout, g.cin, x, g.cin, w, g.cin, y, g.cout, false);
         return;
     }
     const int64_t k = taps(g), cog = g.cout_per_group();
     const float* wr = relaid_weights(w, ws, g, stream);
     float* col = ws + g.cout * k;
     for (int64_t grp = 0; grp < g.groups; ++grp) {
-        im2col_kernel<<<blocks(m * k), kThreads, 0, as_stream(stream)>>>(x, col, g, grp);
+        im2col_kernel<<<blocks(m * k), kThreads, 0, stream>>>(x, col, g, grp);
         EFFNET_CHECK_LAUNCH("im2col_kernel", "M=" << m << " K=" << k);
-        gemm_nt(cublas, tf32, m, cog, k, col, k, wr + grp * cog * k, k, y + grp * cog, g.cout, false);
+        gemm_nt(cublas, m, cog, k, col, k, wr + grp * cog * k, k, y + grp * cog, g.cout, false);
     }
 }
 
-void conv2d_backward_input(const float* dy, const float* w, float* dx, const ConvGeometry& g, float* ws, void* cublas,
-                           bool tf32, void* stream) {
+void conv2d_backward_input(const float* dy, const float* w, float* dx, const ConvGeometry& g, float* ws, CublasHandle cublas, CudaStream stream) {
     const int64_t m = g.n * g.ho() * g.wo();
     if (g.is_pointwise()) {
-        gemm_nn(cublas, tf32, m, g.cin, g.cout, dy, g.cout, w, g.cin, dx, g.cin, false);
+        gemm_nn(cublas, m, g.cin, g.cout, dy, g.cout, w, g.cin, dx, g.cin, false);
         return;
     }
     const int64_t k = taps(g), cog = g.cout_per_group();
     const float* wr = relaid_weights(w, ws, g, stream);
     float* col = ws + g.cout * k;
     for (int64_t grp = 0; grp < g.groups; ++grp) {
-        gemm_nn(cublas, tf32, m, k, cog, dy + grp * cog, g.cout, wr + grp * cog * k, k, col, k, false);
-        col2im_kernel<<<blocks(g.n * g.h * g.w * g.cin_per_group()), kThreads, 0, as_stream(stream)>>>(col, dx, g, grp);
+        gemm_nn(cublas, m, k, cog, dy + grp * cog, g.cout, wr + grp * cog * k, k, col, k, false);
+        col2im_kernel<<<blocks(g.n * g.h * g.w * g.cin_per_group()), kThreads, 0, stream>>>(col, dx, g, grp);
         EFFNET_CHECK_LAUNCH("col2im_kernel", "N=" << g.n << " H=" << g.h << " W=" << g.w);
     }
 }
 
-void conv2d_backward_weight(const float* x, const float* dy, float* dw, const ConvGeometry& g, float* ws, void* cublas,
-                            bool tf32, void* stream) {
+void conv2d_backward_weight(const float* x, const float* dy, float* dw, const ConvGeometry& g, float* ws, CublasHandle cublas, CudaStream stream) {
     const int64_t m = g.n * g.ho() * g.wo();
     if (g.is_pointwise()) {
-        gemm_tn(cublas, tf32, g.cout, g.cin, m, dy, g.cout, x, g.cin, dw, g.cin, true);
+        gemm_tn(cublas, g.cout, g.cin, m, dy, g.cout, x, g.cin, dw, g.cin, true);
         return;
     }
     const int64_t k = taps(g), cog = g.cout_per_group();
     float *dwr = ws, *col = ws + g.cout * k;
     for (int64_t grp = 0; grp < g.groups; ++grp) {
-        im2col_kernel<<<blocks(m * k), kThreads, 0, as_stream(stream)>>>(x, col, g, grp);
+        im2col_kernel<<<blocks(m * k), kThreads, 0, stream>>>(x, col, g, grp);
         EFFNET_CHECK_LAUNCH("im2col_kernel", "M=" << m << " K=" << k);
-        gemm_tn(cublas, tf32, cog, k, m, dy + grp * cog, g.cout, col, k, dwr + grp * cog * k, k, false);
+        gemm_tn(cublas, cog, k, m, dy + grp * cog, g.cout, col, k, dwr + grp * cog * k, k, false);
     }
     conv2d_weight_from_krsc_add(dwr, dw, g, stream);
 }

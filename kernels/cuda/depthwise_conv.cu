@@ -1,9 +1,12 @@
-// CUDA depthwise convolution (kernels/depthwise_conv.h); mapping and
-// rationale in kernels/cuda/depthwise_map.h.
+// CUDA depthwise convolution (kernels/depthwise_conv.h); mapping, per-thread
+// loops and rationale in kernels/cuda/depthwise_map.h.
 //
-// Weights are first re-laid out tap-major, wt[tap][C], so that a thread
-// reads the k*k weights of its channel vector with one float4 load per tap.
+// Forward and input gradient first re-lay the weights out tap-major,
+// wt[tap][C], so that a thread reads the k*k weights of its channel vector
+// with one float4 load per tap. The weight gradient writes per-slice partials
+// [slices][taps][C] and a second kernel adds them into dw in a fixed order.
 #include "kernels/cuda/depthwise_map.h"
+#include "kernels/cuda/device_query.h"
 #include "kernels/depthwise_conv.h"
 #include "tensor/cuda_check.h"
 
@@ -85,104 +88,92 @@ __global__ void depthwise_forward_kernel(const float* __restrict__ x, const floa
 }
 
 // One thread per (n, iy, ix, channel vector) of the input: gathers the
-// outputs that read it, so no two threads write one element.
-template <int V, int K>
-__global__ void depthwise_backward_input_kernel(const float* __restrict__ dy, const float* __restrict__ wt,
-                                                float* __restrict__ dx, ConvGeometry g) {
-    const int64_t cvecs = g.cin / V, total = g.n * g.h * g.w * cvecs;
-    const int kh = rows_of<K>(g), kw = cols_of<K>(g);
-    for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < total; i += int64_t(gridDim.x) * blockDim.x) {
-        const Pixel p = unflatten(i, g.h, g.w, cvecs);
-        typename Vec<V>::T acc = Vec<V>::zero();
+// outputs that read it (gather_input_grad), so no two threads write one
+// element. K, S > 0: the fast variant (fixed side and stride, I = int32_t);
+// 0: the generic one.
+template <int V, int K, int S, class I>
+__global__ void __launch_bounds__(kThreads) depthwise_backward_input_kernel(const float* __restrict__ dy,
+                                                                            const float* __restrict__ wt,
+                                                                            float* __restrict__ dx, Dims<I> d) {
+    const I cvecs = d.c / V, total = d.n * d.h * d.w * cvecs;
+    for (I i = I(blockIdx.x) * I(blockDim.x) + I(threadIdx.x); i < total; i += I(gridDim.x) * I(blockDim.x)) {
+        const PixelOf<I> p = unflatten<I>(i, d.h, d.w, cvecs);
+        float acc[V];
 #pragma unroll
-        for (int ky = 0; ky < kh; ++ky) {
-            const int64_t oy = output_row_from(g, p.y, ky);
-            if (oy < 0) continue;
-#pragma unroll
-            for (int kx = 0; kx < kw; ++kx) {
-                const int64_t ox = output_col_from(g, p.x, kx);
-                if (ox < 0) continue;
-                Vec<V>::fma(acc, Vec<V>::load(dy + ((p.n * g.ho() + oy) * g.wo() + ox) * g.cin + p.cv * V),
-                            Vec<V>::load(wt + (ky * kw + kx) * g.cin + p.cv * V));
-            }
-        }
-        Vec<V>::store(dx + i * V, acc);
+        for (int v = 0; v < V; ++v) acc[v] = 0.0f;
+        gather_input_grad<V, K, S, I>(dy, wt, d, p.n, p.y, p.x, p.cv * V, acc);
+        if constexpr (V == 4)
+            *reinterpret_cast<float4*>(dx + i * V) = make_float4(acc[0], acc[1], acc[2], acc[3]);
+        else
+            dx[i] = acc[0];
     }
 }
 
-// Partial weight gradients: see depthwise_map.h. partial[by][tap][C]. With
-// K fixed the tap loops unroll, so acc[] is indexed by constants and lives in
-// registers (K*K*V floats: 100 for 5x5 float4).
-template <int V, int K>
-__global__ void depthwise_backward_weight_kernel(const float* __restrict__ x, const float* __restrict__ dy,
-                                                 float* __restrict__ partial, ConvGeometry g) {
-    __shared__ float red[kWgRows][kWgChannels * V];
-    constexpr int kAcc = (K > 0 ? K * K : kMaxTaps) * V;
-    const int64_t cvecs = g.cin / V, rows = g.n * g.ho();
-    const int64_t cv = int64_t(blockIdx.x) * kWgChannels + threadIdx.x;
-    const int kh = rows_of<K>(g), kw = cols_of<K>(g), taps = kh * kw;
-    float acc[kAcc];
+// Weight-gradient partials, mapping in depthwise_map.h: partial[by][tap][C].
+// Thread (tx, ty) sums its channel's taps over its rows in registers
+// (wgrad_accumulate_row); the block then adds its kWgRows row lanes per
+// (tap, channel) in shared memory, in row-lane order.
+template <int K, int S, class I>
+__global__ void __launch_bounds__(kWgChannels* kWgRows) depthwise_backward_weight_kernel(const float* __restrict__ x,
+                                                                                        const float* __restrict__ dy,
+                                                                                        float* __restrict__ partial,
+                                                                                        Dims<I> d) {
+    constexpr int kSlots = K > 0 ? K * K : kMaxSide * kMaxSide;
+    __shared__ float red[kWgRows][kSlots][kWgChannels];
+    float acc[kSlots];
 #pragma unroll
-    for (int t = 0; t < kAcc; ++t) acc[t] = 0.0f;
-    if (cv < cvecs) {
-        for (int64_t r = int64_t(blockIdx.y) * kWgRows + threadIdx.y; r < rows; r += int64_t(gridDim.y) * kWgRows) {
-            const int64_t n = r / g.ho(), oy = r % g.ho();
-            for (int64_t ox = 0; ox < g.wo(); ++ox) {
-                const float* gy = dy + ((n * g.ho() + oy) * g.wo() + ox) * g.cin + cv * V;
-                float d[V];
-#pragma unroll
-                for (int v = 0; v < V; ++v) d[v] = __ldg(gy + v);
-#pragma unroll
-                for (int ky = 0; ky < kh; ++ky) {
-                    const int64_t iy = input_row(g, oy, ky);
-                    if (iy < 0 || iy >= g.h) continue;
-#pragma unroll
-                    for (int kx = 0; kx < kw; ++kx) {
-                        const int64_t ix = input_col(g, ox, kx);
-                        if (ix < 0 || ix >= g.w) continue;
-                        const float* in = x + ((n * g.h + iy) * g.w + ix) * g.cin + cv * V;
-                        const int t = ky * kw + kx;
-#pragma unroll
-                        for (int v = 0; v < V; ++v) acc[t * V + v] = fmaf(__ldg(in + v), d[v], acc[t * V + v]);
-                    }
-                }
-            }
+    for (int t = 0; t < kSlots; ++t) acc[t] = 0.0f;
+    const I c = I(wgrad_channel(blockIdx.x, threadIdx.x)), rows = d.n * d.ho;
+    if (c < d.c)
+        for (I r = I(wgrad_first_row(blockIdx.y, threadIdx.y)); r < rows; r += I(wgrad_row_step(gridDim.y))) {
+            const I n = r / d.ho, oy = r - n * d.ho;
+            if constexpr (K > 0)
+                wgrad_accumulate_row<K, S, I>(x, dy, d, n, oy, c, acc);
+            else
+                wgrad_accumulate_row_generic<I>(x, dy, d, n, oy, c, acc);
         }
-    }
-    // Sum the kWgRows row groups of the block, one tap at a time, in a fixed order.
 #pragma unroll
-    for (int t = 0; t < (K > 0 ? K * K : kMaxTaps); ++t) {
-        if (t >= taps) break;
-#pragma unroll
-        for (int v = 0; v < V; ++v) red[threadIdx.y][threadIdx.x * V + v] = acc[t * V + v];
-        __syncthreads();
-        if (threadIdx.y == 0 && cv < cvecs) {
-            for (int v = 0; v < V; ++v) {
-                float s = 0.0f;
-                for (int r = 0; r < kWgRows; ++r) s += red[r][threadIdx.x * V + v];
-                partial[(int64_t(blockIdx.y) * taps + t) * g.cin + cv * V + v] = s;
-            }
-        }
-        __syncthreads();
+    for (int t = 0; t < kSlots; ++t) red[threadIdx.y][t][threadIdx.x] = acc[t];
+    __syncthreads();
+    // Thread e of the block sums entries (tap, lane) = (e / 32, e % 32), e += 256.
+    const int taps = d.kh * d.kw;
+    for (int e = int(threadIdx.y) * kWgChannels + int(threadIdx.x); e < taps * kWgChannels; e += kWgRows * kWgChannels) {
+        const int tap = e / kWgChannels, lane = e % kWgChannels;
+        const int64_t ch = wgrad_channel(blockIdx.x, unsigned(lane));
+        if (ch >= int64_t(d.c)) continue;
+        const int slot = wgrad_slot<K>(tap, d.kw);
+        float s = 0.0f;
+        for (int k = 0; k < kWgRows; ++k) s += red[k][slot][lane];
+        partial[wgrad_partial_index(blockIdx.y, tap, taps, d.c, ch)] = s;
     }
 }
 
-// dw[c][tap] += sum over slices of partial[slice][tap][c]; one thread per weight.
-__global__ void depthwise_weight_reduce_kernel(const float* __restrict__ partial, float* __restrict__ dw, int64_t c,
-                                               int taps, int slices) {
-    const int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
-    if (i >= c * taps) return;
-    const int64_t ch = i / taps, tap = i % taps;
-    float s = 0.0f;
-    for (int k = 0; k < slices; ++k) s += partial[(int64_t(k) * taps + tap) * c + ch];
-    dw[i] += s;
+// dw[c][tap] += the sum over slices of partial[slice][tap][c]. Block
+// (kWgChannels, kWgReduceLanes), grid (channel tiles, taps): lane ty adds
+// slices ty, ty + kWgReduceLanes, ... in order (double), then the block adds
+// its lanes in order.
+__global__ void __launch_bounds__(kWgChannels* kWgReduceLanes)
+    depthwise_weight_reduce_kernel(const float* __restrict__ partial, float* __restrict__ dw, int64_t C, int taps,
+                                   unsigned slices) {
+    __shared__ double red[kWgReduceLanes][kWgChannels];
+    const int64_t c = wgrad_channel(blockIdx.x, threadIdx.x);
+    const int tap = int(blockIdx.y);
+    double s = 0.0;
+    if (c < C)
+        for (unsigned k = threadIdx.y; k < slices; k += kWgReduceLanes) s += partial[wgrad_partial_index(k, tap, taps, C, c)];
+    red[threadIdx.y][threadIdx.x] = s;
+    __syncthreads();
+    if (threadIdx.y == 0 && c < C) {
+        double t = 0.0;
+        for (int k = 0; k < kWgReduceLanes; ++k) t += red[k][threadIdx.x];
+        dw[c * taps + tap] += float(t);
+    }
 }
 
-cudaStream_t as_stream(void* s) { return static_cast<cudaStream_t>(s); }
 
-void relayout(const float* w, float* wt, const ConvGeometry& g, void* stream) {
+void relayout(const float* w, float* wt, const ConvGeometry& g, CudaStream stream) {
     const int64_t n = g.cin * g.kh * g.kw;
-    depthwise_relayout_kernel<<<unsigned(ceil_div<int64_t>(n, kThreads)), kThreads, 0, as_stream(stream)>>>(w, wt, g.cin,
+    depthwise_relayout_kernel<<<unsigned(ceil_div<int64_t>(n, kThreads)), kThreads, 0, stream>>>(w, wt, g.cin,
                                                                                                            int(g.kh * g.kw));
     EFFNET_CHECK_LAUNCH("depthwise_relayout_kernel", "C=" << g.cin << " k=" << g.kh);
 }
@@ -215,42 +206,51 @@ void dispatch(const ConvGeometry& g, Launch launch) {
 }
 }  // namespace
 
-void depthwise_conv2d_forward(const float* x, const float* w, float* y, const ConvGeometry& g, float* d_wt, void* stream) {
+void depthwise_conv2d_forward(const float* x, const float* w, float* y, const ConvGeometry& g, float* d_wt, CudaStream stream) {
     relayout(w, d_wt, g, stream);
     const int64_t total = g.n * g.ho() * g.wo() * g.cin;
     dispatch(g, [&](auto v, auto k) {
         depthwise_forward_kernel<v(), k()>
-            <<<elementwise_blocks(total / v()), kThreads, 0, as_stream(stream)>>>(x, d_wt, y, g);
+            <<<elementwise_blocks(total / v()), kThreads, 0, stream>>>(x, d_wt, y, g);
     });
     EFFNET_CHECK_LAUNCH("depthwise_forward_kernel", describe(g));
 }
 
 void depthwise_conv2d_backward_input(const float* dy, const float* w, float* dx, const ConvGeometry& g, float* d_wt,
-                                     void* stream) {
+                                     CudaStream stream) {
     relayout(w, d_wt, g, stream);
     const int64_t total = g.n * g.h * g.w * g.cin;
-    dispatch(g, [&](auto v, auto k) {
-        depthwise_backward_input_kernel<v(), k()>
-            <<<elementwise_blocks(total / v()), kThreads, 0, as_stream(stream)>>>(dy, d_wt, dx, g);
+    const bool v4 = vector_width(g.cin) == 4;
+    dispatch_backward(g, [&](auto k, auto s, auto index) {
+        using I = typename decltype(index)::type;
+        const Dims<I> d = dims_of<I>(g);
+        const unsigned blocks = elementwise_blocks(total / (v4 ? 4 : 1));
+        if (v4)
+            depthwise_backward_input_kernel<4, k(), s(), I><<<blocks, kThreads, 0, stream>>>(dy, d_wt, dx, d);
+        else
+            depthwise_backward_input_kernel<1, k(), s(), I><<<blocks, kThreads, 0, stream>>>(dy, d_wt, dx, d);
     });
-    EFFNET_CHECK_LAUNCH("depthwise_backward_input_kernel", describe(g));
+    EFFNET_CHECK_LAUNCH("depthwise_backward_input_kernel", describe(g) << (fast_backward(g) ? "" : " (generic)"));
 }
 
-size_t depthwise_weight_workspace_floats(const ConvGeometry& g) { return size_t(wgrad_grid(g).y) * g.kh * g.kw * g.cin; }
+size_t depthwise_weight_workspace_floats(const ConvGeometry& g) { return wgrad_partial_floats(g, multiprocessor_count()); }
 
 void depthwise_conv2d_backward_weight(const float* x, const float* dy, float* dw, const ConvGeometry& g, float* d_partial,
-                                      void* stream) {
-    EFFNET_CHECK(g.kh * g.kw <= kMaxTaps, "depthwise weight gradient supports up to 25 taps (5x5), got " << g.kh << "x" << g.kw);
-    const WgradGrid grid = wgrad_grid(g);
-    const dim3 block(kWgChannels, kWgRows);
-    dispatch(g, [&](auto v, auto k) {
-        depthwise_backward_weight_kernel<v(), k()>
-            <<<dim3(grid.x, grid.y), block, 0, as_stream(stream)>>>(x, dy, d_partial, g);
+                                      CudaStream stream) {
+    EFFNET_CHECK(g.kh <= kMaxSide && g.kw <= kMaxSide,
+                 "depthwise weight gradient supports kernels up to " << kMaxSide << "x" << kMaxSide << ", got " << g.kh << "x"
+                                                                     << g.kw);
+    const WgradGrid grid = wgrad_grid(g, multiprocessor_count());
+    dispatch_backward(g, [&](auto k, auto s, auto index) {
+        using I = typename decltype(index)::type;
+        depthwise_backward_weight_kernel<k(), s(), I><<<dim3(grid.x, grid.y), dim3(kWgChannels, kWgRows), 0,
+                                                        stream>>>(x, dy, d_partial, dims_of<I>(g));
     });
-    EFFNET_CHECK_LAUNCH("depthwise_backward_weight_kernel", describe(g));
-    const int64_t n = g.cin * g.kh * g.kw;
-    depthwise_weight_reduce_kernel<<<unsigned(ceil_div<int64_t>(n, kThreads)), kThreads, 0, as_stream(stream)>>>(
-        d_partial, dw, g.cin, int(g.kh * g.kw), int(grid.y));
+    EFFNET_CHECK_LAUNCH("depthwise_backward_weight_kernel",
+                        describe(g) << " grid " << grid.x << "x" << grid.y << (fast_backward(g) ? "" : " (generic)"));
+    const int taps = int(g.kh * g.kw);
+    depthwise_weight_reduce_kernel<<<dim3(grid.x, unsigned(taps)), dim3(kWgChannels, kWgReduceLanes), 0,
+                                     stream>>>(d_partial, dw, g.cin, taps, grid.y);
     EFFNET_CHECK_LAUNCH("depthwise_weight_reduce_kernel", describe(g));
 }
 

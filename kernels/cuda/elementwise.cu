@@ -20,15 +20,15 @@ __global__ void add_inplace_kernel(float* __restrict__ y, const float* __restric
 }
 }  // namespace
 
-void add(const float* a, const float* b, float* y, int64_t n, void* stream) {
+void add(const float* a, const float* b, float* y, int64_t n, CudaStream stream) {
     if (n == 0) return;
-    add_kernel<<<grid_stride_blocks(n, kThreads), kThreads, 0, static_cast<cudaStream_t>(stream)>>>(a, b, y, n);
+    add_kernel<<<grid_stride_blocks(n, kThreads), kThreads, 0, stream>>>(a, b, y, n);
     EFFNET_CHECK_LAUNCH("add_kernel", "n=" << n);
 }
 
-void add_inplace(float* y, const float* a, int64_t n, void* stream) {
+void add_inplace(float* y, const float* a, int64_t n, CudaStream stream) {
     if (n == 0) return;
-    add_inplace_kernel<<<grid_stride_blocks(n, kThreads), kThreads, 0, static_cast<cudaStream_t>(stream)>>>(y, a, n);
+    add_inplace_kernel<<<grid_stride_blocks(n, kThreads), kThreads, 0, stream>>>(y, a, n);
     EFFNET_CHECK_LAUNCH("add_inplace_kernel", "n=" << n);
 }
 

@@ -24,24 +24,22 @@ __global__ void bias_grad_kernel(const float* __restrict__ dy, float* __restrict
     db[o] += float(s);
 }
 
-cudaStream_t as_stream(void* s) { return static_cast<cudaStream_t>(s); }
 }  // namespace
 
-void linear_forward(const float* x, const float* w, const float* b, float* y, int64_t n, int64_t in, int64_t out, void* cublas,
-                    bool tf32, void* stream) {
-    gemm_nt(cublas, tf32, n, out, in, x, in, w, in, y, out, false);
+void linear_forward(const float* x, const float* w, const float* b, float* y, int64_t n, int64_t in, int64_t out, CublasHandle cublas, CudaStream stream) {
+    gemm_nt(cublas, n, out, in, x, in, w, in, y, out, false);
     if (b) {
-        add_bias_kernel<<<grid_stride_blocks(size_t(n * out), kThreads), kThreads, 0, as_stream(stream)>>>(y, b, n, out);
+        add_bias_kernel<<<grid_stride_blocks(size_t(n * out), kThreads), kThreads, 0, stream>>>(y, b, n, out);
         EFFNET_CHECK_LAUNCH("add_bias_kernel", "N=" << n << " out=" << out);
     }
 }
 
 void linear_backward(const float* x, const float* w, const float* dy, float* dx, float* dw, float* db, int64_t n, int64_t in,
-                     int64_t out, void* cublas, bool tf32, void* stream) {
-    if (dx) gemm_nn(cublas, tf32, n, in, out, dy, out, w, in, dx, in, false);
-    gemm_tn(cublas, tf32, out, in, n, dy, out, x, in, dw, in, true);
+                     int64_t out, CublasHandle cublas, CudaStream stream) {
+    if (dx) gemm_nn(cublas, n, in, out, dy, out, w, in, dx, in, false);
+    gemm_tn(cublas, out, in, n, dy, out, x, in, dw, in, true);
     if (db) {
-        bias_grad_kernel<<<unsigned(ceil_div<int64_t>(out, kThreads)), kThreads, 0, as_stream(stream)>>>(dy, db, n, out);
+        bias_grad_kernel<<<unsigned(ceil_div<int64_t>(out, kThreads)), kThreads, 0, stream>>>(dy, db, n, out);
         EFFNET_CHECK_LAUNCH("bias_grad_kernel", "N=" << n << " out=" << out);
     }
 }

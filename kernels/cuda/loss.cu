@@ -64,34 +64,33 @@ __global__ void bce_backward_kernel(const float* __restrict__ probs, const int32
     if (i < n) dz[i] = float((double(probs[i]) - y[i]) / double(n));
 }
 
-cudaStream_t as_stream(void* s) { return static_cast<cudaStream_t>(s); }
 unsigned blocks(int64_t n) { return unsigned(ceil_div<int64_t>(n < 1 ? 1 : n, kThreads)); }
 }  // namespace
 
 void softmax_cross_entropy_forward(const float* logits, const int32_t* labels, float* probs, float* loss, float* d_scratch,
-                                   int64_t n, int64_t k, void* stream) {
-    softmax_ce_kernel<<<blocks(n), kThreads, 0, as_stream(stream)>>>(logits, labels, probs, d_scratch, n, k);
+                                   int64_t n, int64_t k, CudaStream stream) {
+    softmax_ce_kernel<<<blocks(n), kThreads, 0, stream>>>(logits, labels, probs, d_scratch, n, k);
     EFFNET_CHECK_LAUNCH("softmax_ce_kernel", "N=" << n << " K=" << k);
-    mean_kernel<<<1, kThreads, 0, as_stream(stream)>>>(d_scratch, loss, n);
+    mean_kernel<<<1, kThreads, 0, stream>>>(d_scratch, loss, n);
     EFFNET_CHECK_LAUNCH("mean_kernel", "N=" << n);
 }
 
 void softmax_cross_entropy_backward(const float* probs, const int32_t* labels, float* dlogits, int64_t n, int64_t k,
-                                    void* stream) {
-    softmax_ce_backward_kernel<<<blocks(n * k), kThreads, 0, as_stream(stream)>>>(probs, labels, dlogits, n, k);
+                                    CudaStream stream) {
+    softmax_ce_backward_kernel<<<blocks(n * k), kThreads, 0, stream>>>(probs, labels, dlogits, n, k);
     EFFNET_CHECK_LAUNCH("softmax_ce_backward_kernel", "N=" << n << " K=" << k);
 }
 
 void bce_with_logits_forward(const float* logits, const int32_t* labels, float* probs, float* loss, float* d_scratch,
-                             int64_t n, void* stream) {
-    bce_kernel<<<blocks(n), kThreads, 0, as_stream(stream)>>>(logits, labels, probs, d_scratch, n);
+                             int64_t n, CudaStream stream) {
+    bce_kernel<<<blocks(n), kThreads, 0, stream>>>(logits, labels, probs, d_scratch, n);
     EFFNET_CHECK_LAUNCH("bce_kernel", "N=" << n);
-    mean_kernel<<<1, kThreads, 0, as_stream(stream)>>>(d_scratch, loss, n);
+    mean_kernel<<<1, kThreads, 0, stream>>>(d_scratch, loss, n);
     EFFNET_CHECK_LAUNCH("mean_kernel", "N=" << n);
 }
 
-void bce_with_logits_backward(const float* probs, const int32_t* labels, float* dlogits, int64_t n, void* stream) {
-    bce_backward_kernel<<<blocks(n), kThreads, 0, as_stream(stream)>>>(probs, labels, dlogits, n);
+void bce_with_logits_backward(const float* probs, const int32_t* labels, float* dlogits, int64_t n, CudaStream stream) {
+    bce_backward_kernel<<<blocks(n), kThreads, 0, stream>>>(probs, labels, dlogits, n);
     EFFNET_CHECK_LAUNCH("bce_backward_kernel", "N=" << n);
 }
 

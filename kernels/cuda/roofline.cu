@@ -26,7 +26,7 @@ __global__ void fma_chains_kernel(float* __restrict__ out, int iterations, float
 
 // Milliseconds of `fn` (enqueued `repeats` times on `stream`), by CUDA events.
 template <class F>
-float time_ms(cudaStream_t stream, int repeats, F fn) {
+float time_ms(CudaStream stream, int repeats, F fn) {
     cudaEvent_t start, stop;
     EFFNET_CUDA_CHECK(cudaEventCreate(&start));
     EFFNET_CUDA_CHECK(cudaEventCreate(&stop));
@@ -43,30 +43,29 @@ float time_ms(cudaStream_t stream, int repeats, F fn) {
 }
 }  // namespace
 
-double measure_copy_gb_per_s(void* stream, int repeats) {
+double measure_copy_gb_per_s(CudaStream stream, int repeats) {
     const size_t bytes = size_t(1) << 30;
     void *a = nullptr, *b = nullptr;
     EFFNET_CUDA_CHECK(cudaMalloc(&a, bytes));
     EFFNET_CUDA_CHECK(cudaMalloc(&b, bytes));
-    EFFNET_CUDA_CHECK(cudaMemsetAsync(a, 0, bytes, static_cast<cudaStream_t>(stream)));
-    const float ms = time_ms(static_cast<cudaStream_t>(stream), repeats, [&] {
-        EFFNET_CUDA_CHECK(cudaMemcpyAsync(b, a, bytes, cudaMemcpyDeviceToDevice, static_cast<cudaStream_t>(stream)));
+    EFFNET_CUDA_CHECK(cudaMemsetAsync(a, 0, bytes, stream));
+    const float ms = time_ms(stream, repeats, [&] {
+        EFFNET_CUDA_CHECK(cudaMemcpyAsync(b, a, bytes, cudaMemcpyDeviceToDevice, stream));
     });
     cudaFree(a);
     cudaFree(b);
     return 2.0 * double(bytes) / (double(ms) * 1e6);
 }
 
-double measure_fma_gflop_per_s(void* stream) {
+double measure_fma_gflop_per_s(CudaStream stream) {
     int device = 0, sms = 0;
     EFFNET_CUDA_CHECK(cudaGetDevice(&device));
     EFFNET_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
     const int threads = 256, blocks = sms * 8, iterations = 1 << 14;
     float* out = nullptr;
     EFFNET_CUDA_CHECK(cudaMalloc(&out, sizeof(float) * size_t(blocks) * threads));
-    cudaStream_t s = static_cast<cudaStream_t>(stream);
-    const float ms = time_ms(s, 5, [&] {
-        fma_chains_kernel<<<blocks, threads, 0, s>>>(out, iterations, 0.999f, 0.001f);
+    const float ms = time_ms(stream, 5, [&] {
+        fma_chains_kernel<<<blocks, threads, 0, stream>>>(out, iterations, 0.999f, 0.001f);
         EFFNET_CHECK_LAUNCH("fma_chains_kernel", "blocks=" << blocks);
     });
     cudaFree(out);

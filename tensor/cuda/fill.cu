@@ -30,24 +30,24 @@ constexpr int kThreads = 256;
 
 }  // namespace
 
-void gpu::fill_f32(float* d_dst, size_t n, float value, void* stream) {
+void gpu::fill_f32(float* d_dst, size_t n, float value, CudaStream stream) {
     if (n == 0) return;
-    fill_f32_kernel<<<grid_stride_blocks(n, kThreads), kThreads, 0, static_cast<cudaStream_t>(stream)>>>(d_dst, n, value);
+    fill_f32_kernel<<<grid_stride_blocks(n, kThreads), kThreads, 0, stream>>>(d_dst, n, value);
     EFFNET_CHECK_LAUNCH("fill_f32_kernel", "n=" << n);
 }
 
 namespace cuda {
 
-void fill_uniform(float* d_dst, size_t n, uint64_t seed, uint64_t stream_id, float lo, float hi, void* stream) {
+void fill_uniform(float* d_dst, size_t n, uint64_t seed, uint64_t stream_id, float lo, float hi, CudaStream stream) {
     if (n == 0) return;
-    fill_uniform_kernel<<<grid_stride_blocks(n, kThreads), kThreads, 0, static_cast<cudaStream_t>(stream)>>>(
+    fill_uniform_kernel<<<grid_stride_blocks(n, kThreads), kThreads, 0, stream>>>(
         d_dst, n, seed, stream_id, lo, hi);
     EFFNET_CHECK_LAUNCH("fill_uniform_kernel", "n=" << n);
 }
 
-void fill_normal(float* d_dst, size_t n, uint64_t seed, uint64_t stream_id, float mean, float stddev, void* stream) {
+void fill_normal(float* d_dst, size_t n, uint64_t seed, uint64_t stream_id, float mean, float stddev, CudaStream stream) {
     if (n == 0) return;
-    fill_normal_kernel<<<grid_stride_blocks(n, kThreads), kThreads, 0, static_cast<cudaStream_t>(stream)>>>(
+    fill_normal_kernel<<<grid_stride_blocks(n, kThreads), kThreads, 0, stream>>>(
         d_dst, n, seed, stream_id, mean, stddev);
     EFFNET_CHECK_LAUNCH("fill_normal_kernel", "n=" << n);
 }

@@ -94,9 +94,8 @@ cudaMemcpyKind to_cuda(CopyKind k) {
 }
 }  // namespace
 
-bool compiled() { return true; }
-bool available() { return probe().ok; }
-const std::string& status() { return probe().status; }
+bool probe_available() { return probe().ok; }
+const std::string& probe_status() { return probe().status; }
 int compute_capability() { return probe().cc; }
 
 void* device_malloc(size_t bytes) {
@@ -131,45 +130,70 @@ size_t free_device_bytes() {
     return free_b;
 }
 
-void memcpy_async(void* dst, const void* src, size_t bytes, CopyKind kind, void* stream) {
-    EFFNET_CUDA_CHECK_MSG(cudaMemcpyAsync(dst, src, bytes, to_cuda(kind), static_cast<cudaStream_t>(stream)),
-                      "bytes=" << bytes);
+namespace {
+CudaStream checked_stream(CudaStream stream, const char* op) {
+    // The stream rule (tensor/tensor.h): device work never goes to the legacy default stream.
+    EFFNET_CHECK(stream != nullptr, op << ": no stream given; device work runs on gpu::device_stream()");
+    return stream;
 }
+}  // namespace
 
-void memset_zero_async(void* dst, size_t bytes, void* stream) {
-    EFFNET_CUDA_CHECK_MSG(cudaMemsetAsync(dst, 0, bytes, static_cast<cudaStream_t>(stream)), "bytes=" << bytes);
-}
-
-void synchronize(void* stream) {
-    EFFNET_CUDA_CHECK(cudaStreamSynchronize(static_cast<cudaStream_t>(stream)));
-}
-
-void device_synchronize() { EFFNET_CUDA_CHECK(cudaDeviceSynchronize()); }
-
-void* create_stream() {
-    cudaStream_t s = nullptr;
-    EFFNET_CUDA_CHECK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
+CudaStream device_stream() {
+    static CudaStream s = [] {
+        EFFNET_CHECK(available(), "the device stream needs a usable GPU: " << status());
+        CudaStream made = nullptr;
+        EFFNET_CUDA_CHECK(cudaStreamCreateWithFlags(&made, cudaStreamNonBlocking));
+        return made;  // never destroyed: it lives as long as the process's device work
+    }();
     return s;
 }
 
-void destroy_stream(void* s) {
-    if (s) cudaStreamDestroy(static_cast<cudaStream_t>(s));
+bool is_capturing(CudaStream stream) {
+    cudaStreamCaptureStatus st = cudaStreamCaptureStatusNone;
+    EFFNET_CUDA_CHECK(cudaStreamIsCapturing(checked_stream(stream, "is_capturing"), &st));
+    return st != cudaStreamCaptureStatusNone;
 }
+
+void memcpy_async(void* dst, const void* src, size_t bytes, CopyKind kind, CudaStream stream) {
+    EFFNET_CUDA_CHECK_MSG(cudaMemcpyAsync(dst, src, bytes, to_cuda(kind), checked_stream(stream, "memcpy_async")),
+                          "bytes=" << bytes);
+}
+
+void memset_zero_async(void* dst, size_t bytes, CudaStream stream) {
+    EFFNET_CUDA_CHECK_MSG(cudaMemsetAsync(dst, 0, bytes, checked_stream(stream, "memset_zero_async")), "bytes=" << bytes);
+}
+
+void synchronize(CudaStream stream) { EFFNET_CUDA_CHECK(cudaStreamSynchronize(checked_stream(stream, "synchronize"))); }
+
+void Event::destroy() {
+    if (event_) cudaEventDestroy(event_);
+}
+
+void Event::record(CudaStream stream) {
+    if (!event_) {
+        cudaEvent_t e = nullptr;
+        EFFNET_CUDA_CHECK(cudaEventCreateWithFlags(&e, cudaEventDisableTiming));
+        event_ = e;
+    }
+    EFFNET_CUDA_CHECK(cudaEventRecord(event_, checked_stream(stream, "Event::record")));
+    recorded_ = true;
+}
+
+void Event::synchronize_recorded() { EFFNET_CUDA_CHECK(cudaEventSynchronize(event_)); }
 
 namespace {
 // cuBLAS workspaces by handle: set explicitly so that cuBLAS never allocates
 // inside a step (which a CUDA-graph capture would reject).
 std::mutex cublas_workspace_mutex;
-std::unordered_map<void*, void*> cublas_workspaces;
+std::unordered_map<CublasHandle, void*> cublas_workspaces;
 constexpr size_t kCublasWorkspaceBytes = size_t(32) << 20;
 }  // namespace
 
-void* create_cublas(void* stream) {
-    cublasHandle_t h = nullptr;
+CublasHandle create_cublas(CudaStream stream, bool tf32) {
+    CublasHandle h = nullptr;
     EFFNET_CUBLAS_CHECK(cublasCreate(&h), "");
-    EFFNET_CUBLAS_CHECK(cublasSetStream(h, static_cast<cudaStream_t>(stream)), "");
-    // Exact FP32 unless a caller opts into TF32 explicitly.
-    EFFNET_CUBLAS_CHECK(cublasSetMathMode(h, CUBLAS_PEDANTIC_MATH), "");
+    EFFNET_CUBLAS_CHECK(cublasSetStream(h, checked_stream(stream, "create_cublas")), "");
+    set_cublas_tf32(h, tf32);
     void* ws = device_malloc(kCublasWorkspaceBytes);
     EFFNET_CUBLAS_CHECK(cublasSetWorkspace(h, ws, kCublasWorkspaceBytes), "32 MiB workspace");
     std::lock_guard<std::mutex> lock(cublas_workspace_mutex);
@@ -177,9 +201,18 @@ void* create_cublas(void* stream) {
     return h;
 }
 
-void destroy_cublas(void* h) {
+// The handle's math mode is set here and nowhere else (the GEMM wrappers never
+// touch it). CUBLAS_DEFAULT_MATH keeps FP32 GEMMs in FP32 (it never lowers the
+// requested precision; PyTorch uses it when TF32 matmuls are disallowed);
+// TF32 tensor cores only with CUBLAS_TF32_TENSOR_OP_MATH (--tf32).
+void set_cublas_tf32(CublasHandle h, bool tf32) {
+    EFFNET_CUBLAS_CHECK(cublasSetMathMode(h, tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH),
+                        "math mode");
+}
+
+void destroy_cublas(CublasHandle h) {
     if (!h) return;
-    cublasDestroy(static_cast<cublasHandle_t>(h));
+    cublasDestroy(h);
     std::lock_guard<std::mutex> lock(cublas_workspace_mutex);
     if (auto it = cublas_workspaces.find(h); it != cublas_workspaces.end()) {
         cudaFree(it->second);
@@ -187,25 +220,18 @@ void destroy_cublas(void* h) {
     }
 }
 
-Graph::~Graph() {
-    if (exec_) cudaGraphExecDestroy(static_cast<cudaGraphExec_t>(exec_));
-    if (graph_) cudaGraphDestroy(static_cast<cudaGraph_t>(graph_));
-}
-Graph::Graph(Graph&& o) noexcept : graph_(o.graph_), exec_(o.exec_) { o.graph_ = o.exec_ = nullptr; }
-Graph& Graph::operator=(Graph&& o) noexcept {
-    std::swap(graph_, o.graph_);
-    std::swap(exec_, o.exec_);
-    return *this;
+void Graph::destroy() {
+    if (exec_) cudaGraphExecDestroy(exec_);
+    if (graph_) cudaGraphDestroy(graph_);
 }
 
-void Graph::begin_capture(void* stream) {
-    EFFNET_CHECK(stream != nullptr, "CUDA graph capture needs a non-default stream");
-    EFFNET_CUDA_CHECK(cudaStreamBeginCapture(static_cast<cudaStream_t>(stream), cudaStreamCaptureModeGlobal));
+void Graph::begin_capture(CudaStream stream) {
+    EFFNET_CUDA_CHECK(cudaStreamBeginCapture(checked_stream(stream, "Graph::begin_capture"), cudaStreamCaptureModeGlobal));
 }
 
-void Graph::end_capture(void* stream) {
+void Graph::end_capture(CudaStream stream) {
     cudaGraph_t g = nullptr;
-    EFFNET_CUDA_CHECK(cudaStreamEndCapture(static_cast<cudaStream_t>(stream), &g));
+    EFFNET_CUDA_CHECK(cudaStreamEndCapture(checked_stream(stream, "Graph::end_capture"), &g));
     cudaGraphExec_t e = nullptr;
     const cudaError_t err = cudaGraphInstantiate(&e, g, 0);
     if (err != cudaSuccess) {
@@ -218,27 +244,27 @@ void Graph::end_capture(void* stream) {
     *this = std::move(fresh);
 }
 
-void Graph::cancel_capture(void* stream) {
+void Graph::cancel_capture(CudaStream stream) {
     cudaGraph_t g = nullptr;
-    cudaStreamEndCapture(static_cast<cudaStream_t>(stream), &g);  // reports the capture's error; already known
+    cudaStreamEndCapture(checked_stream(stream, "Graph::cancel_capture"), &g);  // reports the capture's error; already known
     if (g) cudaGraphDestroy(g);
     cudaGetLastError();
 }
 
-void Graph::launch(void* stream) {
+void Graph::launch(CudaStream stream) {
     EFFNET_CHECK(exec_ != nullptr, "CUDA graph launched before a capture ended");
-    EFFNET_CUDA_CHECK(cudaGraphLaunch(static_cast<cudaGraphExec_t>(exec_), static_cast<cudaStream_t>(stream)));
+    EFFNET_CUDA_CHECK(cudaGraphLaunch(exec_, checked_stream(stream, "Graph::launch")));
 }
 
-void* create_cudnn(void* stream) {
-    cudnnHandle_t h = nullptr;
+CudnnHandle create_cudnn(CudaStream stream) {
+    CudnnHandle h = nullptr;
     EFFNET_CUDNN_CHECK(cudnnCreate(&h), "");
-    EFFNET_CUDNN_CHECK(cudnnSetStream(h, static_cast<cudaStream_t>(stream)), "");
+    EFFNET_CUDNN_CHECK(cudnnSetStream(h, checked_stream(stream, "create_cudnn")), "");
     return h;
 }
 
-void destroy_cudnn(void* h) {
-    if (h) cudnnDestroy(static_cast<cudnnHandle_t>(h));
+void destroy_cudnn(CudnnHandle h) {
+    if (h) cudnnDestroy(h);
 }
 
 }  // namespace effnet::gpu

@@ -14,7 +14,10 @@ TEST(Cli, UnknownFlagIsAUsageError) {
 TEST(Cli, BadValuesAreUsageErrors) {
     for (const char* args : {"--lr abc", "--epochs 0", "--batch-size", "--device tpu", "--channels 2", "--loss bce --classes 2",
                              "--norm-std 0,1,2", "--norm-mean a,b", "--max-image-side 8", "--cache-mb -1",
-                             "--kernels stem=fast"}) {
+                             "--kernels stem=fast", "--lr nan", "--weight-decay inf", "--val-fraction 2",
+                             "--val-fraction 0.5 --test-fraction 0.5", "--dropout 1.5", "--phantoms 0",
+                             "--clahe-tiles 0", "--workers 100000", "--bootstrap -1", "--plateau-factor 1",
+                             "--early-stopping-patience 0", "--classes 1000000"}) {
         AppResult r = run_app(bin("effnet_train") + " " + args);
         EXPECT_EQ(r.status, 2) << args << ": " << r.output;
         EXPECT_NE(r.output.find("effnet_train:"), std::string::npos) << r.output;

@@ -84,6 +84,16 @@ TEST(TrainEndToEnd, WritesEveryOutputWithSaneContents) {
     size_t n_cams = 0;
     for (auto& e : fs::directory_iterator(cams)) n_cams += e.path().string().find("_cam.png") != std::string::npos;
     EXPECT_EQ(n_cams, 4u);
+    // effnet_export writes an ONNX model (ModelProto opens with ir_version 8: bytes 08 08)
+    AppResult ex = run_app(bin("effnet_export") + " --weights " + (out / "best.safetensors").string() + " --onnx " +
+                           (out / "model.onnx").string() + " --threshold 0.4");
+    EXPECT_EQ(ex.status, 0) << ex.output;
+    const std::string onnx = slurp(out / "model.onnx");
+    EXPECT_GT(onnx.size(), 15000000u);
+    EXPECT_EQ(onnx.substr(0, 2), "\x08\x08");
+    EXPECT_NE(onnx.find("threshold"), std::string::npos);
+    EXPECT_EQ(run_app(bin("effnet_export") + " --weights " + (out / "best.safetensors").string() + " --onnx " +
+                      (out / "x.onnx").string() + " --threshold 2").status, 2);
 }
 
 TEST(TrainEndToEnd, ResumeContinuesBitIdentically) {

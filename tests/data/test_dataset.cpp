@@ -56,12 +56,13 @@ TEST(Dataset, ClassFoldersWithNamedClasses) {
 TEST(Dataset, CsvRelativePathsSplitsAndBadRows) {
     auto d = scratch_dir("csv");
     write_text(d / "labels.csv", "path,label,split,patient_id\nimgs/a.png,1,train,p1\nimgs/b.png,0,val,p2\nimgs/c.png,0,test,p3\n");
+    for (const char* f : {"a.png", "b.png", "c.png"}) touch_png(d / "imgs" / f);
     Dataset ds = load_dataset((d / "labels.csv").string());
     ASSERT_EQ(ds.samples.size(), 3u);
     EXPECT_EQ(ds.samples[0].path, (d / "imgs" / "a.png").string());
     EXPECT_EQ(ds.samples[1].split, Split::VAL);
     EXPECT_EQ(ds.samples[2].group, "p3");
-    write_text(d / "bad.csv", "path,label\na.png,1\nb.png,maybe\n");
+    write_text(d / "bad.csv", "path,label\nimgs/a.png,1\nimgs/b.png,maybe\n");
     try {
         load_dataset((d / "bad.csv").string());
         FAIL();
@@ -126,6 +127,8 @@ TEST(Dataset, CheXpertUncertainPolicies) {
                "CheXpert-v1.0-small/train/patient00002/study1/view1_frontal.jpg,F,87,Frontal,AP,,,1.0,\n"
                "CheXpert-v1.0-small/train/patient00003/study1/view1_frontal.jpg,M,40,Frontal,PA,,,-1.0,1.0\n"
                "CheXpert-v1.0-small/train/patient00004/study1/view1_frontal.jpg,M,40,Frontal,PA,,,0.0,\n");
+    for (int p = 1; p <= 4; ++p)
+        touch_png(d / ("CheXpert-v1.0-small/train/patient0000" + std::to_string(p) + "/study1/view1_frontal.jpg"));
     const std::string csv = (d / "CheXpert-v1.0-small" / "train.csv").string();
     DatasetOptions o;
     Dataset ds = load_dataset(csv, o);
@@ -152,4 +155,44 @@ TEST(Dataset, PhantomsAreBalancedAndCarvingIsReproducible) {
     carve_splits(b, o);
     for (size_t i = 0; i < a.samples.size(); ++i) ASSERT_EQ(a.samples[i].split, b.samples[i].split);
     EXPECT_NEAR(double(a.count(Split::VAL)), 60.0, 2.0);
+}
+
+TEST(Dataset, MissingListedImagesAreNamedBeforeAnySplitArithmetic) {
+    auto d = scratch_dir("csv_missing");
+    // Every class-0 image is missing: the error names them, not "no images of class 0".
+    write_text(d / "labels.csv", "path,label\nimgs/a.png,1\nimgs/b.png,1\nimgs/gone1.png,0\nimgs/gone2.png,0\n");
+    touch_png(d / "imgs" / "a.png");
+    touch_png(d / "imgs" / "b.png");
+    fs::create_directories(d / "imgs" / "gone2.png");  // a folder where a file should be
+    try {
+        load_dataset((d / "labels.csv").string());
+        FAIL() << "missing images accepted";
+    } catch (const IoError& e) {
+        const std::string m = e.what();
+        EXPECT_NE(m.find((d / "labels.csv").string() + ": 2 of the 4 images it lists are missing or unreadable"), std::string::npos) << m;
+        EXPECT_NE(m.find((d / "imgs" / "gone1.png").string() + " (not found)"), std::string::npos) << m;
+        EXPECT_NE(m.find((d / "imgs" / "gone2.png").string() + " (not a file)"), std::string::npos) << m;
+        EXPECT_NE(m.find(d.string() + ", the CSV's folder"), std::string::npos) << m;
+        EXPECT_EQ(m.find("split"), std::string::npos) << m;
+    }
+    // Many missing: counted, the first ten named.
+    std::string csv = "path,label\n";
+    for (int i = 0; i < 25; ++i) csv += "x" + std::to_string(i) + ".png," + std::to_string(i % 2) + "\n";
+    write_text(d / "many.csv", csv);
+    try {
+        load_dataset((d / "many.csv").string());
+        FAIL();
+    } catch (const IoError& e) {
+        EXPECT_NE(std::string(e.what()).find("25 of the 25 images"), std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find("... and 15 more"), std::string::npos) << e.what();
+    }
+    // CheXpert paths hint at --image-root.
+    fs::create_directories(d / "chex");
+    write_text(d / "chex" / "valid.csv", "Path,Cardiomegaly\nCheXpert-v1.0/valid/patient1/study1/view1.jpg,1\n");
+    try {
+        load_dataset((d / "chex" / "valid.csv").string());
+        FAIL();
+    } catch (const IoError& e) {
+        EXPECT_NE(std::string(e.what()).find("set --image-root"), std::string::npos) << e.what();
+    }
 }

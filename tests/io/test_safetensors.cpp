@@ -1,4 +1,7 @@
 #include <gtest/gtest.h>
+#include <sys/resource.h>
+
+#include <csignal>
 
 #include <cstdio>
 #include <cstring>
@@ -35,6 +38,16 @@ std::vector<uint8_t> floats_le(std::initializer_list<float> v) {
     return out;
 }
 std::string temp_path(const std::string& name) { return (fs::temp_directory_path() / ("effnet_test_" + name)).string(); }
+
+// An EfficientNet-B0 with two classes, its parameters bound and initialised from `seed`.
+struct B0 {
+    EfficientNet net{EfficientNetConfig::variant(0, 2)};
+    ParameterStore store{net, Device::CPU};
+    explicit B0(uint64_t seed) {
+        uint64_t stream = 0;
+        net.reset_parameters(seed, stream);
+    }
+};
 }  // namespace
 
 TEST(Json, ParsesNestedValuesAndEscapes) {
@@ -151,17 +164,12 @@ TEST(Safetensors, AtomicWriteFailureLeavesNoPartialFile) {
 }
 
 TEST(Weights, ModelRoundTripAndLoadReport) {
-    EfficientNetConfig cfg = EfficientNetConfig::variant(0, 2);
-    EfficientNet a(cfg), b(cfg);
-    ParameterStore sa(a, Device::CPU), sb(b, Device::CPU);
-    uint64_t s1 = 0, s2 = 0;
-    a.reset_parameters(1, s1);
-    b.reset_parameters(2, s2);
+    B0 a(1), b(2);
     const std::string path = temp_path("model.safetensors");
-    save_weights(path, a, {{"arch", "efficientnet_b0"}});
-    LoadReport r = load_weights(path, b, true);
+    save_weights(path, a.net, {{"arch", "efficientnet_b0"}});
+    LoadReport r = load_weights(path, b.net, true);
     EXPECT_TRUE(r.complete()) << r.summary();
-    EXPECT_EQ(sa.values().to_vector(), sb.values().to_vector());
+    EXPECT_EQ(a.store.values().to_vector(), b.store.values().to_vector());
 
     // A model with 3 classes: the classifier is reported mis-shaped, by name.
     EfficientNet c(EfficientNetConfig::variant(0, 3));
@@ -176,9 +184,107 @@ TEST(Weights, ModelRoundTripAndLoadReport) {
     std::vector<float> w(32 * 3 * 3 * 3, 0.5f);
     write_safetensors(path, {{"conv_stem.weight", DType::FLOAT32, {32, 3, 3, 3}, w.data()},
                              {"not_a_layer.weight", DType::FLOAT32, {1}, extra.data()}}, {});
-    r = load_weights(read_safetensors(path), b, false, path);
+    r = load_weights(read_safetensors(path), b.net, false, path);
     EXPECT_EQ(r.loaded.size(), 1u);
     EXPECT_EQ(r.unexpected, std::vector<std::string>{"not_a_layer.weight"});
     EXPECT_GT(r.missing.size(), 200u);
+    fs::remove(path);
+}
+
+TEST(Weights, NonFiniteValuesAreRefusedNamingTheTensor) {
+    B0 a(1), b(2);
+    const std::string path = temp_path("nan.safetensors");
+    save_weights(path, a.net);
+    // One NaN in a real checkpoint's parameter, then an infinity in a BN buffer.
+    for (const char* name : {"blocks.3.1.conv_pw.weight", "bn2.running_var"}) {
+        SafetensorsFile f = read_safetensors(path);
+        std::vector<SafetensorsView> views;
+        for (auto& t : f.tensors) {
+            if (t.name == name) {
+                const float bad = std::string(name) == "bn2.running_var" ? INFINITY : NAN;
+                std::memcpy(t.bytes.data() + 4 * 17, &bad, 4);
+            }
+            views.push_back({t.name, t.dtype, t.shape, t.bytes.data()});
+        }
+        const std::string damaged = temp_path("nan_damaged.safetensors");
+        write_safetensors(damaged, views, f.metadata);
+        try {
+            load_weights(damaged, b.net, false);
+            ADD_FAILURE() << "a non-finite " << name << " loaded";
+        } catch (const IoError& e) {
+            const std::string m = e.what();
+            EXPECT_NE(m.find(damaged + ": tensor '" + name + "' holds non-finite values"), std::string::npos) << m;
+            EXPECT_NE(m.find("the first at index 17"), std::string::npos) << m;
+        }
+        fs::remove(damaged);
+    }
+    // Half-precision NaN and infinity patterns are found too.
+    std::vector<uint16_t> half = {0x3C00, 0x7E00, 0xFC00};
+    SafetensorsEntry h{"w", DType::FLOAT16, {3}, {}};
+    h.bytes.resize(6);
+    std::memcpy(h.bytes.data(), half.data(), 6);
+    try {
+        check_finite(h, "h.safetensors");
+        ADD_FAILURE() << "F16 NaN passed";
+    } catch (const IoError& e) {
+        EXPECT_NE(std::string(e.what()).find("(1 NaN, 1 infinite of 3; the first at index 1)"), std::string::npos) << e.what();
+    }
+    h.dtype = DType::BFLOAT16;
+    half = {0x3F80, 0x7F80, 0x0001};
+    std::memcpy(h.bytes.data(), half.data(), 6);
+    EXPECT_THROW(check_finite(h, "h.safetensors"), IoError);
+    half[1] = 0x7F7F;  // the largest finite bfloat16
+    std::memcpy(h.bytes.data(), half.data(), 6);
+    EXPECT_NO_THROW(check_finite(h, "h.safetensors"));
+    fs::remove(path);
+}
+
+TEST(Safetensors, DataChecksumCatchesDamageAfterWriting) {
+    const std::string path = temp_path("crc.safetensors");
+    std::vector<float> w(64);
+    for (size_t i = 0; i < w.size(); ++i) w[i] = float(i) * 0.25f;
+    write_safetensors(path, {{"w", DType::FLOAT32, {8, 8}, w.data()}}, {{"k", "v"}});
+    std::ifstream in(path, std::ios::binary);
+    std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const SafetensorsFile ok = parse_safetensors(bytes, path);
+    EXPECT_EQ(ok.metadata.at("k"), "v");
+    EXPECT_EQ(ok.metadata.at("effnet.data_crc32").size(), 8u);
+    bytes[bytes.size() - 7] ^= 0x04;  // one bit of one weight
+    try {
+        parse_safetensors(bytes, path);
+        ADD_FAILURE() << "a damaged tensor passed";
+    } catch (const IoError& e) {
+        EXPECT_NE(std::string(e.what()).find("the tensor data fails its checksum"), std::string::npos) << e.what();
+    }
+    fs::remove(path);
+}
+
+TEST(Safetensors, AtomicWriteThatRunsOutOfSpaceKeepsTheOldFile) {
+    // A file-size limit stands in for a full disk (write fails with EFBIG).
+    const std::string path = temp_path("fsize.bin");
+    write_file_atomic(path, "the previous content");
+    rlimit old{};
+    getrlimit(RLIMIT_FSIZE, &old);
+    void (*old_handler)(int) = std::signal(SIGXFSZ, SIG_IGN);
+    rlimit small = old;
+    small.rlim_cur = 1 << 16;
+    ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &small), 0);
+    std::string message;
+    try {
+        write_file_atomic(path, std::string(1 << 20, 'x'));
+    } catch (const IoError& e) {
+        message = e.what();
+    }
+    setrlimit(RLIMIT_FSIZE, &old);
+    std::signal(SIGXFSZ, old_handler);
+    EXPECT_NE(message.find(path + ": could not be written (write "), std::string::npos) << message;
+    EXPECT_NE(message.find("File too large"), std::string::npos) << message;
+    EXPECT_NE(message.find("the previous effnet_test_fsize.bin is unchanged"), std::string::npos) << message;
+    std::ifstream in(path);
+    std::string s;
+    std::getline(in, s);
+    EXPECT_EQ(s, "the previous content");
+    for (auto& e : fs::directory_iterator(fs::temp_directory_path()))
+        EXPECT_EQ(e.path().filename().string().find("effnet_test_fsize.bin.tmp"), std::string::npos) << e.path();
     fs::remove(path);
 }

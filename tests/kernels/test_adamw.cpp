@@ -2,9 +2,11 @@
 
 #include <cmath>
 
+#include "common/gpu_test.h"
 #include "kernels/adamw.h"
 
 using namespace effnet;
+using namespace effnet::test;
 
 // Two steps computed by hand from the update rule in kernels/adamw.h.
 TEST(AdamW, TwoStepsMatchClosedForm) {
@@ -43,4 +45,27 @@ TEST(AdamW, FloatAgreesWithDouble) {
     }
     EXPECT_NEAR(pf[0], pd[0], 1e-6);
     EXPECT_NEAR(pf[1], pd[1], 1e-6);
+}
+
+// ---- GPU vs the CPU reference (helpers and tolerances: common/gpu_test.h) ----
+// Several steps over an interior range.
+
+TEST(AdamWGpu, MatchesCpuOverSeveralSteps) {
+    EFFNET_REQUIRE_GPU();
+    Context g(Device::CUDA), c;
+    const int64_t n = 100003;
+    Tensor p = random_tensor(Shape{n}, 31), m = Tensor::zeros(Shape{n}), v = Tensor::zeros(Shape{n});
+    Tensor pd = to_gpu(p), md = to_gpu(m), vd = to_gpu(v);
+    AdamWStep s;
+    s.lr = 1e-3;
+    s.weight_decay = 1e-2;
+    for (int t = 1; t <= 3; ++t) {
+        Tensor grad = random_tensor(Shape{n}, 40 + uint64_t(t));
+        s.step = t;
+        adamw_update(p, grad, m, v, 5, n - 10, s, c);  // an interior range: the ends must stay untouched
+        adamw_update(pd, to_gpu(grad), md, vd, 5, n - 10, s, g);
+    }
+    expect_close(pd, p, "parameters", kOpTolerance);
+    expect_close(md, m, "first moments", kOpTolerance);
+    expect_close(vd, v, "second moments", kOpTolerance);
 }

@@ -92,3 +92,54 @@ TEST(BnSwish, Float32BackwardUsesTheForwardsZ) {
         EXPECT_LE(cmp.rel_l2, 1e-6) << what << ": " << cmp.str();
     }
 }
+
+// ---- GPU vs the CPU reference (helpers and tolerances: common/gpu_test.h) ----
+// The fused kernels and the cuDNN composition.
+
+TEST(BnSwishGpu, FusedKernelsMatchCpu) {
+    EFFNET_REQUIRE_GPU();
+    Context g(Device::CUDA), c;
+    for (auto [rows, ch] : {std::make_pair(int64_t(2 * 56 * 56), int64_t(144)), std::make_pair(int64_t(9), int64_t(7))}) {
+        SCOPED_TRACE("M=" + std::to_string(rows) + " C=" + std::to_string(ch));
+        const Shape xs{rows, ch}, cs{ch};
+        Tensor x = random_tensor(xs, 91, -2, 3), gamma = random_tensor(cs, 92, 0.5, 1.5), beta = random_tensor(cs, 93), dy = random_tensor(xs, 94);
+        BatchNormParams p;
+        const Shape as{2, ch};
+        Tensor y = Tensor::empty(xs), mean = Tensor::empty(cs), inv = Tensor::empty(cs), aff = Tensor::empty(as),
+               rm = Tensor::zeros(cs), rv = Tensor::full(cs, 1);
+        bn_swish_train_forward(x, gamma, beta, y, mean, inv, aff, rm, rv, p, c);
+        Tensor yd = poisoned_gpu(xs), md = poisoned_gpu(cs), id = poisoned_gpu(cs), ad = poisoned_gpu(as), rmd = Tensor::zeros(cs, Device::CUDA),
+               rvd = Tensor::full(cs, 1, Device::CUDA);
+        bn_swish_train_forward(to_gpu(x), to_gpu(gamma), to_gpu(beta), yd, md, id, ad, rmd, rvd, p, g);
+        expect_close(ad, aff, "saved scale and shift", kOpTolerance);
+        expect_close(yd, y, "fused forward", kOpTolerance);
+        expect_close(rvd, rv, "running var", kOpTolerance);
+        Tensor dx = Tensor::empty(xs), dgam = Tensor::zeros(cs), dbet = Tensor::zeros(cs);
+        bn_swish_backward(x, dy, gamma, mean, inv, aff, dx, dgam, dbet, c);
+        Tensor dxd = poisoned_gpu(xs), dgd = Tensor::zeros(cs, Device::CUDA), dbd = Tensor::zeros(cs, Device::CUDA);
+        bn_swish_backward(to_gpu(x), to_gpu(dy), to_gpu(gamma), md, id, ad, dxd, dgd, dbd, g);
+        expect_close(dxd, dx, "fused input gradient", kOpTolerance);
+        expect_close(dgd, dgam, "gamma gradient", kOpTolerance);
+        expect_close(dbd, dbet, "beta gradient", kOpTolerance);
+        Tensor rmr = random_tensor(cs, 95), rvr = random_tensor(cs, 96, 0.5, 2), ye = Tensor::empty(xs), yed = poisoned_gpu(xs);
+        bn_swish_eval_forward(x, gamma, beta, rmr, rvr, ye, p, c);
+        bn_swish_eval_forward(to_gpu(x), to_gpu(gamma), to_gpu(beta), to_gpu(rmr), to_gpu(rvr), yed, p, g);
+        expect_close(yed, ye, "fused eval forward", kOpTolerance);
+        // --kernels cudnn: cuDNN's batch norm with swish apart, same results.
+        Context vendor(Device::CUDA);
+        vendor.batchnorm_kernels = KernelChoice::CUDNN;
+        Tensor yv = poisoned_gpu(xs), mv = poisoned_gpu(cs), iv = poisoned_gpu(cs), av = poisoned_gpu(as), rmv = Tensor::zeros(cs, Device::CUDA),
+               rvv = Tensor::full(cs, 1, Device::CUDA);
+        bn_swish_train_forward(to_gpu(x), to_gpu(gamma), to_gpu(beta), yv, mv, iv, av, rmv, rvv, p, vendor);
+        expect_close(yv, y, "cuDNN composition forward", kOpTolerance);
+        expect_close(rvv, rv, "cuDNN composition running var", kOpTolerance);
+        Tensor dxv = poisoned_gpu(xs), dgv = Tensor::zeros(cs, Device::CUDA), dbv = Tensor::zeros(cs, Device::CUDA);
+        bn_swish_backward(to_gpu(x), to_gpu(dy), to_gpu(gamma), mv, iv, av, dxv, dgv, dbv, vendor, p.eps);
+        expect_close(dxv, dx, "cuDNN composition input gradient", kOpTolerance);
+        expect_close(dgv, dgam, "cuDNN composition gamma gradient", kOpTolerance);
+        expect_close(dbv, dbet, "cuDNN composition beta gradient", kOpTolerance);
+        Tensor yev = poisoned_gpu(xs);
+        bn_swish_eval_forward(to_gpu(x), to_gpu(gamma), to_gpu(beta), to_gpu(rmr), to_gpu(rvr), yev, p, vendor);
+        expect_close(yev, ye, "cuDNN composition eval forward", kOpTolerance);
+    }
+}

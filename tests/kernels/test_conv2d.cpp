@@ -1,6 +1,11 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
+#include "common/conv_geometry.h"
+#include "common/gpu_test.h"
 #include "common/gradcheck.h"
+#include "common/tolerance.h"
 #include "kernels/conv2d.h"
 
 using namespace effnet;
@@ -28,12 +33,6 @@ std::vector<double> naive_conv(const std::vector<double>& x, const std::vector<d
                     y[((n * g.ho() + oy) * g.wo() + ox) * g.cout + co] = s;
                 }
     return y;
-}
-
-ConvGeometry geom(int64_t n, int64_t h, int64_t w, int64_t cin, int64_t cout, int64_t k, int64_t s, int64_t groups = 1) {
-    ConvGeometry g;
-    g.n = n; g.h = h; g.w = w; g.cin = cin; g.cout = cout; g.kh = g.kw = k; g.stride = s; g.pad = k / 2; g.groups = groups;
-    return g;
 }
 
 class Conv2dTest : public ::testing::TestWithParam<ConvGeometry> {};
@@ -72,20 +71,60 @@ TEST_P(Conv2dTest, BackwardMatchesFiniteDifferences) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Geometries, Conv2dTest,
-                         ::testing::Values(geom(2, 7, 5, 3, 4, 3, 2),   // stem-like 3x3/2, odd sizes
-                                           geom(1, 6, 6, 3, 5, 3, 1),   // batch 1
-                                           geom(2, 3, 5, 7, 6, 1, 1),   // pointwise (GEMM path)
-                                           geom(1, 5, 4, 6, 4, 3, 2, 2),  // grouped
-                                           geom(1, 9, 7, 2, 3, 5, 2)));  // 5x5/2
+                         ::testing::Values(conv_geometry(2, 7, 5, 3, 4, 3, 2),   // stem-like 3x3/2, odd sizes
+                                           conv_geometry(1, 6, 6, 3, 5, 3, 1),   // batch 1
+                                           conv_geometry(2, 3, 5, 7, 6, 1, 1),   // pointwise (GEMM path)
+                                           conv_geometry(1, 5, 4, 6, 4, 3, 2, 2),  // grouped
+                                           conv_geometry(1, 9, 7, 2, 3, 5, 2)),  // 5x5/2
+                         ParamName());
 
 TEST(Conv2d, ShapeMismatchThrowsWithShapes) {
     Context ctx;
-    ConvGeometry g = geom(1, 4, 4, 3, 8, 3, 1);
+    ConvGeometry g = conv_geometry(1, 4, 4, 3, 8, 3, 1);
     Tensor x = Tensor::zeros(Shape{1, 4, 4, 2}), w = Tensor::zeros(Shape{8, 3, 3, 3}), y = Tensor::zeros(Shape{1, 4, 4, 8});
     try {
         conv2d_forward(x, w, y, g, ctx);
         FAIL();
     } catch (const ContractError& e) {
         EXPECT_NE(std::string(e.what()).find("[1, 4, 4, 2]"), std::string::npos) << e.what();
+    }
+}
+
+// ---- GPU vs the CPU reference (helpers and tolerances: common/gpu_test.h) ----
+// Pointwise (one GEMM) and stem convolutions on both GPU paths.
+
+TEST(Conv2dGpu, PointwiseAndStemMatchCpuOnBothPaths) {
+    EFFNET_REQUIRE_GPU();
+    Context g(Device::CUDA), c;
+    for (const ConvGeometry& cg : {conv_geometry(4, 224, 224, 3, 32, 3, 2), conv_geometry(2, 7, 9, 3, 5, 3, 2),
+                                   conv_geometry(4, 56, 56, 24, 144, 1, 1), conv_geometry(4, 7, 7, 320, 1280, 1, 1),
+                                   conv_geometry(1, 5, 3, 7, 6, 1, 1)}) {
+        SCOPED_TRACE(describe(cg));
+        const Shape xs{cg.n, cg.h, cg.w, cg.cin}, ys{cg.n, cg.ho(), cg.wo(), cg.cout}, ws{cg.cout, cg.cin, cg.kh, cg.kw};
+        Tensor x = random_tensor(xs, 61), w = random_tensor(ws, 62), dy = random_tensor(ys, 63);
+        Tensor y = Tensor::empty(ys), dx = Tensor::empty(xs), dw = Tensor::full(ws, 0.25f);
+        conv2d_forward(x, w, y, cg, c);
+        conv2d_backward_input(dy, w, dx, cg, c);
+        conv2d_backward_weight(x, dy, dw, cg, c);
+        // Both GPU paths of a dense convolution: im2col + cuBLAS (custom) and
+        // cuDNN (the default for the stem); 1x1 convolutions take one GEMM in both.
+        for (const char* spec : {"stem=custom", "stem=cudnn"}) {
+            SCOPED_TRACE(spec);
+            apply_kernel_spec(g, spec);
+            Tensor yd = poisoned_gpu(ys), dxd = poisoned_gpu(xs), dwd = Tensor::full(ws, 0.25f, Device::CUDA);
+            conv2d_forward(to_gpu(x), to_gpu(w), yd, cg, g);
+            conv2d_backward_input(to_gpu(dy), to_gpu(w), dxd, cg, g);
+            conv2d_backward_weight(to_gpu(x), to_gpu(dy), dwd, cg, g);
+            // cuBLAS/cuDNN sum in a different order than Eigen. A weight's
+            // gradient sums K = N*Ho*Wo products (the stem at batch 4: 4*112*112
+            // = 50,176), so its float error grows with sqrt(K):
+            // atol = 64 * FLT_EPSILON * sqrt(K) * rms(x)*rms(dy) (derivation in
+            // tests/common/tolerance.h; 5.7e-4 for the stem), rtol 1e-4.
+            expect_close(yd, y, "forward", kOpTolerance);
+            expect_close(dxd, dx, "input gradient", kOpTolerance);
+            const double dw_atol =
+                std::max(1e-4, float_sum_atol(cg.n * cg.ho() * cg.wo(), rms(x.to_vector()) * rms(dy.to_vector())));
+            expect_close(dwd, dw, "weight gradient (accumulated)", kOpTolerance.with_atol(dw_atol));
+        }
     }
 }

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include "common/gpu_test.h"
 #include "common/gradcheck.h"
 #include "kernels/dropout.h"
 
@@ -53,4 +54,19 @@ TEST(Dropout, ZeroProbabilityIsIdentity) {
     std::vector<float> x = {1, -2, 3}, y(3);
     cpu::dropout_apply(x.data(), y.data(), 3, 0.0f, 1, 1, nullptr);
     EXPECT_EQ(x, y);
+}
+
+// ---- GPU vs the CPU reference (helpers and tolerances: common/gpu_test.h) ----
+// Bit-identical masks on both devices.
+
+TEST(DropoutGpu, SameMasksAsCpu) {
+    EFFNET_REQUIRE_GPU();
+    Context g(Device::CUDA), c;
+    Tensor x = random_tensor(Shape{4, 9, 9, 13}, 51), y = Tensor::empty(x.shape()), yd = poisoned_gpu(x.shape());
+    dropout_forward(x, y, 0.3f, 7, 99, c);
+    dropout_forward(to_gpu(x), yd, 0.3f, 7, 99, g);
+    EXPECT_EQ(yd.to_vector(), y.to_vector()) << "Philox masks must agree bit for bit";
+    drop_path_forward(x, y, 0.5f, 7, 100, c);
+    drop_path_forward(to_gpu(x), yd, 0.5f, 7, 100, g);
+    EXPECT_EQ(yd.to_vector(), y.to_vector());
 }

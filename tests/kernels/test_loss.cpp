@@ -1,7 +1,9 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 
+#include "common/gpu_test.h"
 #include "common/gradcheck.h"
 #include "kernels/loss.h"
 
@@ -56,4 +58,32 @@ TEST(BceWithLogits, KnownValueAndGradient) {
         return lv[0];
     });
     EXPECT_LT(gradient_error(dz, num), kGradTolerance);
+}
+
+// ---- GPU vs the CPU reference (helpers and tolerances: common/gpu_test.h) ----
+// Softmax cross-entropy and BCE, several batch sizes.
+
+TEST(LossGpu, CrossEntropyAndBceMatchCpu) {
+    EFFNET_REQUIRE_GPU();
+    Context g(Device::CUDA), c;
+    for (int64_t n : {1, 7, 32, 300}) {
+        Tensor z = random_tensor(Shape{n, 2}, 21, -5, 5), labels = Tensor::empty(Shape{n}, Device::CPU, DType::INT32);
+        for (int64_t i = 0; i < n; ++i) labels.i32()[i] = int32_t((i * 7) % 2);
+        Tensor p = Tensor::empty(Shape{n, 2}), l = Tensor::empty(Shape{1}), dz = Tensor::empty(Shape{n, 2});
+        const float loss = softmax_cross_entropy_forward(z, labels, p, l, c);
+        softmax_cross_entropy_backward(p, labels, dz, c);
+        Tensor pd = poisoned_gpu(Shape{n, 2}), ld = poisoned_gpu(Shape{1}), dzd = poisoned_gpu(Shape{n, 2}), labd = labels.to(Device::CUDA);
+        const float lossd = softmax_cross_entropy_forward(to_gpu(z), labd, pd, ld, g);
+        softmax_cross_entropy_backward(pd, labd, dzd, g);
+        EXPECT_NEAR(lossd, loss, 1e-6 * std::max(1.0f, loss)) << "n=" << n;
+        expect_close(pd, p, "probabilities", kOpTolerance);
+        expect_close(dzd, dz, "logit gradient", kOpTolerance);
+        Tensor zb = random_tensor(Shape{n, 1}, 22, -30, 30), pb = Tensor::empty(Shape{n, 1}), db = Tensor::empty(Shape{n, 1});
+        const float bl = bce_with_logits_forward(zb, labels, pb, l, c);
+        bce_with_logits_backward(pb, labels, db, c);
+        Tensor pbd = poisoned_gpu(Shape{n, 1}), dbd = poisoned_gpu(Shape{n, 1});
+        EXPECT_NEAR(bce_with_logits_forward(to_gpu(zb), labd, pbd, ld, g), bl, 1e-6 * std::max(1.0f, bl));
+        bce_with_logits_backward(pbd, labd, dbd, g);
+        expect_close(dbd, db, "BCE gradient", kOpTolerance);
+    }
 }

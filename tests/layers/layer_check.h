@@ -35,7 +35,7 @@ inline void check_layer_gradients(Layer& layer, ParameterStore& store, const Sha
     auto loss = [&](const Tensor& xin) { return dot_f(layer.forward(xin, run, ctx).to_vector(), r); };
 
     layer.forward(x, run, ctx);
-    store.zero_grads(ctx);
+    store.zero_grads();
     Tensor dx = layer.backward(Tensor::from_vector(out_shape, r), ctx);
     std::vector<float> dxv = dx.to_vector(), gp = store.grads().to_vector();
 

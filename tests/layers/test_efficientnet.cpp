@@ -3,10 +3,12 @@
 #include <algorithm>
 
 #include <cmath>
+#include <iostream>
 #include <map>
 
 #include "common/gpu_test.h"
 #include "common/gradcheck.h"
+#include "kernels/conv2d.h"
 #include "kernels/loss.h"
 #include "layers/efficientnet.h"
 #include "layers/parameters.h"
@@ -113,7 +115,7 @@ TEST(EfficientNet, ForwardBackwardGivesFiniteGradientsForEveryParameter) {
     float l = softmax_cross_entropy_forward(logits, labels, probs, loss, t.ctx);
     EXPECT_TRUE(std::isfinite(l));
     softmax_cross_entropy_backward(probs, labels, dlogits, t.ctx);
-    t.store.zero_grads(t.ctx);
+    t.store.zero_grads();
     EXPECT_FALSE(t.net.backward(dlogits, t.ctx).defined()) << "the stem computes no gradient for the image";
     std::vector<NamedParam> ps;
     t.net.collect_params("", ps);
@@ -147,7 +149,7 @@ TEST(EfficientNet, SharedGradientArenaHoldsNoState) {
             Tensor probs = Tensor::empty(logits.shape()), loss = Tensor::empty(Shape{1}), dz = Tensor::empty(logits.shape());
             softmax_cross_entropy_forward(logits, labels, probs, loss, t.ctx);
             softmax_cross_entropy_backward(probs, labels, dz, t.ctx);
-            t.store.zero_grads(t.ctx);
+            t.store.zero_grads();
             t.net.backward(dz, t.ctx);
             if (i == 0) g = t.store.grads().to_vector();
             else EXPECT_EQ(t.store.grads().to_vector(), g) << "pass " << i + 1 << " differs from the first";
@@ -205,7 +207,7 @@ TEST(EfficientNet, OverfitsSixteenImages) {
         last = softmax_cross_entropy_forward(logits, labels, probs, loss, t.ctx);
         if (step == 1) first = last;
         softmax_cross_entropy_backward(probs, labels, dlogits, t.ctx);
-        t.store.zero_grads(t.ctx);
+        t.store.zero_grads();
         t.net.backward(dlogits, t.ctx);
         AdamWStep s;
         s.lr = 3e-3;
@@ -217,9 +219,7 @@ TEST(EfficientNet, OverfitsSixteenImages) {
 }
 
 // The whole model on the GPU equals the CPU model for the same weights and
-// input: logits, loss and every parameter gradient. Tolerance: relative L2
-// 1e-4 over the flat gradient (50+ float32 layers summed in different orders
-// by cuBLAS and Eigen; the per-kernel tests hold 1e-5).
+// input: logits, loss and every parameter gradient tensor.
 namespace {
 // The same B0 (2 classes, weights from `seed`) on the CPU and on the GPU,
 // planned for inputs of `in`.
@@ -240,76 +240,154 @@ struct CpuGpuTwins {
         gpu_net.setup(in, Device::CUDA);
     }
 };
+
+// The logits, loss and flat parameter gradient of one TRAIN step of `net` on
+// (x, labels), everything read back to the host.
+struct StepResult {
+    float loss = 0;
+    std::vector<float> logits, grads;
+};
+StepResult train_step(EfficientNet& net, ParameterStore& st, Context& ctx, const Tensor& x, const Tensor& labels,
+                      const RunState& run) {
+    const Device d = ctx.device();
+    Tensor xd = x.to(d), ld = labels.to(d);
+    Tensor logits = net.forward(xd, run, ctx);
+    Tensor p = Tensor::empty(logits.shape(), d), l = Tensor::empty(Shape{1}, d), dz = Tensor::empty(logits.shape(), d);
+    StepResult r;
+    r.loss = softmax_cross_entropy_forward(logits, ld, p, l, ctx);
+    softmax_cross_entropy_backward(p, ld, dz, ctx);
+    st.zero_grads();
+    net.backward(dz, ctx);
+    r.logits = logits.to_vector();
+    r.grads = st.grads().to_vector();
+    return r;
+}
+
+// x with every element moved by one float rounding step (relative 2^-24,
+// random sign): the size of the difference two correct implementations make.
+Tensor rounding_perturbed(const Tensor& x) {
+    std::vector<float> v = x.to_vector();
+    for (size_t i = 0; i < v.size(); ++i) v[i] *= 1.0f + (philox_uniform(77, 5, i) < 0.5 ? -1.0f : 1.0f) * 0x1p-24f;
+    return Tensor::from_vector(x.shape(), v);
+}
+
+// Parameter tensors whose gradient `got` differs from `want` by more than
+// rounding allows, as " name (error, allowed)". Per tensor (L2 norms):
+//   |got - want| <= 1e-4 |want| + 10 |noise - want|
+// where `noise` is the same CPU step on the rounding-perturbed input: a tensor
+// whose gradient cancels (a batch-norm beta feeding another batch norm, an
+// SE bias) amplifies any rounding difference, and its floor says by how much.
+// A wrong gradient (a missing term, a wrong index) is off by O(|want|) and is
+// named; a flat norm over all 4 M gradients would hide a small tensor's.
+std::string mismatched_params(const std::vector<float>& got, const std::vector<float>& want,
+                              const std::vector<float>& noise, const ParameterStore& store) {
+    std::string out;
+    for (const ParamRange& r : store.ranges()) {
+        double err = 0, norm = 0, floor = 0;
+        for (int64_t i = r.offset; i < r.offset + r.count; ++i) {
+            err += std::pow(double(got[size_t(i)]) - want[size_t(i)], 2);
+            norm += std::pow(double(want[size_t(i)]), 2);
+            floor += std::pow(double(noise[size_t(i)]) - want[size_t(i)], 2);
+        }
+        const double allowed = 1e-4 * std::sqrt(norm) + 10 * std::sqrt(floor);
+        if (!(std::sqrt(err) <= allowed))
+            out += " " + r.name + " (error " + std::to_string(std::sqrt(err)) + " > allowed " + std::to_string(allowed) +
+                   "; error / rounding floor " + std::to_string(std::sqrt(err / floor)) + ")";
+    }
+    return out;
+}
+
+Tensor alternating_labels(int64_t n, int offset) {
+    Tensor labels = Tensor::empty(Shape{n}, Device::CPU, DType::INT32);
+    for (int64_t i = 0; i < n; ++i) labels.i32()[i] = int32_t((i + offset) % 2);
+    return labels;
+}
 }  // namespace
+
+// The per-tensor check itself, on the CPU, at the GPU test's shapes: a
+// correct implementation (the same step on a rounding-perturbed input) passes,
+// and a gradient off by 2% in one small tensor (a batch-norm beta of 96
+// values, an SE bias of 4) is named. (Measured here: rounding moves most
+// tensors' gradients by ~2e-5 relative; the betas of batch norms that feed a
+// 1x1 convolution and another batch norm have gradients of ~1e-7, pure
+// rounding, and are allowed that.)
+TEST(EfficientNet, PerParameterGradientCheckNamesAWrongSmallTensor) {
+    const Shape in{4, 64, 64, 3};
+    EfficientNet net(EfficientNetConfig::variant(0, 2));
+    ParameterStore st(net, Device::CPU);
+    uint64_t s = 0;
+    net.reset_parameters(3, s);
+    net.setup(in, Device::CPU);
+    Context ctx;
+    Tensor x = Tensor::from_vector(in, random_floats(in.numel(), 8));
+    const Tensor labels = alternating_labels(4, 0);
+    const RunState run{Mode::TRAIN, 1, 2};
+    const StepResult want = train_step(net, st, ctx, x, labels, run);
+    const Tensor xp = rounding_perturbed(x);
+    const StepResult noise = train_step(net, st, ctx, xp, labels, run);
+    const StepResult again = train_step(net, st, ctx, rounding_perturbed(xp), labels, run);
+    EXPECT_EQ(mismatched_params(again.grads, want.grads, noise.grads, st), "");
+    for (const char* name : {"blocks.1.0.bn1.bias", "blocks.1.0.se.conv_reduce.bias"}) {
+        std::vector<float> wrong = want.grads;
+        auto r = std::find_if(st.ranges().begin(), st.ranges().end(), [&](const ParamRange& p) { return p.name == name; });
+        ASSERT_NE(r, st.ranges().end()) << name;
+        for (int64_t i = r->offset; i < r->offset + r->count; ++i) wrong[size_t(i)] *= 1.02f;
+        EXPECT_NE(mismatched_params(wrong, want.grads, noise.grads, st).find(name), std::string::npos) << name;
+    }
+}
 
 TEST(EfficientNetGpu, ForwardBackwardMatchesCpuAndIsDeterministic) {
     EFFNET_REQUIRE_GPU();
     const Shape in{4, 64, 64, 3};
     CpuGpuTwins t(3, in);
-    auto& [cpu_net, gpu_net, cs, gs, cc, gc] = t;
-    Tensor x = Tensor::from_vector(in, random_floats(in.numel(), 8));
-    Tensor labels = Tensor::empty(Shape{4}, Device::CPU, DType::INT32);
-    for (int i = 0; i < 4; ++i) labels.i32()[i] = i % 2;
-    auto run = [&](EfficientNet& net, ParameterStore& st, Context& ctx, Device d) {
-        Tensor xd = x.to(d), ld = labels.to(d);
-        Tensor logits = net.forward(xd, RunState{Mode::TRAIN, 1, 2}, ctx);
-        Tensor p = Tensor::empty(logits.shape(), d), l = Tensor::empty(Shape{1}, d), dz = Tensor::empty(logits.shape(), d);
-        const float loss = softmax_cross_entropy_forward(logits, ld, p, l, ctx);
-        softmax_cross_entropy_backward(p, ld, dz, ctx);
-        st.zero_grads(ctx);
-        net.backward(dz, ctx);
-        ctx.synchronize();
-        return std::make_pair(loss, std::make_pair(logits.to_vector(), st.grads().to_vector()));
-    };
-    auto want = run(cpu_net, cs, cc, Device::CPU);
-    auto got = run(gpu_net, gs, gc, Device::CUDA);
-    EXPECT_NEAR(got.first, want.first, 1e-4 * std::fabs(want.first));
-    auto lc = test::compare(got.second.first, want.second.first, 1e-4, 1e-3);
+    const Tensor x = Tensor::from_vector(in, random_floats(in.numel(), 8)), labels = alternating_labels(4, 0);
+    const RunState run{Mode::TRAIN, 1, 2};
+    const StepResult want = train_step(t.cpu_net, t.cs, t.cc, x, labels, run);
+    const StepResult noise = train_step(t.cpu_net, t.cs, t.cc, rounding_perturbed(x), labels, run);
+    const StepResult got = train_step(t.gpu_net, t.gs, t.gc, x, labels, run);
+    EXPECT_NEAR(got.loss, want.loss, 1e-4 * std::fabs(want.loss));
+    auto lc = test::compare(got.logits, want.logits, 1e-4, 1e-3);
     EXPECT_TRUE(lc.ok) << "logits: " << lc.str();
-    auto gcmp = test::compare(got.second.second, want.second.second, 1e-3, 1e-2);
-    EXPECT_LE(gcmp.rel_l2, 1e-4) << "gradients: " << gcmp.str();
-    auto again = run(gpu_net, gs, gc, Device::CUDA);
-    EXPECT_EQ(again.second.second, got.second.second) << "two identical GPU steps must give identical gradients";
+    EXPECT_LE(test::compare(got.grads, want.grads, 1e-3, 1e-2).rel_l2, 1e-4) << "all gradients";
+    EXPECT_EQ(mismatched_params(got.grads, want.grads, noise.grads, t.gs), "") << "gradients beyond rounding";
+    const StepResult again = train_step(t.gpu_net, t.gs, t.gc, x, labels, run);
+    EXPECT_EQ(again.grads, got.grads) << "two identical GPU steps must give identical gradients";
 }
 
 // The same with every cuDNN path (--kernels cudnn: depthwise, batch norm,
-// stem): matches the CPU, and two identical steps give identical gradients
-// (cuDNN convolution algorithms are chosen deterministic; whether cuDNN's
-// batch-norm backward is, its API does not say: a failure here names the
-// parameters that differ).
+// stem): matches the CPU per parameter tensor, and two identical steps give
+// identical gradients. cuDNN convolution algorithms are chosen deterministic
+// first; where cuDNN offered only a non-deterministic one the bit-identity
+// comparison is skipped with the list (kernels/conv2d.h).
+// Whether cuDNN's batch-norm backward is deterministic its API does not say:
+// a failure names the parameters that differ.
 TEST(EfficientNetGpu, CudnnPathsMatchCpuAndAreDeterministic) {
     EFFNET_REQUIRE_GPU();
     const Shape in{4, 64, 64, 3};
     CpuGpuTwins t(4, in);
-    auto& [cpu_net, gpu_net, cs, gs, cc, gc] = t;
-    apply_kernel_spec(gc, "cudnn");
-    Tensor x = Tensor::from_vector(in, random_floats(in.numel(), 9));
-    Tensor labels = Tensor::empty(Shape{4}, Device::CPU, DType::INT32);
-    for (int i = 0; i < 4; ++i) labels.i32()[i] = (i + 1) % 2;
-    auto grads = [&](EfficientNet& net, ParameterStore& st, Context& ctx, Device d) {
-        Tensor xd = x.to(d), ld = labels.to(d);
-        Tensor logits = net.forward(xd, RunState{Mode::TRAIN, 1, 3}, ctx);
-        Tensor p = Tensor::empty(logits.shape(), d), l = Tensor::empty(Shape{1}, d), dz = Tensor::empty(logits.shape(), d);
-        softmax_cross_entropy_forward(logits, ld, p, l, ctx);
-        softmax_cross_entropy_backward(p, ld, dz, ctx);
-        st.zero_grads(ctx);
-        net.backward(dz, ctx);
-        ctx.synchronize();
-        return st.grads().to_vector();
-    };
-    const auto want = grads(cpu_net, cs, cc, Device::CPU);
-    const auto first = grads(gpu_net, gs, gc, Device::CUDA);
-    std::vector<NamedParam> ps;
-    gpu_net.collect_params("", ps);
-    std::vector<std::vector<float>> first_by_param;
-    for (auto& p : ps) first_by_param.push_back(p.grad.to_vector());
-    const auto second = grads(gpu_net, gs, gc, Device::CUDA);
-    EXPECT_LE(test::compare(first, want, 1e-3, 1e-2).rel_l2, 1e-4) << "gradients vs the CPU";
-    EXPECT_EQ(second, first) << "two identical steps with cuDNN give different gradients";
+    apply_kernel_spec(t.gc, "cudnn");
+    const Tensor x = Tensor::from_vector(in, random_floats(in.numel(), 9)), labels = alternating_labels(4, 1);
+    const RunState run{Mode::TRAIN, 1, 3};
+    const StepResult want = train_step(t.cpu_net, t.cs, t.cc, x, labels, run);
+    const StepResult noise = train_step(t.cpu_net, t.cs, t.cc, rounding_perturbed(x), labels, run);
+    const StepResult first = train_step(t.gpu_net, t.gs, t.gc, x, labels, run);
+    const StepResult second = train_step(t.gpu_net, t.gs, t.gc, x, labels, run);
+    EXPECT_LE(test::compare(first.grads, want.grads, 1e-3, 1e-2).rel_l2, 1e-4) << "all gradients vs the CPU";
+    EXPECT_EQ(mismatched_params(first.grads, want.grads, noise.grads, t.gs), "") << "gradients beyond rounding";
+    const std::vector<std::string> nondeterministic = cudnn_nondeterministic_choices();
+    if (!nondeterministic.empty()) {
+        std::string list;
+        for (const auto& n : nondeterministic) list += "\n  " + n;
+        std::cout << "[ NOTE     ] bit-identity not checked: cuDNN offered only non-deterministic algorithms for" << list
+                  << "\n";
+        return;
+    }
     std::string differ;
-    for (size_t i = 0; i < ps.size(); ++i)
-        if (ps[i].grad.to_vector() != first_by_param[i]) differ += " " + ps[i].name;
-    EXPECT_TRUE(differ.empty()) << "not bit-deterministic with cuDNN:" << differ;
+    for (const ParamRange& r : t.gs.ranges())
+        if (!std::equal(first.grads.begin() + r.offset, first.grads.begin() + r.offset + r.count,
+                        second.grads.begin() + r.offset))
+            differ += " " + r.name;
+    EXPECT_TRUE(differ.empty()) << "two identical steps with cuDNN give different gradients:" << differ;
 }
 
 // Every layer of B0 at its real shapes (224x224, batch 2), one at a time: the
@@ -322,8 +400,8 @@ TEST(EfficientNetGpu, EveryB0LayerAtItsShapeMatchesCpu) {
     const Shape in{2, 224, 224, 3};
     CpuGpuTwins t(5, in);
     auto& [cpu_net, gpu_net, cs, gs, cc, gc] = t;
-    cs.zero_grads(cc);
-    gs.zero_grads(gc);
+    cs.zero_grads();
+    gs.zero_grads();
     auto cpu_layers = cpu_net.execution_order(), gpu_layers = gpu_net.execution_order();
     ASSERT_EQ(cpu_layers.size(), gpu_layers.size());
     Tensor h = Tensor::from_vector(in, random_floats(in.numel(), 9));

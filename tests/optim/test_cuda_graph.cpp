@@ -44,7 +44,7 @@ struct Trainee {
         Tensor logits = net.forward(x, RunState{Mode::TRAIN, 3, index}, ctx);
         softmax_cross_entropy_forward_on_device(logits, labels, probs, loss, ctx);
         softmax_cross_entropy_backward(probs, labels, dlogits, ctx);
-        store.zero_grads(ctx);
+        store.zero_grads();
         net.backward(dlogits, ctx);
         opt.step(ctx);
     }
@@ -66,11 +66,13 @@ TEST(CudaGraphGpu, CapturedTrainingStepEqualsTheEagerStep) {
     a.ctx.synchronize();
     b.ctx.synchronize();
 
-    gpu::Graph graph;
-    graph.begin_capture(b.ctx.stream());
-    b.step(x, labels, 1);
-    graph.end_capture(b.ctx.stream());
-    graph.launch(b.ctx.stream());
+    if constexpr (kWithCuda) {  // graphs exist only in the CUDA build (this test has skipped elsewhere)
+        gpu::Graph graph;
+        graph.begin_capture(b.ctx.stream());
+        b.step(x, labels, 1);
+        graph.end_capture(b.ctx.stream());
+        graph.launch(b.ctx.stream());
+    }
     b.ctx.synchronize();
 
     EXPECT_EQ(b.store.values().to_vector(), a.store.values().to_vector()) << "parameters after the replayed step";

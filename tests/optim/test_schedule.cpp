@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "optim/schedule.h"
+#include "tensor/error.h"
 
 using namespace effnet;
 
@@ -60,6 +61,32 @@ TEST(ReduceLROnPlateau, StateRoundTrip) {
     a.save(meta, "plateau.");
     b.load(meta, "plateau.");
     EXPECT_DOUBLE_EQ(a.step(1.2, lr), b.step(1.2, lr));  // both cut now
+}
+
+TEST(SchedulerState, FreshStateRoundTripsAndDamagedStateIsRefused) {
+    // Before the first epoch: best is infinite, no best epoch yet.
+    EarlyStopping fresh(EarlyStoppingConfig{}), back(EarlyStoppingConfig{});
+    std::map<std::string, std::string> meta;
+    fresh.save(meta, "early.");
+    ReduceLROnPlateau plateau;
+    plateau.save(meta, "plateau.");
+    ASSERT_NO_THROW(back.load(meta, "early."));
+    EXPECT_EQ(back.best_epoch(), -1);
+    for (auto [key, value] : std::vector<std::pair<std::string, std::string>>{
+             {"early.best_epoch", "x"}, {"early.wait", "-1"}, {"early.best", "nan"}, {"early.best", "0.5abc"},
+             {"plateau.bad_epochs", "1e3"}, {"plateau.cooldown_left", ""}, {"plateau.best", "1e999"}}) {
+        auto bad = meta;
+        bad[key] = value;
+        EarlyStopping e(EarlyStoppingConfig{});
+        ReduceLROnPlateau p;
+        try {
+            e.load(bad, "early.");
+            p.load(bad, "plateau.");
+            ADD_FAILURE() << key << "='" << value << "' accepted";
+        } catch (const IoError& err) {
+            EXPECT_NE(std::string(err.what()).find("'" + key + "'"), std::string::npos) << err.what();
+        }
+    }
 }
 
 TEST(EarlyStopping, StopsAfterPatienceAndRemembersBestEpoch) {

@@ -169,7 +169,7 @@ void check_case(const json::Value& g, Device device) {
     EXPECT_LE(std::fabs(l - want_loss), allowed(1e-4 * std::fabs(want_loss), want_loss, t32.find("loss")->number))
         << "loss " << l << " vs timm " << want_loss;
     softmax_cross_entropy_backward(probs, c.labels, dz, c.ctx);
-    c.store.zero_grads(c.ctx);
+    c.store.zero_grads();
     c.net.backward(dz, c.ctx);
 
     std::vector<NamedParam> ps;

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <string>
 
 #include "common/gpu_test.h"
 #include "tensor/context.h"
@@ -109,6 +110,28 @@ TEST(Context, ResolveDevice) {
         EXPECT_EQ(resolve_device("auto"), Device::CPU);
         EXPECT_THROW(resolve_device("cuda"), CudaError);
     }
+}
+
+// The CPU-only build has no device branches: it refuses a CUDA tensor where
+// it would be made, and a GPU context, saying what to do instead.
+TEST(Tensor, CpuOnlyBuildRefusesCudaTensorsAndContexts) {
+    if constexpr (kWithCuda) GTEST_SKIP() << "a CUDA build: CUDA tensors exist here";
+    EXPECT_FALSE(gpu::compiled());
+    EXPECT_FALSE(gpu::available());
+    EXPECT_NE(gpu::status().find("built without CUDA"), std::string::npos) << gpu::status();
+    try {
+        Tensor::zeros(Shape{2, 3}, Device::CUDA);
+        ADD_FAILURE() << "a CUDA tensor was made";
+    } catch (const CudaError& e) {
+        const std::string what = e.what();
+        EXPECT_NE(what.find("built without CUDA"), std::string::npos) << what;
+        EXPECT_NE(what.find("use --device cpu"), std::string::npos) << what;
+        EXPECT_NE(what.find("[2, 3]"), std::string::npos) << what;
+    }
+    float host = 0;
+    EXPECT_THROW(Tensor::wrap(&host, Shape{1}, Device::CUDA), CudaError);
+    EXPECT_THROW(Context{Device::CUDA}, ContractError);
+    EXPECT_FALSE(Tensor::pinned(Shape{4}).is_pinned()) << "pinned tensors are plain host memory here";
 }
 
 TEST(TensorGpu, CopyRoundTripHostDeviceHost) {
