@@ -112,8 +112,8 @@ GreyImage decode_image_bytes(const std::vector<uint8_t>& bytes, const std::strin
     std::string other;
     const Format format = sniff_format(bytes, other);
     if (format == Format::OTHER)
-        throw IoError(name + ": unsupported image format (" + other + "); PNG, JPEG, BMP" +
-                      (dicom_available() ? " and DICOM are read" : " are read"));
+        throw IoError(name + ": unsupported image format (" + other + "); " +
+                      (dicom_available() ? "PNG, JPEG, BMP and DICOM" : "PNG, JPEG and BMP") + " are read");
     if (format == Format::PNG) {
         const PngHeader h = read_png_header(bytes, name);
         check_side_limits(h.width, h.height, limits, name);

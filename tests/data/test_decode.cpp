@@ -6,6 +6,7 @@
 #pragma GCC diagnostic pop
 
 #include "data/checksum.h"
+#include "data/dicom.h"
 #include "data/image.h"
 #include "data/phantom.h"
 #include "data/png_check.h"
@@ -287,7 +288,8 @@ TEST(Decode, OversizedHeaderAndUnsupportedFormatsSayWhatIsWrong) {
               std::string::npos)
         << big;
     const std::string gif = decode_error({'G', 'I', 'F', '8', '9', 'a', 1, 0, 1, 0, 0, 0, 0, ';'}, "scan.gif");
-    EXPECT_EQ(gif, "scan.gif: unsupported image format (GIF); PNG, JPEG and BMP are read");
+    EXPECT_EQ(gif, std::string("scan.gif: unsupported image format (GIF); ") +
+                       (dicom_available() ? "PNG, JPEG, BMP and DICOM" : "PNG, JPEG and BMP") + " are read");
     std::vector<uint8_t> tiff = {'I', 'I', '*', 0, 8, 0, 0, 0};
     EXPECT_NE(decode_error(tiff, "scan.tif").find("(TIFF)"), std::string::npos);
     // A bad IHDR field combination and a damaged IHDR CRC are named.

@@ -52,7 +52,7 @@ class BatchNormGrad : public ::testing::TestWithParam<RowsChannels> {};
 }  // namespace
 
 TEST_P(BatchNormGrad, BackwardMatchesFiniteDifferences) {
-    const int64_t m = GetParam().first, c = GetParam().second;  // not a structured binding: lambdas capture them
+    const int64_t m = GetParam().rows, c = GetParam().channels;  // not a structured binding: lambdas capture them
     auto x = random_vector(m * c, 21, -2, 3), gamma = random_vector(c, 22, 0.5, 1.5), beta = random_vector(c, 23);
     auto r = random_vector(m * c, 24);
     std::vector<double> y(m * c), mean(c), invstd(c), dx(m * c, NAN), dgamma(c, 0), dbeta(c, 0);
