@@ -33,6 +33,15 @@ InferenceModel& InferenceModel::operator=(InferenceModel&&) noexcept = default;
 
 void InferenceModel::run(const float* x, int64_t n, float* logits) { engine_->run(x, n, logits); }
 
+void InferenceModel::run(const float* x, int64_t n, float* logits, float* head_features) {
+    EFFNET_CHECK(head_features, "InferenceModel::run: null head_features");
+    engine_->run(x, n, logits, head_features);
+}
+
+int64_t InferenceModel::head_height() const { return engine_->head_height(); }
+int64_t InferenceModel::head_width() const { return engine_->head_width(); }
+int64_t InferenceModel::head_channels() const { return engine_->head_channels(); }
+
 std::vector<InferencePassTime> InferenceModel::run_profiled(const float* x, int64_t n, float* logits) {
     std::vector<InferencePassTime> out;
     for (auto& t : engine_->run_profiled(x, n, logits)) out.push_back({t.name, t.ms});

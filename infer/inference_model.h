@@ -10,8 +10,10 @@
 // run(x, n, logits): x is n images as NHWC floats [n, height, width,
 // in_channels], already normalised as for training; logits [n, num_classes]
 // are overwritten. Requires 1 <= n <= max_batch. Equals the training
-// graph's EVAL forward up to float rounding (tests/infer). One call at a
-// time per model (run is not re-entrant); it uses `threads` OpenMP threads.
+// graph's EVAL forward up to float32 rounding: every logit within 1e-5 of
+// its scale (|bias| + sum |weight * pooled feature|), as both are of a
+// double-precision forward (tests/infer/test_inference_model.cpp). One call
+// at a time per model (run is not re-entrant); it uses `threads` OpenMP threads.
 //
 // CPU only for now; the folded weights (infer/folded_model.h) are the
 // hand-over point for another backend.
@@ -53,12 +55,19 @@ public:
     InferenceModel& operator=(InferenceModel&&) noexcept;
 
     void run(const float* nhwc_batch, int64_t n, float* logits);
+    // run(), also writing the head's activations (after conv_head, its folded
+    // batch norm and swish; what Grad-CAM weighs) to `head_features`
+    // [n, head_height, head_width, head_channels].
+    void run(const float* nhwc_batch, int64_t n, float* logits, float* head_features);
     // run(), also timing each fused pass (for benchmarks).
     std::vector<InferencePassTime> run_profiled(const float* nhwc_batch, int64_t n, float* logits);
 
     const InferenceShape& shape() const { return shape_; }
     int64_t num_classes() const { return num_classes_; }
     int64_t in_channels() const { return in_channels_; }
+    int64_t head_height() const;
+    int64_t head_width() const;
+    int64_t head_channels() const;
     // Bytes planned at load: packed weights, activation arena, scratch.
     int64_t planned_bytes() const;
     // How a batch goes through the network: segments and their sample groups.

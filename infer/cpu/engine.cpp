@@ -96,6 +96,8 @@ Engine::Engine(const FoldedEfficientNet& m, const EngineOptions& o)
         w = b.wo;
         blocks_.push_back(std::move(b));
     }
+    head_h_ = h;
+    head_w_ = w;
     head_hw_ = h * w;
     head_weight_ = PackedMatrix(m.head.weight.data(), m.head.cout, m.head.cin);
     head_bias_ = m.head.bias;
@@ -254,10 +256,11 @@ void Engine::plan_passes() {
     head.bias = head_bias_.data();
     head.act = Activation::SWISH;
     gemm_scratch_floats_ = std::max(gemm_scratch_floats_, pointwise_scratch_floats(head, threads_));
-    add_pass("conv_head+bn2+swish+pool", [head, cur](const Group& g, const Worker& w) {
+    add_pass("conv_head+bn2+swish+pool", [this, head, cur](const Group& g, const Worker& w) {
         PointwiseOp op = head;
         op.batch = g.count;
         op.a = cur.at(g);
+        op.out = head_features_ ? head_features_ + g.first * head_hw_ * head_weight_.n() : nullptr;
         op.pool = w.scratch->pool;
         pointwise_forward(op, w);
     });
@@ -346,11 +349,12 @@ void Engine::plan_block(const Block& b, const Buf& in, const Buf& out) {
     });
 }
 
-void Engine::execute(const float* x, int64_t n, float* logits, std::vector<double>* times) {
+void Engine::execute(const float* x, int64_t n, float* logits, float* head_features, std::vector<double>* times) {
     EFFNET_CHECK(n >= 1 && n <= max_batch_, "inference engine: batch " << n << " outside 1.." << max_batch_ << " (planned)");
     EFFNET_CHECK(x && logits, "inference engine: null input or output");
     input_ = x;
     logits_ = logits;
+    head_features_ = head_features;
     using Clock = std::chrono::steady_clock;
 #pragma omp parallel num_threads(threads_)
     {
@@ -377,11 +381,13 @@ void Engine::execute(const float* x, int64_t n, float* logits, std::vector<doubl
     }
 }
 
-void Engine::run(const float* x, int64_t n, float* logits) { execute(x, n, logits, nullptr); }
+void Engine::run(const float* x, int64_t n, float* logits, float* head_features) {
+    execute(x, n, logits, head_features, nullptr);
+}
 
 std::vector<PassTime> Engine::run_profiled(const float* x, int64_t n, float* logits) {
     std::vector<double> times(passes_.size(), 0.0);
-    execute(x, n, logits, &times);
+    execute(x, n, logits, nullptr, &times);
     std::vector<PassTime> out;
     for (size_t i = 0; i < passes_.size(); ++i) out.push_back({passes_[i].name, times[i]});
     return out;

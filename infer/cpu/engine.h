@@ -56,13 +56,19 @@ public:
     Engine(const FoldedEfficientNet& model, const EngineOptions& options);
 
     // x: [n, height, width, in_channels] NHWC floats; logits: [n, num_classes].
-    void run(const float* x, int64_t n, float* logits);
+    // With `head_features`, also the head's activations (after its bias and
+    // swish, before the pool) [n, head_height, head_width, head_channels],
+    // which the head pass then stores besides pooling them.
+    void run(const float* x, int64_t n, float* logits, float* head_features = nullptr);
     // run(), also returning each pass's wall time summed over its sample
     // groups (thread 0, up to the barrier that ends the pass, so it includes
     // load imbalance).
     std::vector<PassTime> run_profiled(const float* x, int64_t n, float* logits);
 
     int64_t max_batch() const { return max_batch_; }
+    int64_t head_height() const { return head_h_; }
+    int64_t head_width() const { return head_w_; }
+    int64_t head_channels() const { return head_weight_.n(); }
     int threads() const { return threads_; }
     // Bytes of everything planned at load: packed weights, arena, scratch.
     int64_t planned_bytes() const;
@@ -110,7 +116,7 @@ private:
     void plan_passes();
     void plan_block(const Block& b, const Buf& in, const Buf& out);
     void add_pass(std::string name, PassFn run);
-    void execute(const float* x, int64_t n, float* logits, std::vector<double>* times);
+    void execute(const float* x, int64_t n, float* logits, float* head_features, std::vector<double>* times);
     PoolPartials partials(int64_t channels, const Worker& w) const;
     float* vectors(const Worker& w) const;
 
@@ -120,7 +126,7 @@ private:
     PackedMatrix stem_weight_, head_weight_;
     std::vector<float> stem_bias_, head_bias_, classifier_weight_, classifier_bias_;
     int64_t stem_cin_ = 3, stem_kernel_ = 3, stem_stride_ = 2;
-    int64_t stem_ho_ = 0, stem_wo_ = 0, head_hw_ = 0, vector_floats_ = 0;
+    int64_t stem_ho_ = 0, stem_wo_ = 0, head_h_ = 0, head_w_ = 0, head_hw_ = 0, vector_floats_ = 0;
     std::vector<Block> blocks_;
     std::vector<Segment> segments_;
     // Arena (group buffers, then the two alternating between-segment buffers) and per-thread memory.
@@ -134,6 +140,7 @@ private:
     // Set by run() for the passes.
     const float* input_ = nullptr;
     float* logits_ = nullptr;
+    float* head_features_ = nullptr;
 };
 
 }  // namespace effnet::infer::cpu
