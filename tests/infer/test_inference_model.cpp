@@ -11,6 +11,7 @@
 #include <string>
 
 #include "common/gradcheck.h"
+#include "common/trained_like.h"
 #include "infer/double_reference.h"
 #include "infer/inference_model.h"
 #include "layers/parameters.h"
@@ -19,47 +20,6 @@ using namespace effnet;
 using namespace effnet::test;
 
 namespace {
-
-// "blocks.1.0.bn2.weight" -> true: the tensor belongs to a batch norm.
-bool is_batchnorm(const std::string& name) {
-    const size_t last = name.rfind('.');
-    const size_t prev = name.rfind('.', last - 1);
-    const std::string owner = name.substr(prev == std::string::npos ? 0 : prev + 1, last - (prev == std::string::npos ? 0 : prev + 1));
-    return owner.rfind("bn", 0) == 0;
-}
-
-void fill_uniform(Tensor& t, uint64_t seed, float lo, float hi) {
-    const std::vector<float> v = random_floats(size_t(t.numel()), seed, lo, hi);
-    std::copy(v.begin(), v.end(), t.f32());
-}
-
-// Weights like a trained network's: timm's initialisation, batch-norm affine
-// parameters away from identity and non-zero biases, then every batch norm's
-// running statistics set to those of the test images (one training-mode
-// forward with momentum 1). The statistics are then far from the identity
-// (means of either sign, variances from 1e-3 to 1e2), so every term of the
-// folding matters, and they match the activations, as a trained network's
-// do: activations keep their scale through the blocks and the logits depend
-// on the image. (Random statistics instead make the activations drift, layer
-// after layer, to logits in the thousands or to a constant.)
-// `net` has its parameters bound (a ParameterStore) on the CPU.
-void make_trained_like(EfficientNet& net, const Tensor& x) {
-    uint64_t stream = 0;
-    net.reset_parameters(7, stream);
-    std::vector<NamedParam> params;
-    net.collect_params("", params);
-    uint64_t seed = 1000;
-    for (NamedParam& p : params) {
-        const bool bias = p.name.size() > 5 && p.name.compare(p.name.size() - 5, 5, ".bias") == 0;
-        if (is_batchnorm(p.name))
-            fill_uniform(p.value, ++seed, bias ? -0.2f : 0.6f, bias ? 0.2f : 1.4f);
-        else if (bias)
-            fill_uniform(p.value, ++seed, -0.1f, 0.1f);
-    }
-    net.setup(x.shape(), Device::CPU);
-    Context ctx(Device::CPU);
-    net.forward(x, RunState{Mode::TRAIN, 1, 0}, ctx);
-}
 
 struct Case {
     int64_t size, batch;
@@ -88,10 +48,7 @@ TEST_P(FastPathMatchesTrainingGraph, EveryLogitOfB0WithTwoClasses) {
             v = v * (0.4f + 0.9f * float(i % 3)) + 0.6f * float(i % 2) - 0.3f * float(i % 4);
         }
     Tensor x = Tensor::from_vector(in, pixels);
-    EfficientNetConfig config = EfficientNetConfig::variant(0, 2);
-    config.bn_momentum = 1.0;  // for make_trained_like; no effect in EVAL mode
-    config.drop_path = 0;
-    EfficientNet net(config);
+    EfficientNet net(trained_like_config(EfficientNetConfig::variant(0, 2)));
     ParameterStore store(net, Device::CPU);
     make_trained_like(net, x);
 
