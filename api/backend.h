@@ -9,7 +9,7 @@
 #include <cstdint>
 #include <memory>
 
-#include "apps/model_spec.h"
+#include "train/model_spec.h"
 
 namespace effnet::api {
 

@@ -1,5 +1,5 @@
 // effnet::Classifier (include/effnet/effnet.h) over effnet's parts: the
-// weights file and its metadata (io/, apps/model_spec.h), the training
+// weights file and its metadata (io/, train/model_spec.h), the training
 // pipeline's preprocessing without augmentation (data/), and a backend
 // (api/backend.h). Internal errors become the public ones at this boundary.
 #include "effnet/effnet.h"
@@ -10,7 +10,7 @@
 #include <mutex>
 
 #include "api/backend.h"
-#include "apps/model_spec.h"
+#include "train/model_spec.h"
 #include "data/image.h"
 #include "data/loader.h"
 #include "data/preprocess.h"
@@ -222,7 +222,7 @@ Classifier::Classifier(const std::string& path, const ClassifierOptions& options
         m.pipeline = spec.pipeline();
         const Device dev = m.device == ComputeDevice::CUDA ? Device::CUDA : Device::CPU;
         auto model = std::make_unique<Model>(spec, dev, 0);
-        load_weights(f, *model->net, true, path, {"optimizer."});
+        load_weights(f, *model->net, WeightsMatch::EXACT, path, {"optimizer."});
         m.cam_weights = class1_evidence(model->net->classifier_weight().to_vector(), spec.num_classes);
         m.backend = dev == Device::CPU ? api::make_cpu_backend(*model, m.max_batch, options.threads)
                                        : api::make_cuda_backend(std::move(model), m.max_batch);

@@ -9,7 +9,7 @@
 //     training step and a per-pass time table of the fast path (batch 1 and
 //     --batch-size); --inference-only skips the training step;
 //   --device cuda: the same on the GPU (CUDA-synchronised timings), peak
-//     device memory, and the kernel table of apps/bench_kernels.cpp (each GPU
+//     device memory, and the kernel table of bench/bench_kernels.cpp (each GPU
 //     kernel family on B0's shapes: ms, GB/s and GFLOP/s against the measured
 //     copy bandwidth and FMA rate, effnet's kernels against cuDNN's);
 //   --loader SPEC: images/s of the input pipeline (decode, equalise, resize,
@@ -28,16 +28,18 @@
 #include <map>
 #include <sstream>
 
-#include "apps/bench_report.h"
-#include "apps/cli.h"
+#include "bench/bench_report.h"
+#include "train/cli.h"
 #include "tensor/caching_allocator.h"
 #include "tensor/gpu_runtime.h"
-#include "apps/loss_head.h"
-#include "apps/model_spec.h"
 #include "infer/inference_model.h"
+#include "train/loss_head.h"
+#include "train/step.h"
+#include "train/model_spec.h"
 #include "data/loader.h"
 #include "data/phantom.h"
 #include "data/preprocess.h"
+#include "io/safetensors.h"
 #include "optim/adamw.h"
 #include "tensor/random.h"
 
@@ -252,14 +254,9 @@ int bench_model(const ModelSpec& spec, int64_t batch, int steps, int warmup, int
         Tensor y_host = Tensor::empty(Shape{batch}, Device::CPU, DType::INT32);
         for (int64_t i = 0; i < batch; ++i) y_host.i32()[i] = int32_t(i % 2);
         Tensor y = y_host.to(dev);
-        // One training step, enqueued without reading anything back (as the
-        // trainer does until its end-of-step loss read).
+        // The trainer's step (train/step.h), enqueued without reading anything back.
         auto enqueue_step = [&](uint64_t s) {
-            Tensor logits = model.net->forward(x, RunState{Mode::TRAIN, 1, s}, ctx);
-            head.forward_on_device(logits, y, ctx);
-            model.store->zero_grads();
-            model.net->backward(head.backward(ctx), ctx);
-            opt.step(ctx);
+            train_step(*model.net, *model.store, head, opt, x, y, RunState{Mode::TRAIN, 1, s}, ctx);
         };
         auto step = [&](uint64_t s) {
             enqueue_step(s);
@@ -398,7 +395,7 @@ int main(int argc, char** argv) {
             if (dev == Device::CUDA) bench_gpu_kernels(batch, std::max(steps, 10), rep);
         }
         std::cout << rep.text.str();
-        if (!json_path.empty()) std::ofstream(json_path) << "{\n  " << rep.json.str() << "\n}\n";
+        if (!json_path.empty()) write_file_atomic(json_path, rep.json.str() + "\n");
         return 0;
     });
 }

@@ -8,7 +8,7 @@
 #include <map>
 #include <mutex>
 
-#include "apps/cli.h"
+#include "train/cli.h"
 #include "data/dataset.h"
 #include "data/dicom.h"
 #include "data/image.h"

@@ -2,8 +2,8 @@
 #include <filesystem>
 #include <iostream>
 
-#include "apps/cli.h"
-#include "apps/evaluate.h"
+#include "train/cli.h"
+#include "train/evaluate.h"
 #include "data/dicom.h"
 #include "io/metrics.h"
 #include "io/safetensors.h"
@@ -40,7 +40,7 @@ int main(int argc, char** argv) {
         SafetensorsFile f = read_safetensors(weights);
         ModelSpec spec = ModelSpec::from_metadata(f.metadata, weights);
         Model model(spec, dev, 0);
-        load_weights(f, *model.net, true, weights, {"optimizer."});
+        load_weights(f, *model.net, WeightsMatch::EXACT, weights, {"optimizer."});
         model.plan(batch, dev);
         LossHead head(spec.loss, batch, spec.num_classes, dev);
 
@@ -69,8 +69,7 @@ int main(int argc, char** argv) {
         if (!out.empty()) {
             std::filesystem::create_directories(out);
             write_file_atomic(out + "/report.txt", rep.text);
-            write_file_atomic(out + "/metrics.json", "{\"split\": \"" + split + "\", \"argmax\": " + report_json(rep.at_half) +
-                                                         ", \"at_threshold\": " + report_json(rep.at_threshold) + "}\n");
+            write_file_atomic(out + "/metrics.json", metrics_json(split, rep, 0));
         }
         return 0;
     });

@@ -4,8 +4,8 @@
 #include <iostream>
 #include <sstream>
 
-#include "apps/cli.h"
-#include "apps/model_spec.h"
+#include "train/cli.h"
+#include "train/model_spec.h"
 #include "io/onnx_export.h"
 #include "io/safetensors.h"
 #include "io/weights.h"
@@ -31,7 +31,7 @@ int main(int argc, char** argv) {
         SafetensorsFile f = read_safetensors(weights);
         const ModelSpec spec = ModelSpec::from_metadata(f.metadata, weights);
         Model model(spec, Device::CPU, 0);
-        load_weights(f, *model.net, true, weights, {"optimizer."});
+        load_weights(f, *model.net, WeightsMatch::EXACT, weights, {"optimizer."});
 
         OnnxExportOptions opts;
         opts.pipeline = spec.pipeline();

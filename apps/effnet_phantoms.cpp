@@ -4,7 +4,7 @@
 #include <filesystem>
 #include <iostream>
 
-#include "apps/cli.h"
+#include "train/cli.h"
 #include "data/phantom.h"
 
 using namespace effnet;

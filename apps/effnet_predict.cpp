@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <iostream>
 
-#include "apps/cli.h"
+#include "train/cli.h"
 #include "data/dataset.h"
 #include "data/dicom.h"
 #include "data/image.h"

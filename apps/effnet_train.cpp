@@ -1,15 +1,15 @@
 // effnet_train: trains EfficientNet on chest X-rays (cardiomegaly 1 vs 0).
 // With no --data it trains on built-in synthetic phantoms with a quick
 // from-scratch preset; with --data it follows the reference recipe
-// (apps/train_command.h has every option).
+// (train/train_command.h has every option).
 #include <omp.h>
 
 #include <iostream>
 
-#include "apps/cli.h"
-#include "apps/model_table.h"
-#include "apps/train_command.h"
-#include "apps/trainer.h"
+#include "train/cli.h"
+#include "train/model_table.h"
+#include "train/train_command.h"
+#include "train/trainer.h"
 
 using namespace effnet;
 

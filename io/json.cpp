@@ -1,5 +1,7 @@
 #include "io/json.h"
 
+#include <cmath>
+#include <cstdio>
 #include <cstdlib>
 
 #include "tensor/error.h"
@@ -240,6 +242,20 @@ std::string quote(const std::string& s) {
         }
     }
     return out + "\"";
+}
+
+std::string number(double v) {
+    if (!std::isfinite(v)) return "null";
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.6g", v);
+    return buf;
+}
+
+std::string interval(double lo, double hi) { return "[" + number(lo) + ", " + number(hi) + "]"; }
+
+Object& Object::raw(const std::string& key, const std::string& json) {
+    text_ += (text_.empty() ? "" : ", ") + quote(key) + ": " + json;
+    return *this;
 }
 
 }  // namespace effnet::json

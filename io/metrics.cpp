@@ -6,6 +6,7 @@
 #include <numeric>
 #include <sstream>
 
+#include "io/json.h"
 #include "tensor/error.h"
 #include "tensor/random.h"
 
@@ -164,24 +165,30 @@ std::string confusion_matrix_text(const BinaryReport& r) {
 }
 
 std::string report_json(const BinaryReport& r) {
-    auto num = [](double v) {
-        if (!std::isfinite(v)) return std::string("null");
-        char buf[32];
-        std::snprintf(buf, sizeof buf, "%.6g", v);
-        return std::string(buf);
+    auto cls = [](const ClassStats& c) {
+        return json::Object()
+            .num("precision", c.precision)
+            .num("recall", c.recall)
+            .num("f1-score", c.f1)
+            .integer("support", c.support)
+            .str();
     };
-    auto cls = [&](const ClassStats& s) {
-        return "{\"precision\": " + num(s.precision) + ", \"recall\": " + num(s.recall) + ", \"f1-score\": " + num(s.f1) +
-               ", \"support\": " + std::to_string(s.support) + "}";
-    };
-    std::ostringstream os;
-    os << "{\"0\": " << cls(r.cls[0]) << ", \"1\": " << cls(r.cls[1]) << ", \"accuracy\": " << num(r.accuracy)
-       << ", \"macro avg\": " << cls(r.macro) << ", \"weighted avg\": " << cls(r.weighted)
-       << ", \"confusion_matrix\": [[" << r.tn << ", " << r.fp << "], [" << r.fn << ", " << r.tp << "]]"
-       << ", \"auroc\": " << num(r.auroc) << ", \"auroc_ci95\": [" << num(r.auroc_lo) << ", " << num(r.auroc_hi) << "]"
-       << ", \"threshold\": " << num(r.threshold) << ", \"sensitivity\": " << num(r.sensitivity)
-       << ", \"specificity\": " << num(r.specificity) << ", \"n\": " << r.n << "}";
-    return os.str();
+    const std::string confusion = "[[" + std::to_string(r.tn) + ", " + std::to_string(r.fp) + "], [" +
+                                  std::to_string(r.fn) + ", " + std::to_string(r.tp) + "]]";
+    return json::Object()
+        .raw("0", cls(r.cls[0]))
+        .raw("1", cls(r.cls[1]))
+        .num("accuracy", r.accuracy)
+        .raw("macro avg", cls(r.macro))
+        .raw("weighted avg", cls(r.weighted))
+        .raw("confusion_matrix", confusion)
+        .num("auroc", r.auroc)
+        .raw("auroc_ci95", json::interval(r.auroc_lo, r.auroc_hi))
+        .num("threshold", r.threshold)
+        .num("sensitivity", r.sensitivity)
+        .num("specificity", r.specificity)
+        .integer("n", r.n)
+        .str();
 }
 
 }  // namespace effnet

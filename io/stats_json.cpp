@@ -8,38 +8,11 @@
 namespace effnet {
 
 namespace {
-std::string number(double v) {
-    if (!std::isfinite(v)) return "null";
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.6g", v);
-    return buf;
-}
 
-std::string interval(double lo, double hi) { return "[" + number(lo) + ", " + number(hi) + "]"; }
-
-template <class T, class F>
-std::string array(const std::vector<T>& items, F item_json) {
-    std::string s = "[";
-    for (size_t i = 0; i < items.size(); ++i) s += (i ? ", " : "") + item_json(items[i]);
-    return s + "]";
-}
-
-// Members in insertion order; values are JSON text already.
-class Object {
-public:
-    Object& raw(const std::string& key, const std::string& json) {
-        text_ += (text_.empty() ? "" : ", ") + json::quote(key) + ": " + json;
-        return *this;
-    }
-    Object& num(const std::string& key, double v) { return raw(key, number(v)); }
-    Object& integer(const std::string& key, int64_t v) { return raw(key, std::to_string(v)); }
-    Object& boolean(const std::string& key, bool v) { return raw(key, v ? "true" : "false"); }
-    Object& text(const std::string& key, const std::string& v) { return raw(key, json::quote(v)); }
-    std::string str() const { return "{" + text_ + "}"; }
-
-private:
-    std::string text_;
-};
+using json::array;
+using json::interval;
+using json::number;
+using json::Object;
 
 std::string bin_json(const ReliabilityBin& b) {
     return Object()

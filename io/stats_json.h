@@ -1,11 +1,7 @@
 // JSON forms of the evaluation statistics for metrics.json, one function per
-// result type, each returning one JSON object as text. Numbers are written
-// with 6 significant digits ("%.6g", as report_json); NaN and infinities are
-// written null; intervals are two-element arrays [lo, hi].
-//
-// The text is assembled by a small private builder in stats_json.cpp; these
-// functions are the only place that writes these objects, so moving them to
-// a shared JSON writer changes that one file.
+// result type, each returning one JSON object as text, written with
+// io/json.h's writer (6 significant digits, NaN and infinities as null);
+// intervals are two-element arrays [lo, hi].
 #pragma once
 
 #include <string>

@@ -21,7 +21,7 @@ struct StageSpec {
     int64_t expand_ratio, kernel, stride, channels, repeats;
 };
 
-// EfficientNet-B0 stages (DESIGN.md §4).
+// EfficientNet-B0 stages, as timm's efficientnet_b0 (docs/design.md §5).
 constexpr std::array<StageSpec, 7> kB0Stages = {{
     {1, 3, 1, 16, 1},
     {6, 3, 2, 24, 2},

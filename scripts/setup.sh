@@ -3,8 +3,10 @@
 # Idempotent and silent when everything is present. Needs root (or sudo).
 set -euo pipefail
 
-packages=(cmake ninja-build g++ pkg-config libeigen3-dev libstb-dev libgtest-dev libpng-dev libdcmtk-dev
-          clang libclang-rt-dev libomp-dev)  # pkg-config: the install test checks effnet.pc; the last three: the sanitizer and fuzz flavour (scripts/sanitize.sh)
+packages=(cmake ninja-build g++ libeigen3-dev libstb-dev libgtest-dev libpng-dev libdcmtk-dev
+          pkg-config                        # the install test also builds examples/classify with effnet.pc
+          clang libclang-rt-dev libomp-dev  # the sanitizer and fuzz flavour (scripts/sanitize.sh)
+          clang-format)                     # scripts/check_format.sh
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

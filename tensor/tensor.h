@@ -1,6 +1,6 @@
 // Tensor: a dense, contiguous array with a Shape, a DType and a Device.
 //
-// Layout conventions (DESIGN.md §2):
+// Layout conventions (docs/design.md §2):
 //   - activations are NHWC (channels last): element (n, h, w, c) of a
 //     {N, H, W, C} tensor sits at ((n*H + h)*W + w)*C + c;
 //   - parameters keep PyTorch's shapes so they map to safetensors by name.

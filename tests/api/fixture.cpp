@@ -1,6 +1,6 @@
 #include "api/fixture.h"
 
-#include "apps/model_spec.h"
+#include "train/model_spec.h"
 #include "common/trained_like.h"
 #include "data/loader.h"
 #include "data/phantom.h"

@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "api/fixture.h"
-#include "apps/model_spec.h"
+#include "train/model_spec.h"
 #include "data/image.h"
 #include "data/loader.h"
 #include "data/preprocess.h"
@@ -58,7 +58,7 @@ GraphResult training_graph(const std::string& weights, const std::string& image)
     SafetensorsFile f = read_safetensors(weights);
     const ModelSpec spec = ModelSpec::from_metadata(f.metadata, weights);
     Model model(spec, Device::CPU, 0);
-    load_weights(f, *model.net, true, weights);
+    load_weights(f, *model.net, WeightsMatch::EXACT, weights);
     model.plan(1, Device::CPU);
     Tensor x = Tensor::empty(Shape{1, spec.image_size, spec.image_size, spec.in_channels});
     load_sample(Sample{image, 0, Split::TEST, "", -1}, spec.pipeline(), 0, 0, x.f32());
@@ -83,7 +83,7 @@ std::string edited_weights(const std::string& name, const std::function<void(std
     SafetensorsFile f = read_safetensors(files().weights);
     const ModelSpec spec = ModelSpec::from_metadata(f.metadata, files().weights);
     Model model(spec, Device::CPU, 0);
-    load_weights(f, *model.net, true, files().weights);
+    load_weights(f, *model.net, WeightsMatch::EXACT, files().weights);
     Tensor w = model.net->classifier_weight();
     std::vector<float> v = w.to_vector();
     edit(v);

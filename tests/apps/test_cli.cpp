@@ -1,6 +1,6 @@
 #include <gtest/gtest.h>
 
-#include "apps/trainer.h"
+#include "train/trainer.h"
 #include "run_app.h"
 
 using namespace effnet::test;

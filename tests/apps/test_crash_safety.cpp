@@ -22,7 +22,7 @@
 #include <sstream>
 #include <thread>
 
-#include "apps/checkpoint.h"
+#include "train/checkpoint.h"
 #include "io/safetensors.h"
 #include "run_app.h"
 

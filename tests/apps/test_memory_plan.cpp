@@ -18,8 +18,8 @@
 
 #include <filesystem>
 
-#include "apps/loss_head.h"
-#include "apps/memory_plan.h"
+#include "train/loss_head.h"
+#include "train/memory_plan.h"
 #include "optim/adamw.h"
 #include "run_app.h"
 #include "tensor/error.h"

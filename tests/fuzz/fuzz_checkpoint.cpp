@@ -3,7 +3,7 @@
 // counters, learning rate, history), the scheduler and early-stopping state,
 // and loading tensors into a model by name, shape and dtype with the
 // non-finite check. The model is a small Linear layer so each input is fast.
-#include "apps/checkpoint.h"
+#include "train/checkpoint.h"
 #include "fuzz_target.h"
 #include "io/safetensors.h"
 #include "io/weights.h"
@@ -13,7 +13,7 @@
 using namespace effnet;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-    static Linear layer(4, 2, true, false);  // "weight" [2, 4], "bias" [2]
+    static Linear layer(4, 2);  // "weight" [2, 4], "bias" [2]
     static ParameterStore store(layer, Device::CPU);
     SafetensorsFile f;
     try {
@@ -29,7 +29,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         EarlyStopping early(EarlyStoppingConfig{});
         early.load(f.metadata, "early.");
     });
-    fuzz::expect_only_reported_errors([&] { load_weights(f, layer, false, "fuzz.safetensors", {"optimizer."}); });
-    fuzz::expect_only_reported_errors([&] { load_weights(f, layer, true, "fuzz.safetensors"); });
+    fuzz::expect_only_reported_errors([&] { load_weights(f, layer, WeightsMatch::PARTIAL, "fuzz.safetensors", {"optimizer."}); });
+    fuzz::expect_only_reported_errors([&] { load_weights(f, layer, WeightsMatch::EXACT, "fuzz.safetensors"); });
     return 0;
 }

@@ -1,7 +1,7 @@
-// effnet_train's command line (apps/train_command.h), the same parse the app
+// effnet_train's command line (train/train_command.h), the same parse the app
 // runs: the input, split at NUL bytes, is argv[1..]. Parsing only; nothing
 // is trained.
-#include "apps/train_command.h"
+#include "train/train_command.h"
 #include "fuzz_target.h"
 
 using namespace effnet;

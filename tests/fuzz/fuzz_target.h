@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-#include "apps/cli.h"
+#include "train/cli.h"
 #include "tensor/error.h"
 
 namespace effnet::fuzz {

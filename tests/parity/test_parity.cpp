@@ -47,11 +47,11 @@
 #include "common/gpu_test.h"
 #include "io/json.h"
 #include "io/safetensors.h"
-#include "kernels/loss.h"
 #include "layers/efficientnet.h"
 #include "layers/parameters.h"
 #include "optim/adamw.h"
 #include "parity_formula.h"
+#include "train/step.h"
 
 using namespace effnet;
 using namespace effnet::test;
@@ -160,17 +160,20 @@ void check_case(const json::Value& g, Device device) {
     };
     compare_logits(c.net.forward(c.x, RunState{Mode::EVAL, 0, 0}, c.ctx), "eval_logits", "eval logits");
 
-    Tensor logits = c.net.forward(c.x, RunState{Mode::TRAIN, 0, 0}, c.ctx);
+    // The trainer's step (train/step.h); its logits, loss, gradients, running
+    // statistics and updated weights are each compared below.
+    AdamWConfig ac;
+    ac.lr = 1e-5;
+    ac.weight_decay = 1e-3;
+    ac.decay_all = true;  // torch.optim.AdamW decays every tensor of its one group
+    AdamW opt(c.store, ac);
+    LossHead head(LossKind::CROSS_ENTROPY, batch, c.net.config().num_classes, device);
+    Tensor logits = train_step(c.net, c.store, head, opt, c.x, c.labels, RunState{Mode::TRAIN, 0, 0}, c.ctx);
     compare_logits(logits, "train_logits", "train logits");
-    Tensor probs = Tensor::empty(logits.shape(), device), loss = Tensor::empty(Shape{1}, device),
-           dz = Tensor::empty(logits.shape(), device);
-    const double l = softmax_cross_entropy_forward(logits, c.labels, probs, loss, c.ctx);
+    const double l = head.loss().to_vector()[0];
     const double want_loss = g.find("loss")->number;
     EXPECT_LE(std::fabs(l - want_loss), allowed(1e-4 * std::fabs(want_loss), want_loss, t32.find("loss")->number))
         << "loss " << l << " vs timm " << want_loss;
-    softmax_cross_entropy_backward(probs, c.labels, dz, c.ctx);
-    c.store.zero_grads();
-    c.net.backward(dz, c.ctx);
 
     std::vector<NamedParam> ps;
     c.net.collect_params("", ps);
@@ -276,12 +279,6 @@ void check_case(const json::Value& g, Device device) {
                 << b.name << "[" << idx[k] << "]";
     }
 
-    AdamWConfig ac;
-    ac.lr = 1e-5;
-    ac.weight_decay = 1e-3;
-    ac.decay_all = true;  // torch.optim.AdamW decays every tensor of its one group
-    AdamW opt(c.store, ac);
-    opt.step(c.ctx);
     for (auto& p : ps) {
         const json::Value* w = g.find("updated")->find(p.name);
         std::vector<float> v = p.value.to_vector();

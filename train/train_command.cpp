@@ -1,6 +1,6 @@
-#include "apps/train_command.h"
+#include "train/train_command.h"
 
-#include "apps/cli.h"
+#include "train/cli.h"
 #include "data/dicom.h"
 #include "tensor/error.h"
 

@@ -1,4 +1,4 @@
-#include "apps/loss_head.h"
+#include "train/loss_head.h"
 
 #include "kernels/loss.h"
 #include "tensor/nvtx.h"

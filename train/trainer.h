@@ -2,7 +2,7 @@
 // early stopping, checkpoints, curves and the final report.
 //
 // Output folder (another run's outputs there are refused unless --overwrite;
-// see apps/checkpoint.h):
+// see train/checkpoint.h):
 //   last.safetensors   full training state after the latest epoch (or interruption)
 //   best.safetensors   full state at the best validation loss so far
 //   history.csv        one row per epoch
@@ -22,7 +22,7 @@
 #include <atomic>
 #include <string>
 
-#include "apps/model_spec.h"
+#include "train/model_spec.h"
 #include "data/dataset.h"
 #include "optim/adamw.h"
 #include "optim/schedule.h"

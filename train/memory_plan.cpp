@@ -1,4 +1,4 @@
-#include "apps/memory_plan.h"
+#include "train/memory_plan.h"
 
 #include <unistd.h>
 

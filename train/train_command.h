@@ -5,7 +5,7 @@
 // parses.
 #pragma once
 
-#include "apps/trainer.h"
+#include "train/trainer.h"
 
 namespace effnet {
 

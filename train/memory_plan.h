@@ -14,7 +14,7 @@
 #include <cstdint>
 #include <string>
 
-#include "apps/model_spec.h"
+#include "train/model_spec.h"
 #include "tensor/device.h"
 
 namespace effnet {

@@ -1,4 +1,4 @@
-#include "apps/model_spec.h"
+#include "train/model_spec.h"
 
 #include <cmath>
 #include <cstdio>

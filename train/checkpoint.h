@@ -3,7 +3,7 @@
 //
 // A checkpoint is the model's tensors, the AdamW moments
 // (optimizer.exp_avg, optimizer.exp_avg_sq) and, in the metadata, the model
-// spec (apps/model_spec.h) plus everything a resumed run needs: epoch and
+// spec (train/model_spec.h) plus everything a resumed run needs: epoch and
 // step, the partial sums of the current epoch, learning rate, scheduler and
 // early-stopping state, seed, batch size and the history so far. Writes are
 // atomic and carry a CRC-32 of the tensor bytes (io/safetensors.h).
@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "apps/model_spec.h"
+#include "train/model_spec.h"
 #include "io/plot.h"
 #include "optim/adamw.h"
 #include "optim/schedule.h"

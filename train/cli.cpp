@@ -1,4 +1,4 @@
-#include "apps/cli.h"
+#include "train/cli.h"
 
 #include <cerrno>
 #include <cmath>

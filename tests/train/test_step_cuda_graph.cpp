@@ -9,10 +9,10 @@
 
 #include "common/gpu_test.h"
 #include "common/gradcheck.h"
-#include "kernels/loss.h"
 #include "layers/efficientnet.h"
 #include "optim/adamw.h"
 #include "tensor/gpu_runtime.h"
+#include "train/step.h"
 
 using namespace effnet;
 using namespace effnet::test;
@@ -23,15 +23,13 @@ struct Trainee {
     ParameterStore store;
     AdamW opt;
     Context ctx;
-    Tensor probs, loss, dlogits;
+    LossHead head;
     Trainee(const Shape& in, int64_t classes)
         : net(EfficientNetConfig::variant(0, classes)),
           store(net, Device::CUDA),
           opt(store, AdamWConfig{}),
           ctx(Device::CUDA),
-          probs(Tensor::empty(Shape{in[0], classes}, Device::CUDA)),
-          loss(Tensor::empty(Shape{1}, Device::CUDA)),
-          dlogits(Tensor::empty(Shape{in[0], classes}, Device::CUDA)) {
+          head(LossKind::CROSS_ENTROPY, in[0], classes, Device::CUDA) {
         uint64_t s = 0;
         EfficientNet init(EfficientNetConfig::variant(0, classes));
         ParameterStore init_store(init, Device::CPU);
@@ -39,14 +37,9 @@ struct Trainee {
         store.values().copy_from(init_store.values());
         net.setup(in, Device::CUDA);
     }
-    // One step, enqueued only (no host synchronisation).
+    // The trainer's step (train/step.h), enqueued only (no host synchronisation).
     void step(const Tensor& x, const Tensor& labels, uint64_t index) {
-        Tensor logits = net.forward(x, RunState{Mode::TRAIN, 3, index}, ctx);
-        softmax_cross_entropy_forward_on_device(logits, labels, probs, loss, ctx);
-        softmax_cross_entropy_backward(probs, labels, dlogits, ctx);
-        store.zero_grads();
-        net.backward(dlogits, ctx);
-        opt.step(ctx);
+        train_step(net, store, head, opt, x, labels, RunState{Mode::TRAIN, 3, index}, ctx);
     }
 };
 }  // namespace
@@ -77,5 +70,5 @@ TEST(CudaGraphGpu, CapturedTrainingStepEqualsTheEagerStep) {
 
     EXPECT_EQ(b.store.values().to_vector(), a.store.values().to_vector()) << "parameters after the replayed step";
     EXPECT_EQ(b.opt.exp_avg().to_vector(), a.opt.exp_avg().to_vector()) << "AdamW first moments";
-    EXPECT_EQ(b.loss.to_vector(), a.loss.to_vector()) << "loss of the second step";
+    EXPECT_EQ(b.head.loss().to_vector(), a.head.loss().to_vector()) << "loss of the second step";
 }

@@ -5,10 +5,10 @@
 #include <string>
 #include <vector>
 
-#include "apps/loss_head.h"
-#include "apps/model_spec.h"
 #include "data/loader.h"
 #include "io/metrics.h"
+#include "train/loss_head.h"
+#include "train/model_spec.h"
 
 namespace effnet {
 
@@ -30,10 +30,20 @@ EvalResult evaluate(Model& model, Loader& loader, LossHead& head, Context& ctx);
 struct EvaluationReport {
     std::string text;
     BinaryReport at_half, at_threshold;
+    std::string threshold_from;
+    double loss = 0;
+    int64_t skipped_files = 0;
 };
 EvaluationReport evaluation_report(const std::string& title, const EvalResult& r, double threshold,
                                    const std::string& threshold_from, int bootstrap, uint64_t seed,
                                    const BadFileLog& bad_files);
+
+// metrics.json, one schema for effnet_train and effnet_eval (docs/training.md):
+//   {"split", "images", "loss", "best_epoch" (null where not a training run),
+//    "threshold_from", "skipped_files", "argmax": report_json (threshold 0.5),
+//    "at_threshold": report_json}
+// `best_epoch` <= 0 is written null.
+std::string metrics_json(const std::string& split, const EvaluationReport& rep, int best_epoch);
 
 // One number through a printf format ("%.4f"), for reports and logs.
 std::string fmt(const char* format, double v);

@@ -14,7 +14,7 @@
 #include <functional>
 #include <vector>
 
-#include "apps/bench_report.h"
+#include "bench/bench_report.h"
 #include "kernels/activation.h"
 #include "kernels/batchnorm.h"
 #include "kernels/bn_swish.h"

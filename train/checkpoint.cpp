@@ -1,4 +1,4 @@
-#include "apps/checkpoint.h"
+#include "train/checkpoint.h"
 
 #include <cmath>
 #include <cstdio>
@@ -161,7 +161,7 @@ void load_checkpoint(const std::string& path, Model& m, AdamW& opt, ReduceLROnPl
         throw IoError(path + ": was trained with --batch-size " + std::to_string(s.batch) + "; resume with the same batch size");
     if (s.seed != seed)
         throw IoError(path + ": was trained with --seed " + std::to_string(s.seed) + "; resume with the same seed");
-    load_weights(f, *m.net, true, path, {"optimizer."});
+    load_weights(f, *m.net, WeightsMatch::EXACT, path, {"optimizer."});
     for (auto [name, dst] : {std::make_pair("optimizer.exp_avg", &opt.exp_avg()),
                              std::make_pair("optimizer.exp_avg_sq", &opt.exp_avg_sq())}) {
         const SafetensorsEntry* e = f.find(name);

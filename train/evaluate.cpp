@@ -1,10 +1,11 @@
-#include "apps/evaluate.h"
+#include "train/evaluate.h"
 
 #include <cmath>
 #include <cstdio>
 #include <sstream>
 
 #include "io/fault_point.h"
+#include "io/json.h"
 #include "tensor/nvtx.h"
 
 namespace effnet {
@@ -73,7 +74,24 @@ EvaluationReport evaluation_report(const std::string& title, const EvalResult& r
         for (auto& [path, why] : bad_files.entries()) rep << "  " << path << ": " << why << "\n";
     }
     out.text = rep.str();
+    out.threshold_from = threshold_from;
+    out.loss = r.loss;
+    out.skipped_files = bad_files.count();
     return out;
+}
+
+std::string metrics_json(const std::string& split, const EvaluationReport& rep, int best_epoch) {
+    return json::Object()
+               .text("split", split)
+               .integer("images", rep.at_half.n)
+               .num("loss", rep.loss)
+               .raw("best_epoch", best_epoch > 0 ? std::to_string(best_epoch) : "null")
+               .text("threshold_from", rep.threshold_from)
+               .integer("skipped_files", rep.skipped_files)
+               .raw("argmax", report_json(rep.at_half))
+               .raw("at_threshold", report_json(rep.at_threshold))
+               .str() +
+           "\n";
 }
 
 }  // namespace effnet

@@ -1,4 +1,4 @@
-#include "apps/model_table.h"
+#include "train/model_table.h"
 
 #include <cstdio>
 #include <sstream>

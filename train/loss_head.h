@@ -3,7 +3,7 @@
 // one logit. forward returns the mean loss; backward writes dL/dlogits.
 #pragma once
 
-#include "apps/model_spec.h"
+#include "train/model_spec.h"
 #include "tensor/context.h"
 
 namespace effnet {

@@ -1,0 +1,142 @@
+// The training steps of one epoch and what follows it: validation, the
+// plateau and early-stopping decisions, checkpoints, history and curves.
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+
+#include "io/fault_point.h"
+#include "io/metrics.h"
+#include "io/plot.h"
+#include "io/safetensors.h"
+#include "tensor/nvtx.h"
+#include "train/evaluate.h"
+#include "train/step.h"
+#include "train/training_run.h"
+
+namespace effnet {
+
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+// A non-finite loss stops the run (the in-memory weights took the step;
+// last.safetensors did not).
+void check_loss(float loss, const TrainingRun& run, int epoch) {
+    if (std::isfinite(loss)) return;
+    throw NumericError("loss is " + std::string(std::isnan(loss) ? "NaN" : "infinite") + " at epoch " +
+                       std::to_string(epoch + 1) + ", step " + std::to_string(run.prog.step_in_epoch + 1) + " (lr " +
+                       fmt("%g", run.opt.lr()) + "); " +
+                       (fs::exists(run.last_path) ? "the last good state is in " + run.last_path
+                                                  : std::string("no checkpoint was written yet")) +
+                       "; try a smaller --lr");
+}
+
+}  // namespace
+
+EpochEnd run_epoch(TrainingRun& run, int epoch) {
+    const TrainConfig& cfg = run.cfg;
+    RunProgress& prog = run.prog;
+    const auto t0 = Clock::now();
+    const double seconds_before = prog.epoch_seconds;
+    const int64_t steps_per_epoch = run.train_loader.batches_per_epoch();
+    // Crash tests stop the process here, after backward and before the update.
+    const StepHooks hooks{[](Context&) { fault_point("train.step"); }};
+    run.train_loader.start_epoch(epoch, prog.step_in_epoch);
+    Batch b;
+    auto last_print = Clock::now();
+    EpochEnd end = EpochEnd::COMPLETED;
+    for (;;) {
+        {
+            EFFNET_NVTX_RANGE("data wait");
+            if (!run.train_loader.next(b)) break;
+        }
+        EFFNET_NVTX_RANGE("step " + std::to_string(prog.global_step));
+        const DeviceBatch db = to_device(b, run.device);
+        // The whole step is enqueued before the host reads the loss: on the GPU
+        // the only synchronisation comes after the optimizer.
+        train_step(*run.model.net, *run.model.store, run.head, run.opt, db.images, db.labels,
+                   RunState{Mode::TRAIN, cfg.seed, uint64_t(prog.global_step)}, run.ctx, hooks);
+        const float loss = run.head.loss().to_vector()[0];
+        check_loss(loss, run, epoch);
+        prog.loss_sum += double(loss) * double(b.size());
+        prog.correct += run.head.correct();
+        prog.seen += b.size();
+        ++prog.step_in_epoch;
+        ++prog.global_step;
+
+        const double rate = double(prog.seen) / std::max(1e-9, seconds_since(t0) + seconds_before);
+        const int64_t left = steps_per_epoch - prog.step_in_epoch;
+        const bool periodic = seconds_since(last_print) > 30 || prog.step_in_epoch == steps_per_epoch;
+        if (periodic) last_print = Clock::now();
+        run.log.progress("epoch " + std::to_string(epoch + 1) + "/" + std::to_string(cfg.epochs) + "  step " +
+                             std::to_string(prog.step_in_epoch) + "/" + std::to_string(steps_per_epoch) + "  loss " +
+                             fmt("%.4f", prog.loss_sum / double(prog.seen)) + "  " + fmt("%.1f", rate) +
+                             " img/s  ETA " + format_duration(double(left * cfg.batch) / std::max(rate, 1e-9)),
+                         periodic);
+        if (g_stop_requested) {
+            end = EpochEnd::INTERRUPTED;
+            break;
+        }
+        if (cfg.max_steps > 0 && prog.global_step >= cfg.max_steps) {
+            end = EpochEnd::MAX_STEPS;
+            break;
+        }
+    }
+    prog.epoch_seconds = seconds_before + seconds_since(t0);
+    if (end != EpochEnd::COMPLETED) {
+        prog.epoch = epoch;
+        run.save_checkpoint_or_stop(run.last_path);
+        const bool interrupted = end == EpochEnd::INTERRUPTED;
+        run.log.line(std::string(interrupted ? "interrupted" : "stopped after --max-steps") + " at epoch " +
+                     std::to_string(epoch + 1) + ", step " + std::to_string(prog.step_in_epoch) + "; state saved to " +
+                     run.last_path + (interrupted ? " (continue with --resume " + run.last_path + ")" : ""));
+    }
+    return end;
+}
+
+bool end_of_epoch(TrainingRun& run, int epoch) {
+    const TrainConfig& cfg = run.cfg;
+    RunProgress& prog = run.prog;
+    const auto t0 = Clock::now();
+    EvalResult val = evaluate(run.model, run.val_loader, run.head, run.ctx);
+    EpochRecord rec;
+    rec.epoch = epoch + 1;
+    rec.train_loss = prog.loss_sum / double(std::max<int64_t>(1, prog.seen));
+    rec.train_acc = double(prog.correct) / double(std::max<int64_t>(1, prog.seen));
+    rec.val_loss = val.loss;
+    rec.val_acc = val.accuracy;
+    rec.val_auroc = auroc(val.prob, val.label);
+    rec.lr = run.opt.lr();
+    rec.seconds = prog.epoch_seconds + seconds_since(t0);  // training and validation
+    prog.history.push_back(rec);
+    const bool should_stop = run.early.step(val.loss, epoch + 1);
+    const double next_lr = run.plateau.step(val.loss, run.opt.lr());
+    run.opt.set_lr(next_lr);
+    prog.epoch = epoch + 1;
+    prog.step_in_epoch = 0;
+    prog.loss_sum = 0;
+    prog.correct = prog.seen = 0;
+    prog.epoch_seconds = 0;
+    if (run.early.improved_last_step()) run.save_checkpoint_or_stop(run.best_path);
+    run.save_checkpoint_or_stop(run.last_path);
+    write_file_atomic((fs::path(cfg.out) / "history.csv").string(), history_csv(prog.history));
+    draw_curves(prog.history, run.early.best_epoch(), (fs::path(cfg.out) / "curves.png").string());
+    run.log.line("epoch " + std::to_string(epoch + 1) + "/" + std::to_string(cfg.epochs) + "  train loss " +
+                 fmt("%.4f", rec.train_loss) + " acc " + fmt("%.4f", rec.train_acc) + "  val loss " +
+                 fmt("%.4f", rec.val_loss) + " acc " + fmt("%.4f", rec.val_acc) + " AUROC " +
+                 fmt("%.4f", rec.val_auroc) + "  lr " + fmt("%.1e", rec.lr) + "  " + format_duration(rec.seconds) +
+                 (run.early.improved_last_step() ? "  *best" : "") +
+                 (run.plateau.reduced_last_step() ? "  (lr -> " + fmt("%.1e", next_lr) + ")" : ""));
+    if (run.bad_files.count())
+        run.log.line("  skipped files so far: " + std::to_string(run.bad_files.count()) + " (first: " +
+                     run.bad_files.entries()[0].first + ": " + run.bad_files.entries()[0].second + ")");
+    if (should_stop)
+        run.log.line("early stopping: no improvement in validation loss for " + std::to_string(cfg.early.patience) +
+                     " epochs (best epoch " + std::to_string(run.early.best_epoch()) + ")");
+    return should_stop;
+}
+
+}  // namespace effnet

@@ -1,0 +1,180 @@
+#include "train/training_run.h"
+
+#include <filesystem>
+#include <iostream>
+#include <sstream>
+
+#include "io/weights.h"
+#include "train/evaluate.h"
+#include "train/memory_plan.h"
+
+namespace effnet {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+Device choose_device(const std::string& request) {
+    Device d = resolve_device(request);
+    if (d == Device::CUDA && request == "auto") {
+        // Every op has a CUDA kernel, but until scripts/gpu_check.sh has passed
+        // on a real GPU (docs/status.md) the GPU path is opt-in.
+        std::cerr << "effnet: a GPU is present, but the CUDA backend is not yet validated on real hardware; "
+                     "training on the CPU (pass --device cuda to use the GPU)\n";
+        d = Device::CPU;
+    } else if (d == Device::CUDA) {
+        std::cerr << "effnet: --device cuda: the CUDA backend is experimental until scripts/gpu_check.sh passes "
+                     "(see docs/status.md)\n";
+    }
+    return d;
+}
+
+void check_splits(const Dataset& ds) {
+    for (Split s : {Split::TRAIN, Split::VAL})
+        for (int label : {0, 1})
+            if (ds.count(s, label) == 0)
+                throw IoError(ds.source + ": the " + std::string(split_name(s)) + " split has no images of class " +
+                              std::to_string(label) + "; training needs both classes in train and val");
+}
+
+// Fails before anything large is allocated when the run cannot fit in
+// memory (train/memory_plan.h); otherwise logs the estimate.
+void check_memory(const TrainConfig& cfg, const Dataset& ds, Device device, RunLog& log) {
+    LoaderPlan lp;
+    lp.prefetch = LoaderConfig{}.prefetch;
+    lp.cache_mb = cfg.cache_mb;
+    lp.train_images = ds.count(Split::TRAIN);
+    lp.val_images = ds.count(Split::VAL);
+    lp.test_images = ds.count(Split::TEST);
+    const MemoryEstimate e = estimate_training_memory(cfg.model, cfg.batch, lp, device);
+    const MemoryLimit host = host_memory_limit(), gpu = device == Device::CUDA ? gpu_memory_limit() : MemoryLimit{};
+    check_training_fits(e, device, cfg.batch, host, gpu);
+    const MemoryLimit& limit = device == Device::CUDA ? gpu : host;
+    log.line("memory: about " + human_bytes(double(e.on_device(device))) +
+             (device == Device::CUDA ? " on the GPU and " + human_bytes(double(e.on_host(device))) + " on the host" : "") +
+             (limit.bytes ? ", of " + human_bytes(double(limit.bytes)) + " available" : ""));
+}
+
+// The dataset, checked for both classes and for memory, its splits logged.
+Dataset load_checked_dataset(const TrainConfig& cfg, Device device, RunLog& log) {
+    Dataset ds = cfg.data.empty() ? phantom_dataset(cfg.phantom_seed, cfg.phantoms_train, cfg.phantoms_val, cfg.phantoms_test)
+                                  : load_dataset(cfg.data, cfg.dataset);
+    check_splits(ds);
+    check_memory(cfg, ds, device, log);
+    std::ostringstream os;
+    os << "data: " << ds.source;
+    for (Split s : {Split::TRAIN, Split::VAL, Split::TEST})
+        os << "\n  " << split_name(s) << ": " << ds.count(s) << " images (" << ds.count(s, 0) << " class 0, "
+           << ds.count(s, 1) << " class 1)";
+    log.line(os.str());
+    return ds;
+}
+
+PipelineConfig evaluation_pipeline(const TrainConfig& cfg, const Dataset& ds) {
+    PipelineConfig p = cfg.model.pipeline();
+    p.phantom_seed = ds.phantom_seed;
+    p.limits.max_side = cfg.max_image_side;
+    return p;
+}
+
+PipelineConfig training_pipeline(const TrainConfig& cfg, const PipelineConfig& eval) {
+    PipelineConfig p = eval;
+    p.augment = cfg.augment;
+    return p;
+}
+
+LoaderConfig evaluation_loader_config(const TrainConfig& cfg, Device device) {
+    LoaderConfig lc;
+    lc.batch_size = cfg.batch;
+    lc.workers = cfg.workers;
+    lc.strict = cfg.strict;
+    lc.pinned = device == Device::CUDA;
+    lc.seed = cfg.seed;
+    lc.cache_mb = cfg.cache_mb;
+    return lc;
+}
+
+LoaderConfig shuffled(LoaderConfig lc) {
+    lc.shuffle = true;
+    return lc;
+}
+
+// --init: every tensor must fit except the classifier, which is
+// re-initialised when the class count differs (fine-tuning).
+void load_initial_weights(const TrainConfig& cfg, Model& model, RunLog& log) {
+    SafetensorsFile f = read_safetensors(cfg.init);
+    LoadReport r = load_weights(f, *model.net, WeightsMatch::PARTIAL, cfg.init, {"optimizer."});
+    bool classifier_only = true;
+    for (auto& m : r.mismatched) classifier_only &= m.rfind("classifier.", 0) == 0;
+    if (!r.missing.empty() || !r.unexpected.empty() || !classifier_only)
+        throw IoError(cfg.init + ": weights do not fit this model: " + r.summary());
+    log.line("init: " + cfg.init + ": " + std::to_string(r.loaded.size()) + " tensors loaded" +
+             (r.mismatched.empty() ? "" : "; classifier re-initialised (its shape differs: " +
+                                              std::to_string(cfg.model.num_classes) + " classes here)"));
+}
+
+// The output folder made ready (another run's outputs refused without
+// --overwrite) and train.log opened in it, starting with what was found there.
+RunLog open_run_log(const TrainConfig& cfg) {
+    const std::vector<std::string> notes = prepare_output_folder(cfg.out, cfg.resume, cfg.overwrite);
+    RunLog log((fs::path(cfg.out) / "train.log").string());
+    for (const std::string& n : notes) log.line(n);
+    return log;
+}
+
+}  // namespace
+
+TrainingRun::TrainingRun(const TrainConfig& config)
+    : cfg(config),
+      log(open_run_log(cfg)),
+      device(choose_device(cfg.device)),
+      ctx(device),
+      ds(load_checked_dataset(cfg, device, log)),
+      eval_pipeline(evaluation_pipeline(cfg, ds)),
+      eval_loader_config(evaluation_loader_config(cfg, device)),
+      train_loader(ds.split(Split::TRAIN), training_pipeline(cfg, eval_pipeline), shuffled(eval_loader_config), &bad_files),
+      val_loader(ds.split(Split::VAL), eval_pipeline, eval_loader_config, &bad_files),
+      model(cfg.model, device, cfg.seed),
+      head(cfg.model.loss, cfg.batch, cfg.model.num_classes, device),
+      opt(*model.store, cfg.adamw),
+      plateau(cfg.plateau),
+      early(cfg.early),
+      last_path((fs::path(cfg.out) / "last.safetensors").string()),
+      best_path((fs::path(cfg.out) / "best.safetensors").string()) {
+    ctx.set_allow_tf32(cfg.tf32);
+    apply_kernel_spec(ctx, cfg.kernels);
+    if (!cfg.init.empty()) {
+        load_initial_weights(cfg, model, log);
+    } else if (cfg.from_scratch_warning && cfg.adamw.lr <= 1e-4) {
+        log.line("warning: training from scratch with lr " + fmt("%g", cfg.adamw.lr) +
+                 ", a fine-tuning learning rate; pass --init weights or a larger --lr (e.g. 1e-3)");
+    }
+    model.plan(cfg.batch, device);
+    if (!cfg.resume.empty()) {
+        load_checkpoint(cfg.resume, model, opt, plateau, early, prog, cfg.seed, cfg.batch);
+        // history.csv may lag the checkpoint (a kill between the two writes): make them agree now.
+        write_file_atomic((fs::path(cfg.out) / "history.csv").string(), history_csv(prog.history));
+        log.line("resumed " + cfg.resume + " at epoch " + std::to_string(prog.epoch + 1) + ", step " +
+                 std::to_string(prog.step_in_epoch) + " (lr " + fmt("%g", opt.lr()) + ")");
+    }
+    log.line("model: EfficientNet-B" + std::to_string(cfg.model.variant) + ", " + std::to_string(model.net->num_params()) +
+             " parameters, input " + std::to_string(cfg.model.image_size) + "x" + std::to_string(cfg.model.image_size) +
+             "x" + std::to_string(cfg.model.in_channels) + ", batch " + std::to_string(cfg.batch) + ", device " +
+             device_name(device) + (device == Device::CUDA ? " (kernels " + kernel_spec(ctx) + ")" : "") + ", " +
+             std::to_string(cfg.workers) + " loader workers");
+}
+
+void TrainingRun::save_checkpoint_or_stop(const std::string& path) {
+    // A checkpoint that cannot be written (disk full, quota, I/O error) stops
+    // the run: training on would only produce more work that cannot be saved.
+    try {
+        save_checkpoint(path, model, opt, plateau, early, prog, cfg.seed, cfg.batch);
+    } catch (const IoError& e) {
+        throw IoError(std::string(e.what()) + "\n  training stopped at epoch " + std::to_string(prog.epoch) + "; " +
+                      (fs::exists(last_path) ? "once the problem is fixed, continue from the last complete checkpoint "
+                                               "with --resume " + last_path
+                                             : std::string("no checkpoint was written yet")));
+    }
+}
+
+}  // namespace effnet

@@ -1,0 +1,62 @@
+// The state of one effnet_train run and its four phases, in the order
+// train() (train/trainer.cpp) calls them:
+//   setup         TrainingRun's constructor: output folder, log, device, data
+//                 (checked for both classes and for memory), loaders, model
+//                 (--init), loss head, optimizer and schedules (--resume);
+//   run_epoch     the training steps of one epoch (train/epoch.cpp);
+//   end_of_epoch  validation, schedule, checkpoints, history and curves;
+//   final_report  the best weights on test (or val): report.txt, metrics.json
+//                 (train/final_report.cpp).
+// Internal to train/: the apps see train/trainer.h.
+#pragma once
+
+#include <string>
+
+#include "optim/adamw.h"
+#include "optim/schedule.h"
+#include "train/checkpoint.h"
+#include "train/loss_head.h"
+#include "train/model_spec.h"
+#include "train/run_log.h"
+#include "train/trainer.h"
+
+namespace effnet {
+
+struct TrainingRun {
+    explicit TrainingRun(const TrainConfig& config);
+
+    // Saves the full state to `path`; a failed write stops the run naming the
+    // last complete checkpoint (the atomic write left it intact).
+    void save_checkpoint_or_stop(const std::string& path);
+
+    const TrainConfig& cfg;
+    RunLog log;
+    const Device device;
+    Context ctx;
+    const Dataset ds;
+    const PipelineConfig eval_pipeline;
+    const LoaderConfig eval_loader_config;
+    BadFileLog bad_files;
+    Loader train_loader, val_loader;
+    Model model;
+    LossHead head;
+    AdamW opt;
+    ReduceLROnPlateau plateau;
+    EarlyStopping early;
+    RunProgress prog;
+    const std::string last_path, best_path;
+};
+
+enum class EpochEnd { COMPLETED, INTERRUPTED, MAX_STEPS };
+
+// Trains from prog's position to the end of `epoch` (or an interruption, or
+// --max-steps), adding its time to prog.epoch_seconds; an interrupted or
+// stopped epoch is checkpointed to last.safetensors.
+EpochEnd run_epoch(TrainingRun& run, int epoch);
+// Validates, steps the schedules, checkpoints and logs; true when early
+// stopping ends the run.
+bool end_of_epoch(TrainingRun& run, int epoch);
+// Restores the best weights and writes report.txt and metrics.json.
+void final_report(TrainingRun& run);
+
+}  // namespace effnet
