@@ -23,10 +23,10 @@
 //   P(class 1) (cardiomegaly); `label` is 1 when it is at or above the
 //   threshold (the file's, or 0.5).
 // - Where it runs: on the CPU the inference-only fast path (batch norm
-//   folded into the convolutions, fused passes, memory planned at load:
-//   predicting allocates no tensor memory). ComputeDevice::CUDA runs the
-//   network on the GPU (libeffnet built with CUDA and a GPU present);
-//   AUTO is the CPU.
+//   folded into the convolutions, fused passes, the network's memory planned
+//   at load for max_batch images, so a forward pass allocates nothing; only
+//   decoding an image does). ComputeDevice::CUDA runs the network on the GPU
+//   (libeffnet built with CUDA and a GPU present); AUTO is the CPU.
 // - A Classifier serves one call at a time: concurrent calls on one object
 //   are serialised. Use one Classifier per thread for parallel work.
 // - Every failure throws a subclass of effnet::ClassifierError whose path()
