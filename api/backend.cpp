@@ -12,7 +12,8 @@ namespace {
 
 class CpuBackend : public Backend {
 public:
-    CpuBackend(Model& model, int64_t max_batch, int threads) : fast_(*model.net, shape(model.spec, max_batch, threads)) {}
+    CpuBackend(Model& model, int64_t max_batch, int threads)
+        : fast_(*model.net, shape(model.spec, max_batch, threads)) {}
     void run(const float* x, int64_t n, float* logits, float* head) override {
         if (head)
             fast_.run(x, n, logits, head);
@@ -37,7 +38,8 @@ private:
 
 class CudaBackend : public Backend {
 public:
-    CudaBackend(std::unique_ptr<Model> model, int64_t max_batch) : model_(std::move(model)), ctx_(Device::CUDA) {
+    CudaBackend(std::unique_ptr<Model> model, int64_t max_batch)
+        : model_(std::move(model)), ctx_(Device::CUDA) {
         model_->plan(max_batch, Device::CUDA);
         // The stem and four stages halve the side (padding k/2: ceil(side / 2)).
         head_side_ = model_->spec.image_size;
@@ -48,11 +50,13 @@ public:
         const ModelSpec& s = model_->spec;
         const Shape in{n, s.image_size, s.image_size, s.in_channels};
         const Tensor xd = Tensor::wrap(const_cast<float*>(x), in, Device::CPU).to(Device::CUDA);
-        const std::vector<float> z = model_->net->forward(xd, RunState{Mode::EVAL, 0, 0}, ctx_).to_vector();
+        const std::vector<float> z =
+            model_->net->forward(xd, RunState{Mode::EVAL, 0, 0}, ctx_).to_vector();
         std::copy(z.begin(), z.end(), logits);
         if (head) {
             const Tensor& h = model_->net->head_features();
-            EFFNET_CHECK(h.numel() == n * head_side_ * head_side_ * head_c_, "CUDA backend: head activations " << h.shape().str());
+            EFFNET_CHECK(h.numel() == n * head_side_ * head_side_ * head_c_,
+                         "CUDA backend: head activations " << h.shape().str());
             const std::vector<float> v = h.to_vector();
             std::copy(v.begin(), v.end(), head);
         }

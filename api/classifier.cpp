@@ -2,24 +2,23 @@
 // weights file and its metadata (io/, train/model_spec.h), the training
 // pipeline's preprocessing without augmentation (data/), and a backend
 // (api/backend.h). Internal errors become the public ones at this boundary.
-#include "effnet/effnet.h"
-
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <mutex>
 
 #include "api/backend.h"
-#include "train/model_spec.h"
 #include "data/image.h"
 #include "data/loader.h"
 #include "data/preprocess.h"
+#include "effnet/effnet.h"
 #include "effnet_config.h"
 #include "io/safetensors.h"
 #include "io/weights.h"
 #include "tensor/error.h"
 #include "tensor/gpu_runtime.h"
 #include "tensor/parse_number.h"
+#include "train/model_spec.h"
 
 namespace effnet {
 
@@ -53,19 +52,21 @@ auto with_public_errors(const std::string& path, Fn&& fn) -> decltype(fn()) {
 }
 
 // An optional metadata number in [lo, hi] (lo excluded when `open_low`).
-bool optional_number(const std::map<std::string, std::string>& meta, const std::string& key, double lo, double hi,
-                     bool open_low, const std::string& path, double& out) {
+bool optional_number(const std::map<std::string, std::string>& meta, const std::string& key,
+                     double lo, double hi, bool open_low, const std::string& path, double& out) {
     const auto it = meta.find(key);
     if (it == meta.end()) return false;
     double v = 0;
     if (!parse_double(it->second, v, true) || v > hi || v < lo || (open_low && v == lo))
-        throw IoError(path + ": checkpoint metadata '" + key + "' is '" + it->second + "', not a number in " +
-                      (open_low ? "(" : "[") + std::to_string(lo) + ", " + std::to_string(hi) + "]");
+        throw IoError(path + ": checkpoint metadata '" + key + "' is '" + it->second +
+                      "', not a number in " + (open_low ? "(" : "[") + std::to_string(lo) + ", " +
+                      std::to_string(hi) + "]");
     out = v;
     return true;
 }
 
-ModelInfo model_info(const ModelSpec& spec, const std::map<std::string, std::string>& meta, const std::string& path) {
+ModelInfo model_info(const ModelSpec& spec, const std::map<std::string, std::string>& meta,
+                     const std::string& path) {
     ModelInfo m;
     m.path = path;
     m.architecture = "efficientnet_b" + std::to_string(spec.variant);
@@ -78,7 +79,8 @@ ModelInfo model_info(const ModelSpec& spec, const std::map<std::string, std::str
     m.clahe_clip = spec.clahe_clip;
     m.mean = spec.mean;
     m.std = spec.std;
-    m.has_temperature = optional_number(meta, "effnet.temperature", 0, 1e3, true, path, m.temperature);
+    m.has_temperature =
+        optional_number(meta, "effnet.temperature", 0, 1e3, true, path, m.temperature);
     m.has_threshold = optional_number(meta, "effnet.threshold", 0, 1, false, path, m.threshold);
     return m;
 }
@@ -94,33 +96,40 @@ std::vector<float> class1_evidence(const std::vector<float>& w, int64_t classes)
     return e;
 }
 
-GreyImage grey_from_view(const GreyImageView& v, const std::string& name, const DecodeLimits& limits) {
+GreyImage grey_from_view(const GreyImageView& v, const std::string& name,
+                         const DecodeLimits& limits) {
     if (!v.pixels) throw ImageError(name, "no pixels (null pointer)");
     if (v.width <= 0 || v.height <= 0)
-        throw ImageError(name, "empty image (" + std::to_string(v.width) + "x" + std::to_string(v.height) + ")");
+        throw ImageError(
+            name, "empty image (" + std::to_string(v.width) + "x" + std::to_string(v.height) + ")");
     if (v.width > limits.max_side || v.height > limits.max_side)
-        throw ImageError(name, "image too large (" + std::to_string(v.width) + "x" + std::to_string(v.height) +
-                                   "; at most " + std::to_string(limits.max_side) + " pixels a side)");
+        throw ImageError(name, "image too large (" + std::to_string(v.width) + "x" +
+                                   std::to_string(v.height) + "; at most " +
+                                   std::to_string(limits.max_side) + " pixels a side)");
     if (v.bits != 8 && v.bits != 16)
-        throw ImageError(name, std::to_string(v.bits) + "-bit samples (8- and 16-bit grey images are read)");
+        throw ImageError(
+            name, std::to_string(v.bits) + "-bit samples (8- and 16-bit grey images are read)");
     const size_t sample = size_t(v.bits / 8), packed = size_t(v.width) * sample;
     const size_t row = v.row_bytes ? v.row_bytes : packed;
     if (row < packed)
-        throw ImageError(name, "row_bytes " + std::to_string(row) + " is less than a row (" + std::to_string(packed) + " bytes)");
+        throw ImageError(name, "row_bytes " + std::to_string(row) + " is less than a row (" +
+                                   std::to_string(packed) + " bytes)");
     const auto* bytes = static_cast<const uint8_t*>(v.pixels);
     if (v.bits == 8) {
         GreyImage g;
         g.width = v.width;
         g.height = v.height;
         g.pixels.resize(size_t(v.width) * size_t(v.height));
-        for (int y = 0; y < v.height; ++y) std::memcpy(&g.pixels[size_t(y) * packed], bytes + size_t(y) * row, packed);
+        for (int y = 0; y < v.height; ++y)
+            std::memcpy(&g.pixels[size_t(y) * packed], bytes + size_t(y) * row, packed);
         return g;
     }
     std::vector<double> grey(size_t(v.width) * size_t(v.height));
     for (int y = 0; y < v.height; ++y)
         for (int x = 0; x < v.width; ++x) {
             uint16_t s;
-            std::memcpy(&s, bytes + size_t(y) * row + size_t(x) * 2, 2);  // the buffer need not be aligned
+            std::memcpy(&s, bytes + size_t(y) * row + size_t(x) * 2,
+                        2);  // the buffer need not be aligned
             grey[size_t(y) * size_t(v.width) + size_t(x)] = s;
         }
     return stretch_to_8_bits(grey, v.width, v.height);
@@ -139,14 +148,18 @@ struct Classifier::Impl {
     int64_t max_batch = 1, per_image = 0;
     std::unique_ptr<api::Backend> backend;
     std::vector<float> cam_weights;
-    std::vector<float> input, logits, head;  // input and logits planned for max_batch; head for explain()
+    std::vector<float> input, logits,
+        head;  // input and logits planned for max_batch; head for explain()
     std::mutex mu;
 
     GreyImage prepare(const std::string& path) const {
-        return with_public_errors<ImageError>(path, [&] { return prepare_decoded(decode_image(path, pipeline.limits), pipeline); });
+        return with_public_errors<ImageError>(
+            path, [&] { return prepare_decoded(decode_image(path, pipeline.limits), pipeline); });
     }
     GreyImage prepare(const GreyImageView& v, const std::string& name) const {
-        return with_public_errors<ImageError>(name, [&] { return prepare_decoded(grey_from_view(v, name, pipeline.limits), pipeline); });
+        return with_public_errors<ImageError>(name, [&] {
+            return prepare_decoded(grey_from_view(v, name, pipeline.limits), pipeline);
+        });
     }
 
     Prediction prediction(const float* z, const std::string& name) const {
@@ -154,7 +167,8 @@ struct Classifier::Impl {
         std::vector<float> scaled(z, z + k);
         for (float& v : scaled) v = float(double(v) / info.temperature);
         Prediction p;
-        p.probability = with_public_errors<ImageError>(name, [&] { return finite_probability(scaled.data(), k, name); });
+        p.probability = with_public_errors<ImageError>(
+            name, [&] { return finite_probability(scaled.data(), k, name); });
         if (k <= 2) {
             p.probabilities = {1 - p.probability, p.probability};
         } else {
@@ -168,22 +182,31 @@ struct Classifier::Impl {
     }
 
     // Normalises `images` into the input slots a slice at a time and runs them.
-    std::vector<Prediction> classify(const std::vector<GreyImage>& images, const std::vector<std::string>& names) {
+    std::vector<Prediction> classify(const std::vector<GreyImage>& images,
+                                     const std::vector<std::string>& names) {
         std::vector<Prediction> out;
         for (size_t first = 0; first < images.size(); first += size_t(max_batch)) {
             const size_t n = std::min(images.size() - first, size_t(max_batch));
-            for (size_t i = 0; i < n; ++i) finish_sample(images[first + i], pipeline, 0, 0, input.data() + int64_t(i) * per_image);
-            with_public_errors<ImageError>(names[first], [&] { backend->run(input.data(), int64_t(n), logits.data(), nullptr); });
-            for (size_t i = 0; i < n; ++i) out.push_back(prediction(logits.data() + int64_t(i) * info.num_classes, names[first + i]));
+            for (size_t i = 0; i < n; ++i)
+                finish_sample(images[first + i], pipeline, 0, 0,
+                              input.data() + int64_t(i) * per_image);
+            with_public_errors<ImageError>(names[first], [&] {
+                backend->run(input.data(), int64_t(n), logits.data(), nullptr);
+            });
+            for (size_t i = 0; i < n; ++i)
+                out.push_back(
+                    prediction(logits.data() + int64_t(i) * info.num_classes, names[first + i]));
         }
         return out;
     }
 
     Prediction explain(const GreyImage& image, const std::string& name, Heatmap& heatmap) {
-        const int64_t fh = backend->head_height(), fw = backend->head_width(), c = backend->head_channels();
+        const int64_t fh = backend->head_height(), fw = backend->head_width(),
+                      c = backend->head_channels();
         head.resize(size_t(fh * fw * c));
         finish_sample(image, pipeline, 0, 0, input.data());
-        with_public_errors<ImageError>(name, [&] { backend->run(input.data(), 1, logits.data(), head.data()); });
+        with_public_errors<ImageError>(
+            name, [&] { backend->run(input.data(), 1, logits.data(), head.data()); });
         const Prediction p = prediction(logits.data(), name);
         Plane cam;
         cam.width = int(fw);
@@ -191,7 +214,8 @@ struct Classifier::Impl {
         cam.v.resize(size_t(fh * fw));
         for (int64_t i = 0; i < fh * fw; ++i) {
             double s = 0;
-            for (int64_t k = 0; k < c; ++k) s += double(cam_weights[size_t(k)]) * head[size_t(i * c + k)];
+            for (int64_t k = 0; k < c; ++k)
+                s += double(cam_weights[size_t(k)]) * head[size_t(i * c + k)];
             cam.v[size_t(i)] = float(std::max(0.0, s));
         }
         const float top = *std::max_element(cam.v.begin(), cam.v.end());
@@ -200,16 +224,21 @@ struct Classifier::Impl {
         heatmap.width = image.width;
         heatmap.height = image.height;
         heatmap.values.resize(up.v.size());
-        std::transform(up.v.begin(), up.v.end(), heatmap.values.begin(), [](float v) { return std::clamp(v, 0.0f, 1.0f); });
+        std::transform(up.v.begin(), up.v.end(), heatmap.values.begin(),
+                       [](float v) { return std::clamp(v, 0.0f, 1.0f); });
         heatmap.image = image.pixels;
         return p;
     }
 };
 
-Classifier::Classifier(const std::string& path, const ClassifierOptions& options) : impl_(std::make_unique<Impl>()) {
-    if (options.threads < 0) throw ArgumentError("", "threads is " + std::to_string(options.threads) + " (0: the default)");
+Classifier::Classifier(const std::string& path, const ClassifierOptions& options)
+    : impl_(std::make_unique<Impl>()) {
+    if (options.threads < 0)
+        throw ArgumentError("",
+                            "threads is " + std::to_string(options.threads) + " (0: the default)");
     if (options.max_batch < 1 || options.max_batch > 4096)
-        throw ArgumentError("", "max_batch is " + std::to_string(options.max_batch) + ", not in [1, 4096]");
+        throw ArgumentError(
+            "", "max_batch is " + std::to_string(options.max_batch) + ", not in [1, 4096]");
     Impl& m = *impl_;
     m.device = options.device == ComputeDevice::CUDA ? ComputeDevice::CUDA : ComputeDevice::CPU;
     if (m.device == ComputeDevice::CUDA && !gpu::available())
@@ -223,7 +252,8 @@ Classifier::Classifier(const std::string& path, const ClassifierOptions& options
         const Device dev = m.device == ComputeDevice::CUDA ? Device::CUDA : Device::CPU;
         auto model = std::make_unique<Model>(spec, dev, 0);
         load_weights(f, *model->net, WeightsMatch::EXACT, path, {"optimizer."});
-        m.cam_weights = class1_evidence(model->net->classifier_weight().to_vector(), spec.num_classes);
+        m.cam_weights =
+            class1_evidence(model->net->classifier_weight().to_vector(), spec.num_classes);
         m.backend = dev == Device::CPU ? api::make_cpu_backend(*model, m.max_batch, options.threads)
                                        : api::make_cuda_backend(std::move(model), m.max_batch);
     });

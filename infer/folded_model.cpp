@@ -23,7 +23,8 @@ public:
     }
     const std::vector<float>& at(const std::string& name) const {
         auto it = values_.find(name);
-        EFFNET_CHECK(it != values_.end(), "FoldedEfficientNet: the network has no tensor '" << name << "'");
+        EFFNET_CHECK(it != values_.end(),
+                     "FoldedEfficientNet: the network has no tensor '" << name << "'");
         return it->second;
     }
 
@@ -32,8 +33,9 @@ private:
 };
 
 // Convolution `conv` followed by batch norm `bn` (prefixes of timm names).
-FoldedConv fold_conv_bn(const NamedTensors& t, const std::string& conv, const std::string& bn, int64_t cin,
-                        int64_t cout, int64_t kernel, int64_t stride, bool depthwise, double eps) {
+FoldedConv fold_conv_bn(const NamedTensors& t, const std::string& conv, const std::string& bn,
+                        int64_t cin, int64_t cout, int64_t kernel, int64_t stride, bool depthwise,
+                        double eps) {
     FoldedConv f;
     f.cin = cin;
     f.cout = cout;
@@ -47,12 +49,14 @@ FoldedConv fold_conv_bn(const NamedTensors& t, const std::string& conv, const st
     const std::vector<float>& var = t.at(bn + ".running_var");
     const int64_t per_channel = (depthwise ? 1 : cin) * kernel * kernel;
     EFFNET_CHECK(int64_t(w.size()) == cout * per_channel && int64_t(gamma.size()) == cout,
-                 "FoldedEfficientNet: " << conv << " has " << w.size() << " weights, expected " << cout * per_channel);
+                 "FoldedEfficientNet: " << conv << " has " << w.size() << " weights, expected "
+                                        << cout * per_channel);
     f.weight.resize(w.size());
     f.bias.resize(size_t(cout));
     for (int64_t c = 0; c < cout; ++c) {
         const double s = double(gamma[c]) / std::sqrt(double(var[c]) + eps);
-        for (int64_t i = 0; i < per_channel; ++i) f.weight[c * per_channel + i] = float(double(w[c * per_channel + i]) * s);
+        for (int64_t i = 0; i < per_channel; ++i)
+            f.weight[c * per_channel + i] = float(double(w[c * per_channel + i]) * s);
         f.bias[c] = float(double(beta[c]) - double(mean[c]) * s);
     }
     return f;
@@ -67,7 +71,8 @@ FoldedSqueezeExcite squeeze_excite(const NamedTensors& t, const std::string& se,
     f.expand_bias = t.at(se + ".conv_expand.bias");
     f.reduced = int64_t(f.reduce_bias.size());
     EFFNET_CHECK(int64_t(f.reduce_weight.size()) == f.reduced * channels &&
-                     int64_t(f.expand_weight.size()) == f.reduced * channels && int64_t(f.expand_bias.size()) == channels,
+                     int64_t(f.expand_weight.size()) == f.reduced * channels &&
+                     int64_t(f.expand_bias.size()) == channels,
                  "FoldedEfficientNet: " << se << " does not match " << channels << " channels");
     return f;
 }
@@ -94,10 +99,12 @@ FoldedEfficientNet FoldedEfficientNet::from_network(EfficientNet& net) {
         const std::string p = name + ".";
         if (b.has_expand) {
             b.expand = fold_conv_bn(t, p + "conv_pw", p + "bn1", c.in, mid, 1, 1, false, eps);
-            b.depthwise = fold_conv_bn(t, p + "conv_dw", p + "bn2", mid, mid, c.kernel, c.stride, true, eps);
+            b.depthwise =
+                fold_conv_bn(t, p + "conv_dw", p + "bn2", mid, mid, c.kernel, c.stride, true, eps);
             b.project = fold_conv_bn(t, p + "conv_pwl", p + "bn3", mid, c.out, 1, 1, false, eps);
         } else {
-            b.depthwise = fold_conv_bn(t, p + "conv_dw", p + "bn1", mid, mid, c.kernel, c.stride, true, eps);
+            b.depthwise =
+                fold_conv_bn(t, p + "conv_dw", p + "bn1", mid, mid, c.kernel, c.stride, true, eps);
             b.project = fold_conv_bn(t, p + "conv_pw", p + "bn2", mid, c.out, 1, 1, false, eps);
         }
         b.se = squeeze_excite(t, p + "se", mid);
@@ -109,8 +116,9 @@ FoldedEfficientNet FoldedEfficientNet::from_network(EfficientNet& net) {
     f.head = fold_conv_bn(t, "conv_head", "bn2", last, head, 1, 1, false, eps);
     f.classifier_weight = t.at("classifier.weight");
     f.classifier_bias = t.at("classifier.bias");
-    EFFNET_CHECK(int64_t(f.classifier_weight.size()) == f.num_classes * head,
-                 "FoldedEfficientNet: classifier.weight does not match " << f.num_classes << " x " << head);
+    EFFNET_CHECK(
+        int64_t(f.classifier_weight.size()) == f.num_classes * head,
+        "FoldedEfficientNet: classifier.weight does not match " << f.num_classes << " x " << head);
     return f;
 }
 

@@ -46,9 +46,9 @@ struct FoldedBlock {
 
 struct FoldedEfficientNet {
     int64_t in_channels = 3, num_classes = 0;
-    FoldedConv stem;                    // 3x3/2 (+ swish)
+    FoldedConv stem;  // 3x3/2 (+ swish)
     std::vector<FoldedBlock> blocks;
-    FoldedConv head;                    // 1x1 (+ swish), then global average pool
+    FoldedConv head;  // 1x1 (+ swish), then global average pool
     std::vector<float> classifier_weight, classifier_bias;  // [classes, head], [classes]
 
     // Reads the parameters and running statistics of `net` (any device) by

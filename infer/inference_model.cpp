@@ -42,7 +42,8 @@ int64_t InferenceModel::head_height() const { return engine_->head_height(); }
 int64_t InferenceModel::head_width() const { return engine_->head_width(); }
 int64_t InferenceModel::head_channels() const { return engine_->head_channels(); }
 
-std::vector<InferencePassTime> InferenceModel::run_profiled(const float* x, int64_t n, float* logits) {
+std::vector<InferencePassTime> InferenceModel::run_profiled(const float* x, int64_t n,
+                                                            float* logits) {
     std::vector<InferencePassTime> out;
     for (auto& t : engine_->run_profiled(x, n, logits)) out.push_back({t.name, t.ms});
     return out;

@@ -125,9 +125,10 @@ struct GreyImageView {
 };
 
 struct Prediction {
-    double probability = 0;             // P(class 1), e.g. P(cardiomegaly)
-    int label = 0;                      // 1 when probability >= threshold (one-vs-rest of class 1)
-    std::vector<double> probabilities;  // per class, summing to 1 ({1 - p, p} for a one-logit model)
+    double probability = 0;  // P(class 1), e.g. P(cardiomegaly)
+    int label = 0;           // 1 when probability >= threshold (one-vs-rest of class 1)
+    // Per class, summing to 1 ({1 - p, p} for a one-logit model).
+    std::vector<double> probabilities;
 };
 
 // Grad-CAM of class 1 on the last convolution block: ReLU(sum_c w_c A_c)

@@ -23,7 +23,8 @@ struct RowWindow {
 };
 
 // Portable: channels [c0, c1) of one output row.
-void row_portable(const DepthwiseOp& op, const RowWindow& rw, int64_t c0, int64_t c1, float* out_row, double* pool) {
+void row_portable(const DepthwiseOp& op, const RowWindow& rw, int64_t c0, int64_t c1,
+                  float* out_row, double* pool) {
     const int64_t C = op.c, k = op.kernel, pad = k / 2, wo = op.wo();
     for (int64_t cb = c0; cb < c1; cb += kChannelBlock) {
         const int64_t cn = std::min(kChannelBlock, c1 - cb);
@@ -60,8 +61,8 @@ void row_portable(const DepthwiseOp& op, const RowWindow& rw, int64_t c0, int64_
 // window's rows against taps (ky, kx0 + kx): the caller clips the columns to
 // the image for border pixels (T = 1 there).
 template <int T, int CV>
-inline void tile(const DepthwiseOp& op, const RowWindow& rw, int64_t offset, int64_t kx0, int64_t cols, int64_t c,
-                 float* out, __m256* rowsum) {
+inline void tile(const DepthwiseOp& op, const RowWindow& rw, int64_t offset, int64_t kx0,
+                 int64_t cols, int64_t c, float* out, __m256* rowsum) {
     const int64_t C = op.c, step = op.stride * C, k = op.kernel;
     __m256 acc[T][CV];
 #pragma GCC unroll 8
@@ -82,7 +83,8 @@ inline void tile(const DepthwiseOp& op, const RowWindow& rw, int64_t offset, int
             for (int t = 0; t < T; ++t)
 #pragma GCC unroll 2
                 for (int v = 0; v < CV; ++v)
-                    acc[t][v] = _mm256_fmadd_ps(_mm256_loadu_ps(ip + t * step + kx * C + v * 8), wv[v], acc[t][v]);
+                    acc[t][v] = _mm256_fmadd_ps(_mm256_loadu_ps(ip + t * step + kx * C + v * 8),
+                                                wv[v], acc[t][v]);
         }
     }
 #pragma GCC unroll 2
@@ -104,17 +106,22 @@ void row_avx2(const DepthwiseOp& op, const RowWindow& rw, int64_t c, float* out_
     const int64_t C = op.c, k = op.kernel, pad = k / 2, s = op.stride, wo = op.wo();
     // Interior: every tap column inside the image.
     const int64_t lo = std::min<int64_t>(wo, (pad + s - 1) / s);
-    const int64_t hi = std::max<int64_t>(lo, std::min<int64_t>(wo, op.w - k + pad >= 0 ? (op.w - k + pad) / s + 1 : 0));
+    const int64_t hi = std::max<int64_t>(
+        lo, std::min<int64_t>(wo, op.w - k + pad >= 0 ? (op.w - k + pad) / s + 1 : 0));
     __m256 rowsum[CV];
     for (int v = 0; v < CV; ++v) rowsum[v] = _mm256_setzero_ps();
     auto border = [&](int64_t ox) {
-        const int64_t kx0 = std::max<int64_t>(0, pad - ox * s), kx1 = std::min<int64_t>(k, op.w + pad - ox * s);
-        tile<1, CV>(op, rw, (ox * s - pad + kx0) * C + c, kx0, kx1 - kx0, c, out_row + ox * C + c, rowsum);
+        const int64_t kx0 = std::max<int64_t>(0, pad - ox * s),
+                      kx1 = std::min<int64_t>(k, op.w + pad - ox * s);
+        tile<1, CV>(op, rw, (ox * s - pad + kx0) * C + c, kx0, kx1 - kx0, c, out_row + ox * C + c,
+                    rowsum);
     };
     for (int64_t ox = 0; ox < lo; ++ox) border(ox);
     int64_t ox = lo;
-    for (; ox + T <= hi; ox += T) tile<T, CV>(op, rw, (ox * s - pad) * C + c, 0, k, c, out_row + ox * C + c, rowsum);
-    for (; ox < hi; ++ox) tile<1, CV>(op, rw, (ox * s - pad) * C + c, 0, k, c, out_row + ox * C + c, rowsum);
+    for (; ox + T <= hi; ox += T)
+        tile<T, CV>(op, rw, (ox * s - pad) * C + c, 0, k, c, out_row + ox * C + c, rowsum);
+    for (; ox < hi; ++ox)
+        tile<1, CV>(op, rw, (ox * s - pad) * C + c, 0, k, c, out_row + ox * C + c, rowsum);
     for (ox = hi; ox < wo; ++ox) border(ox);
     if (pool) {
         alignas(32) float sums[8 * CV];
@@ -133,10 +140,11 @@ std::vector<float> depthwise_taps(const float* weight, int64_t c, int64_t k) {
     return taps;
 }
 
-void depthwise_output_row(const DepthwiseOp& op, const float* const* in_rows, int64_t oy, int64_t c0, int64_t c1,
-                          float* out_row, double* pool) {
+void depthwise_output_row(const DepthwiseOp& op, const float* const* in_rows, int64_t oy,
+                          int64_t c0, int64_t c1, float* out_row, double* pool) {
     const int64_t pad = op.kernel / 2, s = op.stride;
-    const RowWindow rw{in_rows, std::max<int64_t>(0, pad - oy * s), std::min<int64_t>(op.kernel, op.h + pad - oy * s)};
+    const RowWindow rw{in_rows, std::max<int64_t>(0, pad - oy * s),
+                       std::min<int64_t>(op.kernel, op.h + pad - oy * s)};
     int64_t c = c0;
 #if EFFNET_INFER_AVX2
     for (; c + 16 <= c1; c += 16) row_avx2<4, 2>(op, rw, c, out_row, pool);
@@ -171,7 +179,8 @@ void depthwise_forward(const DepthwiseOp& op, const Worker& w) {
             const int64_t iy = oy * op.stride - pad + ky;
             in_rows[ky] = iy >= 0 && iy < op.h ? op.x + (n * op.h + iy) * op.w * op.c : nullptr;
         }
-        depthwise_output_row(op, in_rows, oy, c0, c1, op.out + r * op.wo() * op.c, op.pool ? op.pool + n * op.c : nullptr);
+        depthwise_output_row(op, in_rows, oy, c0, c1, op.out + r * op.wo() * op.c,
+                             op.pool ? op.pool + n * op.c : nullptr);
     }
 }
 

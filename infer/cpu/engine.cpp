@@ -47,15 +47,19 @@ Engine::Engine(const FoldedEfficientNet& m, const EngineOptions& o)
       group_floats_(o.group_floats > 0 ? o.group_floats : kGroupFloats),
       fuse_floats_(o.fuse_floats > 0 ? o.fuse_floats : kFuseFloats),
       threads_(o.threads > 0 ? o.threads : omp_get_max_threads()) {
-    EFFNET_CHECK(max_batch_ >= 1 && height_ >= 1 && width_ >= 1, "inference engine: batch " << max_batch_ << " and size "
-                                                                      << height_ << "x" << width_ << " must be positive");
+    EFFNET_CHECK(max_batch_ >= 1 && height_ >= 1 && width_ >= 1,
+                 "inference engine: batch " << max_batch_ << " and size " << height_ << "x"
+                                            << width_ << " must be positive");
     EFFNET_CHECK(m.stem.kernel % 2 == 1 && m.stem.cin == m.in_channels,
-                 "inference engine: the stem needs an odd kernel and " << m.in_channels << " input channels");
+                 "inference engine: the stem needs an odd kernel and " << m.in_channels
+                                                                       << " input channels");
     stem_cin_ = m.stem.cin;
     stem_kernel_ = m.stem.kernel;
     stem_stride_ = m.stem.stride;
-    const std::vector<float> stem_rows = stem_weight_rows(m.stem.weight.data(), m.stem.cout, m.stem.cin, m.stem.kernel);
-    stem_weight_ = PackedMatrix(stem_rows.data(), m.stem.cout, m.stem.kernel * m.stem.kernel * m.stem.cin);
+    const std::vector<float> stem_rows =
+        stem_weight_rows(m.stem.weight.data(), m.stem.cout, m.stem.cin, m.stem.kernel);
+    stem_weight_ =
+        PackedMatrix(stem_rows.data(), m.stem.cout, m.stem.kernel * m.stem.kernel * m.stem.cin);
     stem_bias_ = m.stem.bias;
     stem_ho_ = conv_out(height_, m.stem.kernel, m.stem.stride);
     stem_wo_ = conv_out(width_, m.stem.kernel, m.stem.stride);
@@ -77,7 +81,8 @@ Engine::Engine(const FoldedEfficientNet& m, const EngineOptions& o)
         b.has_expand = f.has_expand;
         b.residual = f.residual;
         EFFNET_CHECK(b.kernel % 2 == 1 && b.kernel <= kMaxDepthwiseKernel,
-                     b.name << ": depthwise kernel " << b.kernel << " is not odd or above " << kMaxDepthwiseKernel);
+                     b.name << ": depthwise kernel " << b.kernel << " is not odd or above "
+                            << kMaxDepthwiseKernel);
         if (f.has_expand) {
             b.expand = PackedMatrix(f.expand.weight.data(), f.expand.cout, f.expand.cin);
             b.expand_bias = f.expand.bias;
@@ -89,7 +94,8 @@ Engine::Engine(const FoldedEfficientNet& m, const EngineOptions& o)
         b.project_bias = f.project.bias;
         b.se_reduce_w = f.se.reduce_weight;
         b.se_reduce_b = f.se.reduce_bias;
-        b.se_expand_w_t = se_expand_transposed(f.se.expand_weight.data(), f.se.channels, f.se.reduced);
+        b.se_expand_w_t =
+            se_expand_transposed(f.se.expand_weight.data(), f.se.channels, f.se.reduced);
         b.se_expand_b = f.se.expand_bias;
         vector_floats_ = std::max(vector_floats_, b.mid);
         h = b.ho;
@@ -112,7 +118,8 @@ Engine::Engine(const FoldedEfficientNet& m, const EngineOptions& o)
     // pool slots for the largest group (doubles: two floats each).
     int64_t group = 1;
     for (const Segment& sg : segments_) group = std::max(group, sg.group);
-    scratch_floats_ = align16(gemm_scratch_floats_) + align16(vector_floats_) + align16(2 * vector_floats_);
+    scratch_floats_ =
+        align16(gemm_scratch_floats_) + align16(vector_floats_) + align16(2 * vector_floats_);
     scratch_ = Tensor::empty(Shape{scratch_floats_ * threads_});
     pools_ = Tensor::empty(Shape{2 * group * vector_floats_ * threads_});
     thread_.resize(size_t(threads_));
@@ -135,7 +142,9 @@ void Engine::plan_segments() {
     // Units: runs of blocks starting at a block without a residual (a stage's
     // first block), each with the group that keeps its working set in budget.
     const int64_t budget = group_floats_;
-    auto group_for = [&](int64_t floats) { return std::clamp<int64_t>(budget / std::max<int64_t>(1, floats), 1, max_batch_); };
+    auto group_for = [&](int64_t floats) {
+        return std::clamp<int64_t>(budget / std::max<int64_t>(1, floats), 1, max_batch_);
+    };
     int64_t stem_floats = height_ * width_ * in_channels_ + stem_ho_ * stem_wo_ * stem_weight_.n();
     int64_t floats = stem_floats;
     size_t first = 0;
@@ -161,17 +170,19 @@ void Engine::plan_arena() {
     for (size_t s = 0; s < segments_.size(); ++s) {
         const Segment& sg = segments_[s];
         if (s == 0) io = sg.group * stem_ho_ * stem_wo_ * stem_weight_.n();
-        if (s > 0) between = std::max(between, max_batch_ * blocks_[sg.first_block].h * blocks_[sg.first_block].w *
-                                                  blocks_[sg.first_block].in);
+        if (s > 0)
+            between = std::max(between, max_batch_ * blocks_[sg.first_block].h *
+                                            blocks_[sg.first_block].w * blocks_[sg.first_block].in);
         for (size_t i = sg.first_block; i < sg.end_block; ++i) {
             const Block& b = blocks_[i];
             io = std::max(io, sg.group * std::max(b.h * b.w * b.in, b.ho * b.wo * b.out));
-            if (b.has_expand && !b.fused) expanded = std::max(expanded, sg.group * b.h * b.w * b.mid);
+            if (b.has_expand && !b.fused)
+                expanded = std::max(expanded, sg.group * b.h * b.w * b.mid);
             depthwise = std::max(depthwise, sg.group * b.ho * b.wo * b.mid);
         }
     }
-    const int64_t sizes[6] = {align16(io), align16(io), align16(expanded), align16(depthwise), align16(between),
-                              align16(between)};
+    const int64_t sizes[6] = {align16(io),        align16(io),      align16(expanded),
+                              align16(depthwise), align16(between), align16(between)};
     int64_t total = 0;
     for (int64_t v : sizes) total += v;
     arena_ = Tensor::empty(Shape{std::max<int64_t>(1, total)});
@@ -203,9 +214,13 @@ PoolPartials Engine::partials(int64_t channels, const Worker& w) const {
     return p;
 }
 
-void Engine::add_pass(std::string name, PassFn run) { passes_.push_back({std::move(name), std::move(run)}); }
+void Engine::add_pass(std::string name, PassFn run) {
+    passes_.push_back({std::move(name), std::move(run)});
+}
 
-float* Engine::vectors(const Worker& w) const { return w.scratch->floats + align16(gemm_scratch_floats_); }
+float* Engine::vectors(const Worker& w) const {
+    return w.scratch->floats + align16(gemm_scratch_floats_);
+}
 
 void Engine::plan_passes() {
     Buf cur;
@@ -268,8 +283,8 @@ void Engine::plan_passes() {
         const PoolPartials p = partials(head_weight_.n(), w);
         auto [s0, s1] = share(g.count, w);
         for (int64_t s = s0; s < s1; ++s)
-            classifier_forward(classifier_weight_.data(), classifier_bias_.data(), num_classes_, p, s, head_hw_, vectors(w),
-                               logits_ + (g.first + s) * num_classes_);
+            classifier_forward(classifier_weight_.data(), classifier_bias_.data(), num_classes_, p,
+                               s, head_hw_, vectors(w), logits_ + (g.first + s) * num_classes_);
     });
     segments_.back().end_pass = passes_.size();
 }
@@ -306,7 +321,8 @@ void Engine::plan_block(const Block& b, const Buf& in, const Buf& out) {
             e.bias = b.expand_bias.data();
             e.act = Activation::SWISH;
             e.out = expanded_;
-            gemm_scratch_floats_ = std::max(gemm_scratch_floats_, pointwise_scratch_floats(e, threads_));
+            gemm_scratch_floats_ =
+                std::max(gemm_scratch_floats_, pointwise_scratch_floats(e, threads_));
             add_pass(b.name + ".expand", [e, in](const Group& g, const Worker& w) {
                 PointwiseOp op = e;
                 op.batch = g.count;
@@ -315,13 +331,14 @@ void Engine::plan_block(const Block& b, const Buf& in, const Buf& out) {
             });
             from_expanded = true;
         }
-        add_pass(b.name + ".depthwise", [this, d, in, from_expanded](const Group& g, const Worker& w) {
-            DepthwiseOp op = d;
-            op.batch = g.count;
-            op.x = from_expanded ? expanded_ : in.at(g);
-            op.pool = w.scratch->pool;
-            depthwise_forward(op, w);
-        });
+        add_pass(b.name + ".depthwise",
+                 [this, d, in, from_expanded](const Group& g, const Worker& w) {
+                     DepthwiseOp op = d;
+                     op.batch = g.count;
+                     op.x = from_expanded ? expanded_ : in.at(g);
+                     op.pool = w.scratch->pool;
+                     depthwise_forward(op, w);
+                 });
     }
 
     // SE gate (from the pool partials) folded into the projection's A operand,
@@ -349,8 +366,10 @@ void Engine::plan_block(const Block& b, const Buf& in, const Buf& out) {
     });
 }
 
-void Engine::execute(const float* x, int64_t n, float* logits, float* head_features, std::vector<double>* times) {
-    EFFNET_CHECK(n >= 1 && n <= max_batch_, "inference engine: batch " << n << " outside 1.." << max_batch_ << " (planned)");
+void Engine::execute(const float* x, int64_t n, float* logits, float* head_features,
+                     std::vector<double>* times) {
+    EFFNET_CHECK(n >= 1 && n <= max_batch_,
+                 "inference engine: batch " << n << " outside 1.." << max_batch_ << " (planned)");
     EFFNET_CHECK(x && logits, "inference engine: null input or output");
     input_ = x;
     logits_ = logits;
@@ -373,7 +392,8 @@ void Engine::execute(const float* x, int64_t n, float* logits, float* head_featu
                     barrier_.wait();
                     if (times && w.index == 0) {
                         const auto now = Clock::now();
-                        (*times)[i] += std::chrono::duration<double, std::milli>(now - last).count();
+                        (*times)[i] +=
+                            std::chrono::duration<double, std::milli>(now - last).count();
                         last = now;
                     }
                 }
@@ -395,10 +415,11 @@ std::vector<PassTime> Engine::run_profiled(const float* x, int64_t n, float* log
 
 int64_t Engine::planned_bytes() const {
     int64_t floats = arena_.numel() + scratch_.numel() + pools_.numel();
-    floats += (stem_weight_.groups() * stem_weight_.k() + head_weight_.groups() * head_weight_.k()) * 8;
+    floats +=
+        (stem_weight_.groups() * stem_weight_.k() + head_weight_.groups() * head_weight_.k()) * 8;
     for (const Block& b : blocks_)
-        floats += (b.expand.groups() * b.expand.k() + b.project.groups() * b.project.k()) * 8 + int64_t(b.taps.size()) +
-                  int64_t(b.se_reduce_w.size() + b.se_expand_w_t.size());
+        floats += (b.expand.groups() * b.expand.k() + b.project.groups() * b.project.k()) * 8 +
+                  int64_t(b.taps.size()) + int64_t(b.se_reduce_w.size() + b.se_expand_w_t.size());
     return floats * int64_t(sizeof(float));
 }
 

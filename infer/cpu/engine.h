@@ -46,9 +46,10 @@ struct PassTime {
 
 struct EngineOptions {
     int64_t max_batch = 1, height = 224, width = 224;
-    int threads = 0;               // 0: OpenMP's default
-    int64_t group_floats = 0;      // activation floats a sample group may hold (0: 1M floats, 4 MiB)
-    int64_t fuse_floats = 0;       // expanded floats per sample from which expand and depthwise fuse (0: 150000)
+    int threads = 0;           // 0: OpenMP's default
+    int64_t group_floats = 0;  // activation floats a sample group may hold (0: 1M floats, 4 MiB)
+    // Expanded floats per sample from which expand and depthwise fuse (0: 150000).
+    int64_t fuse_floats = 0;
 };
 
 class Engine {
@@ -106,7 +107,8 @@ private:
         PassFn run;
     };
     struct Segment {
-        size_t first_block = 0, end_block = 0;  // blocks [first, end); the first segment also runs the stem, the last the head
+        size_t first_block = 0, end_block = 0;  // blocks [first, end); the first segment also runs
+                                                // the stem, the last the head
         int64_t group = 1;
         size_t first_pass = 0, end_pass = 0;
     };
@@ -116,7 +118,8 @@ private:
     void plan_passes();
     void plan_block(const Block& b, const Buf& in, const Buf& out);
     void add_pass(std::string name, PassFn run);
-    void execute(const float* x, int64_t n, float* logits, float* head_features, std::vector<double>* times);
+    void execute(const float* x, int64_t n, float* logits, float* head_features,
+                 std::vector<double>* times);
     PoolPartials partials(int64_t channels, const Worker& w) const;
     float* vectors(const Worker& w) const;
 
@@ -129,9 +132,11 @@ private:
     int64_t stem_ho_ = 0, stem_wo_ = 0, head_h_ = 0, head_w_ = 0, head_hw_ = 0, vector_floats_ = 0;
     std::vector<Block> blocks_;
     std::vector<Segment> segments_;
-    // Arena (group buffers, then the two alternating between-segment buffers) and per-thread memory.
+    // Arena (group buffers, then the two alternating between-segment buffers) and per-thread
+    // memory.
     Tensor arena_, scratch_, pools_;
-    float *io_[2] = {nullptr, nullptr}, *expanded_ = nullptr, *depthwise_ = nullptr, *between_[2] = {nullptr, nullptr};
+    float *io_[2] = {nullptr, nullptr}, *expanded_ = nullptr, *depthwise_ = nullptr,
+          *between_[2] = {nullptr, nullptr};
     std::vector<ThreadScratch> thread_;
     std::vector<const double*> pool_slots_;
     int64_t scratch_floats_ = 0, gemm_scratch_floats_ = 0;

@@ -18,7 +18,8 @@ int64_t expand_depthwise_scratch_floats(const ExpandDepthwiseOp& op) {
 void expand_depthwise_forward(const ExpandDepthwiseOp& op, const Worker& w) {
     const DepthwiseOp& d = op.dw;
     const int64_t k = d.kernel, pad = k / 2, C = d.c, cin = op.expand->k(), rows = d.batch * d.ho();
-    EFFNET_CHECK(k <= kMaxDepthwiseKernel && op.expand->n() == C, "expand+depthwise: kernel " << k << ", " << C << " channels");
+    EFFNET_CHECK(k <= kMaxDepthwiseKernel && op.expand->n() == C,
+                 "expand+depthwise: kernel " << k << ", " << C << " channels");
     if (d.pool) std::fill(d.pool, d.pool + d.batch * C, 0.0);
     int64_t r0 = 0, r1 = rows, c0 = 0, c1 = C;
     if (depthwise_splits_channels(rows, C, w))
@@ -49,12 +50,14 @@ void expand_depthwise_forward(const ExpandDepthwiseOp& op, const Worker& w) {
             const int64_t id = n * d.h + iy;
             if (held[iy % k] != id) {
                 ep.out = slot;
-                gemm_rows(op.x + id * d.w * cin, cin, d.w, cin, op.expand->group(g0), g0, g1, C, ep, gemm_scratch);
+                gemm_rows(op.x + id * d.w * cin, cin, d.w, cin, op.expand->group(g0), g0, g1, C, ep,
+                          gemm_scratch);
                 held[iy % k] = id;
             }
             in_rows[ky] = slot;
         }
-        depthwise_output_row(d, in_rows, oy, c0, c1, d.out + r * d.wo() * C, d.pool ? d.pool + n * C : nullptr);
+        depthwise_output_row(d, in_rows, oy, c0, c1, d.out + r * d.wo() * C,
+                             d.pool ? d.pool + n * C : nullptr);
     }
 }
 

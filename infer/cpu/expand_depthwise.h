@@ -2,8 +2,8 @@
 // the high-resolution blocks where the expanded activation (6x the block's
 // input) would not stay in cache:
 //
-//   e[n][y][x][c]   = swish(expand_bias[c] + sum_ci in[n][y][x][ci] * W[c][ci])   (1x1, never stored whole)
-//   out, pool       = the depthwise pass of infer/cpu/depthwise.h over e
+//   e[n][y][x][c]   = swish(expand_bias[c] + sum_ci in[n][y][x][ci] * W[c][ci])   (1x1, never
+//   stored whole) out, pool       = the depthwise pass of infer/cpu/depthwise.h over e
 //
 // Each thread walks its output rows (or, with few rows, all rows of its
 // channel share) and keeps the `kernel` expanded input rows the current
@@ -22,8 +22,8 @@
 namespace effnet::infer::cpu {
 
 struct ExpandDepthwiseOp {
-    DepthwiseOp dw;                     // batch, h, w, c, kernel, stride, taps, bias, out, pool (dw.x unused)
-    const float* x = nullptr;           // the block's input [batch, h, w, cin]
+    DepthwiseOp dw;  // batch, h, w, c, kernel, stride, taps, bias, out, pool (dw.x unused)
+    const float* x = nullptr;  // the block's input [batch, h, w, cin]
     const PackedMatrix* expand = nullptr;
     const float* expand_bias = nullptr;
 };

@@ -27,9 +27,9 @@
 
 namespace effnet::infer::cpu {
 
-constexpr int kGroup = 8;        // columns per packed group (one ymm)
-constexpr int kMaxRows = 6;      // largest MR
-constexpr int kMaxGroups = 4;    // largest NV
+constexpr int kGroup = 8;      // columns per packed group (one ymm)
+constexpr int kMaxRows = 6;    // largest MR
+constexpr int kMaxGroups = 4;  // largest NV
 constexpr int kTileStride = kMaxGroups * kGroup;
 
 struct TileEpilogue {
@@ -42,8 +42,8 @@ struct TileEpilogue {
 };
 
 template <int MR, int NV>
-void gemm_microkernel(int64_t k, const float* a, int64_t lda, const float* b, int64_t bstride, const TileEpilogue& ep,
-                      float* raw) {
+void gemm_microkernel(int64_t k, const float* a, int64_t lda, const float* b, int64_t bstride,
+                      const TileEpilogue& ep, float* raw) {
 #if EFFNET_INFER_AVX2
     __m256 acc[MR][NV];
 #pragma GCC unroll 8
@@ -69,7 +69,8 @@ void gemm_microkernel(int64_t k, const float* a, int64_t lda, const float* b, in
 #pragma GCC unroll 8
         for (int r = 0; r < MR; ++r)
 #pragma GCC unroll 4
-            for (int v = 0; v < NV; ++v) _mm256_storeu_ps(raw + r * kTileStride + v * kGroup, acc[r][v]);
+            for (int v = 0; v < NV; ++v)
+                _mm256_storeu_ps(raw + r * kTileStride + v * kGroup, acc[r][v]);
         return;
     }
 #pragma GCC unroll 4
@@ -80,11 +81,14 @@ void gemm_microkernel(int64_t k, const float* a, int64_t lda, const float* b, in
         for (int r = 0; r < MR; ++r) {
             __m256 z = _mm256_add_ps(acc[r][v], bias);
             if (ep.swish) z = swish8(z);
-            if (ep.residual) z = _mm256_add_ps(z, _mm256_loadu_ps(ep.residual + r * ep.ld + v * kGroup));
+            if (ep.residual)
+                z = _mm256_add_ps(z, _mm256_loadu_ps(ep.residual + r * ep.ld + v * kGroup));
             if (ep.out) _mm256_storeu_ps(ep.out + r * ep.ld + v * kGroup, z);
             sum = _mm256_add_ps(sum, z);
         }
-        if (ep.colsum) _mm256_storeu_ps(ep.colsum + v * kGroup, _mm256_add_ps(_mm256_loadu_ps(ep.colsum + v * kGroup), sum));
+        if (ep.colsum)
+            _mm256_storeu_ps(ep.colsum + v * kGroup,
+                             _mm256_add_ps(_mm256_loadu_ps(ep.colsum + v * kGroup), sum));
     }
 #else
     float acc[MR][NV * kGroup] = {};
@@ -93,7 +97,8 @@ void gemm_microkernel(int64_t k, const float* a, int64_t lda, const float* b, in
             const float av = a[r * lda + p];
             for (int v = 0; v < NV; ++v)
 #pragma omp simd
-                for (int j = 0; j < kGroup; ++j) acc[r][v * kGroup + j] += av * b[v * bstride + p * kGroup + j];
+                for (int j = 0; j < kGroup; ++j)
+                    acc[r][v * kGroup + j] += av * b[v * bstride + p * kGroup + j];
         }
     if (raw) {
         for (int r = 0; r < MR; ++r)
@@ -112,7 +117,8 @@ void gemm_microkernel(int64_t k, const float* a, int64_t lda, const float* b, in
 #endif
 }
 
-using MicroKernel = void (*)(int64_t, const float*, int64_t, const float*, int64_t, const TileEpilogue&, float*);
+using MicroKernel = void (*)(int64_t, const float*, int64_t, const float*, int64_t,
+                             const TileEpilogue&, float*);
 
 // The kernel for `rows` x `groups` (1..kMaxRows, 1..kMaxGroups).
 MicroKernel gemm_microkernel_for(int rows, int groups);

@@ -47,7 +47,8 @@ BlockShape choose_block(int64_t rows, int64_t groups) {
     BlockShape best = candidates[0];
     int64_t best_cost = INT64_MAX;
     for (BlockShape c : candidates) {
-        const int64_t fr = rows / c.rows, tr = rows % c.rows, fg = groups / c.groups, tg = groups % c.groups;
+        const int64_t fr = rows / c.rows, tr = rows % c.rows, fg = groups / c.groups,
+                      tg = groups % c.groups;
         int64_t total = fr * fg * block_cost(c.rows, c.groups);
         if (tg) total += fr * block_cost(c.rows, tg);
         if (tr) total += fg * block_cost(tr, c.groups) + (tg ? block_cost(tr, tg) : 0);
@@ -61,7 +62,8 @@ BlockShape choose_block(int64_t rows, int64_t groups) {
 
 // The epilogue of a tile whose last columns do not exist (n not a multiple
 // of 8): `raw` holds mr x cw accumulators; out/residual point at its row 0.
-void tail_epilogue(const float* raw, int mr, int64_t c0, int cw, const Epilogue& ep, int64_t row, float* colsum) {
+void tail_epilogue(const float* raw, int mr, int64_t c0, int cw, const Epilogue& ep, int64_t row,
+                   float* colsum) {
     for (int r = 0; r < mr; ++r)
         for (int j = 0; j < cw; ++j) {
             float z = raw[r * kTileStride + j] + ep.bias[c0 + j];
@@ -87,13 +89,14 @@ PackedMatrix::PackedMatrix(const float* w, int64_t n, int64_t k) : n_(n), k_(k) 
     data_ = Tensor::zeros(Shape{std::max<int64_t>(1, groups() * k * kGroup)});
     float* d = data_.f32();
     for (int64_t c = 0; c < n; ++c)
-        for (int64_t p = 0; p < k; ++p) d[((c / kGroup) * k + p) * kGroup + c % kGroup] = w[c * k + p];
+        for (int64_t p = 0; p < k; ++p)
+            d[((c / kGroup) * k + p) * kGroup + c % kGroup] = w[c * k + p];
 }
 
 int64_t gemm_scratch_floats(int64_t n) { return kTileFloats + align16(n); }
 
-void gemm_rows(const float* a, int64_t lda, int64_t rows, int64_t k, const float* b, int64_t g0, int64_t g1,
-               int64_t n, const Epilogue& ep, float* scratch) {
+void gemm_rows(const float* a, int64_t lda, int64_t rows, int64_t k, const float* b, int64_t g0,
+               int64_t g1, int64_t n, const Epilogue& ep, float* scratch) {
     const int64_t bstride = k * kGroup;
     float* raw = scratch;
     float* colsum = ep.pool ? scratch + kTileFloats : nullptr;
@@ -170,7 +173,8 @@ void pointwise_forward(const PointwiseOp& op, const Worker& w) {
                     float* dst = scaled + (g - g0) * k * kGroup;
                     for (int64_t p = 0; p < k; ++p)
 #pragma omp simd
-                        for (int j = 0; j < kGroup; ++j) dst[p * kGroup + j] = src[p * kGroup + j] * scale[p];
+                        for (int j = 0; j < kGroup; ++j)
+                            dst[p * kGroup + j] = src[p * kGroup + j] * scale[p];
                 }
                 b = scaled;
             }

@@ -45,23 +45,23 @@ enum class Activation { NONE, SWISH };
 // What follows the K sum, for a block of rows: out, residual (row stride ld)
 // and pool point at the block's first row and at its sample's column sums.
 struct Epilogue {
-    const float* bias = nullptr;       // [n]
+    const float* bias = nullptr;  // [n]
     Activation act = Activation::NONE;
-    const float* residual = nullptr;   // added after the activation; may alias out
-    float* out = nullptr;              // null: not stored (the head only pools)
+    const float* residual = nullptr;  // added after the activation; may alias out
+    float* out = nullptr;             // null: not stored (the head only pools)
     int64_t ld = 0;
-    double* pool = nullptr;            // += column sums of y over the block's rows
+    double* pool = nullptr;  // += column sums of y over the block's rows
 };
 
 struct PointwiseOp {
     int64_t batch = 1, rows_per_sample = 1;
-    const float* a = nullptr;          // [batch * rows_per_sample, k]
+    const float* a = nullptr;  // [batch * rows_per_sample, k]
     const PackedMatrix* w = nullptr;
     const float* bias = nullptr;
     Activation act = Activation::NONE;
-    const float* residual = nullptr;   // optional [rows, n]
-    float* out = nullptr;              // optional [rows, n]
-    double* pool = nullptr;            // optional [batch, n]: this thread's partial sums (overwritten)
+    const float* residual = nullptr;  // optional [rows, n]
+    float* out = nullptr;             // optional [rows, n]
+    double* pool = nullptr;  // optional [batch, n]: this thread's partial sums (overwritten)
     // Optional: the scale of A's columns for a sample (k floats), computed by
     // the calling thread into memory of its own; called once per sample a thread touches.
     std::function<const float*(int64_t sample, const Worker&)> column_scale;
@@ -74,8 +74,8 @@ int64_t pointwise_scratch_floats(const PointwiseOp& op, int threads);
 // One thread, no split: rows [0, rows) x column groups [g0, g1) (columns
 // 8*g0 .. min(8*g1, n)) of a GEMM. `b` points at group g0 of a [groups][k][8]
 // matrix; `scratch` holds gemm_scratch_floats(n) floats.
-void gemm_rows(const float* a, int64_t lda, int64_t rows, int64_t k, const float* b, int64_t g0, int64_t g1,
-               int64_t n, const Epilogue& ep, float* scratch);
+void gemm_rows(const float* a, int64_t lda, int64_t rows, int64_t k, const float* b, int64_t g0,
+               int64_t g1, int64_t n, const Epilogue& ep, float* scratch);
 int64_t gemm_scratch_floats(int64_t n);
 
 }  // namespace effnet::infer::cpu

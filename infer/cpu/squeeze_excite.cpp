@@ -14,7 +14,8 @@ void pool_mean(const PoolPartials& p, int64_t sample, int64_t hw, float* mean) {
     }
 }
 
-void se_gate(const SqueezeExciteGate& se, const PoolPartials& p, int64_t sample, int64_t hw, float* scratch, float* gate) {
+void se_gate(const SqueezeExciteGate& se, const PoolPartials& p, int64_t sample, int64_t hw,
+             float* scratch, float* gate) {
     const int64_t C = se.channels, R = se.reduced;
     float* mean = scratch;
     float* hidden = scratch + C;
@@ -38,8 +39,8 @@ void se_gate(const SqueezeExciteGate& se, const PoolPartials& p, int64_t sample,
     for (int64_t c = 0; c < C; ++c) gate[c] = effnet::cpu::sigmoid(gate[c]);
 }
 
-void classifier_forward(const float* w, const float* b, int64_t classes, const PoolPartials& p, int64_t sample,
-                        int64_t hw, float* scratch, float* logits) {
+void classifier_forward(const float* w, const float* b, int64_t classes, const PoolPartials& p,
+                        int64_t sample, int64_t hw, float* scratch, float* logits) {
     const int64_t C = p.channels;
     pool_mean(p, sample, hw, scratch);
     for (int64_t o = 0; o < classes; ++o) {
@@ -54,7 +55,8 @@ void classifier_forward(const float* w, const float* b, int64_t classes, const P
 std::vector<float> se_expand_transposed(const float* expand_w, int64_t channels, int64_t reduced) {
     std::vector<float> t(size_t(channels * reduced));
     for (int64_t c = 0; c < channels; ++c)
-        for (int64_t j = 0; j < reduced; ++j) t[size_t(j * channels + c)] = expand_w[c * reduced + j];
+        for (int64_t j = 0; j < reduced; ++j)
+            t[size_t(j * channels + c)] = expand_w[c * reduced + j];
     return t;
 }
 

@@ -26,21 +26,22 @@ struct PoolPartials {
 
 struct SqueezeExciteGate {
     int64_t channels = 0, reduced = 0;
-    const float* reduce_w = nullptr;      // [reduced][channels]
-    const float* reduce_b = nullptr;      // [reduced]
-    const float* expand_w_t = nullptr;    // [reduced][channels]
-    const float* expand_b = nullptr;      // [channels]
+    const float* reduce_w = nullptr;    // [reduced][channels]
+    const float* reduce_b = nullptr;    // [reduced]
+    const float* expand_w_t = nullptr;  // [reduced][channels]
+    const float* expand_b = nullptr;    // [channels]
 };
 
 // mean[c] of `sample` (channels floats).
 void pool_mean(const PoolPartials& p, int64_t sample, int64_t hw, float* mean);
 
 // gate (channels floats) of `sample`; `scratch` holds channels + reduced floats.
-void se_gate(const SqueezeExciteGate& se, const PoolPartials& p, int64_t sample, int64_t hw, float* scratch, float* gate);
+void se_gate(const SqueezeExciteGate& se, const PoolPartials& p, int64_t sample, int64_t hw,
+             float* scratch, float* gate);
 
 // logits [classes] of `sample`; `scratch` holds channels floats.
-void classifier_forward(const float* w, const float* b, int64_t classes, const PoolPartials& p, int64_t sample,
-                        int64_t hw, float* scratch, float* logits);
+void classifier_forward(const float* w, const float* b, int64_t classes, const PoolPartials& p,
+                        int64_t sample, int64_t hw, float* scratch, float* logits);
 
 // [channels][reduced] -> [reduced][channels].
 std::vector<float> se_expand_transposed(const float* expand_w, int64_t channels, int64_t reduced);

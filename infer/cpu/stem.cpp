@@ -6,17 +6,18 @@
 
 namespace effnet::infer::cpu {
 
-
 std::vector<float> stem_weight_rows(const float* weight, int64_t cout, int64_t cin, int64_t k) {
     std::vector<float> rows(size_t(cout * k * k * cin));
     for (int64_t co = 0; co < cout; ++co)
         for (int64_t ci = 0; ci < cin; ++ci)
-            for (int64_t t = 0; t < k * k; ++t) rows[size_t((co * k * k + t) * cin + ci)] = weight[(co * cin + ci) * k * k + t];
+            for (int64_t t = 0; t < k * k; ++t)
+                rows[size_t((co * k * k + t) * cin + ci)] = weight[(co * cin + ci) * k * k + t];
     return rows;
 }
 
 int64_t stem_scratch_floats(const StemOp& op) {
-    return (gemm_scratch_floats(op.weight->n()) + 15) / 16 * 16 + op.wo() * op.kernel * op.kernel * op.cin;
+    return (gemm_scratch_floats(op.weight->n()) + 15) / 16 * 16 +
+           op.wo() * op.kernel * op.kernel * op.cin;
 }
 
 void stem_forward(const StemOp& op, const Worker& w) {

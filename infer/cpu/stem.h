@@ -1,7 +1,8 @@
 // The stem for inference: a dense k x k / stride convolution (padding k/2)
 // over the NHWC image, + bias + swish, as one pass.
 //
-//   y[n][oy][ox][co] = swish(bias[co] + sum_{ky,kx,ci} x[n][oy*s-k/2+ky][ox*s-k/2+kx][ci] * w[co][ci][ky][kx])
+//   y[n][oy][ox][co] = swish(bias[co] + sum_{ky,kx,ci} x[n][oy*s-k/2+ky][ox*s-k/2+kx][ci] *
+//   w[co][ci][ky][kx])
 //
 // Each thread takes whole output rows: it gathers the row's receptive fields
 // (im2col, (ky, kx, ci) order, zeros outside the image) into its scratch and
@@ -18,10 +19,10 @@ namespace effnet::infer::cpu {
 
 struct StemOp {
     int64_t batch = 1, h = 1, w = 1, cin = 3, kernel = 3, stride = 2;
-    const float* x = nullptr;          // [batch, h, w, cin]
+    const float* x = nullptr;              // [batch, h, w, cin]
     const PackedMatrix* weight = nullptr;  // [cout][kernel*kernel*cin], packed
-    const float* bias = nullptr;       // [cout]
-    float* out = nullptr;              // [batch, ho, wo, cout]
+    const float* bias = nullptr;           // [cout]
+    float* out = nullptr;                  // [batch, ho, wo, cout]
     int64_t ho() const { return (h + 2 * (kernel / 2) - kernel) / stride + 1; }
     int64_t wo() const { return (w + 2 * (kernel / 2) - kernel) / stride + 1; }
 };

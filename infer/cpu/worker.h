@@ -16,9 +16,9 @@ namespace effnet::infer::cpu {
 
 // Per-thread memory planned at load (no allocation per call), owned by the engine.
 struct ThreadScratch {
-    float* floats = nullptr;   // GEMM tiles, gate-scaled operands, im2col rows, SE vectors
+    float* floats = nullptr;  // GEMM tiles, gate-scaled operands, im2col rows, SE vectors
     int64_t float_count = 0;
-    double* pool = nullptr;    // this thread's partial channel sums [batch][channels]
+    double* pool = nullptr;  // this thread's partial channel sums [batch][channels]
     int64_t pool_count = 0;
 };
 

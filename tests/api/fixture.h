@@ -11,7 +11,8 @@ namespace effnet::test {
 // but behaving like trained ones (tests/common/trained_like.h, statistics
 // from phantoms preprocessed as in training), with the model spec and
 // `extra` in the metadata.
-void write_test_weights(const std::string& path, int image_size, const std::map<std::string, std::string>& extra = {});
+void write_test_weights(const std::string& path, int image_size,
+                        const std::map<std::string, std::string>& extra = {});
 
 // Phantom `index` as an 8-bit grey PNG of `side` x `side` pixels.
 void write_test_image(const std::string& path, int side, uint64_t index);

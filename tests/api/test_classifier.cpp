@@ -3,22 +3,22 @@
 // files, batches equal to single images, the file's temperature and
 // threshold, Grad-CAM, and every error naming its file and reason.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
-#include <unistd.h>
 
 #include "api/fixture.h"
-#include "train/model_spec.h"
 #include "data/image.h"
 #include "data/loader.h"
 #include "data/preprocess.h"
 #include "effnet/effnet.h"
 #include "io/safetensors.h"
 #include "io/weights.h"
+#include "train/model_spec.h"
 
 using namespace effnet;
 namespace fs = std::filesystem;
@@ -65,7 +65,8 @@ GraphResult training_graph(const std::string& weights, const std::string& image)
     Context ctx(Device::CPU);
     const Tensor logits = model.net->forward(x, RunState{Mode::EVAL, 0, 0}, ctx);
     const Tensor& h = model.net->head_features();
-    return {positive_probability(logits.f32(), spec.num_classes), h.to_vector(), h.dim(1), h.dim(3)};
+    return {positive_probability(logits.f32(), spec.num_classes), h.to_vector(), h.dim(1),
+            h.dim(3)};
 }
 
 GreyImageView view_of(const GreyImage& g) {
@@ -77,7 +78,8 @@ GreyImageView view_of(const GreyImage& g) {
 }
 
 // A copy of `weights` with one tensor changed and metadata added.
-std::string edited_weights(const std::string& name, const std::function<void(std::vector<float>&)>& edit,
+std::string edited_weights(const std::string& name,
+                           const std::function<void(std::vector<float>&)>& edit,
                            const std::map<std::string, std::string>& extra = {}) {
     const std::string out = (files().dir / (name + ".safetensors")).string();
     SafetensorsFile f = read_safetensors(files().weights);
@@ -161,7 +163,8 @@ TEST(PublicApi, BuffersGiveWhatFilesGive) {
     // Rows with padding between them.
     const size_t row = size_t(g.width) + 13;
     std::vector<uint8_t> padded(row * size_t(g.height), 0xAB);
-    for (int y = 0; y < g.height; ++y) std::memcpy(&padded[size_t(y) * row], &g.pixels[size_t(y) * g.width], size_t(g.width));
+    for (int y = 0; y < g.height; ++y)
+        std::memcpy(&padded[size_t(y) * row], &g.pixels[size_t(y) * g.width], size_t(g.width));
     GreyImageView v = view_of(g);
     v.pixels = padded.data();
     v.row_bytes = row;
@@ -203,7 +206,8 @@ TEST(PublicApi, BatchesGiveWhatSingleImagesGive) {
 
 TEST(PublicApi, UsesTheFilesTemperatureAndThreshold) {
     const std::string calibrated =
-        edited_weights("calibrated", [](std::vector<float>&) {}, {{"effnet.temperature", "2.5"}, {"effnet.threshold", "0.3"}});
+        edited_weights("calibrated", [](std::vector<float>&) {},
+                       {{"effnet.temperature", "2.5"}, {"effnet.threshold", "0.3"}});
     Classifier plain(files().weights), model(calibrated);
     EXPECT_TRUE(model.info().has_temperature);
     EXPECT_EQ(model.info().temperature, 2.5);
@@ -250,7 +254,8 @@ TEST(PublicApi, ExplainsWithGradCamOfTheHeadActivations) {
     cam.width = cam.height = int(side);
     for (int64_t i = 0; i < side * side; ++i) {
         double s = 0;
-        for (int64_t k = 0; k < c; ++k) s += double(w[size_t(c + k)] - w[size_t(k)]) * g.head[size_t(i * c + k)];
+        for (int64_t k = 0; k < c; ++k)
+            s += double(w[size_t(c + k)] - w[size_t(k)]) * g.head[size_t(i * c + k)];
         cam.v.push_back(float(std::max(0.0, s)));
     }
     const float top = *std::max_element(cam.v.begin(), cam.v.end());
@@ -282,19 +287,26 @@ TEST(PublicApi, WeightsFileErrorsNameTheFileAndTheReason) {
     e = thrown<ModelFileError>([&] { Classifier m(truncated); });
     EXPECT_EQ(e.path(), truncated);
 
-    const std::string foreign = edited_weights("foreign", [](std::vector<float>&) {}, {{"effnet.arch", "resnet50"}});
+    const std::string foreign =
+        edited_weights("foreign", [](std::vector<float>&) {}, {{"effnet.arch", "resnet50"}});
     e = thrown<ModelFileError>([&] { Classifier m(foreign); });
     EXPECT_NE(e.reason().find("unknown architecture 'resnet50'"), std::string::npos) << e.reason();
 
-    const std::string bad_t = edited_weights("bad_t", [](std::vector<float>&) {}, {{"effnet.temperature", "-1"}});
+    const std::string bad_t =
+        edited_weights("bad_t", [](std::vector<float>&) {}, {{"effnet.temperature", "-1"}});
     e = thrown<ModelFileError>([&] { Classifier m(bad_t); });
     EXPECT_NE(e.reason().find("effnet.temperature"), std::string::npos) << e.reason();
-    const std::string bad_th = edited_weights("bad_th", [](std::vector<float>&) {}, {{"effnet.threshold", "0.5x"}});
-    EXPECT_NE(thrown<ModelFileError>([&] { Classifier m(bad_th); }).reason().find("effnet.threshold"), std::string::npos);
+    const std::string bad_th =
+        edited_weights("bad_th", [](std::vector<float>&) {}, {{"effnet.threshold", "0.5x"}});
+    EXPECT_NE(
+        thrown<ModelFileError>([&] { Classifier m(bad_th); }).reason().find("effnet.threshold"),
+        std::string::npos);
 
     const std::string nan = edited_weights("nan", [](std::vector<float>& v) { v[7] = NAN; });
     e = thrown<ModelFileError>([&] { Classifier m(nan); });
-    EXPECT_NE(e.reason().find("tensor 'classifier.weight' holds non-finite values"), std::string::npos) << e.reason();
+    EXPECT_NE(e.reason().find("tensor 'classifier.weight' holds non-finite values"),
+              std::string::npos)
+        << e.reason();
 }
 
 TEST(PublicApi, ImageErrorsNameTheImageAndLeaveTheClassifierUsable) {
@@ -320,10 +332,14 @@ TEST(PublicApi, ImageErrorsNameTheImageAndLeaveTheClassifierUsable) {
     EXPECT_NE(e.reason().find("12-bit"), std::string::npos);
     v = view_of(g);
     v.row_bytes = size_t(g.width) - 1;
-    EXPECT_NE(thrown<ImageError>([&] { model.predict(v); }).reason().find("row_bytes"), std::string::npos);
+    EXPECT_NE(thrown<ImageError>([&] { model.predict(v); }).reason().find("row_bytes"),
+              std::string::npos);
     v = view_of(g);
     v.pixels = nullptr;
-    EXPECT_EQ(thrown<ImageError>([&] { model.predict(std::vector<GreyImageView>{view_of(g), v}); }).path(), "<buffer 1>");
+    EXPECT_EQ(thrown<ImageError>([&] {
+                  model.predict(std::vector<GreyImageView>{view_of(g), v});
+              }).path(),
+              "<buffer 1>");
     v = view_of(g);
     v.width = 0;
     thrown<ImageError>([&] { model.predict(v); });
@@ -356,8 +372,8 @@ TEST(PublicApi, OptionsAndDevicesAreChecked) {
     if (cuda_available()) {
         Classifier gpu(files().weights, o);
         EXPECT_EQ(gpu.device(), ComputeDevice::CUDA);
-        EXPECT_NEAR(gpu.predict(files().images[0]).probability, Classifier(files().weights).predict(files().images[0]).probability,
-                    1e-4);
+        EXPECT_NEAR(gpu.predict(files().images[0]).probability,
+                    Classifier(files().weights).predict(files().images[0]).probability, 1e-4);
     } else {
         const DeviceError e = thrown<DeviceError>([&] { Classifier m(files().weights, o); });
         EXPECT_NE(e.reason().find(cuda_status()), std::string::npos) << e.reason();

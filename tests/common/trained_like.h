@@ -25,7 +25,8 @@ inline EfficientNetConfig trained_like_config(EfficientNetConfig config) {
 inline bool is_batchnorm(const std::string& name) {
     const size_t last = name.rfind('.');
     const size_t prev = name.rfind('.', last - 1);
-    const std::string owner = name.substr(prev == std::string::npos ? 0 : prev + 1, last - (prev == std::string::npos ? 0 : prev + 1));
+    const std::string owner = name.substr(prev == std::string::npos ? 0 : prev + 1,
+                                          last - (prev == std::string::npos ? 0 : prev + 1));
     return owner.rfind("bn", 0) == 0;
 }
 

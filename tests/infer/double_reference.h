@@ -42,7 +42,8 @@ public:
         std::vector<NamedBuffer> buffers;
         net.collect_buffers("", buffers);
         for (NamedBuffer& b : buffers)
-            if (b.value->dtype() == DType::FLOAT32) tensors_[b.name] = to_double(*b.value);  // not num_batches_tracked
+            if (b.value->dtype() == DType::FLOAT32)
+                tensors_[b.name] = to_double(*b.value);  // not num_batches_tracked
     }
 
     DoubleForward forward(const float* x, int64_t n, int64_t height, int64_t width) const {
@@ -52,7 +53,8 @@ public:
             DoubleMap m{height, width, cin, {}};
             m.v.assign(x + i * height * width * cin, x + (i + 1) * height * width * cin);
             m = swish(bn(conv(m, "conv_stem", 3, 2, false), "bn1"));
-            for (auto& [name, layer] : net_.block_list()) m = block(m, name, *static_cast<const MBConv*>(layer));
+            for (auto& [name, layer] : net_.block_list())
+                m = block(m, name, *static_cast<const MBConv*>(layer));
             m = swish(bn(conv(m, "conv_head", 1, 1, false), "bn2"));
             out.head.insert(out.head.end(), m.v.begin(), m.v.end());
             const std::vector<double> pooled = pool(m);
@@ -90,7 +92,8 @@ private:
     }
 
     // Convolution "<name>.weight" [cout, cin or 1, k, k], padding k/2, no bias.
-    DoubleMap conv(const DoubleMap& in, const std::string& name, int64_t k, int64_t stride, bool depthwise) const {
+    DoubleMap conv(const DoubleMap& in, const std::string& name, int64_t k, int64_t stride,
+                   bool depthwise) const {
         const std::vector<double>& w = get(name + ".weight");
         const int64_t cout = int64_t(w.size()) / ((depthwise ? 1 : in.c) * k * k);
         const int64_t pad = k / 2;
@@ -111,7 +114,8 @@ private:
                                 s += w[size_t((o * k + ky) * k + kx)] * in.at(iy, ix, o);
                             } else {
                                 for (int64_t c = 0; c < x.c; ++c)
-                                    s += w[size_t(((o * x.c + c) * k + ky) * k + kx)] * in.at(iy, ix, c);
+                                    s += w[size_t(((o * x.c + c) * k + ky) * k + kx)] *
+                                         in.at(iy, ix, c);
                             }
                         }
                     }
@@ -122,7 +126,7 @@ private:
 
     DoubleMap bn(DoubleMap m, const std::string& name) const {
         const std::vector<double>&g = get(name + ".weight"), &b = get(name + ".bias"),
-                                  &mean = get(name + ".running_mean"), &var = get(name + ".running_var");
+              &mean = get(name + ".running_mean"), &var = get(name + ".running_var");
         for (size_t i = 0; i < m.v.size(); ++i) {
             const size_t c = i % size_t(m.c);
             m.v[i] = (m.v[i] - mean[c]) / std::sqrt(var[c] + eps_) * g[c] + b[c];
@@ -133,8 +137,9 @@ private:
     // Squeeze-excite: mean pool, 1x1 reduce + bias, swish, 1x1 expand + bias, sigmoid, scale.
     DoubleMap squeeze_excite(DoubleMap m, const std::string& se) const {
         const std::vector<double> s = pool(m);
-        const std::vector<double>&rw = get(se + ".conv_reduce.weight"), &rb = get(se + ".conv_reduce.bias"),
-                                  &ew = get(se + ".conv_expand.weight"), &eb = get(se + ".conv_expand.bias");
+        const std::vector<double>&rw = get(se + ".conv_reduce.weight"),
+              &rb = get(se + ".conv_reduce.bias"), &ew = get(se + ".conv_expand.weight"),
+              &eb = get(se + ".conv_expand.bias");
         std::vector<double> r(rb.size()), gate(eb.size());
         for (size_t j = 0; j < r.size(); ++j) {
             double z = rb[j];
@@ -158,9 +163,11 @@ private:
         const bool expand = c.expand_ratio != 1;
         DoubleMap m = x;
         if (expand) m = swish(bn(conv(m, p + "conv_pw", 1, 1, false), p + "bn1"));
-        m = swish(bn(conv(m, p + "conv_dw", c.kernel, c.stride, true), p + (expand ? "bn2" : "bn1")));
+        m = swish(
+            bn(conv(m, p + "conv_dw", c.kernel, c.stride, true), p + (expand ? "bn2" : "bn1")));
         m = squeeze_excite(m, p + "se");
-        m = bn(conv(m, p + (expand ? "conv_pwl" : "conv_pw"), 1, 1, false), p + (expand ? "bn3" : "bn2"));
+        m = bn(conv(m, p + (expand ? "conv_pwl" : "conv_pw"), 1, 1, false),
+               p + (expand ? "bn3" : "bn2"));
         if (b.has_residual())
             for (size_t i = 0; i < m.v.size(); ++i) m.v[i] += x.v[i];
         return m;

@@ -7,7 +7,6 @@
 // rounding bound of a sum of products scaled to its terms (1e-5 is ~100
 // float ulps; a K=1152 dot product in float stays far below it).
 #include <gtest/gtest.h>
-
 #include <omp.h>
 
 #include <cmath>
@@ -37,7 +36,8 @@ struct Ref {
     double value = 0, scale = 0;
 };
 
-void expect_close(const std::vector<float>& got, const std::vector<Ref>& want, const std::string& what) {
+void expect_close(const std::vector<float>& got, const std::vector<Ref>& want,
+                  const std::string& what) {
     ASSERT_EQ(got.size(), want.size()) << what;
     size_t worst = 0;
     double worst_excess = -1;
@@ -50,8 +50,9 @@ void expect_close(const std::vector<float>& got, const std::vector<Ref>& want, c
             worst = i;
         }
     }
-    EXPECT_LE(worst_excess, 1.0) << what << ": worst element " << worst << " got " << got[worst] << ", want "
-                                 << want[worst].value << " (tolerance " << 1e-5 * (std::fabs(want[worst].value) + want[worst].scale)
+    EXPECT_LE(worst_excess, 1.0) << what << ": worst element " << worst << " got " << got[worst]
+                                 << ", want " << want[worst].value << " (tolerance "
+                                 << 1e-5 * (std::fabs(want[worst].value) + want[worst].scale)
                                  << ")";
 }
 
@@ -90,7 +91,9 @@ struct Workers {
     }
 };
 
-std::vector<float> pool_as_floats(const std::vector<double>& p) { return std::vector<float>(p.begin(), p.end()); }
+std::vector<float> pool_as_floats(const std::vector<double>& p) {
+    return std::vector<float>(p.begin(), p.end());
+}
 
 // ---- pointwise ----------------------------------------------------------------
 
@@ -102,9 +105,11 @@ struct PwCase {
 };
 std::string pw_name(const ::testing::TestParamInfo<PwCase>& i) {
     const PwCase& c = i.param;
-    return "n" + std::to_string(c.batch) + "_hw" + std::to_string(c.hw) + "_k" + std::to_string(c.k) + "_c" +
-           std::to_string(c.n) + (c.act == Activation::SWISH ? "_swish" : "") + (c.residual ? "_res" : "") +
-           (c.pool ? "_pool" : "") + (c.gate ? "_gate" : "") + (c.store ? "" : "_nostore") + "_t" + std::to_string(c.threads);
+    return "n" + std::to_string(c.batch) + "_hw" + std::to_string(c.hw) + "_k" +
+           std::to_string(c.k) + "_c" + std::to_string(c.n) +
+           (c.act == Activation::SWISH ? "_swish" : "") + (c.residual ? "_res" : "") +
+           (c.pool ? "_pool" : "") + (c.gate ? "_gate" : "") + (c.store ? "" : "_nostore") + "_t" +
+           std::to_string(c.threads);
 }
 class PointwiseKernel : public ::testing::TestWithParam<PwCase> {};
 
@@ -125,7 +130,8 @@ TEST_P(PointwiseKernel, MatchesPlainReference) {
         for (int64_t j = 0; j < c.n; ++j) {
             double z = bias[size_t(j)], scale = std::fabs(z);
             for (int64_t p = 0; p < c.k; ++p) {
-                const double av = double(a[size_t(m * c.k + p)]) * (c.gate ? gate[size_t((m / c.hw) * c.k + p)] : 1.0);
+                const double av = double(a[size_t(m * c.k + p)]) *
+                                  (c.gate ? gate[size_t((m / c.hw) * c.k + p)] : 1.0);
                 z += av * w[size_t(j * c.k + p)];
                 scale += std::fabs(av * w[size_t(j * c.k + p)]);
             }
@@ -191,7 +197,8 @@ TEST(GemmMicrokernel, EveryShapeMatchesReference) {
         for (int nv = 1; nv <= kMaxGroups; ++nv) {
             alignas(64) float tile[kMaxRows * kTileStride];
             std::fill(std::begin(tile), std::end(tile), NAN);
-            gemm_microkernel_for(mr, nv)(k, a.data(), lda, packed.group(0), k * kGroup, TileEpilogue{}, tile);
+            gemm_microkernel_for(mr, nv)(k, a.data(), lda, packed.group(0), k * kGroup,
+                                         TileEpilogue{}, tile);
             std::vector<float> got;
             std::vector<Ref> want;
             for (int r = 0; r < mr; ++r)
@@ -205,7 +212,8 @@ TEST(GemmMicrokernel, EveryShapeMatchesReference) {
                     got.push_back(tile[r * kTileStride + j]);
                     want.push_back(ref);
                 }
-            expect_close(got, want, "micro-kernel " + std::to_string(mr) + "x" + std::to_string(nv * kGroup));
+            expect_close(got, want,
+                         "micro-kernel " + std::to_string(mr) + "x" + std::to_string(nv * kGroup));
         }
 }
 
@@ -218,9 +226,10 @@ struct DwCase {
 };
 std::string dw_name(const ::testing::TestParamInfo<DwCase>& i) {
     const DwCase& c = i.param;
-    return "dw" + std::to_string(c.kernel) + "x" + std::to_string(c.kernel) + "s" + std::to_string(c.stride) + "_n" +
-           std::to_string(c.batch) + "_" + std::to_string(c.h) + "x" + std::to_string(c.w) + "_c" + std::to_string(c.c) +
-           "_t" + std::to_string(c.threads);
+    return "dw" + std::to_string(c.kernel) + "x" + std::to_string(c.kernel) + "s" +
+           std::to_string(c.stride) + "_n" + std::to_string(c.batch) + "_" + std::to_string(c.h) +
+           "x" + std::to_string(c.w) + "_c" + std::to_string(c.c) + "_t" +
+           std::to_string(c.threads);
 }
 class DepthwiseKernel : public ::testing::TestWithParam<DwCase> {};
 }  // namespace
@@ -247,10 +256,12 @@ TEST_P(DepthwiseKernel, MatchesPlainReferenceWithPool) {
                     double z = bias[size_t(ch)], scale = std::fabs(z);
                     for (int64_t ky = 0; ky < k; ++ky)
                         for (int64_t kx = 0; kx < k; ++kx) {
-                            const int64_t iy = oy * c.stride - pad + ky, ix = ox * c.stride - pad + kx;
+                            const int64_t iy = oy * c.stride - pad + ky,
+                                          ix = ox * c.stride - pad + kx;
                             if (iy < 0 || iy >= c.h || ix < 0 || ix >= c.w) continue;
-                            const double t = double(x[size_t(((n * c.h + iy) * c.w + ix) * c.c + ch)]) *
-                                             weight[size_t((ch * k + ky) * k + kx)];
+                            const double t =
+                                double(x[size_t(((n * c.h + iy) * c.w + ix) * c.c + ch)]) *
+                                weight[size_t((ch * k + ky) * k + kx)];
                             z += t;
                             scale += std::fabs(t);
                         }
@@ -277,14 +288,15 @@ TEST_P(DepthwiseKernel, MatchesPlainReferenceWithPool) {
     expect_close(pool_as_floats(workers.pool_total(c.batch * c.c)), want_pool, "pool");
 }
 
-INSTANTIATE_TEST_SUITE_P(Shapes, DepthwiseKernel,
-                         ::testing::Values(DwCase{1, 7, 7, 1152, 5, 1, 2}, DwCase{1, 14, 14, 480, 3, 1, 2},
-                                           DwCase{1, 14, 14, 672, 5, 2, 2}, DwCase{2, 28, 28, 144, 5, 2, 2},
-                                           DwCase{1, 56, 56, 96, 3, 2, 2}, DwCase{1, 1, 1, 8, 3, 1, 1},
-                                           DwCase{2, 7, 5, 13, 3, 1, 3}, DwCase{3, 9, 13, 70, 5, 1, 2},
-                                           DwCase{1, 6, 11, 130, 5, 2, 3}, DwCase{2, 4, 3, 1, 3, 2, 2},
-                                           DwCase{1, 2, 2, 24, 5, 1, 3}),
-                         dw_name);
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, DepthwiseKernel,
+    ::testing::Values(DwCase{1, 7, 7, 1152, 5, 1, 2}, DwCase{1, 14, 14, 480, 3, 1, 2},
+                      DwCase{1, 14, 14, 672, 5, 2, 2}, DwCase{2, 28, 28, 144, 5, 2, 2},
+                      DwCase{1, 56, 56, 96, 3, 2, 2}, DwCase{1, 1, 1, 8, 3, 1, 1},
+                      DwCase{2, 7, 5, 13, 3, 1, 3}, DwCase{3, 9, 13, 70, 5, 1, 2},
+                      DwCase{1, 6, 11, 130, 5, 2, 3}, DwCase{2, 4, 3, 1, 3, 2, 2},
+                      DwCase{1, 2, 2, 24, 5, 1, 3}),
+    dw_name);
 
 // ---- stem ---------------------------------------------------------------------
 
@@ -293,7 +305,8 @@ TEST(StemKernel, MatchesPlainReference) {
         int64_t batch, h, w, cin, cout;
         int threads;
     };
-    for (S s : {S{1, 224, 224, 3, 32, 2}, S{2, 33, 17, 3, 32, 3}, S{1, 9, 8, 1, 13, 2}, S{3, 5, 6, 3, 40, 1}}) {
+    for (S s : {S{1, 224, 224, 3, 32, 2}, S{2, 33, 17, 3, 32, 3}, S{1, 9, 8, 1, 13, 2},
+                S{3, 5, 6, 3, 40, 1}}) {
         const int64_t k = 3, pad = 1, stride = 2;
         StemOp op;
         op.batch = s.batch;
@@ -315,10 +328,13 @@ TEST(StemKernel, MatchesPlainReference) {
                         for (int64_t ci = 0; ci < s.cin; ++ci)
                             for (int64_t ky = 0; ky < k; ++ky)
                                 for (int64_t kx = 0; kx < k; ++kx) {
-                                    const int64_t iy = oy * stride - pad + ky, ix = ox * stride - pad + kx;
+                                    const int64_t iy = oy * stride - pad + ky,
+                                                  ix = ox * stride - pad + kx;
                                     if (iy < 0 || iy >= s.h || ix < 0 || ix >= s.w) continue;
-                                    const double t = double(x[size_t(((n * s.h + iy) * s.w + ix) * s.cin + ci)]) *
-                                                     weight[size_t(((co * s.cin + ci) * k + ky) * k + kx)];
+                                    const double t =
+                                        double(
+                                            x[size_t(((n * s.h + iy) * s.w + ix) * s.cin + ci)]) *
+                                        weight[size_t(((co * s.cin + ci) * k + ky) * k + kx)];
                                     z += t;
                                     scale += std::fabs(t);
                                 }
@@ -333,7 +349,9 @@ TEST(StemKernel, MatchesPlainReference) {
         op.out = out.data();
         Workers workers(s.threads, stem_scratch_floats(op), 0);
         for (int t = 0; t < s.threads; ++t) stem_forward(op, workers.worker(t));
-        expect_close(out, want, "stem " + std::to_string(s.h) + "x" + std::to_string(s.w) + "x" + std::to_string(s.cin));
+        expect_close(out, want,
+                     "stem " + std::to_string(s.h) + "x" + std::to_string(s.w) + "x" +
+                         std::to_string(s.cin));
     }
 }
 
@@ -353,8 +371,10 @@ TEST(SqueezeExciteGate, MatchesPlainReferenceFromPartialSlots) {
             const auto ew = random_floats(size_t(C * R), 43), eb = random_floats(size_t(C), 44);
             const auto ewt = se_expand_transposed(ew.data(), C, R);
             const auto sum = workers.pool_total(batch * C);
-            std::vector<double> mean(static_cast<size_t>(C)), hidden(static_cast<size_t>(R)), hidden_scale(static_cast<size_t>(R));
-            for (int64_t c = 0; c < C; ++c) mean[size_t(c)] = sum[size_t(sample * C + c)] / double(hw);
+            std::vector<double> mean(static_cast<size_t>(C)), hidden(static_cast<size_t>(R)),
+                hidden_scale(static_cast<size_t>(R));
+            for (int64_t c = 0; c < C; ++c)
+                mean[size_t(c)] = sum[size_t(sample * C + c)] / double(hw);
             for (int64_t j = 0; j < R; ++j) {
                 double z = rb[size_t(j)], scale = std::fabs(z);
                 for (int64_t c = 0; c < C; ++c) {
@@ -369,7 +389,8 @@ TEST(SqueezeExciteGate, MatchesPlainReferenceFromPartialSlots) {
                 double z = eb[size_t(c)], scale = std::fabs(z);
                 for (int64_t j = 0; j < R; ++j) {
                     z += ew[size_t(c * R + j)] * hidden[size_t(j)];
-                    scale += std::fabs(ew[size_t(c * R + j)]) * (std::fabs(hidden[size_t(j)]) + 1.1 * hidden_scale[size_t(j)]);
+                    scale += std::fabs(ew[size_t(c * R + j)]) *
+                             (std::fabs(hidden[size_t(j)]) + 1.1 * hidden_scale[size_t(j)]);
                 }
                 want[size_t(c)] = {sigmoid_d(z), scale};
             }
@@ -405,7 +426,8 @@ TEST(Classifier, MatchesPlainReferenceFromPartialSlots) {
             }
         }
         std::vector<float> scratch(size_t(C), NAN), logits(static_cast<size_t>(classes), NAN);
-        classifier_forward(w.data(), b.data(), classes, parts, s, hw, scratch.data(), logits.data());
+        classifier_forward(w.data(), b.data(), classes, parts, s, hw, scratch.data(),
+                           logits.data());
         expect_close(logits, want, "classifier sample " + std::to_string(s));
     }
 }
@@ -413,7 +435,8 @@ TEST(Classifier, MatchesPlainReferenceFromPartialSlots) {
 // The kernels under real OpenMP threads (the engine's way of calling them).
 TEST(PointwiseKernel, SameResultUnderOpenMPThreads) {
     const int64_t rows = 3 * 49, k = 96, n = 40;
-    const auto a = random_floats(size_t(rows * k), 61), w = random_floats(size_t(n * k), 62), b = random_floats(size_t(n), 63);
+    const auto a = random_floats(size_t(rows * k), 61), w = random_floats(size_t(n * k), 62),
+               b = random_floats(size_t(n), 63);
     const PackedMatrix packed(w.data(), n, k);
     PointwiseOp op;
     op.batch = 3;
@@ -424,7 +447,8 @@ TEST(PointwiseKernel, SameResultUnderOpenMPThreads) {
     op.act = Activation::SWISH;
     std::vector<float> serial(size_t(rows * n), NAN), parallel(size_t(rows * n), NAN);
     const int threads = 2;
-    Workers ws(threads, pointwise_scratch_floats(op, threads), 0), wp(threads, pointwise_scratch_floats(op, threads), 0);
+    Workers ws(threads, pointwise_scratch_floats(op, threads), 0),
+        wp(threads, pointwise_scratch_floats(op, threads), 0);
     op.out = serial.data();
     for (int t = 0; t < threads; ++t) pointwise_forward(op, ws.worker(t));
     op.out = parallel.data();
@@ -446,9 +470,10 @@ struct EdCase {
 };
 std::string ed_name(const ::testing::TestParamInfo<EdCase>& i) {
     const EdCase& c = i.param;
-    return "dw" + std::to_string(c.kernel) + "s" + std::to_string(c.stride) + "_n" + std::to_string(c.batch) + "_" +
-           std::to_string(c.h) + "x" + std::to_string(c.w) + "_cin" + std::to_string(c.cin) + "_c" + std::to_string(c.c) +
-           "_t" + std::to_string(c.threads);
+    return "dw" + std::to_string(c.kernel) + "s" + std::to_string(c.stride) + "_n" +
+           std::to_string(c.batch) + "_" + std::to_string(c.h) + "x" + std::to_string(c.w) +
+           "_cin" + std::to_string(c.cin) + "_c" + std::to_string(c.c) + "_t" +
+           std::to_string(c.threads);
 }
 class ExpandDepthwiseKernel : public ::testing::TestWithParam<EdCase> {};
 }  // namespace
@@ -489,7 +514,8 @@ TEST_P(ExpandDepthwiseKernel, MatchesPlainReferenceWithPool) {
                     double z = bd[size_t(ch)], scale = std::fabs(z);
                     for (int64_t ky = 0; ky < k; ++ky)
                         for (int64_t kx = 0; kx < k; ++kx) {
-                            const int64_t iy = oy * c.stride - pad + ky, ix = ox * c.stride - pad + kx;
+                            const int64_t iy = oy * c.stride - pad + ky,
+                                          ix = ox * c.stride - pad + kx;
                             if (iy < 0 || iy >= c.h || ix < 0 || ix >= c.w) continue;
                             const Ref& in = e[size_t(((n * c.h + iy) * c.w + ix) * c.c + ch)];
                             const double wt = wd[size_t((ch * k + ky) * k + kx)];
@@ -524,13 +550,14 @@ TEST_P(ExpandDepthwiseKernel, MatchesPlainReferenceWithPool) {
     expect_close(pool_as_floats(workers.pool_total(c.batch * c.c)), want_pool, "pool");
 }
 
-INSTANTIATE_TEST_SUITE_P(Shapes, ExpandDepthwiseKernel,
-                         ::testing::Values(EdCase{1, 112, 112, 16, 96, 3, 2, 2}, EdCase{1, 56, 56, 24, 144, 3, 1, 2},
-                                           EdCase{1, 56, 56, 24, 144, 5, 2, 2}, EdCase{2, 14, 14, 80, 480, 3, 1, 2},
-                                           EdCase{1, 7, 7, 192, 1152, 5, 1, 2}, EdCase{3, 9, 11, 5, 13, 3, 1, 3},
-                                           EdCase{2, 8, 5, 7, 40, 5, 2, 3}, EdCase{1, 3, 2, 3, 24, 5, 1, 1},
-                                           EdCase{2, 13, 6, 9, 72, 3, 2, 2}),
-                         ed_name);
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, ExpandDepthwiseKernel,
+    ::testing::Values(EdCase{1, 112, 112, 16, 96, 3, 2, 2}, EdCase{1, 56, 56, 24, 144, 3, 1, 2},
+                      EdCase{1, 56, 56, 24, 144, 5, 2, 2}, EdCase{2, 14, 14, 80, 480, 3, 1, 2},
+                      EdCase{1, 7, 7, 192, 1152, 5, 1, 2}, EdCase{3, 9, 11, 5, 13, 3, 1, 3},
+                      EdCase{2, 8, 5, 7, 40, 5, 2, 3}, EdCase{1, 3, 2, 3, 24, 5, 1, 1},
+                      EdCase{2, 13, 6, 9, 72, 3, 2, 2}),
+    ed_name);
 
 // ---- vector math ----------------------------------------------------------------
 
@@ -548,13 +575,15 @@ TEST(VectorMath, MatchesScalarSwishAndSigmoid) {
             const float want_s = effnet::cpu::swish(z[j]), want_g = effnet::cpu::sigmoid(z[j]);
             const double ulp_s = std::fabs(double(std::nextafter(want_s, INFINITY)) - want_s);
             const double ulp_g = std::fabs(double(std::nextafter(want_g, INFINITY)) - want_g);
-            if (ulp_s > 0) worst_swish = std::max(worst_swish, std::fabs(double(s[j]) - want_s) / ulp_s);
+            if (ulp_s > 0)
+                worst_swish = std::max(worst_swish, std::fabs(double(s[j]) - want_s) / ulp_s);
             worst_sigmoid = std::max(worst_sigmoid, std::fabs(double(g[j]) - want_g) / ulp_g);
         }
     }
     EXPECT_LE(worst_swish, 4.0) << "ulp";
     EXPECT_LE(worst_sigmoid, 4.0) << "ulp";
 #else
-    GTEST_SKIP() << "built without AVX2 + FMA (EFFNET_NATIVE off or another CPU): no vector kernels to check";
+    GTEST_SKIP() << "built without AVX2 + FMA (EFFNET_NATIVE off or another CPU): no vector "
+                    "kernels to check";
 #endif
 }

@@ -23,7 +23,8 @@ namespace {
 
 struct Case {
     int64_t size, batch;
-    int64_t group_floats = 0;  // 0: the engine's sample groups; small: groups of 1, 2, ... with a partial last one
+    // 0: the engine's sample groups; small: groups of 1, 2, ... with a partial last one.
+    int64_t group_floats = 0;
 };
 std::string describe(const Case& c) {
     return "s" + std::to_string(c.size) + "_n" + std::to_string(c.batch) +
@@ -68,7 +69,8 @@ TEST_P(FastPathMatchesTrainingGraph, EveryLogitOfB0WithTwoClasses) {
     fast.run(x.f32(), c.batch, got.data(), head.data());
     EXPECT_EQ(got.back(), -7.0f);
     EXPECT_EQ(head.back(), -7.0f);
-    ASSERT_EQ(fast.head_height() * fast.head_width() * fast.head_channels() * c.batch, int64_t(truth.head.size()));
+    ASSERT_EQ(fast.head_height() * fast.head_width() * fast.head_channels() * c.batch,
+              int64_t(truth.head.size()));
 
     // Every logit, fast path against the training graph and both against the
     // double-precision truth, within 1e-5 of the logit's scale (the size of
@@ -78,16 +80,22 @@ TEST_P(FastPathMatchesTrainingGraph, EveryLogitOfB0WithTwoClasses) {
     double fast_graph = 0, fast_truth = 0, graph_truth = 0, worst_scaled = 0;
     for (size_t i = 0; i < graph.size(); ++i) {
         const double t = truth.logits[i], tol = 1e-5 * truth.logit_scale[i];
-        EXPECT_LE(std::fabs(double(got[i]) - graph[i]), tol) << "logit " << i << ": fast " << got[i] << ", graph " << graph[i];
-        EXPECT_LE(std::fabs(double(got[i]) - t), tol) << "logit " << i << ": fast " << got[i] << ", double " << t;
-        EXPECT_LE(std::fabs(double(graph[i]) - t), tol) << "logit " << i << ": graph " << graph[i] << ", double " << t;
-        fast_graph = std::max(fast_graph, std::fabs(double(got[i]) - graph[i]) / std::fabs(double(graph[i])));
+        EXPECT_LE(std::fabs(double(got[i]) - graph[i]), tol)
+            << "logit " << i << ": fast " << got[i] << ", graph " << graph[i];
+        EXPECT_LE(std::fabs(double(got[i]) - t), tol)
+            << "logit " << i << ": fast " << got[i] << ", double " << t;
+        EXPECT_LE(std::fabs(double(graph[i]) - t), tol)
+            << "logit " << i << ": graph " << graph[i] << ", double " << t;
+        fast_graph = std::max(fast_graph,
+                              std::fabs(double(got[i]) - graph[i]) / std::fabs(double(graph[i])));
         fast_truth = std::max(fast_truth, std::fabs(got[i] - t) / std::fabs(t));
         graph_truth = std::max(graph_truth, std::fabs(graph[i] - t) / std::fabs(t));
         worst_scaled = std::max(worst_scaled, std::fabs(got[i] - t) / truth.logit_scale[i]);
     }
-    std::printf("logits: worst relative difference fast/graph %.3g, fast/double %.3g, graph/double %.3g; "
-                "fast/double over the logit scale %.3g\n", fast_graph, fast_truth, graph_truth, worst_scaled);
+    std::printf(
+        "logits: worst relative difference fast/graph %.3g, fast/double %.3g, graph/double %.3g; "
+        "fast/double over the logit scale %.3g\n",
+        fast_graph, fast_truth, graph_truth, worst_scaled);
 
     // The head activations, element by element (what the pool and Grad-CAM
     // see), against the RMS of the truth's: after sixteen float32 blocks the
@@ -110,32 +118,39 @@ TEST_P(FastPathMatchesTrainingGraph, EveryLogitOfB0WithTwoClasses) {
             if (e > worst) worst = e, at = i;
         }
         const HeadError r{worst / rms, std::sqrt(err_sq / sq)};
-        EXPECT_LE(r.worst, 1e-3) << who << " head activation " << at << ": " << h[at] << ", double " << truth.head[at];
+        EXPECT_LE(r.worst, 1e-3) << who << " head activation " << at << ": " << h[at] << ", double "
+                                 << truth.head[at];
         EXPECT_LE(r.normalised_rms, 5e-5) << who << " head activations";
         return r;
     };
     const HeadError hf = head_error(head, "fast"), hg = head_error(graph_head, "graph");
-    std::printf("head activations (RMS %.3g): worst error / RMS fast %.3g, graph %.3g; normalised RMS error fast %.3g, "
-                "graph %.3g\n", rms, hf.worst, hg.worst, hf.normalised_rms, hg.normalised_rms);
+    std::printf(
+        "head activations (RMS %.3g): worst error / RMS fast %.3g, graph %.3g; normalised RMS "
+        "error fast %.3g, "
+        "graph %.3g\n",
+        rms, hf.worst, hg.worst, hf.normalised_rms, hg.normalised_rms);
 
     // Not vacuous: the images' logits differ by far more than the tolerance.
     for (size_t i = 2; i < graph.size(); ++i)
-        EXPECT_GT(std::fabs(truth.logits[i] - truth.logits[i % 2]), 100 * 1e-5 * truth.logit_scale[i]) << "logit " << i;
+        EXPECT_GT(std::fabs(truth.logits[i] - truth.logits[i % 2]),
+                  100 * 1e-5 * truth.logit_scale[i])
+            << "logit " << i;
 
     // The arena is reused: a run of the first image alone, then the whole
     // batch again (the same logits, bit for bit).
     std::vector<float> first(2, NAN);
     fast.run(x.f32(), 1, first.data());
     for (size_t i = 0; i < 2; ++i)
-        EXPECT_LE(std::fabs(double(first[i]) - truth.logits[i]), 1e-5 * truth.logit_scale[i]) << "batch-1 logit " << i;
+        EXPECT_LE(std::fabs(double(first[i]) - truth.logits[i]), 1e-5 * truth.logit_scale[i])
+            << "batch-1 logit " << i;
     std::vector<float> again(got.size(), NAN);
     fast.run(x.f32(), c.batch, again.data());
     for (size_t i = 0; i < graph.size(); ++i) EXPECT_EQ(again[i], got[i]) << "logit " << i;
 }
 
 INSTANTIATE_TEST_SUITE_P(Sizes, FastPathMatchesTrainingGraph,
-                         ::testing::Values(Case{224, 1}, Case{224, 2}, Case{97, 1}, Case{97, 3}, Case{64, 2},
-                                           Case{97, 5, 100000}),
+                         ::testing::Values(Case{224, 1}, Case{224, 2}, Case{97, 1}, Case{97, 3},
+                                           Case{64, 2}, Case{97, 5, 100000}),
                          case_name);
 
 TEST(InferenceModel, RejectsBatchesOutsideThePlan) {
