@@ -35,6 +35,11 @@ struct DecodeLimits {
 GreyImage decode_image(const std::string& path, const DecodeLimits& limits = {});
 GreyImage decode_image_bytes(const std::vector<uint8_t>& bytes, const std::string& name, const DecodeLimits& limits = {});
 
+// 16-bit (or any wider) grey values to 8 bits as decode_image maps 16-bit
+// files: min-max stretched to [0, 255] and rounded; a constant image is 0.
+// `grey` holds width * height values, row-major.
+GreyImage stretch_to_8_bits(const std::vector<double>& grey, int width, int height);
+
 // Writes an 8-bit grey or RGB PNG (stb_image_write); throws IoError on failure.
 void write_png(const std::string& path, int width, int height, int channels, const uint8_t* pixels);
 

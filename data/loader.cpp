@@ -12,8 +12,12 @@
 namespace effnet {
 
 GreyImage prepare_image(const Sample& s, const PipelineConfig& cfg) {
-    GreyImage img = s.phantom >= 0 ? render_phantom(sample_phantom(cfg.phantom_seed, uint64_t(s.phantom)), cfg.image_size)
-                                   : decode_image(s.path, cfg.limits);
+    return prepare_decoded(s.phantom >= 0 ? render_phantom(sample_phantom(cfg.phantom_seed, uint64_t(s.phantom)), cfg.image_size)
+                                          : decode_image(s.path, cfg.limits),
+                           cfg);
+}
+
+GreyImage prepare_decoded(GreyImage img, const PipelineConfig& cfg) {
     if (cfg.clahe)
         img = clahe(img, std::min(cfg.clahe_tiles, img.width), std::min(cfg.clahe_tiles, img.height), cfg.clahe_clip);
     else if (cfg.equalize)

@@ -66,6 +66,8 @@ ChannelNormalisation channel_normalisation(const PipelineConfig& cfg);
 
 // The prepared image of a sample: equalised and resized to image_size, 8-bit.
 GreyImage prepare_image(const Sample& s, const PipelineConfig& cfg);
+// The same steps for an image already decoded: equalisation (or CLAHE), resize.
+GreyImage prepare_decoded(GreyImage img, const PipelineConfig& cfg);
 // Augments and normalises a prepared image into image_size^2 * channels floats (NHWC).
 void finish_sample(const GreyImage& prepared, const PipelineConfig& cfg, uint64_t aug_seed, uint64_t aug_stream, float* dst);
 // prepare_image then finish_sample. Throws IoError for bad files.

@@ -143,11 +143,7 @@ GreyImage decode_image_bytes(const std::vector<uint8_t>& bytes, const std::strin
             const stbi_us* p = px.get() + i * c;
             grey[i] = c >= 3 ? luminance(p[0], p[1], p[2]) : p[0];
         }
-        auto [lo, hi] = std::minmax_element(grey.begin(), grey.end());
-        const double range = *hi - *lo;
-        for (size_t i = 0; i < n; ++i)
-            out.pixels[i] = range > 0 ? uint8_t(std::lround((grey[i] - *lo) / range * 255.0)) : 0;
-        return out;
+        return stretch_to_8_bits(grey, w, h);
     }
     int c = 0;
     std::unique_ptr<stbi_uc, void (*)(void*)> px(stbi_load_from_memory(buf, len, &w, &h, &c, 0), stbi_image_free);
@@ -156,6 +152,19 @@ GreyImage decode_image_bytes(const std::vector<uint8_t>& bytes, const std::strin
         const stbi_uc* p = px.get() + i * c;
         out.pixels[i] = c >= 3 ? uint8_t(std::lround(luminance(p[0], p[1], p[2]))) : p[0];
     }
+    return out;
+}
+
+GreyImage stretch_to_8_bits(const std::vector<double>& grey, int width, int height) {
+    GreyImage out;
+    out.width = width;
+    out.height = height;
+    out.pixels.resize(grey.size());
+    if (grey.empty()) return out;
+    auto [lo, hi] = std::minmax_element(grey.begin(), grey.end());
+    const double range = *hi - *lo;
+    for (size_t i = 0; i < grey.size(); ++i)
+        out.pixels[i] = range > 0 ? uint8_t(std::lround((grey[i] - *lo) / range * 255.0)) : 0;
     return out;
 }
 

@@ -29,6 +29,7 @@ struct MBConvConfig {
 class MBConv : public Layer {
 public:
     explicit MBConv(const MBConvConfig& cfg);
+    const MBConvConfig& config() const { return cfg_; }
     bool has_residual() const { return residual_; }
     // Floats an arena slot needs for this block's inner gradients (after setup).
     int64_t grad_arena_floats() const;

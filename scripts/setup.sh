@@ -5,6 +5,7 @@ set -euo pipefail
 
 packages=(cmake ninja-build g++ libeigen3-dev libstb-dev libgtest-dev libpng-dev libdcmtk-dev
           openmpi-bin libopenmpi-dev  # multi-process training (dist/, docs/distributed.md)
+          pkg-config                   # the install test also builds examples/classify with effnet.pc
           clang libclang-rt-dev libomp-dev  # the sanitizer and fuzz flavour (scripts/sanitize.sh)
           clang-format)                     # scripts/check_format.sh
 missing=()

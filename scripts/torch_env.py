@@ -8,31 +8,35 @@ build or CI dependency.
 import os
 import subprocess
 import sys
-import venv
+import venv as venv_mod
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 VENV = os.environ.get("EFFNET_TORCH_VENV", os.path.join(ROOT, ".venv-torch"))
 PACKAGES = ["torch", "torchvision", "timm", "safetensors", "numpy"]
 
 
-def _have_torch():
+def _importable(modules):
     try:
-        import timm  # noqa: F401
-        import torch  # noqa: F401
+        for m in modules:
+            __import__(m)
         return True
     except ImportError:
         return False
 
 
-def ensure():
-    """Returns when torch and timm import; otherwise creates the venv and re-runs the script in it."""
-    if _have_torch():
+def ensure(venv=None, packages=None, modules=("timm", "torch")):
+    """Returns when `modules` import; otherwise creates the venv (default
+    .venv-torch with torch, torchvision, timm, safetensors, numpy; or `venv`
+    with `packages`) and re-runs the script in it."""
+    if _importable(modules):
         return
-    python = os.path.join(VENV, "bin", "python")
+    venv = venv or VENV
+    packages = packages or PACKAGES
+    python = os.path.join(venv, "bin", "python")
     if os.path.abspath(sys.executable) == os.path.abspath(python):
-        sys.exit("torch/timm still missing inside " + VENV)
+        sys.exit(f"{', '.join(modules)} still missing inside {venv}")
     if not os.path.exists(python):
-        print(f"creating {VENV} with {' '.join(PACKAGES)} (one time)", file=sys.stderr)
-        venv.create(VENV, with_pip=True)
-        subprocess.check_call([python, "-m", "pip", "install", "-q", *PACKAGES])
+        print(f"creating {venv} with {' '.join(packages)} (one time)", file=sys.stderr)
+        venv_mod.create(venv, with_pip=True)
+        subprocess.check_call([python, "-m", "pip", "install", "-q", *packages])
     os.execv(python, [python, *sys.argv])

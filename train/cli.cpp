@@ -6,6 +6,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "effnet/effnet.h"
 #include "tensor/error.h"
 
 namespace effnet::cli {
@@ -132,6 +133,9 @@ int run_main(const std::string& program, const std::function<int()>& body) {
         std::cerr << program << ": " << e.what() << "\n(see " << program << " --help)\n";
         return 2;
     } catch (const Error& e) {
+        std::cerr << program << ": error: " << e.what() << "\n";
+        return 1;
+    } catch (const ClassifierError& e) {  // from the public API (include/effnet/effnet.h)
         std::cerr << program << ": error: " << e.what() << "\n";
         return 1;
     } catch (const std::exception& e) {

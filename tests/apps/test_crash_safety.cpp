@@ -440,9 +440,17 @@ TEST(Reliability, NonFiniteWeightsAndOutputsAreRefused) {
                   std::string::npos) << r.output;
         EXPECT_EQ(r.output.find(",nan,"), std::string::npos) << r.output;
     }
-    // Finite but absurd classifier weights overflow the logits: no probability is printed.
-    const fs::path huge = dir / "huge.safetensors";
-    edit_tensor(run / "best.safetensors", huge, "classifier.weight", [](std::vector<float>& v) {
+    // Finite but absurd weights overflow the logits: no probability is
+    // printed. (Huge classifier weights alone need not overflow: their
+    // products with the pooled features may sum to a finite logit, and
+    // whether a float sum overflows on the way depends on its order, which
+    // differs between the training graph and the fast path. With the head's
+    // batch-norm scale huge too, every product with a positive feature is.)
+    const fs::path scaled = dir / "scaled.safetensors", huge = dir / "huge.safetensors";
+    edit_tensor(run / "best.safetensors", scaled, "bn2.weight", [](std::vector<float>& v) {
+        for (float& x : v) x = 3e38f;
+    });
+    edit_tensor(scaled, huge, "classifier.weight", [](std::vector<float>& v) {
         for (float& x : v) x = 3e38f;
     });
     const AppResult p = run_app(bin("effnet_predict") + " --weights " + huge.string() + " " + images.string());
