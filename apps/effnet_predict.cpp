@@ -1,5 +1,7 @@
 // effnet_predict: P(cardiomegaly) for images, as "path,probability,label"
-// lines; with --cam, a class-activation heatmap overlay per image.
+// lines; with --cam, a class-activation heatmap overlay per image. The
+// probability uses the temperature, the label the threshold, stored with the
+// weights (train/model_spec.h), unless --threshold is given.
 //
 // The heatmap is Grad-CAM on the last conv block (conv_head -> bn2 -> swish).
 // Behind it sit global average pooling and the linear classifier, so the
@@ -69,7 +71,8 @@ int main(int argc, char** argv) {
                                         "usage: effnet_predict --weights W [--cam DIR] IMAGE|DIR...\n" +
                                             dicom_support());
         p.option("--weights", &weights, "checkpoint or weights written by effnet_train (required)");
-        p.option("--threshold", &threshold, "probability at or above which the label is 1");
+        p.option("--threshold", &threshold, "probability at or above which the label is 1 (default: the one stored "
+                                            "with the weights, else 0.5)");
         p.option("--cam", &cam_dir, "write a Grad-CAM overlay PNG per image into this folder");
         p.flag("--strict", &strict, "stop at the first unreadable image");
         if (!p.parse(argc, argv)) return 0;
@@ -88,6 +91,8 @@ int main(int argc, char** argv) {
         }
         SafetensorsFile f = read_safetensors(weights);
         ModelSpec spec = ModelSpec::from_metadata(f.metadata, weights);
+        const DecisionSettings decision = read_decision_settings(f.metadata, weights);
+        if (!p.given("--threshold")) threshold = decision.threshold;
         Model model(spec, Device::CPU, 0);
         load_weights(f, *model.net, true, weights, {"optimizer."});
         model.plan(1, Device::CPU);
@@ -105,7 +110,7 @@ int main(int argc, char** argv) {
         int failures = 0;
         Tensor x = Tensor::empty(Shape{1, spec.image_size, spec.image_size, spec.in_channels});
         for (const std::string& file : files) {
-            Sample s{file, 0, Split::TEST, "", -1};
+            Sample s{file, 0, Split::TEST, "", -1, {}};
             try {
                 load_sample(s, pipe, 0, 0, x.f32());
             } catch (const IoError& e) {
@@ -115,7 +120,9 @@ int main(int argc, char** argv) {
                 continue;
             }
             Tensor logits = model.net->forward(x, RunState{Mode::EVAL, 0, 0}, ctx);
-            const double prob = finite_probability(logits.f32(), spec.num_classes, file);
+            std::vector<float> z = logits.to_vector();
+            for (float& v : z) v = float(double(v) / decision.temperature);
+            const double prob = finite_probability(z.data(), spec.num_classes, file);
             std::cout << file << "," << prob << "," << (prob >= threshold ? 1 : 0) << "\n";
             if (!cam_dir.empty()) {
                 const Tensor& feats = model.net->head_features();

@@ -1,5 +1,10 @@
 // The training steps of one epoch and what follows it: validation, the
 // plateau and early-stopping decisions, checkpoints, history and curves.
+//
+// With --ema the weight average is updated after every step (train/ema.h)
+// and validated beside the trained weights at the end of the epoch; the
+// average's validation loss drives the plateau, early stopping and the best
+// checkpoint, as timm's training script does with its EMA model.
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -55,10 +60,12 @@ EpochEnd run_epoch(TrainingRun& run, int epoch) {
         }
         EFFNET_NVTX_RANGE("step " + std::to_string(prog.global_step));
         const DeviceBatch db = to_device(b, run.device);
+        if (cfg.schedule == LrSchedule::COSINE) run.opt.set_lr(cosine_schedule_lr(run, prog.global_step));
         // The whole step is enqueued before the host reads the loss: on the GPU
         // the only synchronisation comes after the optimizer.
         train_step(*run.model.net, *run.model.store, run.head, run.opt, db.images, db.labels,
                    RunState{Mode::TRAIN, cfg.seed, uint64_t(prog.global_step)}, run.ctx, hooks);
+        if (run.ema) run.ema->update(run.ctx);
         const float loss = run.head.loss().to_vector()[0];
         check_loss(loss, run, epoch);
         prog.loss_sum += double(loss) * double(b.size());
@@ -101,7 +108,16 @@ bool end_of_epoch(TrainingRun& run, int epoch) {
     const TrainConfig& cfg = run.cfg;
     RunProgress& prog = run.prog;
     const auto t0 = Clock::now();
-    EvalResult val = evaluate(run.model, run.val_loader, run.head, run.ctx);
+    EvalResult val = evaluate(run.model, run.val_loader, run.eval_head, run.ctx);
+    std::string trained_note;
+    if (run.ema) {
+        const EvalResult trained = val;
+        run.ema->swap_with_model();
+        val = evaluate(run.model, run.val_loader, run.eval_head, run.ctx);
+        run.ema->swap_with_model();
+        trained_note = "  (trained weights: val loss " + fmt("%.4f", trained.loss) + " acc " +
+                       fmt("%.4f", trained.accuracy) + " AUROC " + fmt("%.4f", auroc(trained.prob, trained.label)) + ")";
+    }
     EpochRecord rec;
     rec.epoch = epoch + 1;
     rec.train_loss = prog.loss_sum / double(std::max<int64_t>(1, prog.seen));
@@ -113,7 +129,8 @@ bool end_of_epoch(TrainingRun& run, int epoch) {
     rec.seconds = prog.epoch_seconds + seconds_since(t0);  // training and validation
     prog.history.push_back(rec);
     const bool should_stop = run.early.step(val.loss, epoch + 1);
-    const double next_lr = run.plateau.step(val.loss, run.opt.lr());
+    // The cosine schedule sets the rate of every step itself (run_epoch).
+    const double next_lr = cfg.schedule == LrSchedule::PLATEAU ? run.plateau.step(val.loss, run.opt.lr()) : run.opt.lr();
     run.opt.set_lr(next_lr);
     prog.epoch = epoch + 1;
     prog.step_in_epoch = 0;
@@ -129,7 +146,10 @@ bool end_of_epoch(TrainingRun& run, int epoch) {
                  fmt("%.4f", rec.val_loss) + " acc " + fmt("%.4f", rec.val_acc) + " AUROC " +
                  fmt("%.4f", rec.val_auroc) + "  lr " + fmt("%.1e", rec.lr) + "  " + format_duration(rec.seconds) +
                  (run.early.improved_last_step() ? "  *best" : "") +
-                 (run.plateau.reduced_last_step() ? "  (lr -> " + fmt("%.1e", next_lr) + ")" : ""));
+                 (cfg.schedule == LrSchedule::PLATEAU && run.plateau.reduced_last_step()
+                      ? "  (lr -> " + fmt("%.1e", next_lr) + ")"
+                      : "") +
+                 trained_note);
     if (run.bad_files.count())
         run.log.line("  skipped files so far: " + std::to_string(run.bad_files.count()) + " (first: " +
                      run.bad_files.entries()[0].first + ": " + run.bad_files.entries()[0].second + ")");

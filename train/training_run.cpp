@@ -1,5 +1,6 @@
 #include "train/training_run.h"
 
+#include <cmath>
 #include <filesystem>
 #include <iostream>
 #include <sstream>
@@ -122,7 +123,34 @@ RunLog open_run_log(const TrainConfig& cfg) {
     return log;
 }
 
+// One log line with the recipe: preset, optimiser, schedule, regularisation.
+std::string recipe_line(const TrainConfig& cfg) {
+    std::string s = "recipe: preset " + cfg.preset + ", AdamW lr " + fmt("%g", cfg.adamw.lr) + " weight decay " +
+                    fmt("%g", cfg.adamw.weight_decay) + ", ";
+    s += cfg.schedule == LrSchedule::COSINE
+             ? "cosine schedule" + (cfg.warmup_epochs > 0 ? " after " + fmt("%g", cfg.warmup_epochs) + " warm-up epochs"
+                                                          : std::string())
+             : "plateau schedule (patience " + std::to_string(cfg.plateau.patience) + ")";
+    s += ", early stopping patience " + std::to_string(cfg.early.patience) + ", at most " + std::to_string(cfg.epochs) +
+         " epochs";
+    if (cfg.ema_decay > 0) s += ", weight average (EMA) decay " + fmt("%g", cfg.ema_decay);
+    if (cfg.label_smoothing > 0) s += ", label smoothing " + fmt("%g", cfg.label_smoothing);
+    if (cfg.tta > 1) s += ", " + std::to_string(cfg.tta) + " test-time views";
+    if (cfg.calibrate) s += ", temperature calibration";
+    return s;
+}
+
 }  // namespace
+
+double cosine_schedule_lr(const TrainingRun& run, int64_t step) {
+    const int64_t per_epoch = run.train_loader.batches_per_epoch();
+    CosineConfig c;
+    c.base_lr = run.cfg.adamw.lr;
+    c.min_lr = run.cfg.plateau.min_lr;
+    c.total_steps = per_epoch * run.cfg.epochs;
+    c.warmup_steps = int64_t(std::llround(run.cfg.warmup_epochs * double(per_epoch)));
+    return cosine_lr(c, step);
+}
 
 TrainingRun::TrainingRun(const TrainConfig& config)
     : cfg(config),
@@ -135,7 +163,8 @@ TrainingRun::TrainingRun(const TrainConfig& config)
       train_loader(ds.split(Split::TRAIN), training_pipeline(cfg, eval_pipeline), shuffled(eval_loader_config), &bad_files),
       val_loader(ds.split(Split::VAL), eval_pipeline, eval_loader_config, &bad_files),
       model(cfg.model, device, cfg.seed),
-      head(cfg.model.loss, cfg.batch, cfg.model.num_classes, device),
+      head(cfg.model.loss, cfg.batch, cfg.model.num_classes, device, float(cfg.label_smoothing)),
+      eval_head(cfg.model.loss, cfg.batch, cfg.model.num_classes, device),
       opt(*model.store, cfg.adamw),
       plateau(cfg.plateau),
       early(cfg.early),
@@ -150,8 +179,9 @@ TrainingRun::TrainingRun(const TrainConfig& config)
                  ", a fine-tuning learning rate; pass --init weights or a larger --lr (e.g. 1e-3)");
     }
     model.plan(cfg.batch, device);
+    if (cfg.ema_decay > 0) ema = std::make_unique<WeightEma>(model, cfg.ema_decay);
     if (!cfg.resume.empty()) {
-        load_checkpoint(cfg.resume, model, opt, plateau, early, prog, cfg.seed, cfg.batch);
+        load_checkpoint(cfg.resume, model, opt, plateau, early, prog, cfg.seed, cfg.batch, ema.get());
         // history.csv may lag the checkpoint (a kill between the two writes): make them agree now.
         write_file_atomic((fs::path(cfg.out) / "history.csv").string(), history_csv(prog.history));
         log.line("resumed " + cfg.resume + " at epoch " + std::to_string(prog.epoch + 1) + ", step " +
@@ -162,13 +192,14 @@ TrainingRun::TrainingRun(const TrainConfig& config)
              "x" + std::to_string(cfg.model.in_channels) + ", batch " + std::to_string(cfg.batch) + ", device " +
              device_name(device) + (device == Device::CUDA ? " (kernels " + kernel_spec(ctx) + ")" : "") + ", " +
              std::to_string(cfg.workers) + " loader workers");
+    log.line(recipe_line(cfg));
 }
 
 void TrainingRun::save_checkpoint_or_stop(const std::string& path) {
     // A checkpoint that cannot be written (disk full, quota, I/O error) stops
     // the run: training on would only produce more work that cannot be saved.
     try {
-        save_checkpoint(path, model, opt, plateau, early, prog, cfg.seed, cfg.batch);
+        save_checkpoint(path, model, opt, plateau, early, prog, cfg.seed, cfg.batch, ema.get());
     } catch (const IoError& e) {
         throw IoError(std::string(e.what()) + "\n  training stopped at epoch " + std::to_string(prog.epoch) + "; " +
                       (fs::exists(last_path) ? "once the problem is fixed, continue from the last complete checkpoint "
