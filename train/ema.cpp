@@ -1,5 +1,7 @@
 #include "train/ema.h"
 
+#include <algorithm>
+
 #include "kernels/elementwise.h"
 #include "tensor/error.h"
 
@@ -30,8 +32,12 @@ WeightEma::WeightEma(Model& model, double decay) : model_(model), decay_(decay) 
     }
 }
 
-void WeightEma::update(Context& ctx) {
-    const float d = float(decay_);
+double WeightEma::decay_at(double decay, int64_t step) {
+    return std::min(decay, double(1 + step) / double(10 + step));
+}
+
+void WeightEma::update(int64_t step, Context& ctx) {
+    const float d = float(decay_at(decay_, step));
     moving_average(values_, model_.store->values(), d, ctx);
     for (Buffer& b : buffers_) {
         if (b.averaged) moving_average(b.average, *b.model, d, ctx);

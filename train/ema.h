@@ -37,8 +37,11 @@ public:
     WeightEma(Model& model, double decay);
 
     double decay() const { return decay_; }
-    // One averaging step from the model's current weights.
-    void update(Context& ctx);
+    // d_t above.
+    static double decay_at(double decay, int64_t step);
+    // The averaging step after training step `step` (the run's global step,
+    // counted from 0), from the model's current weights.
+    void update(int64_t step, Context& ctx);
     // Makes the average a copy of the model's current weights.
     void reset_from_model();
     // Exchanges the average and the model's weights (bit-exact; twice restores).

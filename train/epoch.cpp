@@ -65,7 +65,7 @@ EpochEnd run_epoch(TrainingRun& run, int epoch) {
         // the only synchronisation comes after the optimizer.
         train_step(*run.model.net, *run.model.store, run.head, run.opt, db.images, db.labels,
                    RunState{Mode::TRAIN, cfg.seed, uint64_t(prog.global_step)}, run.ctx, hooks);
-        if (run.ema) run.ema->update(run.ctx);
+        if (run.ema) run.ema->update(prog.global_step, run.ctx);
         const float loss = run.head.loss().to_vector()[0];
         check_loss(loss, run, epoch);
         prog.loss_sum += double(loss) * double(b.size());

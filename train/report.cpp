@@ -109,8 +109,8 @@ EvaluationReport evaluation_report(const ReportInput& in, const ReportSettings& 
     out.compared_images = in.compared_images;
     out.subgroup_floor = settings.subgroups.min_per_class;
 
-    const bool bootstrap = settings.interval == AurocInterval::BOOTSTRAP;
-    out.at_half = binary_report(r.prob, r.label, 0.5, bootstrap ? settings.bootstrap : 0, settings.seed);
+    // The interval comes from auroc_with_interval (DeLong or bootstrap), not binary_report.
+    out.at_half = binary_report(r.prob, r.label, 0.5, 0, settings.seed);
     out.at_threshold = binary_report(r.prob, r.label, in.threshold, 0, settings.seed);
     out.auroc = auroc_with_interval(r.prob, r.label, settings.interval, settings.bootstrap, settings.seed);
     out.at_half.auroc_lo = out.auroc.lo;

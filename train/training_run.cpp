@@ -47,7 +47,10 @@ void check_memory(const TrainConfig& cfg, const Dataset& ds, Device device, RunL
     lp.train_images = ds.count(Split::TRAIN);
     lp.val_images = ds.count(Split::VAL);
     lp.test_images = ds.count(Split::TEST);
-    const MemoryEstimate e = estimate_training_memory(cfg.model, cfg.batch, lp, device);
+    MemoryEstimate e = estimate_training_memory(cfg.model, cfg.batch, lp, device);
+    // The weight average (--ema) and the copy its swap with the model makes:
+    // two more copies of the parameters beside the four of model_state.
+    if (cfg.ema_decay > 0) e.model_state += e.model_state / 2;
     const MemoryLimit host = host_memory_limit(), gpu = device == Device::CUDA ? gpu_memory_limit() : MemoryLimit{};
     check_training_fits(e, device, cfg.batch, host, gpu);
     const MemoryLimit& limit = device == Device::CUDA ? gpu : host;

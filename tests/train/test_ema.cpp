@@ -52,11 +52,11 @@ TEST(WeightEma, UpdateIsTheExponentialAverageOfWeightsAndBatchNormStatistics) {
     set_values(m.store->values(), w1);
     set_values(*mean->value, m1);
     static_cast<int64_t*>(counter->value->raw())[0] = 7;
-    ema.update(ctx);
+    ema.update(1000, ctx);  // past the warm-up: d_t = decay
     set_values(m.store->values(), w2);
     set_values(*mean->value, m2);
     static_cast<int64_t*>(counter->value->raw())[0] = 9;
-    ema.update(ctx);
+    ema.update(1001, ctx);
 
     ema.swap_with_model();  // the model now holds the average
     const std::vector<float> avg = m.store->values().to_vector(), avg_mean = float_buffer(*mean);
@@ -76,13 +76,36 @@ TEST(WeightEma, UpdateIsTheExponentialAverageOfWeightsAndBatchNormStatistics) {
     EXPECT_EQ(float_buffer(*mean), m2);
 }
 
+TEST(WeightEma, WarmupFollowsTheWeightsFirstThenReachesTheDecay) {
+    // d_t = min(decay, (1 + t) / (10 + t))
+    EXPECT_DOUBLE_EQ(WeightEma::decay_at(0.995, 0), 0.1);
+    EXPECT_DOUBLE_EQ(WeightEma::decay_at(0.995, 90), 0.91);
+    EXPECT_DOUBLE_EQ(WeightEma::decay_at(0.995, 1789), 1790.0 / 1799.0);
+    EXPECT_DOUBLE_EQ(WeightEma::decay_at(0.995, 1790), 0.995);  // 1791 / 1800 = 0.995
+    EXPECT_DOUBLE_EQ(WeightEma::decay_at(0.995, 100000), 0.995);
+    EXPECT_DOUBLE_EQ(WeightEma::decay_at(0.05, 0), 0.05);
+    // The first update of a fresh average: 0.1 of the old weights, 0.9 of the new.
+    Model m(tiny_spec(), Device::CPU, 6);
+    Context ctx;
+    WeightEma ema(m, 0.999);
+    const std::vector<float> w0 = m.store->values().to_vector(), w1 = random_floats(w0.size(), 31);
+    set_values(m.store->values(), w1);
+    ema.update(0, ctx);
+    ema.swap_with_model();
+    const std::vector<float> avg = m.store->values().to_vector();
+    for (size_t i = 0; i < w0.size(); i += 101) {
+        const double want = 0.1 * w0[i] + 0.9 * w1[i];
+        ASSERT_NEAR(avg[i], want, 1e-6 * (1 + std::fabs(want))) << i;
+    }
+}
+
 TEST(WeightEma, DecayZeroFollowsTheModelAndBadDecaysAreRefused) {
     Model m(tiny_spec(), Device::CPU, 4);
     Context ctx;
     WeightEma ema(m, 0.0);
     const std::vector<float> w = random_floats(size_t(m.store->count()), 21);
     set_values(m.store->values(), w);
-    ema.update(ctx);
+    ema.update(5, ctx);
     set_values(m.store->values(), random_floats(w.size(), 22));
     ema.swap_with_model();
     EXPECT_EQ(m.store->values().to_vector(), w);
