@@ -31,7 +31,7 @@ int main(int argc, char** argv) {
         SafetensorsFile f = read_safetensors(weights);
         const ModelSpec spec = ModelSpec::from_metadata(f.metadata, weights);
         Model model(spec, Device::CPU, 0);
-        load_weights(f, *model.net, true, weights, {"optimizer."});
+        load_weights(f, *model.net, WeightsMatch::EXACT, weights, {"optimizer."});
 
         OnnxExportOptions opts;
         opts.pipeline = spec.pipeline();

@@ -94,7 +94,7 @@ int main(int argc, char** argv) {
         const DecisionSettings decision = read_decision_settings(f.metadata, weights);
         if (!p.given("--threshold")) threshold = decision.threshold;
         Model model(spec, Device::CPU, 0);
-        load_weights(f, *model.net, true, weights, {"optimizer."});
+        load_weights(f, *model.net, WeightsMatch::EXACT, weights, {"optimizer."});
         model.plan(1, Device::CPU);
         Context ctx(Device::CPU);
         PipelineConfig pipe = spec.pipeline();

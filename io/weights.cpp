@@ -87,7 +87,7 @@ void save_weights(const std::string& path, Layer& model, const std::map<std::str
     write_safetensors(path, views, metadata);
 }
 
-LoadReport load_weights(const SafetensorsFile& file, Layer& model, bool strict, const std::string& path,
+LoadReport load_weights(const SafetensorsFile& file, Layer& model, WeightsMatch match, const std::string& path,
                         const std::vector<std::string>& ignore_prefixes) {
     LoadReport r;
     std::set<std::string> used;
@@ -120,12 +120,12 @@ LoadReport load_weights(const SafetensorsFile& file, Layer& model, bool strict, 
     }
     for (auto& e : file.tensors)
         if (!used.count(e.name) && !ignored(e.name)) r.unexpected.push_back(e.name);
-    if (strict && !r.complete()) throw IoError(path + ": weights do not match the model: " + r.summary());
+    if (match == WeightsMatch::EXACT && !r.complete()) throw IoError(path + ": weights do not match the model: " + r.summary());
     return r;
 }
 
-LoadReport load_weights(const std::string& path, Layer& model, bool strict) {
-    return load_weights(read_safetensors(path), model, strict, path);
+LoadReport load_weights(const std::string& path, Layer& model, WeightsMatch match) {
+    return load_weights(read_safetensors(path), model, match, path);
 }
 
 }  // namespace effnet

@@ -4,7 +4,8 @@
 // are copied to the host) plus optional extra tensors and metadata.
 // load_weights copies tensors whose names and shapes match into the model
 // and reports, by name, what was missing, unexpected or mis-shaped; with
-// `strict` any of those is an error naming them all. A tensor holding a NaN
+// WeightsMatch::EXACT any of those is an error naming them all (PARTIAL: the
+// caller decides, e.g. fine-tuning with a new classifier). A tensor holding a NaN
 // or an infinity is always refused (IoError naming it): a damaged weight
 // would otherwise turn into confident, wrong predictions.
 #pragma once
@@ -18,6 +19,8 @@
 
 namespace effnet {
 
+enum class WeightsMatch { EXACT, PARTIAL };
+
 struct LoadReport {
     std::vector<std::string> loaded, missing, unexpected, mismatched;  // mismatched: "name: file [..] vs model [..]"
     bool complete() const { return missing.empty() && unexpected.empty() && mismatched.empty(); }
@@ -30,9 +33,9 @@ std::vector<SafetensorsView> model_tensor_views(Layer& model, std::vector<Tensor
 
 void save_weights(const std::string& path, Layer& model, const std::map<std::string, std::string>& metadata = {},
                   const std::vector<SafetensorsView>& extra = {});
-LoadReport load_weights(const SafetensorsFile& file, Layer& model, bool strict, const std::string& path,
+LoadReport load_weights(const SafetensorsFile& file, Layer& model, WeightsMatch match, const std::string& path,
                         const std::vector<std::string>& ignore_prefixes = {});
-LoadReport load_weights(const std::string& path, Layer& model, bool strict);
+LoadReport load_weights(const std::string& path, Layer& model, WeightsMatch match);
 
 // Throws IoError naming `path`, the tensor, how many values are NaN or
 // infinite and the first one's index, when a floating-point entry holds any.

@@ -11,18 +11,20 @@ namespace effnet {
 
 namespace {
 using detail::check_conv_operands;
+// [[maybe_unused]]: called only from the CUDA branches, which the CPU-only
+// build compiles away.
 
 // Whether a dense convolution goes to cuDNN (never a 1x1: that is one GEMM).
-bool use_cudnn_conv(const Context& ctx, const ConvGeometry& g) {
+[[maybe_unused]] bool use_cudnn_conv(const Context& ctx, const ConvGeometry& g) {
     if (g.is_pointwise() || ctx.conv_kernels != KernelChoice::CUDNN) return false;
     log_kernel_choice_once("dense convolution (stem)", "cuDNN");
     return true;
 }
 // Device scratch: the weights in cuDNN's filter order, or the im2col workspace.
-float* krsc_scratch(Context& ctx, const ConvGeometry& g) {
+[[maybe_unused]] float* krsc_scratch(Context& ctx, const ConvGeometry& g) {
     return static_cast<float*>(ctx.workspace(sizeof(float) * cuda::conv2d_krsc_floats(g)));
 }
-float* im2col_scratch(Context& ctx, const ConvGeometry& g) {
+[[maybe_unused]] float* im2col_scratch(Context& ctx, const ConvGeometry& g) {
     return static_cast<float*>(ctx.workspace(sizeof(float) * cuda::conv2d_workspace_floats(g)));
 }
 }  // namespace

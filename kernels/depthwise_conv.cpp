@@ -10,15 +10,17 @@ namespace effnet {
 
 namespace {
 using detail::check_conv_operands;
+// [[maybe_unused]]: called only from the CUDA branches, which the CPU-only
+// build compiles away.
 
 // Whether this context wants cuDNN for depthwise convolution; says so once per process.
-bool use_cudnn_depthwise(const Context& ctx) {
+[[maybe_unused]] bool use_cudnn_depthwise(const Context& ctx) {
     if (ctx.depthwise_kernels != KernelChoice::CUDNN) return false;
     log_kernel_choice_once("depthwise convolution", "cuDNN (--kernels cudnn)");
     return true;
 }
 // Device scratch for the tap-major weights (C*k*k floats, the bytes of w).
-float* tap_major_scratch(Context& ctx, const Tensor& w) { return static_cast<float*>(ctx.workspace(w.nbytes())); }
+[[maybe_unused]] float* tap_major_scratch(Context& ctx, const Tensor& w) { return static_cast<float*>(ctx.workspace(w.nbytes())); }
 }  // namespace
 
 void depthwise_conv2d_forward(const Tensor& x, const Tensor& w, Tensor& y, const ConvGeometry& g, Context& ctx) {

@@ -85,10 +85,11 @@ Tensor Dropout::backward_impl(const Tensor& dy, Context& ctx) {
 }
 
 // ---- Linear --------------------------------------------------------------------
-Linear::Linear(int64_t in, int64_t out, bool bias, bool conv_shaped)
-    : Layer("Linear"), in_(in), out_features_(out), bias_(bias), conv_shaped_(conv_shaped) {
-    add_param("weight", conv_shaped ? Shape{out, in, 1, 1} : Shape{out, in}, &weight_, &weight_grad_, true);
-    if (bias) add_param("bias", Shape{out}, &b_, &b_grad_, false);
+Linear::Linear(int64_t in, int64_t out, LinearWeightShape shape)
+    : Layer("Linear"), in_(in), out_features_(out), conv_shaped_(shape == LinearWeightShape::CONV_1X1) {
+    add_param("weight", conv_shaped_ ? Shape{out, in, 1, 1} : Shape{out, in}, &weight_, &weight_grad_,
+              WeightDecay::APPLIED);
+    add_param("bias", Shape{out}, &b_, &b_grad_, WeightDecay::EXEMPT);
 }
 Shape Linear::setup_impl(const Shape& in) {
     EFFNET_CHECK(in.rank() == 2 && in[1] == in_, "Linear(" << in_ << " -> " << out_features_ << "): input " << in);
@@ -117,7 +118,7 @@ void Linear::reset_own_parameters(uint64_t seed, uint64_t& stream) {
         const float r = static_cast<float>(1.0 / std::sqrt(double(in_)));
         fill_uniform(weight_, seed, stream++, -r, r);
     }
-    if (bias_) b_.zero();
+    b_.zero();
 }
 
 // ---- Sequential ----------------------------------------------------------------

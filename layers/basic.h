@@ -6,11 +6,11 @@
 // Dropout(p): TRAIN zeroes each element with probability p and scales the
 //   rest by 1/(1-p) (mask from Philox(run.seed, stream(tag, run.step)));
 //   EVAL is the identity.
-// Linear(in, out, bias, conv_shaped): y = x W^T + b on [N, in] -> [N, out].
-//   weight [out, in] (or [out, in, 1, 1] when conv_shaped: SE's 1x1 convs on
-//   pooled features), decayed; bias [out], not decayed. Init: classifier
-//   uniform(+-1/sqrt(in)) (PyTorch's default); conv-shaped normal(0,
-//   sqrt(2/out)) (timm); bias 0.
+// Linear(in, out, shape): y = x W^T + b on [N, in] -> [N, out].
+//   weight [out, in] (the classifier), or [out, in, 1, 1] with CONV_1X1 (SE's
+//   1x1 convolutions on pooled features, stored as timm stores them),
+//   decayed; bias [out], not decayed. Init: classifier uniform(+-1/sqrt(in))
+//   (PyTorch's default); conv-shaped normal(0, sqrt(2/out)) (timm); bias 0.
 // Sequential: runs its layers in order; backward in reverse. Named entries
 //   are children (their parameters are named "<name>.<param>").
 #pragma once
@@ -77,9 +77,11 @@ private:
     Tensor out_;
 };
 
+enum class LinearWeightShape { MATRIX, CONV_1X1 };
+
 class Linear : public Layer {
 public:
-    Linear(int64_t in, int64_t out, bool bias, bool conv_shaped);
+    Linear(int64_t in, int64_t out, LinearWeightShape shape = LinearWeightShape::MATRIX);
 
 protected:
     Shape setup_impl(const Shape& in) override;
@@ -89,7 +91,7 @@ protected:
 
 private:
     int64_t in_, out_features_;
-    bool bias_, conv_shaped_;
+    bool conv_shaped_;
     Tensor weight_, weight_grad_, b_, b_grad_, out_, x_;
 };
 

@@ -8,11 +8,11 @@ BatchNorm2d::BatchNorm2d(int64_t channels, double eps, double momentum, BatchNor
       swish_(act == BatchNormActivation::SWISH) {
     p_.eps = eps;
     p_.momentum = momentum;
-    add_param("weight", Shape{channels}, &gamma_, &gamma_grad_, false);
-    add_param("bias", Shape{channels}, &beta_, &beta_grad_, false);
-    add_buffer("running_mean", Shape{channels}, DType::FLOAT32, false, &running_mean_);
-    add_buffer("running_var", Shape{channels}, DType::FLOAT32, false, &running_var_);
-    add_buffer("num_batches_tracked", Shape{}, DType::INT64, true, &num_batches_);
+    add_param("weight", Shape{channels}, &gamma_, &gamma_grad_, WeightDecay::EXEMPT);
+    add_param("bias", Shape{channels}, &beta_, &beta_grad_, WeightDecay::EXEMPT);
+    add_buffer("running_mean", Shape{channels}, DType::FLOAT32, BufferHome::LAYER_DEVICE, &running_mean_);
+    add_buffer("running_var", Shape{channels}, DType::FLOAT32, BufferHome::LAYER_DEVICE, &running_var_);
+    add_buffer("num_batches_tracked", Shape{}, DType::INT64, BufferHome::HOST, &num_batches_);
 }
 
 Shape BatchNorm2d::setup_impl(const Shape& in) {

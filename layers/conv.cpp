@@ -12,7 +12,7 @@ Conv2d::Conv2d(int64_t cin, int64_t cout, int64_t kernel, int64_t stride, int64_
     : Layer(groups > 1 ? "DepthwiseConv2d" : "Conv2d"), cin_(cin), cout_(cout), k_(kernel), stride_(stride), groups_(groups) {
     EFFNET_CHECK(groups == 1 || (groups == cin && cin == cout),
                  "Conv2d supports dense (groups 1) or depthwise (groups = channels) convolution, got groups " << groups);
-    add_param("weight", Shape{cout, cin / groups, kernel, kernel}, &weight_, &weight_grad_, true);
+    add_param("weight", Shape{cout, cin / groups, kernel, kernel}, &weight_, &weight_grad_, WeightDecay::APPLIED);
 }
 
 ConvGeometry Conv2d::geometry(const Shape& in, int64_t batch) const {

@@ -7,6 +7,15 @@
 
 namespace effnet {
 
+namespace {
+// Tags of the Philox streams of the network's random masks: the head's
+// dropout, and each block's drop-path (block i draws from tag
+// kFirstBlockRandomTag + i). Distinct tags give independent masks; changing
+// one changes every seeded run.
+constexpr uint64_t kHeadDropoutRandomTag = 1;
+constexpr uint64_t kFirstBlockRandomTag = 1000;
+}  // namespace
+
 int64_t round_channels(double channels, double multiplier) {
     const double v = channels * multiplier;
     const int64_t divisor = 8;
@@ -53,7 +62,7 @@ EfficientNet::EfficientNet(const EfficientNetConfig& cfg) : cfg_(cfg) {
             b.kernel = s.kernel;
             b.stride = r == 0 ? s.stride : 1;
             b.drop_path = cfg.drop_path * float(index) / float(total_blocks);
-            b.tag = 1000 + static_cast<uint64_t>(index);
+            b.tag = kFirstBlockRandomTag + static_cast<uint64_t>(index);
             b.bn_eps = cfg.bn_eps;
             b.bn_momentum = cfg.bn_momentum;
             stage->append(std::make_unique<MBConv>(b), std::to_string(r));
@@ -67,8 +76,8 @@ EfficientNet::EfficientNet(const EfficientNetConfig& cfg) : cfg_(cfg) {
     append(std::make_unique<Conv2d>(in, head, 1, 1), "conv_head");
     head_act_ = &append(std::make_unique<BatchNorm2d>(head, cfg.bn_eps, cfg.bn_momentum, BatchNormActivation::SWISH), "bn2");
     append(std::make_unique<GlobalAvgPool>());
-    append(std::make_unique<Dropout>(cfg.dropout, 1));
-    classifier_ = &append(std::make_unique<Linear>(head, cfg.num_classes, true, false), "classifier");
+    append(std::make_unique<Dropout>(cfg.dropout, kHeadDropoutRandomTag));
+    classifier_ = &append(std::make_unique<Linear>(head, cfg.num_classes), "classifier");
 }
 
 Shape EfficientNet::setup_impl(const Shape& in) {

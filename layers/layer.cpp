@@ -47,12 +47,12 @@ void Layer::share_grad_input(std::shared_ptr<GradArena> arena, int slot) {
     grad_in_ = Tensor();
 }
 
-void Layer::add_param(const std::string& name, const Shape& shape, Tensor* value, Tensor* grad, bool decay) {
-    params_.push_back({name, shape, value, grad, decay});
+void Layer::add_param(const std::string& name, const Shape& shape, Tensor* value, Tensor* grad, WeightDecay decay) {
+    params_.push_back({name, shape, value, grad, decay == WeightDecay::APPLIED});
 }
 
-void Layer::add_buffer(const std::string& name, const Shape& shape, DType dtype, bool host, Tensor* value) {
-    buffers_.push_back({name, shape, dtype, host, value});
+void Layer::add_buffer(const std::string& name, const Shape& shape, DType dtype, BufferHome home, Tensor* value) {
+    buffers_.push_back({name, shape, dtype, home == BufferHome::HOST, value});
 }
 
 void Layer::add_child(const std::string& name, Layer* child) { children_.emplace_back(name, child); }

@@ -56,6 +56,14 @@ struct RunState {
 };
 
 // A parameter as the optimizer and the weight files see it.
+// Whether AdamW's decoupled weight decay applies to a parameter: to
+// convolution and linear weights, not to batch-norm parameters and biases
+// (unless --decay-all).
+enum class WeightDecay { APPLIED, EXEMPT };
+// Where a buffer lives: with the layer (running statistics), or always on the
+// host (a counter the host updates).
+enum class BufferHome { LAYER_DEVICE, HOST };
+
 struct ParamSlot {
     std::string name;   // relative to the layer that owns it ("weight")
     Shape shape;
@@ -134,8 +142,8 @@ protected:
     // Initialises this layer's own parameters (children are handled by reset_parameters).
     virtual void reset_own_parameters(uint64_t /*seed*/, uint64_t& /*stream*/) {}
 
-    void add_param(const std::string& name, const Shape& shape, Tensor* value, Tensor* grad, bool decay);
-    void add_buffer(const std::string& name, const Shape& shape, DType dtype, bool host, Tensor* value);
+    void add_param(const std::string& name, const Shape& shape, Tensor* value, Tensor* grad, WeightDecay decay);
+    void add_buffer(const std::string& name, const Shape& shape, DType dtype, BufferHome home, Tensor* value);
     void add_child(const std::string& name, Layer* child);
     // A planned activation buffer of `shape` on the layer's device.
     Tensor plan(const Shape& shape) const { return Tensor::empty(shape, device_); }

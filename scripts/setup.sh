@@ -4,7 +4,8 @@
 set -euo pipefail
 
 packages=(cmake ninja-build g++ libeigen3-dev libstb-dev libgtest-dev libpng-dev libdcmtk-dev
-          clang libclang-rt-dev libomp-dev)  # the last three: the sanitizer and fuzz flavour (scripts/sanitize.sh)
+          clang libclang-rt-dev libomp-dev  # the sanitizer and fuzz flavour (scripts/sanitize.sh)
+          clang-format)                     # scripts/check_format.sh
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

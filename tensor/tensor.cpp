@@ -144,7 +144,8 @@ Tensor Tensor::to(Device device) const {
 }
 
 namespace {
-gpu::CopyKind copy_kind(Device dst, Device src) {
+// Used only in the CUDA branches, which the CPU-only build compiles away.
+[[maybe_unused]] gpu::CopyKind copy_kind(Device dst, Device src) {
     return dst == Device::CPU   ? gpu::CopyKind::DEVICE_TO_HOST
            : src == Device::CPU ? gpu::CopyKind::HOST_TO_DEVICE
                                 : gpu::CopyKind::DEVICE_TO_DEVICE;

@@ -192,12 +192,12 @@ void load_checkpoint(const std::string& path, Model& m, AdamW& opt, ReduceLROnPl
         throw IoError(path + ": was trained with --batch-size " + std::to_string(s.batch) + "; resume with the same batch size");
     if (s.seed != seed)
         throw IoError(path + ": was trained with --seed " + std::to_string(s.seed) + "; resume with the same seed");
-    load_weights(f, *m.net, true, path, {"optimizer."});
+    load_weights(f, *m.net, WeightsMatch::EXACT, path, {"optimizer."});
     if (has_trained_weights(f)) {
         // The model's tensors were the average: it goes to `ema`, the trained
         // weights to the model.
         if (ema) ema->reset_from_model();
-        load_weights(trained_weights(f), *m.net, true, path, {"optimizer."});
+        load_weights(trained_weights(f), *m.net, WeightsMatch::EXACT, path, {"optimizer."});
     } else if (ema) {
         ema->reset_from_model();
     }

@@ -137,7 +137,7 @@ WeightsUnderTest load_for_evaluation(const std::string& path, Device device, int
     w.decision = read_decision_settings(f.metadata, path);
     if (auto it = f.metadata.find("effnet.weights"); it != f.metadata.end() && it->second == "ema") w.weights = "ema";
     w.model = std::make_unique<Model>(spec, device, 0);
-    load_weights(f, *w.model->net, true, path, {"optimizer."});
+    load_weights(f, *w.model->net, WeightsMatch::EXACT, path, {"optimizer."});
     w.model->plan(batch, device);
     w.head = std::make_unique<LossHead>(spec.loss, batch, spec.num_classes, device);
     return w;

@@ -16,7 +16,7 @@ void final_report(TrainingRun& run) {
     const TrainConfig& cfg = run.cfg;
     if (fs::exists(run.best_path)) {
         // With --ema the file's model tensors are the weight average.
-        load_weights(read_safetensors(run.best_path), *run.model.net, true, run.best_path, {"optimizer."});
+        load_weights(read_safetensors(run.best_path), *run.model.net, WeightsMatch::EXACT, run.best_path, {"optimizer."});
         run.log.line("restored the best " + std::string(run.ema ? "weight average" : "weights") + " (epoch " +
                      std::to_string(run.early.best_epoch()) + ") from " + run.best_path);
     }

@@ -107,7 +107,7 @@ LoaderConfig shuffled(LoaderConfig lc) {
 // re-initialised when the class count differs (fine-tuning).
 void load_initial_weights(const TrainConfig& cfg, Model& model, RunLog& log) {
     SafetensorsFile f = read_safetensors(cfg.init);
-    LoadReport r = load_weights(f, *model.net, false, cfg.init, {"optimizer."});
+    LoadReport r = load_weights(f, *model.net, WeightsMatch::PARTIAL, cfg.init, {"optimizer."});
     bool classifier_only = true;
     for (auto& m : r.mismatched) classifier_only &= m.rfind("classifier.", 0) == 0;
     if (!r.missing.empty() || !r.unexpected.empty() || !classifier_only)

@@ -14,7 +14,7 @@
 using namespace effnet;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-    static Linear layer(4, 2, true, false);  // "weight" [2, 4], "bias" [2]
+    static Linear layer(4, 2);  // "weight" [2, 4], "bias" [2]
     static ParameterStore store(layer, Device::CPU);
     SafetensorsFile f;
     try {
@@ -31,7 +31,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         EarlyStopping early(EarlyStoppingConfig{});
         early.load(f.metadata, "early.");
     });
-    fuzz::expect_only_reported_errors([&] { load_weights(f, layer, false, "fuzz.safetensors", {"optimizer."}); });
-    fuzz::expect_only_reported_errors([&] { load_weights(f, layer, true, "fuzz.safetensors"); });
+    fuzz::expect_only_reported_errors([&] { load_weights(f, layer, WeightsMatch::PARTIAL, "fuzz.safetensors", {"optimizer."}); });
+    fuzz::expect_only_reported_errors([&] { load_weights(f, layer, WeightsMatch::EXACT, "fuzz.safetensors"); });
     return 0;
 }

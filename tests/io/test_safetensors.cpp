@@ -167,24 +167,24 @@ TEST(Weights, ModelRoundTripAndLoadReport) {
     B0 a(1), b(2);
     const std::string path = temp_path("model.safetensors");
     save_weights(path, a.net, {{"arch", "efficientnet_b0"}});
-    LoadReport r = load_weights(path, b.net, true);
+    LoadReport r = load_weights(path, b.net, WeightsMatch::EXACT);
     EXPECT_TRUE(r.complete()) << r.summary();
     EXPECT_EQ(a.store.values().to_vector(), b.store.values().to_vector());
 
     // A model with 3 classes: the classifier is reported mis-shaped, by name.
     EfficientNet c(EfficientNetConfig::variant(0, 3));
     ParameterStore sc(c, Device::CPU);
-    r = load_weights(read_safetensors(path), c, false, path);
+    r = load_weights(read_safetensors(path), c, WeightsMatch::PARTIAL, path);
     ASSERT_EQ(r.mismatched.size(), 2u);
     EXPECT_NE(r.mismatched[0].find("classifier.weight"), std::string::npos);
-    EXPECT_THROW(load_weights(path, c, true), IoError);
+    EXPECT_THROW(load_weights(path, c, WeightsMatch::EXACT), IoError);
 
     // Missing and unexpected tensors are reported by name.
     std::vector<float> extra = {1};
     std::vector<float> w(32 * 3 * 3 * 3, 0.5f);
     write_safetensors(path, {{"conv_stem.weight", DType::FLOAT32, {32, 3, 3, 3}, w.data()},
                              {"not_a_layer.weight", DType::FLOAT32, {1}, extra.data()}}, {});
-    r = load_weights(read_safetensors(path), b.net, false, path);
+    r = load_weights(read_safetensors(path), b.net, WeightsMatch::PARTIAL, path);
     EXPECT_EQ(r.loaded.size(), 1u);
     EXPECT_EQ(r.unexpected, std::vector<std::string>{"not_a_layer.weight"});
     EXPECT_GT(r.missing.size(), 200u);
@@ -209,7 +209,7 @@ TEST(Weights, NonFiniteValuesAreRefusedNamingTheTensor) {
         const std::string damaged = temp_path("nan_damaged.safetensors");
         write_safetensors(damaged, views, f.metadata);
         try {
-            load_weights(damaged, b.net, false);
+            load_weights(damaged, b.net, WeightsMatch::PARTIAL);
             ADD_FAILURE() << "a non-finite " << name << " loaded";
         } catch (const IoError& e) {
             const std::string m = e.what();

@@ -8,7 +8,7 @@
 using namespace effnet;
 
 TEST(AdamWOptimizer, DecaysWeightsButNotBiases) {
-    Linear lin(2, 1, true, false);
+    Linear lin(2, 1);
     ParameterStore store(lin, Device::CPU);
     Context ctx;
     store.values().fill(1.0f);  // weights and bias all 1, gradients all 0
