@@ -40,8 +40,10 @@ void WeightEma::update(int64_t step, Context& ctx) {
     const float d = float(decay_at(decay_, step));
     moving_average(values_, model_.store->values(), d, ctx);
     for (Buffer& b : buffers_) {
-        if (b.averaged) moving_average(b.average, *b.model, d, ctx);
-        else b.average.copy_from(*b.model);
+        if (b.averaged)
+            moving_average(b.average, *b.model, d, ctx);
+        else
+            b.average.copy_from(*b.model);
     }
 }
 
@@ -55,21 +57,24 @@ void WeightEma::swap_with_model() {
     for (Buffer& b : buffers_) swap_contents(b.average, *b.model);
 }
 
-std::vector<SafetensorsView> WeightEma::tensor_views(const std::string& prefix, std::vector<Tensor>& keepalive) const {
+std::vector<SafetensorsView> WeightEma::tensor_views(const std::string& prefix,
+                                                     std::vector<Tensor>& keepalive) const {
     // Parameters by the store's ranges (same names and order as the model's
     // parameters), shaped as the model's tensors; then the buffers.
     std::vector<NamedParam> params;
     model_.net->collect_params("", params);
     const std::vector<ParamRange>& ranges = model_.store->ranges();
-    EFFNET_CHECK(params.size() == ranges.size(), "EMA: " << params.size() << " parameters for " << ranges.size()
-                                                         << " store ranges");
+    EFFNET_CHECK(params.size() == ranges.size(), "EMA: " << params.size() << " parameters for "
+                                                         << ranges.size() << " store ranges");
     Tensor host_values = values_.is_cuda() ? values_.to(Device::CPU) : values_;
     keepalive.push_back(host_values);
     std::vector<SafetensorsView> views;
     for (size_t i = 0; i < params.size(); ++i) {
-        EFFNET_CHECK(params[i].name == ranges[i].name, "EMA: parameter " << params[i].name << " where the store has "
+        EFFNET_CHECK(params[i].name == ranges[i].name, "EMA: parameter " << params[i].name
+                                                                         << " where the store has "
                                                                          << ranges[i].name);
-        Tensor v = host_values.narrow0(ranges[i].offset, ranges[i].count).view(params[i].value.shape());
+        Tensor v =
+            host_values.narrow0(ranges[i].offset, ranges[i].count).view(params[i].value.shape());
         views.push_back({prefix + params[i].name, v.dtype(), v.shape().dims(), v.raw()});
     }
     for (size_t i = 0; i < buffers_.size(); ++i) {

@@ -49,7 +49,8 @@ public:
 
     // The average's tensors with the model's names, `prefix` prepended, as
     // host views for writing (device tensors copied into `keepalive`).
-    std::vector<SafetensorsView> tensor_views(const std::string& prefix, std::vector<Tensor>& keepalive) const;
+    std::vector<SafetensorsView> tensor_views(const std::string& prefix,
+                                              std::vector<Tensor>& keepalive) const;
 
 private:
     struct Buffer {

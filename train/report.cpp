@@ -31,25 +31,31 @@ std::string calibration_line(const CalibrationReport& c) {
 
 std::string auroc_line(const AurocEstimate& a, int bootstrap) {
     return "AUROC " + fixed4(a.auroc) + " (95% CI " + fixed4(a.lo) + "-" + fixed4(a.hi) +
-           (a.method == AurocInterval::DELONG ? ", DeLong)" : ", bootstrap, " + std::to_string(bootstrap) + " resamples)");
+           (a.method == AurocInterval::DELONG
+                ? ", DeLong)"
+                : ", bootstrap, " + std::to_string(bootstrap) + " resamples)");
 }
 
 // The probabilities of an evaluation at temperature 1, for the calibration before scaling.
 std::vector<double> probabilities_at_one(const EvalResult& r) {
     if (r.temperature == 1) return r.prob;
     std::vector<double> p(r.prob.size());
-    for (size_t i = 0; i < p.size(); ++i) p[i] = finite_probability(&r.logits[i * size_t(r.classes)], r.classes, r.paths[i]);
+    for (size_t i = 0; i < p.size(); ++i)
+        p[i] = finite_probability(&r.logits[i * size_t(r.classes)], r.classes, r.paths[i]);
     return p;
 }
 
 std::string calibration_text(const EvaluationReport& rep, const ReportInput& in) {
     std::ostringstream os;
-    os << "\ncalibration (" << rep.calibration_before.bins << " bins), probabilities as the network gives them:\n  "
+    os << "\ncalibration (" << rep.calibration_before.bins
+       << " bins), probabilities as the network gives them:\n  "
        << calibration_line(rep.calibration_before) << "\n";
     if (rep.calibration_after) {
-        os << "temperature scaling: T = " << fmt("%.4f", rep.temperature) << " (" << rep.temperature_from;
+        os << "temperature scaling: T = " << fmt("%.4f", rep.temperature) << " ("
+           << rep.temperature_from;
         if (in.fit)
-            os << ", NLL on " << in.chooser_split << " " << fixed4(in.fit->nll_before) << " -> " << fixed4(in.fit->nll_after)
+            os << ", NLL on " << in.chooser_split << " " << fixed4(in.fit->nll_before) << " -> "
+               << fixed4(in.fit->nll_after)
                << (in.fit->at_bracket_edge ? ", at the edge of the search range" : "");
         os << "); on this split:\n  " << calibration_line(*rep.calibration_after) << "\n";
     }
@@ -73,10 +79,12 @@ std::string comparison_text(const EvaluationReport& rep) {
     std::ostringstream os;
     os << "\ncomparison with " << rep.compared_with << " on the same " << rep.compared_images
        << " images (paired DeLong test):\n"
-       << "  AUROC this model " << fixed4(t.a.auroc) << " (95% CI " << fixed4(t.a.lo) << "-" << fixed4(t.a.hi)
-       << "), other " << fixed4(t.b.auroc) << " (95% CI " << fixed4(t.b.lo) << "-" << fixed4(t.b.hi) << ")\n"
-       << "  difference " << fmt("%+.4f", t.difference) << " (95% CI " << fmt("%+.4f", t.lo) << " to "
-       << fmt("%+.4f", t.hi) << "), z " << fmt("%.3f", t.z) << ", p " << fmt("%.4g", t.p_value) << "\n";
+       << "  AUROC this model " << fixed4(t.a.auroc) << " (95% CI " << fixed4(t.a.lo) << "-"
+       << fixed4(t.a.hi) << "), other " << fixed4(t.b.auroc) << " (95% CI " << fixed4(t.b.lo) << "-"
+       << fixed4(t.b.hi) << ")\n"
+       << "  difference " << fmt("%+.4f", t.difference) << " (95% CI " << fmt("%+.4f", t.lo)
+       << " to " << fmt("%+.4f", t.hi) << "), z " << fmt("%.3f", t.z) << ", p "
+       << fmt("%.4g", t.p_value) << "\n";
     return os.str();
 }
 
@@ -88,7 +96,8 @@ bool any_tags(const EvalResult& r) {
 
 }  // namespace
 
-EvaluationReport evaluation_report(const ReportInput& in, const ReportSettings& settings, const BadFileLog& bad_files) {
+EvaluationReport evaluation_report(const ReportInput& in, const ReportSettings& settings,
+                                   const BadFileLog& bad_files) {
     const EvalResult& r = in.evaluated;
     EFFNET_CHECK(!r.prob.empty(), "evaluation_report: no images were evaluated");
     EvaluationReport out;
@@ -112,7 +121,8 @@ EvaluationReport evaluation_report(const ReportInput& in, const ReportSettings& 
     // The interval comes from auroc_with_interval (DeLong or bootstrap), not binary_report.
     out.at_half = binary_report(r.prob, r.label, 0.5, 0, settings.seed);
     out.at_threshold = binary_report(r.prob, r.label, in.threshold, 0, settings.seed);
-    out.auroc = auroc_with_interval(r.prob, r.label, settings.interval, settings.bootstrap, settings.seed);
+    out.auroc =
+        auroc_with_interval(r.prob, r.label, settings.interval, settings.bootstrap, settings.seed);
     out.at_half.auroc_lo = out.auroc.lo;
     out.at_half.auroc_hi = out.auroc.hi;
 
@@ -130,16 +140,20 @@ EvaluationReport evaluation_report(const ReportInput& in, const ReportSettings& 
             if (rule.rule != OperatingRule::YOUDEN) rules.push_back(rule);
     }
     bool decision_listed = false;
-    for (const OperatingPointSpec& rule : rules) decision_listed |= to_string(rule) == in.threshold_rule;
+    for (const OperatingPointSpec& rule : rules)
+        decision_listed |= to_string(rule) == in.threshold_rule;
     if (!decision_listed) {
         OperatingPointSpec fixed;
         fixed.rule = OperatingRule::FIXED;
         fixed.target = in.threshold;
-        out.operating_points.push_back(evaluate_operating_point(r.prob, r.label, in.threshold, fixed));
+        out.operating_points.push_back(
+            evaluate_operating_point(r.prob, r.label, in.threshold, fixed));
     }
     for (const OperatingPointSpec& rule : rules)
-        out.operating_points.push_back(operating_point(rule, in.chooser->prob, in.chooser->label, r.prob, r.label));
-    if (any_tags(r)) out.subgroups = subgroup_report(r.prob, r.label, r.tags, in.threshold, settings.subgroups);
+        out.operating_points.push_back(
+            operating_point(rule, in.chooser->prob, in.chooser->label, r.prob, r.label));
+    if (any_tags(r))
+        out.subgroups = subgroup_report(r.prob, r.label, r.tags, in.threshold, settings.subgroups);
 
     std::ostringstream rep;
     rep << in.title << "\n\n"
@@ -147,10 +161,12 @@ EvaluationReport evaluation_report(const ReportInput& in, const ReportSettings& 
         << classification_report(out.at_half) << "\n"
         << confusion_matrix_text(out.at_half) << "\n"
         << auroc_line(out.auroc, settings.bootstrap) << "\n"
-        << "decision threshold " << in.threshold_from << ": " << fixed4(in.threshold) << "  sensitivity "
-        << fixed4(out.at_threshold.sensitivity) << "  specificity " << fixed4(out.at_threshold.specificity) << "\n"
-        << "loss " << fixed4(r.loss) << (r.views > 1 ? "  (logits averaged over " + std::to_string(r.views) +
-                                                          " test-time views)" : "")
+        << "decision threshold " << in.threshold_from << ": " << fixed4(in.threshold)
+        << "  sensitivity " << fixed4(out.at_threshold.sensitivity) << "  specificity "
+        << fixed4(out.at_threshold.specificity) << "\n"
+        << "loss " << fixed4(r.loss)
+        << (r.views > 1 ? "  (logits averaged over " + std::to_string(r.views) + " test-time views)"
+                        : "")
         << "\n"
         << calibration_text(out, in) << operating_points_text(out);
     if (!out.subgroups.empty())
@@ -168,13 +184,15 @@ EvaluationReport evaluation_report(const ReportInput& in, const ReportSettings& 
 std::string metrics_json(const EvaluationReport& rep) {
     using json::Object;
     const std::string fit = rep.fit ? temperature_json(*rep.fit) : "null";
-    const std::string after = rep.calibration_after ? calibration_json(*rep.calibration_after) : "null";
-    const std::string comparison = rep.comparison ? Object()
-                                                        .text("other", rep.compared_with)
-                                                        .integer("images", rep.compared_images)
-                                                        .raw("test", paired_delong_json(*rep.comparison))
-                                                        .str()
-                                                  : "null";
+    const std::string after =
+        rep.calibration_after ? calibration_json(*rep.calibration_after) : "null";
+    const std::string comparison = rep.comparison
+                                       ? Object()
+                                             .text("other", rep.compared_with)
+                                             .integer("images", rep.compared_images)
+                                             .raw("test", paired_delong_json(*rep.comparison))
+                                             .str()
+                                       : "null";
     return Object()
                .text("split", rep.split)
                .integer("images", rep.at_half.n)
@@ -191,17 +209,23 @@ std::string metrics_json(const EvaluationReport& rep) {
                                               .text("rule", rep.threshold_rule)
                                               .text("from", rep.threshold_from)
                                               .str())
-               .raw("auroc", Object()
-                                 .num("auroc", rep.auroc.auroc)
-                                 .raw("ci95", json::interval(rep.auroc.lo, rep.auroc.hi))
-                                 .text("method", rep.auroc.method == AurocInterval::DELONG ? "delong" : "bootstrap")
-                                 .str())
-               .raw("temperature",
-                    Object().num("value", rep.temperature).text("from", rep.temperature_from).raw("fit", fit).str())
-               .raw("calibration", Object()
-                                       .raw("before_temperature", calibration_json(rep.calibration_before))
-                                       .raw("after_temperature", after)
+               .raw("auroc",
+                    Object()
+                        .num("auroc", rep.auroc.auroc)
+                        .raw("ci95", json::interval(rep.auroc.lo, rep.auroc.hi))
+                        .text("method",
+                              rep.auroc.method == AurocInterval::DELONG ? "delong" : "bootstrap")
+                        .str())
+               .raw("temperature", Object()
+                                       .num("value", rep.temperature)
+                                       .text("from", rep.temperature_from)
+                                       .raw("fit", fit)
                                        .str())
+               .raw("calibration",
+                    Object()
+                        .raw("before_temperature", calibration_json(rep.calibration_before))
+                        .raw("after_temperature", after)
+                        .str())
                .raw("operating_points",
                     Object()
                         .raw("chosen_on", rep.operating_points_chosen_on.empty()
@@ -209,8 +233,10 @@ std::string metrics_json(const EvaluationReport& rep) {
                                               : json::quote(rep.operating_points_chosen_on))
                         .raw("points", json::array(rep.operating_points, operating_point_json))
                         .str())
-               .raw("subgroups",
-                    Object().integer("min_per_class", rep.subgroup_floor).raw("groups", subgroups_json(rep.subgroups)).str())
+               .raw("subgroups", Object()
+                                     .integer("min_per_class", rep.subgroup_floor)
+                                     .raw("groups", subgroups_json(rep.subgroups))
+                                     .str())
                .raw("comparison", comparison)
                .str() +
            "\n";
@@ -221,7 +247,8 @@ void write_report_files(const EvaluationReport& rep, const std::string& folder) 
     fs::create_directories(folder);
     write_file_atomic((fs::path(folder) / "report.txt").string(), rep.text);
     write_file_atomic((fs::path(folder) / "metrics.json").string(), metrics_json(rep));
-    draw_reliability_diagram(rep.calibration_shown(), (fs::path(folder) / "reliability.png").string());
+    draw_reliability_diagram(rep.calibration_shown(),
+                             (fs::path(folder) / "reliability.png").string());
 }
 
 PairedDelong compare_evaluations(const EvalResult& a, const EvalResult& b, int64_t& images) {

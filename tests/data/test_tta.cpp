@@ -57,7 +57,8 @@ TEST(TestTimeViews, ViewZeroIsTheImageAndEveryViewIsDeterministic) {
     for (int v = 0; v < kMaxTtaViews; ++v) {
         const std::vector<float> a = view_of(img, v), b = view_of(img, v);
         EXPECT_EQ(a, b) << "view " << v;
-        for (float x : a) ASSERT_TRUE(std::isfinite(x)) << "view " << v << " left a pixel unwritten";
+        for (float x : a)
+            ASSERT_TRUE(std::isfinite(x)) << "view " << v << " left a pixel unwritten";
     }
 }
 
@@ -71,7 +72,8 @@ TEST(TestTimeViews, ViewsAreDistinctSmallZoomsAndShiftsWithoutFlips) {
         EXPECT_LE(std::fabs(t.dx), 0.03) << "view " << v;
         EXPECT_LE(std::fabs(t.dy), 0.03) << "view " << v;
         // The content never leaves the frame: the view stays inside the image.
-        EXPECT_LE(0.5 / t.zoom + std::max(std::fabs(t.dx), std::fabs(t.dy)), 0.5 + 1e-12) << "view " << v;
+        EXPECT_LE(0.5 / t.zoom + std::max(std::fabs(t.dx), std::fabs(t.dy)), 0.5 + 1e-12)
+            << "view " << v;
         const std::vector<float> out = view_of(img, v);
         EXPECT_TRUE(seen.insert(out).second) << "view " << v << " repeats an earlier view";
         // No flip: the horizontal ramp still rises to the right, the vertical

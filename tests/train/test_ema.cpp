@@ -24,7 +24,9 @@ std::vector<NamedBuffer> buffers_of(Model& m) {
     return b;
 }
 
-void set_values(Tensor& t, const std::vector<float>& v) { t.copy_from(Tensor::from_vector(t.shape(), v)); }
+void set_values(Tensor& t, const std::vector<float>& v) {
+    t.copy_from(Tensor::from_vector(t.shape(), v));
+}
 
 std::vector<float> float_buffer(const NamedBuffer& b) { return b.value->to_vector(); }
 }  // namespace
@@ -48,7 +50,8 @@ TEST(WeightEma, UpdateIsTheExponentialAverageOfWeightsAndBatchNormStatistics) {
     // Two steps of new weights w1, w2 and new statistics: the average must be
     // d^2 w0 + d(1-d) w1 + (1-d) w2, element by element.
     const std::vector<float> w1 = random_floats(w0.size(), 11), w2 = random_floats(w0.size(), 12);
-    const std::vector<float> m1 = random_floats(mean0.size(), 13), m2 = random_floats(mean0.size(), 14);
+    const std::vector<float> m1 = random_floats(mean0.size(), 13),
+                             m2 = random_floats(mean0.size(), 14);
     set_values(m.store->values(), w1);
     set_values(*mean->value, m1);
     static_cast<int64_t*>(counter->value->raw())[0] = 7;
@@ -67,9 +70,11 @@ TEST(WeightEma, UpdateIsTheExponentialAverageOfWeightsAndBatchNormStatistics) {
     }
     for (size_t i = 0; i < mean0.size(); ++i) {
         const double want = d * d * mean0[i] + d * (1 - d) * m1[i] + (1 - d) * m2[i];
-        ASSERT_NEAR(avg_mean[i], want, 1e-6 * (1 + std::fabs(want))) << "running_mean element " << i;
+        ASSERT_NEAR(avg_mean[i], want, 1e-6 * (1 + std::fabs(want)))
+            << "running_mean element " << i;
     }
-    EXPECT_EQ(static_cast<int64_t*>(counter->value->raw())[0], 9) << "integer buffers are copied, not averaged";
+    EXPECT_EQ(static_cast<int64_t*>(counter->value->raw())[0], 9)
+        << "integer buffers are copied, not averaged";
 
     ema.swap_with_model();  // and back, exactly
     EXPECT_EQ(m.store->values().to_vector(), w2);
@@ -122,8 +127,10 @@ TEST(WeightEma, ViewsCarryEveryModelTensorUnderThePrefix) {
     m.net->collect_params("", params);
     std::set<std::string> names;
     for (const SafetensorsView& v : views) names.insert(v.name);
-    for (const NamedParam& p : params) EXPECT_TRUE(names.count("optimizer.raw." + p.name)) << p.name;
-    for (const NamedBuffer& b : buffers_of(m)) EXPECT_TRUE(names.count("optimizer.raw." + b.name)) << b.name;
+    for (const NamedParam& p : params)
+        EXPECT_TRUE(names.count("optimizer.raw." + p.name)) << p.name;
+    for (const NamedBuffer& b : buffers_of(m))
+        EXPECT_TRUE(names.count("optimizer.raw." + b.name)) << b.name;
     EXPECT_EQ(views.size(), params.size() + buffers_of(m).size());
     // A view holds the parameter's values in its shape.
     const NamedParam& first = params.front();

@@ -35,7 +35,8 @@ EvalResult synthetic(int64_t n, uint64_t seed, double scale = 3) {
         r.tags.push_back({i % 3 == 0 ? "sex=F" : "sex=M"});
     }
     double nll = 0;
-    for (size_t i = 0; i < r.prob.size(); ++i) nll -= std::log(r.label[i] ? r.prob[i] : 1 - r.prob[i]);
+    for (size_t i = 0; i < r.prob.size(); ++i)
+        nll -= std::log(r.label[i] ? r.prob[i] : 1 - r.prob[i]);
     r.loss = nll / double(n);
     return r;
 }
@@ -89,7 +90,8 @@ TEST(DecisionThreshold, StoredThenChosenOnValThenHalf) {
     EXPECT_EQ(b.value, choose_threshold(val.prob, val.label, sens));
     EXPECT_EQ(b.rule, "sens=0.9");
     EXPECT_EQ(b.from, "chosen on val (sens=0.9)");
-    EXPECT_EQ(decision_threshold(DecisionSettings{}, &val, OperatingPointSpec{}).from, "chosen on val (Youden's J)");
+    EXPECT_EQ(decision_threshold(DecisionSettings{}, &val, OperatingPointSpec{}).from,
+              "chosen on val (Youden's J)");
     const DecisionThreshold c = decision_threshold(DecisionSettings{}, nullptr, sens);
     EXPECT_EQ(c.value, 0.5);
     EXPECT_NE(c.from.find("no val split"), std::string::npos);
@@ -99,16 +101,20 @@ TEST(EvaluationReport, EverySectionAndMetricsKey) {
     const EvalResult val = synthetic(60, 5), test = synthetic(50, 6);
     ReportInput in = report_input(test, val);
     ReportSettings settings;
-    settings.operating_points = {parse_operating_point("sens=0.9"), parse_operating_point("spec=0.9")};
+    settings.operating_points = {parse_operating_point("sens=0.9"),
+                                 parse_operating_point("spec=0.9")};
     settings.subgroups.min_per_class = 10;
     BadFileLog bad;
     const EvaluationReport rep = evaluation_report(in, settings, bad);
-    for (const char* s : {"a test report", "weighted avg", "confusion matrix", "AUROC ", "DeLong)",
-                          "decision threshold chosen on val (Youden's J)", "calibration (15 bins)", "ECE ", "Brier ",
-                          "operating points (thresholds chosen on val", "operating point youden", "operating point sens=0.9",
-                          "operating point spec=0.9", "PPV", "NPV", "subgroups", "sex=F", "sex=M", "n too small"})
+    for (const char* s :
+         {"a test report", "weighted avg", "confusion matrix", "AUROC ", "DeLong)",
+          "decision threshold chosen on val (Youden's J)", "calibration (15 bins)", "ECE ",
+          "Brier ", "operating points (thresholds chosen on val", "operating point youden",
+          "operating point sens=0.9", "operating point spec=0.9", "PPV", "NPV", "subgroups",
+          "sex=F", "sex=M", "n too small"})
         EXPECT_NE(rep.text.find(s), std::string::npos) << s << "\n" << rep.text;
-    EXPECT_EQ(rep.text.find("temperature scaling"), std::string::npos) << "no temperature was applied";
+    EXPECT_EQ(rep.text.find("temperature scaling"), std::string::npos)
+        << "no temperature was applied";
     EXPECT_EQ(rep.text.find("comparison with"), std::string::npos);
     // Youden is the decision here, so it is listed once, not again as a fixed threshold.
     EXPECT_EQ(rep.operating_points.size(), 3u);
@@ -118,9 +124,10 @@ TEST(EvaluationReport, EverySectionAndMetricsKey) {
     EXPECT_NEAR(rep.at_half.auroc_hi, d.hi, 1e-12);
 
     const json::Value m = json::parse(metrics_json(rep));
-    for (const char* key : {"split", "images", "loss", "best_epoch", "threshold_from", "skipped_files", "argmax",
-                            "at_threshold", "weights", "tta_views", "decision_threshold", "auroc", "temperature",
-                            "calibration", "operating_points", "subgroups", "comparison"})
+    for (const char* key :
+         {"split", "images", "loss", "best_epoch", "threshold_from", "skipped_files", "argmax",
+          "at_threshold", "weights", "tta_views", "decision_threshold", "auroc", "temperature",
+          "calibration", "operating_points", "subgroups", "comparison"})
         EXPECT_TRUE(m.find(key)) << key;
     EXPECT_EQ(m.find("best_epoch")->number, 3);
     EXPECT_EQ(m.find("auroc")->find("method")->text, "delong");
@@ -135,7 +142,8 @@ TEST(EvaluationReport, EverySectionAndMetricsKey) {
 }
 
 TEST(EvaluationReport, TemperatureComparisonAndNoValSplit) {
-    const EvalResult val = synthetic(60, 7, 8), test = synthetic(50, 8, 8);  // over-confident margins
+    const EvalResult val = synthetic(60, 7, 8),
+                     test = synthetic(50, 8, 8);  // over-confident margins
     ReportInput in = report_input(test, val);
     in.fit = fit_temperature(val);
     in.temperature_from = "fitted on val";
@@ -151,11 +159,13 @@ TEST(EvaluationReport, TemperatureComparisonAndNoValSplit) {
     EXPECT_GT(in.fit->temperature, 1) << "over-confident margins want T > 1";
     ASSERT_TRUE(rep.calibration_after.has_value());
     EXPECT_LT(rep.calibration_after->nll, rep.calibration_before.nll);
-    for (const char* s : {"temperature scaling: T = ", "fitted on val", "comparison with other.safetensors on the same 50 images",
-                          "paired DeLong", "difference"})
+    for (const char* s :
+         {"temperature scaling: T = ", "fitted on val",
+          "comparison with other.safetensors on the same 50 images", "paired DeLong", "difference"})
         EXPECT_NE(rep.text.find(s), std::string::npos) << s << "\n" << rep.text;
     const json::Value m = json::parse(metrics_json(rep));
-    EXPECT_NEAR(m.find("temperature")->find("value")->number, in.fit->temperature, 1e-5 * in.fit->temperature);
+    EXPECT_NEAR(m.find("temperature")->find("value")->number, in.fit->temperature,
+                1e-5 * in.fit->temperature);
     EXPECT_NE(m.find("temperature")->find("fit")->type, json::Value::Type::NUL);
     EXPECT_NE(m.find("calibration")->find("after_temperature")->type, json::Value::Type::NUL);
     EXPECT_EQ(m.find("comparison")->find("images")->number, 50);
@@ -165,14 +175,16 @@ TEST(EvaluationReport, TemperatureComparisonAndNoValSplit) {
     ReportInput alone;
     alone.split = "test";
     alone.evaluated = test;
-    const DecisionThreshold d = decision_threshold(DecisionSettings{}, nullptr, OperatingPointSpec{});
+    const DecisionThreshold d =
+        decision_threshold(DecisionSettings{}, nullptr, OperatingPointSpec{});
     alone.threshold = d.value;
     alone.threshold_rule = d.rule;
     alone.threshold_from = d.from;
     const EvaluationReport a = evaluation_report(alone, ReportSettings{}, bad);
     EXPECT_EQ(a.operating_points.size(), 1u);
     EXPECT_NE(a.text.find("no val split to choose thresholds on"), std::string::npos) << a.text;
-    EXPECT_EQ(json::parse(metrics_json(a)).find("operating_points")->find("chosen_on")->type, json::Value::Type::NUL);
+    EXPECT_EQ(json::parse(metrics_json(a)).find("operating_points")->find("chosen_on")->type,
+              json::Value::Type::NUL);
 }
 
 TEST(EvaluationReport, ComparisonPairsImagesByPath) {
@@ -197,7 +209,8 @@ TEST(EvaluationReport, ComparisonPairsImagesByPath) {
 TEST(SubgroupTags, FromSampleMetadataWithAgeBands) {
     Sample s;
     s.metadata = {{"sex", "F"}, {"age", "63"}, {"projection", "AP"}, {"view", "frontal"}};
-    EXPECT_EQ(subgroup_tags(s), (std::vector<std::string>{"sex=F", "age=60-79", "projection=AP", "view=frontal"}));
+    EXPECT_EQ(subgroup_tags(s),
+              (std::vector<std::string>{"sex=F", "age=60-79", "projection=AP", "view=frontal"}));
     s.metadata = {{"age", "058Y"}};
     EXPECT_EQ(subgroup_tags(s), (std::vector<std::string>{"age=40-59"}));
     EXPECT_TRUE(subgroup_tags(Sample{}).empty());
@@ -222,13 +235,17 @@ TEST(DecisionSettings, RoundTripStoreAndBadValues) {
     EXPECT_EQ(none.temperature, 1);
     EXPECT_EQ(none.threshold, 0.5);
     for (auto [key, value] : {std::pair<const char*, const char*>{"effnet.temperature", "0"},
-                              {"effnet.temperature", "-1"}, {"effnet.temperature", "nan"}, {"effnet.temperature", "2000"},
-                              {"effnet.threshold", "1.5"}, {"effnet.threshold", "x"}}) {
+                              {"effnet.temperature", "-1"},
+                              {"effnet.temperature", "nan"},
+                              {"effnet.temperature", "2000"},
+                              {"effnet.threshold", "1.5"},
+                              {"effnet.threshold", "x"}}) {
         try {
             read_decision_settings({{key, value}}, "w.safetensors");
             ADD_FAILURE() << key << " = " << value << " was accepted";
         } catch (const IoError& e) {
-            EXPECT_NE(std::string(e.what()).find(std::string("w.safetensors: checkpoint metadata '") + key),
+            EXPECT_NE(std::string(e.what()).find(
+                          std::string("w.safetensors: checkpoint metadata '") + key),
                       std::string::npos)
                 << e.what();
         }
@@ -236,7 +253,8 @@ TEST(DecisionSettings, RoundTripStoreAndBadValues) {
     // Stored into a file: the tensors and other metadata stay, the CRC still holds.
     const fs::path p = fs::temp_directory_path() / "effnet_decision_settings.safetensors";
     const std::vector<float> w = {1, 2, 3};
-    write_safetensors(p.string(), {{"w", DType::FLOAT32, {3}, w.data()}}, {{"effnet.arch", "efficientnet_b0"}});
+    write_safetensors(p.string(), {{"w", DType::FLOAT32, {3}, w.data()}},
+                      {{"effnet.arch", "efficientnet_b0"}});
     store_decision_settings(p.string(), s);
     const SafetensorsFile f = read_safetensors(p.string());
     EXPECT_EQ(f.metadata.at("effnet.arch"), "efficientnet_b0");

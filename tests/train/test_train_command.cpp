@@ -22,7 +22,8 @@ TrainCommand parse(std::vector<std::string> args) {
 }  // namespace
 
 TEST(Presets, ReferenceIsTodaysDefaultsExactly) {
-    const TrainConfig none = parse({"--data", "x"}).config, ref = parse({"--data", "x", "--preset", "reference"}).config;
+    const TrainConfig none = parse({"--data", "x"}).config,
+                      ref = parse({"--data", "x", "--preset", "reference"}).config;
     for (const TrainConfig* c : {&none, &ref}) {
         EXPECT_EQ(c->adamw.lr, 1e-5);
         EXPECT_EQ(c->adamw.weight_decay, 1e-3);
@@ -59,9 +60,10 @@ TEST(Presets, ScratchSetsItsValuesAndFlagsWin) {
     EXPECT_EQ(c.model.image_size, 224);
     EXPECT_EQ(c.early.patience, 4);
     // Flags on the command line keep their values, whatever the preset says.
-    const TrainConfig o = parse({"--data", "x", "--preset", "scratch", "--lr", "3e-4", "--ema", "0.9", "--epochs", "7",
-                                 "--label-smoothing", "0.05", "--schedule", "plateau"})
-                              .config;
+    const TrainConfig o =
+        parse({"--data", "x", "--preset", "scratch", "--lr", "3e-4", "--ema", "0.9", "--epochs",
+               "7", "--label-smoothing", "0.05", "--schedule", "plateau"})
+            .config;
     EXPECT_EQ(o.adamw.lr, 3e-4);
     EXPECT_EQ(o.ema_decay, 0.9);
     EXPECT_EQ(o.epochs, 7);
@@ -71,11 +73,12 @@ TEST(Presets, ScratchSetsItsValuesAndFlagsWin) {
 }
 
 TEST(TrainCommand, RecipeAndEvaluationFlags) {
-    const TrainConfig c = parse({"--data", "x", "--ema", "0.998", "--schedule", "cosine", "--warmup-epochs", "2",
-                                 "--label-smoothing", "0.1", "--tta", "4", "--calibrate", "temperature",
-                                 "--operating-point", "sens=0.90", "--operating-point=spec=0.95,threshold=0.3",
-                                 "--auroc-ci", "bootstrap"})
-                              .config;
+    const TrainConfig c =
+        parse({"--data", "x", "--ema", "0.998", "--schedule", "cosine", "--warmup-epochs", "2",
+               "--label-smoothing", "0.1", "--tta", "4", "--calibrate", "temperature",
+               "--operating-point", "sens=0.90", "--operating-point=spec=0.95,threshold=0.3",
+               "--auroc-ci", "bootstrap"})
+            .config;
     EXPECT_EQ(c.ema_decay, 0.998);
     EXPECT_EQ(c.schedule, LrSchedule::COSINE);
     EXPECT_EQ(c.warmup_epochs, 2);
