@@ -165,6 +165,7 @@ EvaluationReport evaluation_report(const ReportInput& in, const ReportSettings& 
         << "  sensitivity " << fixed4(out.at_threshold.sensitivity) << "  specificity "
         << fixed4(out.at_threshold.specificity) << "\n"
         << "loss " << fixed4(r.loss)
+        << (r.temperature != 1 ? "  (at temperature " + fmt("%.4f", r.temperature) + ")" : "")
         << (r.views > 1 ? "  (logits averaged over " + std::to_string(r.views) + " test-time views)"
                         : "")
         << "\n"
