@@ -17,7 +17,6 @@
 #include "io/weights.h"
 #include "tensor/error.h"
 #include "tensor/gpu_runtime.h"
-#include "tensor/parse_number.h"
 #include "train/model_spec.h"
 
 namespace effnet {
@@ -51,20 +50,6 @@ auto with_public_errors(const std::string& path, Fn&& fn) -> decltype(fn()) {
     }
 }
 
-// An optional metadata number in [lo, hi] (lo excluded when `open_low`).
-bool optional_number(const std::map<std::string, std::string>& meta, const std::string& key,
-                     double lo, double hi, bool open_low, const std::string& path, double& out) {
-    const auto it = meta.find(key);
-    if (it == meta.end()) return false;
-    double v = 0;
-    if (!parse_double(it->second, v, true) || v > hi || v < lo || (open_low && v == lo))
-        throw IoError(path + ": checkpoint metadata '" + key + "' is '" + it->second +
-                      "', not a number in " + (open_low ? "(" : "[") + std::to_string(lo) + ", " +
-                      std::to_string(hi) + "]");
-    out = v;
-    return true;
-}
-
 ModelInfo model_info(const ModelSpec& spec, const std::map<std::string, std::string>& meta,
                      const std::string& path) {
     ModelInfo m;
@@ -79,9 +64,12 @@ ModelInfo model_info(const ModelSpec& spec, const std::map<std::string, std::str
     m.clahe_clip = spec.clahe_clip;
     m.mean = spec.mean;
     m.std = spec.std;
-    m.has_temperature =
-        optional_number(meta, "effnet.temperature", 0, 1e3, true, path, m.temperature);
-    m.has_threshold = optional_number(meta, "effnet.threshold", 0, 1, false, path, m.threshold);
+    // The settings effnet_train stored with the weights (--calibrate, the threshold chosen on val).
+    const DecisionSettings decision = read_decision_settings(meta, path);
+    m.has_temperature = decision.has_temperature;
+    m.temperature = decision.temperature;
+    m.has_threshold = decision.has_threshold;
+    m.threshold = decision.threshold;
     return m;
 }
 

@@ -39,14 +39,12 @@ int main(int argc, char** argv) {
         opts.source = weights;
         std::stringstream names(class_names);
         for (std::string name; std::getline(names, name, ',');) opts.class_names.push_back(name);
+        const DecisionSettings decision = read_decision_settings(f.metadata, weights);
         if (p.given("--threshold"))
             opts.threshold = threshold;
-        else if (f.metadata.count("effnet.threshold")) {
-            const std::string& text = f.metadata.at("effnet.threshold");
-            char* end = nullptr;
-            opts.threshold = std::strtod(text.c_str(), &end);
-            if (text.empty() || *end != '\0') throw IoError(weights + ": bad effnet.threshold '" + text + "'");
-        }
+        else if (decision.has_threshold)
+            opts.threshold = decision.threshold;
+        if (decision.has_temperature) opts.temperature = decision.temperature;
         write_onnx(onnx, efficientnet_to_onnx(*model.net, opts));
         std::cout << "effnet_export: wrote " << onnx << " (" << opts.arch << ", input [batch," << spec.in_channels << ","
                   << spec.image_size << "," << spec.image_size << "], " << spec.num_classes << " logits)\n";

@@ -3,9 +3,27 @@
 #include <algorithm>
 #include <cmath>
 
+#include "tensor/error.h"
 #include "tensor/philox.h"
 
 namespace effnet {
+
+namespace {
+// Bilinear sample of channel `c` of an interleaved width x height x channels
+// image at (sx, sy) in pixel coordinates (pixel centres at integers);
+// `outside` where a neighbour lies beyond the edge.
+double bilinear(const float* img, int width, int height, int channels, int c, double sx, double sy, double outside) {
+    const int x0 = int(std::floor(sx)), y0 = int(std::floor(sy));
+    const double fx = sx - x0, fy = sy - y0;
+    auto at = [&](int xx, int yy) {
+        return xx < 0 || yy < 0 || xx >= width || yy >= height
+                   ? outside
+                   : double(img[(size_t(yy) * size_t(width) + size_t(xx)) * size_t(channels) + size_t(c)]);
+    };
+    return (at(x0, y0) * (1 - fx) + at(x0 + 1, y0) * fx) * (1 - fy) +
+           (at(x0, y0 + 1) * (1 - fx) + at(x0 + 1, y0 + 1) * fx) * fy;
+}
+}  // namespace
 
 Plane augment(const Plane& src, const AugmentConfig& cfg, uint64_t seed, uint64_t stream) {
     if (!cfg.enabled) return src;
@@ -35,17 +53,41 @@ Plane augment(const Plane& src, const AugmentConfig& cfg, uint64_t seed, uint64_
             if (flip) ox = -ox;
             const double rx = c * ox - s * oy, ry = s * ox + c * oy;
             const double sx = (cx + rx * cw) * W - 0.5, sy = (cy + ry * ch) * H - 0.5;
-            const int x0 = int(std::floor(sx)), y0 = int(std::floor(sy));
-            const double fx = sx - x0, fy = sy - y0;
-            auto at = [&](int xx, int yy) { return xx < 0 || yy < 0 || xx >= W || yy >= H ? 0.0 : double(src.at(xx, yy)); };
-            const double v = (at(x0, y0) * (1 - fx) + at(x0 + 1, y0) * fx) * (1 - fy) +
-                             (at(x0, y0 + 1) * (1 - fx) + at(x0 + 1, y0 + 1) * fx) * fy;
+            const double v = bilinear(src.v.data(), W, H, 1, 0, sx, sy, 0.0);
             out.at(x, y) = float(v);
             sum += v;
         }
     const double mean = sum / (double(W) * H);
     for (float& v : out.v) v = float(std::clamp((v - mean) * contrast + mean + bright, 0.0, 255.0));
     return out;
+}
+
+ViewTransform tta_view(int view) {
+    // Zooms at the centre first, then zoomed shifts along each axis.
+    static const ViewTransform kViews[kMaxTtaViews] = {
+        {1.00, 0, 0},         {1.06, 0, 0},          {1.06, -0.025, 0}, {1.06, 0.025, 0},
+        {1.06, 0, -0.025},    {1.06, 0, 0.025},      {1.03, 0, 0},      {1.10, 0, 0},
+    };
+    EFFNET_CHECK(view >= 0 && view < kMaxTtaViews, "test-time view " << view << " outside [0, " << kMaxTtaViews << ")");
+    return kViews[view];
+}
+
+void apply_view(const float* src, float* dst, int width, int height, int channels, const float* fill,
+                const ViewTransform& t) {
+    const size_t n = size_t(width) * size_t(height) * size_t(channels);
+    if (t.zoom == 1 && t.dx == 0 && t.dy == 0) {
+        std::copy(src, src + n, dst);
+        return;
+    }
+    for (int y = 0; y < height; ++y)
+        for (int x = 0; x < width; ++x) {
+            const double ux = ((x + 0.5) / width - 0.5) / t.zoom + 0.5 - t.dx;
+            const double uy = ((y + 0.5) / height - 0.5) / t.zoom + 0.5 - t.dy;
+            const double sx = ux * width - 0.5, sy = uy * height - 0.5;
+            float* out = dst + (size_t(y) * size_t(width) + size_t(x)) * size_t(channels);
+            for (int c = 0; c < channels; ++c)
+                out[c] = float(bilinear(src, width, height, channels, c, sx, sy, double(fill[c])));
+        }
 }
 
 }  // namespace effnet

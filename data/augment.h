@@ -27,4 +27,28 @@ struct AugmentConfig {
 
 Plane augment(const Plane& src, const AugmentConfig& cfg, uint64_t seed, uint64_t stream);
 
+// Test-time views (--tta N): the evaluator averages the logits of an image
+// seen through views 0 .. N-1 of a fixed table. View 0 is the image itself;
+// the others are small zooms (x1.03 to x1.10, the range of the training
+// crops) and shifts (2.5% of the side) of it, never a flip or a rotation,
+// chosen so that every view stays inside the image (0.5 / zoom + |shift| <=
+// 0.5): no view shows a border the network never saw.
+//
+// A view maps output pixel centre u (normalised to [0, 1]) to the source at
+//   (u - 0.5) / zoom + 0.5 - shift,
+// so content moves by +shift (a fraction of the side: dx to the right, dy
+// down) and is magnified by zoom about the centre; bilinear, `fill` outside
+// the source. Deterministic: no randomness is involved.
+struct ViewTransform {
+    double zoom = 1, dx = 0, dy = 0;
+};
+constexpr int kMaxTtaViews = 8;
+// View `view` of the table, 0 <= view < kMaxTtaViews (ContractError otherwise).
+ViewTransform tta_view(int view);
+// dst = src seen through t, for one NHWC image of width x height x channels
+// floats; fill[c] is the value of channel c outside the source. The identity
+// transform copies exactly. dst must not overlap src.
+void apply_view(const float* src, float* dst, int width, int height, int channels, const float* fill,
+                const ViewTransform& t);
+
 }  // namespace effnet

@@ -48,6 +48,13 @@ bool parse_split(const std::string& s, Split& out) {
     return true;
 }
 
+// A (key, value) for Sample::metadata, unless the value is empty or unknown.
+void add_metadata(Sample& s, const std::string& key, const std::string& value) {
+    const std::string v = trim(value);
+    if (v.empty() || lower(v) == "unknown") return;
+    s.metadata.emplace_back(key, v);
+}
+
 [[noreturn]] void bad_line(const std::string& file, int64_t line, const std::string& what) {
     throw IoError(file + ":" + std::to_string(line) + ": " + what);
 }
@@ -72,7 +79,7 @@ void load_class_folders(const fs::path& root, Split split, Dataset& ds) {
         for (auto& e : fs::recursive_directory_iterator(d))
             if (e.is_regular_file() && has_image_extension(e.path().string())) files.push_back(e.path());
         std::sort(files.begin(), files.end());
-        for (auto& f : files) ds.samples.push_back({f.string(), label, split, "", -1});
+        for (auto& f : files) ds.samples.push_back({f.string(), label, split, "", -1, {}});
     }
 }
 
@@ -128,6 +135,8 @@ Dataset load_plain_csv(const std::string& path, const std::vector<std::string>& 
                 s.group = trim(f[col[g]]);
                 break;
             }
+        for (const char* key : {"sex", "age", "view", "projection"})
+            if (col.count(key) && col[key] < f.size()) add_metadata(s, key, f[col[key]]);
         ds.samples.push_back(s);
     }
     return ds;
@@ -176,7 +185,11 @@ Dataset load_nih(const std::string& path, std::ifstream& in, const DatasetOption
             ++unmatched;
             continue;
         }
-        ds.samples.push_back({it->second, label, Split::TRAIN, "patient" + trim(f[3]), -1});
+        Sample s{it->second, label, Split::TRAIN, "patient" + trim(f[3]), -1, {}};
+        add_metadata(s, "sex", f[5]);
+        add_metadata(s, "age", f[4]);
+        add_metadata(s, "projection", f[6]);
+        ds.samples.push_back(s);
     }
     if (ds.samples.empty())
         throw IoError(path + ": no usable rows (" + std::to_string(unmatched) + " listed images not found under " + root.string() + ")");
@@ -191,9 +204,15 @@ Dataset load_chexpert(const std::string& path, const std::vector<std::string>& h
     Dataset ds;
     ds.source = "CheXpert " + path;
     size_t path_col = header.size(), cardio_col = header.size();
+    size_t sex_col = header.size(), age_col = header.size(), view_col = header.size(), projection_col = header.size();
     for (size_t i = 0; i < header.size(); ++i) {
-        if (trim(header[i]) == "Path") path_col = i;
-        if (trim(header[i]) == "Cardiomegaly") cardio_col = i;
+        const std::string h = trim(header[i]);
+        if (h == "Path") path_col = i;
+        if (h == "Cardiomegaly") cardio_col = i;
+        if (h == "Sex") sex_col = i;
+        if (h == "Age") age_col = i;
+        if (h == "Frontal/Lateral") view_col = i;
+        if (h == "AP/PA") projection_col = i;
     }
     const fs::path root = opts.image_root.empty() ? fs::path(path).parent_path().parent_path() : fs::path(opts.image_root);
     const Split split = lower(fs::path(path).filename().string()).find("valid") != std::string::npos ? Split::VAL : Split::TRAIN;
@@ -221,7 +240,12 @@ Dataset load_chexpert(const std::string& path, const std::vector<std::string>& h
         fs::path image = root / rel;
         // CheXpert lists JPEGs; where only a DICOM of the same name is there, take it.
         if (fs::path dcm = fs::path(image).replace_extension(".dcm"); !fs::exists(image) && fs::exists(dcm)) image = dcm;
-        ds.samples.push_back({image.string(), label, split, patient, -1});
+        Sample s{image.string(), label, split, patient, -1, {}};
+        if (sex_col < f.size()) add_metadata(s, "sex", f[sex_col]);
+        if (age_col < f.size()) add_metadata(s, "age", f[age_col]);
+        if (view_col < f.size()) add_metadata(s, "view", lower(trim(f[view_col])));
+        if (projection_col < f.size()) add_metadata(s, "projection", f[projection_col]);
+        ds.samples.push_back(s);
     }
     return ds;
 }

@@ -13,6 +13,16 @@
 // Splits missing from the source are carved reproducibly by group (patient
 // where known), so no group spans two splits.
 //
+// Subgroup metadata (Sample::metadata, for the subgroup report; the
+// evaluation turns it into tags such as "sex=F", "age=60-79"), from what a
+// source has:
+//   NIH        sex (Patient Gender, F|M), age (Patient Age, years),
+//              projection (View Position, PA|AP);
+//   CheXpert   sex (Female|Male), age (years), view (Frontal/Lateral, as
+//              frontal|lateral), projection (AP/PA, when given);
+//   plain CSV  the optional columns sex, age, view and projection, by name.
+// Empty and "Unknown" values are left out.
+//
 // Malformed input throws IoError naming the file and line.
 #pragma once
 
@@ -31,6 +41,7 @@ struct Sample {
     Split split = Split::TRAIN;
     std::string group;     // patient (or near-duplicate group); empty: the path itself
     int64_t phantom = -1;  // phantom index, or -1 for a file
+    std::vector<std::pair<std::string, std::string>> metadata;  // (key, value): sex, age, view, projection
 };
 
 struct Dataset {

@@ -222,6 +222,7 @@ std::vector<std::pair<std::string, std::string>> onnx_metadata(const EfficientNe
         {"output.positive_class", "1"},
         {"classes", join(names)},
     });
+    if (o.temperature) m.emplace_back("output.temperature", number(*o.temperature));
     if (o.threshold) m.emplace_back("threshold", number(*o.threshold));
     m.emplace_back("batchnorm", "folded into the preceding Conv (weight and bias)");
     return m;

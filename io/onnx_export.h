@@ -43,6 +43,7 @@ struct OnnxExportOptions {
     std::string arch = "efficientnet_b0";
     std::vector<std::string> class_names;  // empty: "no_cardiomegaly,cardiomegaly" for 1-2 outputs, else "0".."K-1"
     std::optional<double> threshold;  // the operating point on P(class 1), when known
+    std::optional<double> temperature;  // P = activation(logits / temperature), when calibrated
     std::string source;               // where the weights came from (the model's doc string)
 };
 

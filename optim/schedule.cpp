@@ -113,4 +113,17 @@ void EarlyStopping::load(const std::map<std::string, std::string>& meta, const s
     wait_ = get_count(meta, p + "wait");
 }
 
+double cosine_lr(const CosineConfig& c, int64_t step) {
+    EFFNET_CHECK(c.min_lr >= 0 && c.min_lr <= c.base_lr, "cosine schedule: min lr " << c.min_lr << " outside [0, "
+                                                                                    << c.base_lr << "]");
+    EFFNET_CHECK(c.warmup_steps >= 0 && c.warmup_steps < c.total_steps,
+                 "cosine schedule: " << c.warmup_steps << " warm-up steps of " << c.total_steps);
+    EFFNET_CHECK(step >= 0, "cosine schedule: step " << step);
+    if (step < c.warmup_steps) return c.base_lr * double(step + 1) / double(c.warmup_steps);
+    if (step >= c.total_steps) return c.min_lr;
+    const double pi = 3.14159265358979323846;
+    const double progress = double(step - c.warmup_steps) / double(c.total_steps - c.warmup_steps);
+    return c.min_lr + (c.base_lr - c.min_lr) * (1 + std::cos(pi * progress)) / 2;
+}
+
 }  // namespace effnet

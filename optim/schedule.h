@@ -9,6 +9,13 @@
 //              in cooldown -> cooldown -= 1, bad = 0;
 //              bad > patience -> lr = max(lr * factor, min_lr) (if it changes by > eps),
 //                                cooldown = cooldown_epochs, bad = 0.
+// Cosine annealing with linear warm-up (--schedule cosine), per training
+// step t = 0, 1, ... (the step about to be taken), stateless:
+//   t < W:       lr = base * (t + 1) / W
+//   W <= t < T:  lr = min + (base - min) * (1 + cos(pi * (t - W) / (T - W))) / 2
+//   t >= T:      lr = min
+// with W warm-up steps and T steps in all (timm's CosineLRScheduler, warm-up
+// prefix, cycle limit 1, counted in steps rather than epochs).
 // EarlyStopping (Keras semantics): improvement when the metric beats the best
 // by more than min_delta; stops after `patience` epochs without one; remembers
 // the best epoch so the trainer can restore its weights.
@@ -54,6 +61,14 @@ private:
     int cooldown_left_ = 0;
     bool reduced_ = false;
 };
+
+struct CosineConfig {
+    double base_lr = 1e-3, min_lr = 0;
+    int64_t warmup_steps = 0, total_steps = 1;
+};
+// Throws ContractError unless 0 <= min_lr <= base_lr, 0 <= warmup_steps <
+// total_steps and step >= 0.
+double cosine_lr(const CosineConfig& c, int64_t step);
 
 struct EarlyStoppingConfig {
     MetricMode mode = MetricMode::MIN;

@@ -47,6 +47,23 @@ double meta_double(const std::map<std::string, std::string>& m, const std::strin
 
 constexpr int64_t kMaxCount = int64_t(1) << 50;  // steps, images: far beyond any run, far below overflow
 
+bool has_trained_weights(const SafetensorsFile& f) {
+    for (const SafetensorsEntry& e : f.tensors)
+        if (e.name.rfind(kTrainedWeightsPrefix, 0) == 0) return true;
+    return false;
+}
+
+// The trained weights of a checkpoint that holds an average, under the model's names.
+SafetensorsFile trained_weights(const SafetensorsFile& f) {
+    SafetensorsFile out;
+    for (const SafetensorsEntry& e : f.tensors)
+        if (e.name.rfind(kTrainedWeightsPrefix, 0) == 0) {
+            out.tensors.push_back(e);
+            out.tensors.back().name = e.name.substr(kTrainedWeightsPrefix.size());
+        }
+    return out;
+}
+
 }  // namespace
 
 std::string history_csv(const std::vector<EpochRecord>& h) {
@@ -111,7 +128,8 @@ TrainingState read_training_state(const std::map<std::string, std::string>& md, 
 }
 
 void save_checkpoint(const std::string& path, Model& m, AdamW& opt, const ReduceLROnPlateau& plateau,
-                     const EarlyStopping& early, const RunProgress& p, uint64_t seed, int64_t batch) {
+                     const EarlyStopping& early, const RunProgress& p, uint64_t seed, int64_t batch,
+                     const WeightEma* ema) {
     std::map<std::string, std::string> meta;
     m.spec.to_metadata(meta);
     meta["effnet.kind"] = "checkpoint";
@@ -131,13 +149,26 @@ void save_checkpoint(const std::string& path, Model& m, AdamW& opt, const Reduce
     early.save(meta, "early.");
     Tensor mh = opt.exp_avg().is_cuda() ? opt.exp_avg().to(Device::CPU) : opt.exp_avg();
     Tensor vh = opt.exp_avg_sq().is_cuda() ? opt.exp_avg_sq().to(Device::CPU) : opt.exp_avg_sq();
-    save_weights(path, *m.net, meta,
-                 {{"optimizer.exp_avg", DType::FLOAT32, mh.shape().dims(), mh.raw()},
-                  {"optimizer.exp_avg_sq", DType::FLOAT32, vh.shape().dims(), vh.raw()}});
+    std::vector<Tensor> keep;
+    std::vector<SafetensorsView> views;
+    if (ema) {
+        meta["effnet.weights"] = "ema";
+        meta["effnet.ema_decay"] = exact(ema->decay());
+        views = ema->tensor_views("", keep);
+        for (SafetensorsView v : model_tensor_views(*m.net, keep)) {
+            v.name = kTrainedWeightsPrefix + v.name;
+            views.push_back(v);
+        }
+    } else {
+        views = model_tensor_views(*m.net, keep);
+    }
+    views.push_back({"optimizer.exp_avg", DType::FLOAT32, mh.shape().dims(), mh.raw()});
+    views.push_back({"optimizer.exp_avg_sq", DType::FLOAT32, vh.shape().dims(), vh.raw()});
+    write_safetensors(path, views, meta);
 }
 
 void load_checkpoint(const std::string& path, Model& m, AdamW& opt, ReduceLROnPlateau& plateau, EarlyStopping& early,
-                     RunProgress& p, uint64_t seed, int64_t batch) {
+                     RunProgress& p, uint64_t seed, int64_t batch, WeightEma* ema) {
     SafetensorsFile f;
     TrainingState s;
     try {
@@ -162,6 +193,14 @@ void load_checkpoint(const std::string& path, Model& m, AdamW& opt, ReduceLROnPl
     if (s.seed != seed)
         throw IoError(path + ": was trained with --seed " + std::to_string(s.seed) + "; resume with the same seed");
     load_weights(f, *m.net, WeightsMatch::EXACT, path, {"optimizer."});
+    if (has_trained_weights(f)) {
+        // The model's tensors were the average: it goes to `ema`, the trained
+        // weights to the model.
+        if (ema) ema->reset_from_model();
+        load_weights(trained_weights(f), *m.net, WeightsMatch::EXACT, path, {"optimizer."});
+    } else if (ema) {
+        ema->reset_from_model();
+    }
     for (auto [name, dst] : {std::make_pair("optimizer.exp_avg", &opt.exp_avg()),
                              std::make_pair("optimizer.exp_avg_sq", &opt.exp_avg_sq())}) {
         const SafetensorsEntry* e = f.find(name);
@@ -175,8 +214,8 @@ void load_checkpoint(const std::string& path, Model& m, AdamW& opt, ReduceLROnPl
 }
 
 const std::vector<std::string>& run_output_files() {
-    static const std::vector<std::string> files = {"last.safetensors", "best.safetensors", "history.csv",
-                                                   "curves.png",       "report.txt",       "metrics.json"};
+    static const std::vector<std::string> files = {"last.safetensors", "best.safetensors", "history.csv", "curves.png",
+                                                   "report.txt",       "metrics.json",     "reliability.png"};
     return files;
 }
 

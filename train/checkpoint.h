@@ -8,6 +8,12 @@
 // early-stopping state, seed, batch size and the history so far. Writes are
 // atomic and carry a CRC-32 of the tensor bytes (io/safetensors.h).
 //
+// With a weight average (--ema, train/ema.h) the model's tensors are the
+// average, and the weights the optimizer trains follow as training state,
+// "optimizer.raw.<name>"; the metadata says so (effnet.weights "ema",
+// effnet.ema_decay). Readers of weights ignore "optimizer." and so read the
+// average; a resumed run restores both.
+//
 // Reading trusts nothing: every field is parsed strictly and range-checked,
 // and non-finite weights or moments are refused; a damaged file is an
 // IoError naming the file and the field.
@@ -17,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "train/ema.h"
 #include "train/model_spec.h"
 #include "io/plot.h"
 #include "optim/adamw.h"
@@ -52,13 +59,17 @@ std::vector<EpochRecord> parse_history(const std::string& csv, const std::string
 // Reads and checks the train.* keys (IoError naming `path` and the key).
 TrainingState read_training_state(const std::map<std::string, std::string>& meta, const std::string& path);
 
+// `ema`: the run's weight average, when it keeps one.
 void save_checkpoint(const std::string& path, Model& m, AdamW& opt, const ReduceLROnPlateau& plateau,
-                     const EarlyStopping& early, const RunProgress& p, uint64_t seed, int64_t batch);
+                     const EarlyStopping& early, const RunProgress& p, uint64_t seed, int64_t batch,
+                     const WeightEma* ema = nullptr);
 // Restores a checkpoint into a model and optimizer built for the same spec.
 // `seed` and `batch` must match the run's. A file that cannot be used is an
 // IoError giving the reason and, for a damaged file, what to resume from instead.
+// The model gets the trained weights; `ema` (when the run keeps an average)
+// gets the file's average, or a copy of the weights when the file has none.
 void load_checkpoint(const std::string& path, Model& m, AdamW& opt, ReduceLROnPlateau& plateau, EarlyStopping& early,
-                     RunProgress& p, uint64_t seed, int64_t batch);
+                     RunProgress& p, uint64_t seed, int64_t batch, WeightEma* ema = nullptr);
 
 // The files a run writes into its output folder.
 const std::vector<std::string>& run_output_files();

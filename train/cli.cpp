@@ -67,6 +67,14 @@ void Parser::option(const std::string& name, double* value, const std::string& h
          }});
 }
 
+void Parser::list(const std::string& name, std::vector<std::string>* values, const std::string& help) {
+    add({name, help + " (repeatable; comma-separated values too)", "none", false, [values](const std::string& v) {
+             std::stringstream items(v);
+             for (std::string item; std::getline(items, item, ',');)
+                 if (!item.empty()) values->push_back(item);
+         }});
+}
+
 void Parser::choice(const std::string& name, std::string* value, const std::vector<std::string>& choices,
                     const std::string& help) {
     std::string list;

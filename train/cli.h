@@ -27,6 +27,8 @@ public:
     void option(const std::string& name, int* value, const std::string& help);
     void option(const std::string& name, uint64_t* value, const std::string& help);
     void option(const std::string& name, double* value, const std::string& help);
+    // Each occurrence appends its comma-separated values.
+    void list(const std::string& name, std::vector<std::string>* values, const std::string& help);
     // One of `choices`.
     void choice(const std::string& name, std::string* value, const std::vector<std::string>& choices, const std::string& help);
 

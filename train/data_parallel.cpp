@@ -56,15 +56,31 @@ EvalResult gather_evaluation(dist::Communicator& comm, const EvalResult& local, 
     const std::vector<double> prob = comm.gather(local.prob, dist::GatherTo::ROOT);
     const std::vector<int> label = comm.gather(local.label, dist::GatherTo::ROOT);
     const std::vector<int64_t> index = comm.gather(local.index, dist::GatherTo::ROOT);
+    const std::vector<float> logits = comm.gather(local.logits, dist::GatherTo::ROOT);
+    // Every rank ran the same model over the same views: only the counts differ.
+    r.classes = local.classes;
+    r.views = local.views;
+    r.temperature = local.temperature;
     if (!comm.is_root()) return r;
+    if (r.classes == 0) {  // rank 0's share was empty: another rank's logits say how many classes
+        EFFNET_CHECK(index.empty() || logits.size() % index.size() == 0,
+                     "gather_evaluation: " << logits.size() << " logits for " << index.size() << " images");
+        r.classes = index.empty() ? 0 : int64_t(logits.size() / index.size());
+    }
+    EFFNET_CHECK(logits.size() == index.size() * size_t(r.classes),
+                 "gather_evaluation: " << logits.size() << " logits for " << index.size() << " images");
     std::vector<size_t> order(index.size());
     std::iota(order.begin(), order.end(), size_t(0));
     std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return index[a] < index[b]; });
+    const size_t k = size_t(r.classes);
     for (size_t i : order) {
+        const Sample& s = loader.samples()[size_t(index[i])];
         r.prob.push_back(prob[i]);
         r.label.push_back(label[i]);
         r.index.push_back(index[i]);
-        r.paths.push_back(loader.samples()[size_t(index[i])].path);
+        r.paths.push_back(s.path);
+        r.tags.push_back(subgroup_tags(s));
+        r.logits.insert(r.logits.end(), logits.begin() + std::ptrdiff_t(i * k), logits.begin() + std::ptrdiff_t((i + 1) * k));
     }
     return r;
 }

@@ -39,9 +39,10 @@ void broadcast_buffers(dist::Communicator& comm, Model& model, Context& ctx);
 uint64_t replica_state_hash(Model& model, AdamW& opt, bool with_buffers);
 
 // Every rank's evaluation of its shares, merged. Every rank gets the loss and
-// accuracy over all images; rank 0 also gets prob, label, index and paths in
-// the order one process evaluates them (by position in the split), so that
-// metrics, thresholds and bootstrap intervals are those of a 1-process run.
+// accuracy over all images; rank 0 also gets prob, label, index, paths, tags
+// and logits in the order one process evaluates them (by position in the
+// split), so that metrics, thresholds, temperatures and intervals are those
+// of a 1-process run.
 EvalResult gather_evaluation(dist::Communicator& comm, const EvalResult& local, const Loader& loader);
 
 // The ranks' shares of one training step, exchanged before it.

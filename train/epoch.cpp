@@ -6,6 +6,11 @@
 // are exchanged so that every rank keeps the global batch's totals and stops
 // at the same step. Validation is sharded and gathered; rank 0 computes the
 // metrics and the schedules' decisions and broadcasts them.
+//
+// With --ema the weight average is updated after every step (train/ema.h)
+// and validated beside the trained weights at the end of the epoch; the
+// average's validation loss drives the plateau, early stopping and the best
+// checkpoint, as timm's training script does with its EMA model.
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -80,10 +85,12 @@ EpochEnd run_epoch(TrainingRun& run, int epoch) {
         }
         hooks.loss_scale = shares.loss_scale;
         const DeviceBatch db = to_device(b, run.device);
+        if (cfg.schedule == LrSchedule::COSINE) run.opt.set_lr(cosine_schedule_lr(run, prog.global_step));
         // The whole step is enqueued before the host reads the loss: on the GPU
         // the only synchronisation comes after the optimizer.
         train_step(*run.model.net, *run.model.store, run.head, run.opt, db.images, db.labels, run.train_state(b),
                    run.ctx, hooks);
+        if (run.ema) run.ema->update(prog.global_step, run.ctx);
         const float loss = run.head.loss().to_vector()[0];
         const StepResults step = exchange_step_results(run.comm, loss, b.size(), run.head.correct(), g_stop_requested);
         if (step.nonfinite_rank >= 0) check_loss(NAN, run, epoch, step.nonfinite_rank);
@@ -135,7 +142,8 @@ struct EpochDecision {
 };
 
 // Rank 0: the epoch's record, the schedules' steps, checkpoints, history, curves and log.
-EpochDecision end_of_epoch_on_root(TrainingRun& run, int epoch, const EvalResult& val, Clock::time_point t0) {
+EpochDecision end_of_epoch_on_root(TrainingRun& run, int epoch, const EvalResult& val, const std::string& trained_note,
+                                   Clock::time_point t0) {
     const TrainConfig& cfg = run.cfg;
     RunProgress& prog = run.prog;
     EpochRecord rec;
@@ -149,7 +157,8 @@ EpochDecision end_of_epoch_on_root(TrainingRun& run, int epoch, const EvalResult
     rec.seconds = prog.epoch_seconds + seconds_since(t0);  // training and validation
     prog.history.push_back(rec);
     const bool should_stop = run.early.step(val.loss, epoch + 1);
-    const double next_lr = run.plateau.step(val.loss, run.opt.lr());
+    // The cosine schedule sets the rate of every step itself (run_epoch).
+    const double next_lr = cfg.schedule == LrSchedule::PLATEAU ? run.plateau.step(val.loss, run.opt.lr()) : run.opt.lr();
     run.opt.set_lr(next_lr);  // the checkpoints below hold the next epoch's rate
     prog.epoch = epoch + 1;
     prog.step_in_epoch = 0;
@@ -165,7 +174,10 @@ EpochDecision end_of_epoch_on_root(TrainingRun& run, int epoch, const EvalResult
                  fmt("%.4f", rec.val_loss) + " acc " + fmt("%.4f", rec.val_acc) + " AUROC " +
                  fmt("%.4f", rec.val_auroc) + "  lr " + fmt("%.1e", rec.lr) + "  " + format_duration(rec.seconds) +
                  (run.early.improved_last_step() ? "  *best" : "") +
-                 (run.plateau.reduced_last_step() ? "  (lr -> " + fmt("%.1e", next_lr) + ")" : ""));
+                 (cfg.schedule == LrSchedule::PLATEAU && run.plateau.reduced_last_step()
+                      ? "  (lr -> " + fmt("%.1e", next_lr) + ")"
+                      : "") +
+                 trained_note);
     if (run.bad_files.count())
         run.log.line("  skipped files so far: " + std::to_string(run.bad_files.count()) + " (first: " +
                      run.bad_files.entries()[0].first + ": " + run.bad_files.entries()[0].second + ")");
@@ -182,9 +194,23 @@ bool end_of_epoch(TrainingRun& run, int epoch) {
     const auto t0 = Clock::now();
     // Per-rank batch norm: every rank evaluates with rank 0's running statistics.
     broadcast_buffers(run.comm, run.model, run.ctx);
-    EvalResult val = gather_evaluation(run.comm, evaluate(run.model, run.val_loader, run.head, run.ctx), run.val_loader);
+    const auto validate = [&run] {
+        return gather_evaluation(run.comm, evaluate(run.model, run.val_loader, run.eval_head, run.ctx), run.val_loader);
+    };
+    EvalResult val = validate();
+    std::string trained_note;
+    if (run.ema) {
+        const EvalResult trained = val;
+        run.ema->swap_with_model();
+        broadcast_buffers(run.comm, run.model, run.ctx);  // the average's statistics drift per rank like the model's
+        val = validate();
+        run.ema->swap_with_model();
+        if (run.comm.is_root())
+            trained_note = "  (trained weights: val loss " + fmt("%.4f", trained.loss) + " acc " +
+                           fmt("%.4f", trained.accuracy) + " AUROC " + fmt("%.4f", auroc(trained.prob, trained.label)) + ")";
+    }
     EpochDecision decision;
-    if (run.comm.is_root()) decision = end_of_epoch_on_root(run, epoch, val, t0);
+    if (run.comm.is_root()) decision = end_of_epoch_on_root(run, epoch, val, trained_note, t0);
     run.comm.broadcast_bytes(&decision, sizeof decision);
     run.opt.set_lr(decision.next_lr);
     prog.epoch = epoch + 1;

@@ -5,8 +5,9 @@
 
 namespace effnet {
 
-LossHead::LossHead(LossKind kind, int64_t max_batch, int64_t k, Device device)
+LossHead::LossHead(LossKind kind, int64_t max_batch, int64_t k, Device device, float smoothing)
     : kind_(kind),
+      smoothing_(smoothing),
       probs_(Tensor::empty(Shape{max_batch, k}, device)),
       loss_(Tensor::empty(Shape{1}, device)),
       dlogits_(Tensor::empty(Shape{max_batch, k}, device)) {}
@@ -17,9 +18,9 @@ void LossHead::forward_on_device(const Tensor& logits, const Tensor& labels, Con
     logits_ = logits;
     labels_ = labels;
     if (kind_ == LossKind::BCE)
-        bce_with_logits_forward_on_device(logits, labels, probs, loss_, ctx);
+        bce_with_logits_forward_on_device(logits, labels, probs, loss_, ctx, smoothing_);
     else
-        softmax_cross_entropy_forward_on_device(logits, labels, probs, loss_, ctx);
+        softmax_cross_entropy_forward_on_device(logits, labels, probs, loss_, ctx, smoothing_);
 }
 
 float LossHead::forward(const Tensor& logits, const Tensor& labels, Context& ctx) {
@@ -33,9 +34,9 @@ const Tensor& LossHead::backward(Context& ctx, float scale) {
     Tensor probs = probs_.narrow0(0, n);
     dlogits_view_ = dlogits_.narrow0(0, n);
     if (kind_ == LossKind::BCE)
-        bce_with_logits_backward(probs, labels_, dlogits_view_, ctx);
+        bce_with_logits_backward(probs, labels_, dlogits_view_, ctx, smoothing_);
     else
-        softmax_cross_entropy_backward(probs, labels_, dlogits_view_, ctx);
+        softmax_cross_entropy_backward(probs, labels_, dlogits_view_, ctx, smoothing_);
     if (scale != 1.0f) {
         // A few logits per image: scaled on the host (on the GPU through a
         // synchronising copy; only uneven data-parallel shares ask for it).

@@ -1,6 +1,9 @@
 // The loss at the end of the network, planned for the largest batch:
 // softmax cross-entropy over num_classes logits, or binary cross-entropy with
 // one logit. forward returns the mean loss; backward writes dL/dlogits.
+// `smoothing` is the label smoothing of --label-smoothing (kernels/loss.h);
+// the head that scores validation has none, so validation losses stay the
+// negative log-likelihood whatever the training recipe.
 #pragma once
 
 #include "train/model_spec.h"
@@ -10,7 +13,7 @@ namespace effnet {
 
 class LossHead {
 public:
-    LossHead(LossKind kind, int64_t max_batch, int64_t num_classes, Device device);
+    LossHead(LossKind kind, int64_t max_batch, int64_t num_classes, Device device, float smoothing = 0);
     float forward(const Tensor& logits, const Tensor& labels, Context& ctx);
     // forward without reading the loss back (capturable in a CUDA graph); the
     // loss stays in loss().
@@ -23,6 +26,7 @@ public:
 
 private:
     LossKind kind_;
+    float smoothing_;
     Tensor probs_, loss_, dlogits_, dlogits_view_, labels_, logits_;
 };
 

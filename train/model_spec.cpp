@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "io/safetensors.h"
 #include "layers/parameters.h"
 #include "tensor/error.h"
 #include "tensor/parse_number.h"
@@ -134,6 +135,46 @@ ModelSpec ModelSpec::from_metadata(const std::map<std::string, std::string>& m, 
         throw IoError(path + ": checkpoint metadata pairs loss '" + loss + "' with " + std::to_string(s.num_classes) +
                       " classes (bce needs 1, ce at least 2)");
     return s;
+}
+
+DecisionSettings read_decision_settings(const std::map<std::string, std::string>& m, const std::string& path) {
+    DecisionSettings s;
+    auto number = [&](const char* key, double lo, double hi, bool open_low, double& out) {
+        auto it = m.find(key);
+        if (it == m.end()) return false;
+        double x = 0;
+        if (!parse_double(it->second, x, true) || x > hi || x < lo || (open_low && x == lo))
+            throw IoError(path + ": checkpoint metadata '" + key + "' is '" + it->second + "', not a number in " +
+                          (open_low ? "(" : "[") + fmt_num(lo) + ", " + fmt_num(hi) + "]");
+        out = x;
+        return true;
+    };
+    s.has_temperature = number("effnet.temperature", 0, 1000, true, s.temperature);
+    s.has_threshold = number("effnet.threshold", 0, 1, false, s.threshold);
+    if (auto it = m.find("effnet.threshold_rule"); it != m.end()) s.threshold_rule = it->second;
+    return s;
+}
+
+void write_decision_settings(const DecisionSettings& s, std::map<std::string, std::string>& m) {
+    char b[32];
+    if (s.has_temperature) {
+        std::snprintf(b, sizeof b, "%.17g", s.temperature);
+        m["effnet.temperature"] = b;
+    }
+    if (s.has_threshold) {
+        std::snprintf(b, sizeof b, "%.17g", s.threshold);
+        m["effnet.threshold"] = b;
+        if (!s.threshold_rule.empty()) m["effnet.threshold_rule"] = s.threshold_rule;
+    }
+}
+
+void store_decision_settings(const std::string& path, const DecisionSettings& s) {
+    SafetensorsFile f = read_safetensors(path);
+    for (const char* key : {"effnet.temperature", "effnet.threshold", "effnet.threshold_rule"}) f.metadata.erase(key);
+    write_decision_settings(s, f.metadata);
+    std::vector<SafetensorsView> views;
+    for (const SafetensorsEntry& e : f.tensors) views.push_back({e.name, e.dtype, e.shape, e.bytes.data()});
+    write_safetensors(path, views, f.metadata);
 }
 
 Model::Model(const ModelSpec& s, Device device, uint64_t seed) : spec(s) {

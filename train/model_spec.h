@@ -38,6 +38,28 @@ struct ModelSpec {
     static ModelSpec from_metadata(const std::map<std::string, std::string>& meta, const std::string& path);
 };
 
+// The decision settings stored beside the weights (effnet_train writes them
+// into best.safetensors at the end of a run) and applied by every reader
+// (effnet_eval, effnet_predict, the ONNX export's metadata):
+//   P(label 1) = softmax(logits / T)_1 (sigmoid(logit / T) for one logit),
+//   label 1 when P(label 1) >= threshold.
+// Metadata keys: effnet.temperature (T in (0, 1000]; absent: 1),
+// effnet.threshold (in [0, 1]; absent: none chosen, 0.5 applies) and
+// effnet.threshold_rule (how it was chosen, e.g. "youden on val"). The
+// threshold is on the probabilities at the stored temperature.
+struct DecisionSettings {
+    double temperature = 1;
+    bool has_temperature = false;
+    double threshold = 0.5;
+    bool has_threshold = false;
+    std::string threshold_rule;
+};
+// Reads the keys above; a present but bad value is an IoError naming `path` and the key.
+DecisionSettings read_decision_settings(const std::map<std::string, std::string>& meta, const std::string& path);
+void write_decision_settings(const DecisionSettings& s, std::map<std::string, std::string>& meta);
+// Rewrites the safetensors file `path` (atomically) with `s` in its metadata.
+void store_decision_settings(const std::string& path, const DecisionSettings& s);
+
 // A model with its parameters bound on `device` and initialised from `seed`.
 struct Model {
     ModelSpec spec;

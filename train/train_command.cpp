@@ -1,15 +1,33 @@
 #include "train/train_command.h"
 
 #include "train/cli.h"
+#include "data/augment.h"
 #include "data/dicom.h"
 #include "dist/communicator.h"
 #include "tensor/error.h"
 
 namespace effnet {
 
+ScratchPreset scratch_preset() { return ScratchPreset{}; }
+
+void apply_preset(const std::string& preset, TrainConfig& c, const std::function<bool(const std::string&)>& given) {
+    c.preset = preset;
+    if (preset == "reference") return;
+    if (preset != "scratch") throw cli::UsageError("--preset: '" + preset + "' is not one of reference|scratch");
+    const ScratchPreset s = scratch_preset();
+    if (!given("--lr")) c.adamw.lr = s.lr;
+    if (!given("--ema")) c.ema_decay = s.ema_decay;
+    if (!given("--schedule")) c.schedule = s.schedule;
+    if (!given("--warmup-epochs") && c.schedule == LrSchedule::COSINE) c.warmup_epochs = s.warmup_epochs;
+    if (!given("--label-smoothing")) c.label_smoothing = s.label_smoothing;
+    if (!given("--epochs")) c.epochs = s.epochs;
+}
+
 bool parse_train_command(int argc, char** argv, TrainCommand& cmd) {
     TrainConfig& c = cmd.config;
     std::string model = "b0", loss = "ce", uncertain = "ignore";
+    std::string preset = "reference", schedule = "plateau", calibrate = "none", auroc_ci = "delong";
+    std::vector<std::string> operating_points;
     int64_t channels = 3;
     double dropout = -1;
     bool no_equalize = false, no_augment = false;
@@ -19,7 +37,8 @@ bool parse_train_command(int argc, char** argv, TrainCommand& cmd) {
                   "Train EfficientNet to tell chest X-rays with cardiomegaly (1) from those without (0).\n"
                   "Without --data: synthetic phantoms, quick preset (64 px, lr 1e-3, 12 epochs).\n"
                   "With --data: the reference recipe (224 px, AdamW lr 1e-5, wd 1e-3, plateau patience 2,\n"
-                  "early stopping patience 4, histogram equalisation, at most 50 epochs).\n" +
+                  "early stopping patience 4, histogram equalisation, at most 50 epochs); --preset scratch\n"
+                  "for training from random weights (lr 1e-3 and the settings docs/results.md chose).\n" +
                       dicom_support() + "\n" + dist::multi_process_support());
     p.option("--data", &c.data, "class folders ROOT/{train,val,test}/{0,1}, a path,label[,split] CSV, "
                                 "NIH Data_Entry_2017.csv or CheXpert train.csv");
@@ -77,13 +96,41 @@ bool parse_train_command(int argc, char** argv, TrainCommand& cmd) {
     p.option("--out", &c.out, "output folder");
     p.flag("--overwrite", &c.overwrite, "replace another run's outputs in --out (refused otherwise)");
     p.option("--max-steps", &c.max_steps, "stop after this many steps (profiling runs)");
-    p.option("--bootstrap", &c.bootstrap, "bootstrap resamples for the AUROC interval");
+    p.choice("--preset", &preset, {"reference", "scratch"},
+             "recipe defaults: the seed's (reference) or from-scratch training (scratch: lr 1e-3 and the settings "
+             "docs/results.md chose)");
+    p.option("--ema", &c.ema_decay, "keep an exponential moving average of the weights with this decay (0: none); "
+                                    "it is validated, selected and saved as the model");
+    p.choice("--schedule", &schedule, {"plateau", "cosine"}, "learning-rate schedule");
+    p.option("--warmup-epochs", &c.warmup_epochs, "linear warm-up before the cosine schedule, in epochs");
+    p.option("--label-smoothing", &c.label_smoothing, "label smoothing of the training loss, in [0, 1)");
+    p.option("--tta", &c.tta, "test-time views averaged in the final evaluation (1: the image only; small zooms and "
+                              "shifts, no flips)");
+    p.choice("--calibrate", &calibrate, {"none", "temperature"},
+             "fit a temperature on val after training and store it with the threshold in best.safetensors");
+    p.list("--operating-point", &operating_points,
+           "a threshold rule chosen on val and reported on the evaluated split: sens=0.90, spec=0.90, "
+           "threshold=0.3, youden; the first is the decision threshold stored with the weights");
+    p.choice("--auroc-ci", &auroc_ci, {"delong", "bootstrap"}, "how the AUROC 95% interval is computed");
+    p.option("--bootstrap", &c.bootstrap, "bootstrap resamples for the AUROC interval (--auroc-ci bootstrap)");
     p.flag("--print-model", &print_model, "print the layer table and parameter count, then exit");
     c.adamw.lr = 1e-5;
     c.adamw.weight_decay = 1e-3;
     c.augment.enabled = true;
     if (!p.parse(argc, argv)) return false;
     if (!p.positional().empty()) throw cli::UsageError("unexpected argument '" + p.positional()[0] + "'");
+
+    c.schedule = schedule == "cosine" ? LrSchedule::COSINE : LrSchedule::PLATEAU;
+    apply_preset(preset, c, [&](const std::string& flag) { return p.given(flag); });
+    c.calibrate = calibrate == "temperature";
+    c.auroc_interval = auroc_ci == "bootstrap" ? AurocInterval::BOOTSTRAP : AurocInterval::DELONG;
+    for (const std::string& text : operating_points) {
+        try {
+            c.operating_points.push_back(parse_operating_point(text));
+        } catch (const ContractError& e) {
+            throw cli::UsageError(std::string("--operating-point: ") + e.what());
+        }
+    }
 
     c.model.variant = model[1] - '0';
     c.model.in_channels = channels;
@@ -126,6 +173,16 @@ bool parse_train_command(int argc, char** argv, TrainCommand& cmd) {
         c.early.patience < 1)
         throw cli::UsageError("--plateau-factor must be in (0, 1), --plateau-patience and --plateau-cooldown >= 0, "
                               "--early-stopping-patience >= 1");
+    if (!(c.ema_decay >= 0 && c.ema_decay < 1)) throw cli::UsageError("--ema must be in [0, 1) (e.g. 0.998)");
+    if (!(c.label_smoothing >= 0 && c.label_smoothing < 1)) throw cli::UsageError("--label-smoothing must be in [0, 1)");
+    if (c.tta < 1 || c.tta > kMaxTtaViews)
+        throw cli::UsageError("--tta must be in [1, " + std::to_string(kMaxTtaViews) + "]");
+    if (c.warmup_epochs < 0 || (c.schedule == LrSchedule::COSINE && c.warmup_epochs >= c.epochs))
+        throw cli::UsageError("--warmup-epochs must be >= 0 and below --epochs");
+    if (c.warmup_epochs > 0 && c.schedule != LrSchedule::COSINE)
+        throw cli::UsageError("--warmup-epochs applies to --schedule cosine");
+    if (c.calibrate && c.model.num_classes > 2)
+        throw cli::UsageError("--calibrate temperature needs a binary head (--classes 2, or 1 with --loss bce)");
     try {
         Context probe;
         apply_kernel_spec(probe, c.kernels);

@@ -5,6 +5,8 @@
 // parses.
 #pragma once
 
+#include <functional>
+
 #include "train/trainer.h"
 
 namespace effnet {
@@ -14,6 +16,24 @@ struct TrainCommand {
     bool print_model = false;  // print the layer table and exit
     int threads = 0;           // compute threads (0: OMP_NUM_THREADS or all cores)
 };
+
+// --preset: the defaults of a recipe; a flag given on the command line
+// (`given`) keeps its own value.
+//   reference  the seed's recipe exactly: today's defaults, nothing changed;
+//   scratch    from random weights on a small data set (docs/results.md
+//              chose it on validation): lr 1e-3 and the settings of
+//              scratch_preset() below.
+void apply_preset(const std::string& preset, TrainConfig& c, const std::function<bool(const std::string&)>& given);
+// The values --preset scratch sets, with the flags that set them.
+struct ScratchPreset {
+    double lr = 1e-3;
+    double ema_decay = 0;
+    LrSchedule schedule = LrSchedule::PLATEAU;
+    double warmup_epochs = 0;
+    double label_smoothing = 0;
+    int epochs = 50;
+};
+ScratchPreset scratch_preset();
 
 // Parses argv into `cmd`; returns false when --help was printed. A bad flag
 // or value throws cli::UsageError naming it.

@@ -8,9 +8,12 @@
 //   history.csv        one row per epoch
 //   curves.png         loss and accuracy, train vs val, LR drops marked
 //   report.txt         classification report (scikit-learn layout), confusion
-//                      matrix, AUROC with bootstrap 95% CI, sensitivity and
-//                      specificity at the threshold chosen on validation
+//                      matrix, AUROC with its 95% CI (DeLong), the decision
+//                      threshold chosen on validation, calibration (ECE, Brier,
+//                      before/after temperature scaling), operating points
+//                      with Wilson intervals, subgroups (train/evaluate.h)
 //   metrics.json       the same numbers
+//   reliability.png    the reliability diagram of the reported probabilities
 //   train.log          the log lines printed during the run
 //
 // Randomness is a function of the seed: parameter init, shuffling,
@@ -24,6 +27,8 @@
 
 #include "train/model_spec.h"
 #include "data/dataset.h"
+#include "io/operating_point.h"
+#include "io/roc_statistics.h"
 #include "optim/adamw.h"
 #include "optim/schedule.h"
 #include "tensor/context.h"
@@ -33,6 +38,8 @@ namespace effnet {
 namespace dist {
 class Communicator;
 }
+
+enum class LrSchedule { PLATEAU, COSINE };
 
 struct TrainConfig {
     ModelSpec model;
@@ -65,6 +72,17 @@ struct TrainConfig {
     // global batch (CPU), and a replica comparison every this many steps (0: off).
     bool sync_bn = false;
     int64_t check_replicas = 0;
+    // The recipe beyond the reference (docs/training.md).
+    std::string preset = "reference";  // --preset: what set the defaults below
+    double ema_decay = 0;          // --ema: weight average after every step (train/ema.h); 0: none
+    LrSchedule schedule = LrSchedule::PLATEAU;
+    double warmup_epochs = 0;      // --warmup-epochs, with the cosine schedule
+    double label_smoothing = 0;    // --label-smoothing (kernels/loss.h)
+    // The final evaluation.
+    int tta = 1;                   // --tta: test-time views averaged (data/augment.h)
+    bool calibrate = false;        // --calibrate temperature: fit T on val, store it
+    std::vector<OperatingPointSpec> operating_points;  // --operating-point: chosen on val; the first decides
+    AurocInterval auroc_interval = AurocInterval::DELONG;  // --auroc-ci
 };
 
 // Set by SIGINT/SIGTERM/SIGUSR1: the trainer finishes its step, checkpoints and returns.

@@ -2,6 +2,7 @@
 
 #include <omp.h>
 
+#include <cmath>
 #include <filesystem>
 #include <iostream>
 #include <sstream>
@@ -50,7 +51,10 @@ void check_memory(const TrainConfig& cfg, int64_t batch, const Dataset& ds, Devi
     lp.train_images = ds.count(Split::TRAIN);
     lp.val_images = ds.count(Split::VAL);
     lp.test_images = ds.count(Split::TEST);
-    const MemoryEstimate e = estimate_training_memory(cfg.model, batch, lp, device);
+    MemoryEstimate e = estimate_training_memory(cfg.model, batch, lp, device);
+    // The weight average (--ema) and the copy its swap with the model makes:
+    // two more copies of the parameters beside the four of model_state.
+    if (cfg.ema_decay > 0) e.model_state += e.model_state / 2;
     const MemoryLimit host = host_memory_limit(), gpu = device == Device::CUDA ? gpu_memory_limit() : MemoryLimit{};
     check_training_fits(e, device, batch, host, gpu);
     const MemoryLimit& limit = device == Device::CUDA ? gpu : host;
@@ -141,7 +145,34 @@ std::string distribution_line(const TrainConfig& cfg, const dist::Communicator& 
            (cfg.check_replicas > 0 ? "; replicas compared every " + std::to_string(cfg.check_replicas) + " steps" : "");
 }
 
+// One log line with the recipe: preset, optimiser, schedule, regularisation.
+std::string recipe_line(const TrainConfig& cfg) {
+    std::string s = "recipe: preset " + cfg.preset + ", AdamW lr " + fmt("%g", cfg.adamw.lr) + " weight decay " +
+                    fmt("%g", cfg.adamw.weight_decay) + ", ";
+    s += cfg.schedule == LrSchedule::COSINE
+             ? "cosine schedule" + (cfg.warmup_epochs > 0 ? " after " + fmt("%g", cfg.warmup_epochs) + " warm-up epochs"
+                                                          : std::string())
+             : "plateau schedule (patience " + std::to_string(cfg.plateau.patience) + ")";
+    s += ", early stopping patience " + std::to_string(cfg.early.patience) + ", at most " + std::to_string(cfg.epochs) +
+         " epochs";
+    if (cfg.ema_decay > 0) s += ", weight average (EMA) decay " + fmt("%g", cfg.ema_decay);
+    if (cfg.label_smoothing > 0) s += ", label smoothing " + fmt("%g", cfg.label_smoothing);
+    if (cfg.tta > 1) s += ", " + std::to_string(cfg.tta) + " test-time views";
+    if (cfg.calibrate) s += ", temperature calibration";
+    return s;
+}
+
 }  // namespace
+
+double cosine_schedule_lr(const TrainingRun& run, int64_t step) {
+    const int64_t per_epoch = run.train_loader.batches_per_epoch();
+    CosineConfig c;
+    c.base_lr = run.cfg.adamw.lr;
+    c.min_lr = run.cfg.plateau.min_lr;
+    c.total_steps = per_epoch * run.cfg.epochs;
+    c.warmup_steps = int64_t(std::llround(run.cfg.warmup_epochs * double(per_epoch)));
+    return cosine_lr(c, step);
+}
 
 TrainingRun::TrainingRun(const TrainConfig& config, dist::Communicator& communicator)
     : cfg(config),
@@ -157,7 +188,8 @@ TrainingRun::TrainingRun(const TrainConfig& config, dist::Communicator& communic
                    &bad_files),
       val_loader(ds.split(Split::VAL), eval_pipeline, eval_loader_config, &bad_files),
       model(cfg.model, device, cfg.seed),
-      head(cfg.model.loss, batch_per_rank, cfg.model.num_classes, device),
+      head(cfg.model.loss, batch_per_rank, cfg.model.num_classes, device, float(cfg.label_smoothing)),
+      eval_head(cfg.model.loss, batch_per_rank, cfg.model.num_classes, device),
       opt(*model.store, cfg.adamw),
       plateau(cfg.plateau),
       early(cfg.early),
@@ -172,10 +204,12 @@ TrainingRun::TrainingRun(const TrainConfig& config, dist::Communicator& communic
                  ", a fine-tuning learning rate; pass --init weights or a larger --lr (e.g. 1e-3)");
     }
     model.plan(batch_per_rank, device);
+    if (cfg.ema_decay > 0) ema = std::make_unique<WeightEma>(model, cfg.ema_decay);
     if (!cfg.resume.empty()) {
         // Every rank reads the checkpoint (the schedules and the position in
-        // the epoch); the tensors are then rank 0's, broadcast below.
-        load_checkpoint(cfg.resume, model, opt, plateau, early, prog, cfg.seed, cfg.batch);
+        // the epoch, the weight average); the tensors are then rank 0's,
+        // broadcast below.
+        load_checkpoint(cfg.resume, model, opt, plateau, early, prog, cfg.seed, cfg.batch, ema.get());
         // history.csv may lag the checkpoint (a kill between the two writes): make them agree now.
         if (comm.is_root())
             write_file_atomic((fs::path(cfg.out) / "history.csv").string(), history_csv(prog.history));
@@ -187,12 +221,15 @@ TrainingRun::TrainingRun(const TrainConfig& config, dist::Communicator& communic
              "x" + std::to_string(cfg.model.in_channels) + ", batch " + std::to_string(cfg.batch) + ", device " +
              device_name(device) + (device == Device::CUDA ? " (kernels " + kernel_spec(ctx) + ")" : "") + ", " +
              std::to_string(cfg.workers) + " loader workers");
+    log.line(recipe_line(cfg));
     if (comm.size() > 1) {
         if (cfg.sync_bn && device == Device::CUDA)
             throw ContractError("--sync-bn averages batch-norm statistics on CPU ranks only (docs/distributed.md); "
                                 "on GPUs train without it (per-rank statistics)");
         // Identical replicas from the start, whatever each rank read or drew.
         broadcast_model_state(comm, model, opt, ctx);
+        // A fresh average starts from the broadcast weights; a resumed one is the checkpoint's on every rank.
+        if (ema && cfg.resume.empty()) ema->reset_from_model();
         if (cfg.sync_bn) sync_bn = std::make_unique<CommunicatorSums>(comm);
         log.line(distribution_line(cfg, comm, batch_per_rank, device));
     }
@@ -210,7 +247,7 @@ void TrainingRun::save_checkpoint_or_stop(const std::string& path) {
     // A checkpoint that cannot be written (disk full, quota, I/O error) stops
     // the run: training on would only produce more work that cannot be saved.
     try {
-        save_checkpoint(path, model, opt, plateau, early, prog, cfg.seed, cfg.batch);
+        save_checkpoint(path, model, opt, plateau, early, prog, cfg.seed, cfg.batch, ema.get());
     } catch (const IoError& e) {
         throw IoError(std::string(e.what()) + "\n  training stopped at epoch " + std::to_string(prog.epoch) + "; " +
                       (fs::exists(last_path) ? "once the problem is fixed, continue from the last complete checkpoint "

@@ -2,12 +2,17 @@
 // train() (train/trainer.cpp) calls them:
 //   setup         TrainingRun's constructor: output folder, log, device, data
 //                 (checked for both classes and for memory), loaders, model
-//                 (--init), loss head, optimizer and schedules (--resume);
-//                 on N ranks, rank 0's state broadcast to all;
-//   run_epoch     the training steps of one epoch (train/epoch.cpp);
-//   end_of_epoch  validation, schedule, checkpoints, history and curves;
-//   final_report  the best weights on test (or val): report.txt, metrics.json
-//                 (train/final_report.cpp).
+//                 (--init), loss heads, optimizer, weight average (--ema) and
+//                 schedules (--resume); on N ranks, rank 0's state
+//                 broadcast to all;
+//   run_epoch     the training steps of one epoch, each followed by the
+//                 weight average's update (train/epoch.cpp);
+//   end_of_epoch  validation (of the average too, with --ema), schedule,
+//                 checkpoints, history and curves;
+//   final_report  the best weights on test (or val), thresholds and the
+//                 temperature chosen on val: report.txt, metrics.json,
+//                 reliability.png, and the decision settings stored in
+//                 best.safetensors (train/final_report.cpp).
 // Internal to train/: the apps see train/trainer.h.
 //
 // Data parallelism (docs/distributed.md): every rank builds a TrainingRun
@@ -25,6 +30,7 @@
 #include "dist/communicator.h"
 #include "train/checkpoint.h"
 #include "train/data_parallel.h"
+#include "train/ema.h"
 #include "train/loss_head.h"
 #include "train/model_spec.h"
 #include "train/run_log.h"
@@ -54,8 +60,10 @@ struct TrainingRun {
     BadFileLog bad_files;
     Loader train_loader, val_loader;
     Model model;
-    LossHead head;
+    LossHead head;       // training: with --label-smoothing
+    LossHead eval_head;  // validation and reports: plain cross-entropy
     AdamW opt;
+    std::unique_ptr<WeightEma> ema;  // --ema; null without
     ReduceLROnPlateau plateau;
     EarlyStopping early;
     RunProgress prog;
@@ -69,6 +77,8 @@ enum class EpochEnd { COMPLETED, INTERRUPTED, MAX_STEPS };
 // --max-steps), adding its time to prog.epoch_seconds; an interrupted or
 // stopped epoch is checkpointed to last.safetensors.
 EpochEnd run_epoch(TrainingRun& run, int epoch);
+// The learning rate of global step `step` under --schedule cosine.
+double cosine_schedule_lr(const TrainingRun& run, int64_t step);
 // Validates, steps the schedules, checkpoints and logs; true when early
 // stopping ends the run.
 bool end_of_epoch(TrainingRun& run, int epoch);

@@ -14,7 +14,7 @@ namespace {
 constexpr int kThreads = 256;
 
 __global__ void softmax_ce_kernel(const float* __restrict__ z, const int32_t* __restrict__ y, float* __restrict__ probs,
-                                  float* __restrict__ per_sample, int64_t n, int64_t k) {
+                                  float* __restrict__ per_sample, int64_t n, int64_t k, double smoothing) {
     const int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
     if (i >= n) return;
     const float* row = z + i * k;
@@ -24,14 +24,25 @@ __global__ void softmax_ce_kernel(const float* __restrict__ z, const int32_t* __
     for (int64_t j = 0; j < k; ++j) den += exp(double(row[j]) - mx);
     for (int64_t j = 0; j < k; ++j) probs[i * k + j] = float(exp(double(row[j]) - mx) / den);
     const int32_t label = y[i];
-    per_sample[i] = label >= 0 && label < k ? float(-(double(row[label]) - mx - log(den))) : NAN;
+    if (label < 0 || label >= k) {
+        per_sample[i] = NAN;
+        return;
+    }
+    const double log_den = log(den), nll = -(double(row[label]) - mx - log_den);
+    if (smoothing == 0) {
+        per_sample[i] = float(nll);
+        return;
+    }
+    double uniform = 0;  // -sum_j log p_j
+    for (int64_t j = 0; j < k; ++j) uniform += -(double(row[j]) - mx - log_den);
+    per_sample[i] = float((1 - smoothing) * nll + smoothing / double(k) * uniform);
 }
 
 __global__ void bce_kernel(const float* __restrict__ z, const int32_t* __restrict__ y, float* __restrict__ probs,
-                           float* __restrict__ per_sample, int64_t n) {
+                           float* __restrict__ per_sample, int64_t n, double smoothing) {
     const int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
     if (i >= n) return;
-    const double v = z[i], t = y[i];
+    const double v = z[i], t = (1 - smoothing) * y[i] + smoothing / 2;
     per_sample[i] = y[i] == 0 || y[i] == 1 ? float(fmax(v, 0.0) - v * t + log1p(exp(-fabs(v)))) : NAN;
     probs[i] = float(1.0 / (1.0 + exp(-v)));
 }
@@ -51,46 +62,48 @@ __global__ void mean_kernel(const float* __restrict__ per_sample, float* __restr
 }
 
 __global__ void softmax_ce_backward_kernel(const float* __restrict__ probs, const int32_t* __restrict__ y,
-                                           float* __restrict__ dz, int64_t n, int64_t k) {
+                                           float* __restrict__ dz, int64_t n, int64_t k, double smoothing) {
     const int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
     if (i >= n * k) return;
     const int64_t s = i / k, j = i % k;
-    dz[i] = float((double(probs[i]) - (j == y[s] ? 1.0 : 0.0)) / double(n));
+    const double q = (j == y[s] ? 1.0 - smoothing : 0.0) + smoothing / double(k);
+    dz[i] = float((double(probs[i]) - q) / double(n));
 }
 
 __global__ void bce_backward_kernel(const float* __restrict__ probs, const int32_t* __restrict__ y, float* __restrict__ dz,
-                                    int64_t n) {
+                                    int64_t n, double smoothing) {
     const int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
-    if (i < n) dz[i] = float((double(probs[i]) - y[i]) / double(n));
+    if (i < n) dz[i] = float((double(probs[i]) - ((1 - smoothing) * y[i] + smoothing / 2)) / double(n));
 }
 
 unsigned blocks(int64_t n) { return unsigned(ceil_div<int64_t>(n < 1 ? 1 : n, kThreads)); }
 }  // namespace
 
 void softmax_cross_entropy_forward(const float* logits, const int32_t* labels, float* probs, float* loss, float* d_scratch,
-                                   int64_t n, int64_t k, CudaStream stream) {
-    softmax_ce_kernel<<<blocks(n), kThreads, 0, stream>>>(logits, labels, probs, d_scratch, n, k);
+                                   int64_t n, int64_t k, double smoothing, CudaStream stream) {
+    softmax_ce_kernel<<<blocks(n), kThreads, 0, stream>>>(logits, labels, probs, d_scratch, n, k, smoothing);
     EFFNET_CHECK_LAUNCH("softmax_ce_kernel", "N=" << n << " K=" << k);
     mean_kernel<<<1, kThreads, 0, stream>>>(d_scratch, loss, n);
     EFFNET_CHECK_LAUNCH("mean_kernel", "N=" << n);
 }
 
 void softmax_cross_entropy_backward(const float* probs, const int32_t* labels, float* dlogits, int64_t n, int64_t k,
-                                    CudaStream stream) {
-    softmax_ce_backward_kernel<<<blocks(n * k), kThreads, 0, stream>>>(probs, labels, dlogits, n, k);
+                                    double smoothing, CudaStream stream) {
+    softmax_ce_backward_kernel<<<blocks(n * k), kThreads, 0, stream>>>(probs, labels, dlogits, n, k, smoothing);
     EFFNET_CHECK_LAUNCH("softmax_ce_backward_kernel", "N=" << n << " K=" << k);
 }
 
 void bce_with_logits_forward(const float* logits, const int32_t* labels, float* probs, float* loss, float* d_scratch,
-                             int64_t n, CudaStream stream) {
-    bce_kernel<<<blocks(n), kThreads, 0, stream>>>(logits, labels, probs, d_scratch, n);
+                             int64_t n, double smoothing, CudaStream stream) {
+    bce_kernel<<<blocks(n), kThreads, 0, stream>>>(logits, labels, probs, d_scratch, n, smoothing);
     EFFNET_CHECK_LAUNCH("bce_kernel", "N=" << n);
     mean_kernel<<<1, kThreads, 0, stream>>>(d_scratch, loss, n);
     EFFNET_CHECK_LAUNCH("mean_kernel", "N=" << n);
 }
 
-void bce_with_logits_backward(const float* probs, const int32_t* labels, float* dlogits, int64_t n, CudaStream stream) {
-    bce_backward_kernel<<<blocks(n), kThreads, 0, stream>>>(probs, labels, dlogits, n);
+void bce_with_logits_backward(const float* probs, const int32_t* labels, float* dlogits, int64_t n, double smoothing,
+                              CudaStream stream) {
+    bce_backward_kernel<<<blocks(n), kThreads, 0, stream>>>(probs, labels, dlogits, n, smoothing);
     EFFNET_CHECK_LAUNCH("bce_backward_kernel", "N=" << n);
 }
 

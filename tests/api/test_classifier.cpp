@@ -61,7 +61,7 @@ GraphResult training_graph(const std::string& weights, const std::string& image)
     load_weights(f, *model.net, WeightsMatch::EXACT, weights);
     model.plan(1, Device::CPU);
     Tensor x = Tensor::empty(Shape{1, spec.image_size, spec.image_size, spec.in_channels});
-    load_sample(Sample{image, 0, Split::TEST, "", -1}, spec.pipeline(), 0, 0, x.f32());
+    load_sample(Sample{image, 0, Split::TEST, "", -1, {}}, spec.pipeline(), 0, 0, x.f32());
     Context ctx(Device::CPU);
     const Tensor logits = model.net->forward(x, RunState{Mode::EVAL, 0, 0}, ctx);
     const Tensor& h = model.net->head_features();
@@ -241,7 +241,7 @@ TEST(PublicApi, ExplainsWithGradCamOfTheHeadActivations) {
     // The image the network saw: the training pipeline's prepared image.
     PipelineConfig pipe;
     pipe.image_size = kSize;
-    EXPECT_EQ(h.image, prepare_image(Sample{image, 0, Split::TEST, "", -1}, pipe).pixels);
+    EXPECT_EQ(h.image, prepare_image(Sample{image, 0, Split::TEST, "", -1, {}}, pipe).pixels);
 
     // The same map from the training graph's head activations.
     const GraphResult g = training_graph(files().weights, image);

@@ -17,7 +17,11 @@ TEST(Cli, BadValuesAreUsageErrors) {
                              "--kernels stem=fast", "--lr nan", "--weight-decay inf", "--val-fraction 2",
                              "--val-fraction 0.5 --test-fraction 0.5", "--dropout 1.5", "--phantoms 0",
                              "--clahe-tiles 0", "--workers 100000", "--bootstrap -1", "--plateau-factor 1",
-                             "--early-stopping-patience 0", "--classes 1000000"}) {
+                             "--early-stopping-patience 0", "--classes 1000000", "--ema 1", "--ema -0.5",
+                             "--label-smoothing 1", "--tta 0", "--tta 9", "--warmup-epochs 2",
+                             "--schedule cosine --warmup-epochs 60", "--schedule step", "--operating-point sens=2",
+                             "--operating-point maybe", "--preset fast", "--calibrate temperature --classes 3",
+                             "--auroc-ci wald"}) {
         AppResult r = run_app(bin("effnet_train") + " " + args);
         EXPECT_EQ(r.status, 2) << args << ": " << r.output;
         EXPECT_NE(r.output.find("effnet_train:"), std::string::npos) << r.output;

@@ -2,15 +2,18 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <thread>
 
 #include "data/image.h"
 #include "io/json.h"
 #include "io/safetensors.h"
 #include "run_app.h"
+#include "train/model_spec.h"
 
 using namespace effnet;
 using namespace effnet::test;
@@ -43,7 +46,8 @@ TEST(TrainEndToEnd, WritesEveryOutputWithSaneContents) {
     fs::path out = fresh("outputs");
     AppResult r = run_app(bin("effnet_train") + kTiny + " --epochs 2 --out " + out.string());
     ASSERT_EQ(r.status, 0) << r.output;
-    for (const char* f : {"best.safetensors", "last.safetensors", "history.csv", "curves.png", "report.txt", "metrics.json", "train.log"})
+    for (const char* f : {"best.safetensors", "last.safetensors", "history.csv", "curves.png", "report.txt", "metrics.json",
+                          "reliability.png", "train.log"})
         EXPECT_TRUE(fs::exists(out / f)) << f;
     // history: a header and one row per epoch
     std::string hist = slurp(out / "history.csv");
@@ -56,10 +60,17 @@ TEST(TrainEndToEnd, WritesEveryOutputWithSaneContents) {
     EXPECT_NE(rep.find("confusion matrix"), std::string::npos);
     EXPECT_NE(rep.find("AUROC"), std::string::npos);
     EXPECT_NE(rep.find("sensitivity"), std::string::npos);
+    for (const char* section : {"DeLong", "calibration (15 bins)", "operating points (thresholds chosen on val"})
+        EXPECT_NE(rep.find(section), std::string::npos) << section << "\n" << rep;
     // metrics.json parses and holds the test split's support
     json::Value m = json::parse(slurp(out / "metrics.json"));
     EXPECT_EQ(m.find("split")->text, "test");
     EXPECT_EQ(m.find("argmax")->find("n")->number, 12);
+    EXPECT_EQ(m.find("weights")->text, "trained");
+    EXPECT_TRUE(m.find("calibration")->find("before_temperature")->find("ece"));
+    // The decision threshold chosen on val is stored with the best weights.
+    EXPECT_EQ(read_safetensors((out / "best.safetensors").string()).metadata.at("effnet.threshold_rule"), "youden on val");
+    EXPECT_EQ(decode_image((out / "reliability.png").string()).width > 0, true);
     // curves.png is a real image
     GreyImage curves = decode_image((out / "curves.png").string());
     EXPECT_EQ(curves.width, 1000);
@@ -96,9 +107,12 @@ TEST(TrainEndToEnd, WritesEveryOutputWithSaneContents) {
                       (out / "x.onnx").string() + " --threshold 2").status, 2);
 }
 
-TEST(TrainEndToEnd, ResumeContinuesBitIdentically) {
-    fs::path a = fresh("resume_a"), b = fresh("resume_b");
-    const std::string cfg = kTiny + " --epochs 2 --seed 5";
+namespace {
+// Trains 2 epochs in one go (a) and as 3 steps, stopped, then resumed (b);
+// every tensor of last.safetensors and the history must be the same.
+void expect_resume_bit_identical(const std::string& name, const std::string& recipe) {
+    fs::path a = fresh(name + "_a"), b = fresh(name + "_b");
+    const std::string cfg = kTiny + " --epochs 2 --seed 5" + recipe;
     ASSERT_EQ(run_app(bin("effnet_train") + cfg + " --out " + a.string()).status, 0);
     // Stop in the middle of epoch 1 (4 steps per epoch), then continue.
     AppResult first = run_app(bin("effnet_train") + cfg + " --max-steps 3 --out " + b.string());
@@ -118,11 +132,31 @@ TEST(TrainEndToEnd, ResumeContinuesBitIdentically) {
         return out;
     };
     EXPECT_EQ(rows(slurp(a / "history.csv")), rows(slurp(b / "history.csv")));
+}
+}  // namespace
+
+TEST(TrainEndToEnd, ResumeContinuesBitIdentically) {
+    expect_resume_bit_identical("resume", "");
     // A different batch size cannot resume this state.
     AppResult wrong = run_app(bin("effnet_train") + kTiny + " --batch-size 4 --epochs 3 --seed 5 --resume " +
-                              (b / "last.safetensors").string() + " --out " + fresh("resume_c").string());
+                              (fs::temp_directory_path() / "effnet_e2e_resume_b" / "last.safetensors").string() +
+                              " --out " + fresh("resume_c").string());
     EXPECT_EQ(wrong.status, 1);
     EXPECT_NE(wrong.output.find("--batch-size 8"), std::string::npos) << wrong.output;
+}
+
+// The recipe's state survives a resume too: the weight average and the
+// trained weights beside it, the cosine schedule's position, label smoothing.
+TEST(TrainEndToEnd, ResumeWithWeightAverageAndCosineContinuesBitIdentically) {
+    expect_resume_bit_identical("resume_ema", " --ema 0.9 --schedule cosine --warmup-epochs 1 --label-smoothing 0.1");
+    const SafetensorsFile last =
+        read_safetensors((fs::temp_directory_path() / "effnet_e2e_resume_ema_b" / "last.safetensors").string());
+    EXPECT_EQ(last.metadata.at("effnet.weights"), "ema");
+    ASSERT_TRUE(last.find("blocks.1.0.conv_dw.weight"));
+    ASSERT_TRUE(last.find("optimizer.raw.blocks.1.0.conv_dw.weight"));
+    ASSERT_TRUE(last.find("optimizer.raw.bn1.running_mean"));
+    EXPECT_NE(last.find("blocks.1.0.conv_dw.weight")->bytes, last.find("optimizer.raw.blocks.1.0.conv_dw.weight")->bytes)
+        << "the average and the trained weights are different tensors";
 }
 
 TEST(TrainEndToEnd, InterruptFinishesTheStepAndCheckpoints) {
@@ -153,6 +187,79 @@ TEST(TrainEndToEnd, InterruptFinishesTheStepAndCheckpoints) {
     SafetensorsFile ck = read_safetensors((out / "last.safetensors").string());
     EXPECT_TRUE(ck.metadata.count("train.step_in_epoch"));
     EXPECT_TRUE(ck.find("optimizer.exp_avg_sq"));
+}
+
+// The decision settings stored by --calibrate and --operating-point are what
+// effnet_eval and effnet_predict apply; --compare pairs two models; a CSV's
+// sex column becomes subgroups.
+TEST(TrainEndToEnd, StoredTemperatureAndThresholdReachEvalAndPredict) {
+    fs::path out = fresh("calibrated");
+    AppResult r = run_app(bin("effnet_train") + kTiny + " --epochs 1 --calibrate temperature --operating-point sens=0.8 --tta 2 --out " +
+                          out.string());
+    ASSERT_EQ(r.status, 0) << r.output;
+    const std::string best = (out / "best.safetensors").string();
+    const SafetensorsFile f = read_safetensors(best);
+    ASSERT_TRUE(f.metadata.count("effnet.temperature"));
+    EXPECT_EQ(f.metadata.at("effnet.threshold_rule"), "sens=0.8 on val");
+    const std::string rep = slurp(out / "report.txt");
+    EXPECT_NE(rep.find("temperature scaling: T = "), std::string::npos) << rep;
+    EXPECT_NE(rep.find("2 test-time views"), std::string::npos) << rep;
+    json::Value m = json::parse(slurp(out / "metrics.json"));
+    EXPECT_EQ(m.find("tta_views")->number, 2);
+    EXPECT_EQ(m.find("temperature")->find("from")->text, "fitted on val");
+
+    // Images with a CSV that names each one's sex.
+    fs::path ph = fresh("calibrated_images");
+    ASSERT_EQ(run_app(bin("effnet_phantoms") + " --count 24 --size 32 --out " + ph.string()).status, 0);
+    std::string csv = "path,label,split,sex\n";
+    int i = 0;
+    for (auto& e : fs::recursive_directory_iterator(ph))
+        if (e.path().extension() == ".png")
+            csv += e.path().string() + "," + e.path().parent_path().filename().string() + ",test," +
+                   (i++ % 2 ? "F" : "M") + "\n";
+    std::ofstream(ph / "labels.csv") << csv;
+    fs::path eval_out = fresh("calibrated_eval");
+    AppResult ev = run_app(bin("effnet_eval") + " --weights " + best + " --data " + (ph / "labels.csv").string() +
+                           " --compare " + (out / "last.safetensors").string() + " --out " + eval_out.string());
+    ASSERT_EQ(ev.status, 0) << ev.output;
+    for (const char* s : {"stored with the weights (sens=0.8 on val)", "temperature scaling: T = ", "stored with the weights",
+                          "subgroups", "sex=F", "sex=M", "comparison with", "paired DeLong"})
+        EXPECT_NE(ev.output.find(s), std::string::npos) << s << "\n" << ev.output;
+    EXPECT_TRUE(fs::exists(eval_out / "reliability.png"));
+    json::Value em = json::parse(slurp(eval_out / "metrics.json"));
+    EXPECT_EQ(em.find("best_epoch")->type, json::Value::Type::NUL);
+    EXPECT_EQ(em.find("subgroups")->find("groups")->items.size(), 2u);
+    EXPECT_EQ(em.find("comparison")->find("images")->number, 24);
+    // The same keys as effnet_train's metrics.json.
+    std::vector<std::string> train_keys, eval_keys;
+    for (auto& [k, v] : m.members) train_keys.push_back(k);
+    for (auto& [k, v] : em.members) eval_keys.push_back(k);
+    EXPECT_EQ(train_keys, eval_keys);
+
+    // effnet_predict labels with the stored threshold: moved to 0 and to 1,
+    // every label follows; a huge temperature pulls every probability to 1/2.
+    auto labels_with = [&](double threshold, double temperature) {
+        DecisionSettings s;
+        s.has_threshold = true;
+        s.threshold = threshold;
+        s.has_temperature = true;
+        s.temperature = temperature;
+        store_decision_settings(best, s);
+        AppResult pr = run_app(bin("effnet_predict") + " --weights " + best + " " + ph.string());
+        EXPECT_EQ(pr.status, 0) << pr.output;
+        return pr.output;
+    };
+    const std::string all_one = labels_with(0.0, 1), none = labels_with(1.0, 1), flat = labels_with(0.5, 1000);
+    EXPECT_EQ(std::count(all_one.begin(), all_one.end(), '\n'), 25);
+    EXPECT_EQ(all_one.find(",0\n"), std::string::npos) << all_one;
+    EXPECT_EQ(none.find(",1\n"), std::string::npos) << none;
+    std::istringstream lines(flat);
+    std::string line;
+    std::getline(lines, line);  // header
+    while (std::getline(lines, line)) {
+        const double p = std::stod(line.substr(line.find(',') + 1));
+        EXPECT_NEAR(p, 0.5, 0.01) << line;
+    }
 }
 
 TEST(TrainEndToEnd, DivergingLossStopsWithAClearError) {

@@ -62,6 +62,13 @@ TEST(Dataset, CsvRelativePathsSplitsAndBadRows) {
     EXPECT_EQ(ds.samples[0].path, (d / "imgs" / "a.png").string());
     EXPECT_EQ(ds.samples[1].split, Split::VAL);
     EXPECT_EQ(ds.samples[2].group, "p3");
+    EXPECT_TRUE(ds.samples[0].metadata.empty());
+    // Optional subgroup columns, by name; empty and "Unknown" values give nothing.
+    write_text(d / "meta.csv", "path,Sex,label,age,view,projection\nimgs/a.png,F,1,71,frontal,PA\nimgs/b.png,Unknown,0,,,AP\n");
+    Dataset meta = load_dataset((d / "meta.csv").string());
+    using Meta = std::vector<std::pair<std::string, std::string>>;
+    EXPECT_EQ(meta.samples[0].metadata, (Meta{{"sex", "F"}, {"age", "71"}, {"view", "frontal"}, {"projection", "PA"}}));
+    EXPECT_EQ(meta.samples[1].metadata, (Meta{{"projection", "AP"}}));
     write_text(d / "bad.csv", "path,label\nimgs/a.png,1\nimgs/b.png,maybe\n");
     try {
         load_dataset((d / "bad.csv").string());
@@ -112,6 +119,10 @@ TEST(Dataset, NihDataEntryByPositionWithPatientSplits) {
     for (auto& [patient, splits] : splits_of) EXPECT_EQ(splits.size(), 1u) << patient;
     EXPECT_GT(ds.count(Split::VAL), 0);
     EXPECT_GT(ds.count(Split::TEST), 0);
+    // Subgroup metadata: sex, age and the view position of every row.
+    using Meta = std::vector<std::pair<std::string, std::string>>;
+    EXPECT_EQ(ds.samples[0].metadata, (Meta{{"sex", "M"}, {"age", "50"}, {"projection", "PA"}}));
+    EXPECT_EQ(ds.samples[2].metadata, (Meta{{"sex", "M"}, {"age", "50"}, {"projection", "AP"}}));
     opts.pa_only = true;
     EXPECT_EQ(load_dataset((d / "Data_Entry_2017.csv").string(), opts).samples.size(), 60u);
     opts.other_findings_negative = true;
@@ -136,6 +147,8 @@ TEST(Dataset, CheXpertUncertainPolicies) {
     EXPECT_EQ(ds.samples[1].label, 1);
     EXPECT_EQ(ds.samples[1].group, "patient00002");
     EXPECT_EQ(ds.samples[0].path, (d / "CheXpert-v1.0-small/train/patient00001/study1/view1_frontal.jpg").string());
+    using Meta = std::vector<std::pair<std::string, std::string>>;
+    EXPECT_EQ(ds.samples[1].metadata, (Meta{{"sex", "F"}, {"age", "87"}, {"view", "frontal"}, {"projection", "AP"}}));
     o.uncertain = UncertainPolicy::ONE;
     Dataset one = load_dataset(csv, o);
     EXPECT_EQ(one.samples.size(), 4u);

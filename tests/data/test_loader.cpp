@@ -92,7 +92,7 @@ TEST(Loader, BadFilesAreSkippedAndCountedOrStopUnderStrict) {
         fs::path p = d / ("img" + std::to_string(i) + ".png");
         if (i == 2) write_bytes(p, {1, 2, 3});  // corrupt
         else if (i != 4) write_grey_png(p, 40, 30, std::vector<uint8_t>(1200, uint8_t(20 * i)));
-        samples.push_back({p.string(), i % 2, Split::TRAIN, "", -1});  // img4.png is missing
+        samples.push_back({p.string(), i % 2, Split::TRAIN, "", -1, {}});  // img4.png is missing
     }
     LoaderConfig c;
     c.batch_size = 4;

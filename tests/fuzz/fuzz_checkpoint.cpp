@@ -1,5 +1,6 @@
 // Checkpoint metadata and weights as --resume, --init, effnet_eval and
-// effnet_predict read them: the model spec, the training state (epoch,
+// effnet_predict read them: the model spec, the decision settings
+// (temperature, threshold), the training state (epoch,
 // counters, learning rate, history), the scheduler and early-stopping state,
 // and loading tensors into a model by name, shape and dtype with the
 // non-finite check. The model is a small Linear layer so each input is fast.
@@ -22,6 +23,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         return 0;
     }
     fuzz::expect_only_reported_errors([&] { ModelSpec::from_metadata(f.metadata, "fuzz.safetensors"); });
+    fuzz::expect_only_reported_errors([&] { read_decision_settings(f.metadata, "fuzz.safetensors"); });
     fuzz::expect_only_reported_errors([&] { read_training_state(f.metadata, "fuzz.safetensors"); });
     fuzz::expect_only_reported_errors([&] {
         ReduceLROnPlateau plateau;

@@ -258,7 +258,7 @@ TEST_P(OnnxRuntimeMatch, LogitsMatchEffnet) {
     o.pipeline.phantom_seed = 3;
     Tensor x = Tensor::empty(Shape{n, s, s, ch});
     for (int64_t i = 0; i < n; ++i) {
-        Sample sample{"phantom:" + std::to_string(i), 0, Split::TEST, "", i};
+        Sample sample{"phantom:" + std::to_string(i), 0, Split::TEST, "", i, {}};
         load_sample(sample, o.pipeline, 0, 0, x.f32() + i * s * s * ch);
     }
     Context ctx(Device::CPU);

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <vector>
 
 #include "optim/schedule.h"
@@ -112,4 +113,29 @@ TEST(EarlyStopping, MinDeltaAndMaxMode) {
     EXPECT_FALSE(e.step(0.705, 1));  // +0.005 < min_delta
     EXPECT_TRUE(e.step(0.709, 2));
     EXPECT_EQ(e.best_epoch(), 0);
+}
+
+// Cosine with linear warm-up (optim/schedule.h), values worked by hand:
+// base 1e-3, min 1e-5, 2 warm-up steps of 10.
+TEST(CosineSchedule, WarmupThenHalfCosineToTheFloor) {
+    const CosineConfig c{1e-3, 1e-5, 2, 10};
+    EXPECT_DOUBLE_EQ(cosine_lr(c, 0), 0.5e-3);  // (0 + 1) / 2 of the base
+    EXPECT_DOUBLE_EQ(cosine_lr(c, 1), 1e-3);
+    EXPECT_DOUBLE_EQ(cosine_lr(c, 2), 1e-3);  // the cosine's start: cos(0) = 1
+    // Half-way through the 8 cosine steps: (1 + cos(pi/2)) / 2 = 1/2.
+    EXPECT_NEAR(cosine_lr(c, 6), 1e-5 + (1e-3 - 1e-5) * 0.5, 1e-18);
+    // One step before the end: (1 + cos(7 pi / 8)) / 2.
+    EXPECT_NEAR(cosine_lr(c, 9), 1e-5 + (1e-3 - 1e-5) * (1 + std::cos(7 * M_PI / 8)) / 2, 1e-18);
+    EXPECT_DOUBLE_EQ(cosine_lr(c, 10), 1e-5);
+    EXPECT_DOUBLE_EQ(cosine_lr(c, 1000), 1e-5);  // past the end: the floor
+    for (int64_t t = 2; t < 10; ++t) EXPECT_GT(cosine_lr(c, t), cosine_lr(c, t + 1)) << "not decreasing at " << t;
+}
+
+TEST(CosineSchedule, NoWarmupStartsAtTheBaseAndBadConfigsAreRefused) {
+    const CosineConfig c{2e-3, 0, 0, 4};
+    EXPECT_DOUBLE_EQ(cosine_lr(c, 0), 2e-3);
+    EXPECT_NEAR(cosine_lr(c, 2), 1e-3, 1e-18);
+    EXPECT_THROW(cosine_lr(CosineConfig{1e-3, 0, 5, 5}, 0), ContractError);   // warm-up fills the run
+    EXPECT_THROW(cosine_lr(CosineConfig{1e-3, 2e-3, 0, 5}, 0), ContractError);  // floor above the base
+    EXPECT_THROW(cosine_lr(CosineConfig{1e-3, 0, 0, 5}, -1), ContractError);
 }
