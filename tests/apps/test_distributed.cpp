@@ -141,6 +141,31 @@ TEST(Distributed, TwoRanksWithSyncBnMatchOneProcessAndOnlyRankZeroWrites) {
     expect_within_reduction_tolerance(weight_distance(one / "last.safetensors", two / "last.safetensors"), 4);
 }
 
+// The number after `label` in report.txt (NAN when absent).
+double report_number(const fs::path& dir, const std::string& label) {
+    const std::string text = slurp(dir / "report.txt");
+    const size_t at = text.find(label);
+    return at == std::string::npos ? NAN : std::stod(text.substr(at + label.size()));
+}
+
+// The final evaluation's gathered logits and tags feed the temperature fit,
+// the test-time views and the weight average exactly as in one process.
+TEST(Distributed, TwoRanksCalibrateAverageAndViewLikeOneProcess) {
+    SKIP_WITHOUT_MPIRUN();
+    const std::string flags = kRun + " --sync-bn --ema 0.5 --tta 2 --calibrate temperature --out ";
+    const fs::path one = fresh("clinical_one"), two = fresh("clinical_two");
+    AppResult a = run_app(bin("effnet_train") + flags + one.string());
+    ASSERT_EQ(a.status, 0) << a.output;
+    AppResult b = run_app(mpirun(2) + bin("effnet_train") + flags + two.string());
+    ASSERT_EQ(b.status, 0) << b.output;
+    EXPECT_NE(slurp(two / "report.txt").find("test split (8 images)"), std::string::npos);
+    for (const char* label : {"temperature scaling: T = ", "NLL on val ", "AUROC "}) {
+        const double x = report_number(one, label), y = report_number(two, label);
+        ASSERT_TRUE(std::isfinite(x) && std::isfinite(y)) << label << "\n" << slurp(two / "report.txt");
+        EXPECT_NEAR(y, x, 1e-2 * std::abs(x)) << label;
+    }
+}
+
 TEST(Distributed, ResumesOnOneRankFromATwoRankCheckpoint) {
     SKIP_WITHOUT_MPIRUN();
     const fs::path one = one_process_run(), out = fresh("resumed");
