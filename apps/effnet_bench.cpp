@@ -48,7 +48,9 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-double since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
+double since(Clock::time_point t) {
+    return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
+}
 
 double peak_rss_mib() {
     std::ifstream f("/proc/self/status");
@@ -67,7 +69,9 @@ std::vector<std::pair<std::string, Layer*>> flat_layers(EfficientNet& net) {
     std::vector<std::pair<std::string, Layer*>> out;
     int unnamed = 0;
     for (auto& [name, layer] : net.execution_order())
-        out.emplace_back(name.empty() ? "(" + layer->kind() + " " + std::to_string(++unnamed) + ")" : name, layer);
+        out.emplace_back(
+            name.empty() ? "(" + layer->kind() + " " + std::to_string(++unnamed) + ")" : name,
+            layer);
     return out;
 }
 
@@ -77,7 +81,8 @@ using Report = BenchReport;
 // overhead costs the eager step. A replay repeats the captured step's AdamW
 // bias correction and dropout masks, so this is a timing, not training.
 // The CPU-only build has no graphs (and no CUDA context to call this with).
-void bench_graph_step(const std::function<void()>& enqueue_step, int steps, Context& ctx, Report& rep) {
+void bench_graph_step(const std::function<void()>& enqueue_step, int steps, Context& ctx,
+                      Report& rep) {
     if constexpr (kWithCuda) {
         gpu::Graph graph;
         try {
@@ -98,13 +103,14 @@ void bench_graph_step(const std::function<void()>& enqueue_step, int steps, Cont
             ctx.synchronize();
             ms.push_back(since(t));
         }
-        rep.number("train_ms_per_step_graph", median(ms), "training step replayed as a CUDA graph (median)", "ms");
+        rep.number("train_ms_per_step_graph", median(ms),
+                   "training step replayed as a CUDA graph (median)", "ms");
     }
 }
 
 // Per-layer times of the training step at `batch`, in the order the step runs them.
-void layer_table(Model& model, const Tensor& x, LossHead& head, const Tensor& y, int64_t batch, int steps, Context& ctx,
-                 Report& rep) {
+void layer_table(Model& model, const Tensor& x, LossHead& head, const Tensor& y, int64_t batch,
+                 int steps, Context& ctx, Report& rep) {
     auto list = flat_layers(*model.net);
     std::map<std::string, std::pair<double, double>> t;
     for (int r = 0; r < steps; ++r) {
@@ -128,12 +134,14 @@ void layer_table(Model& model, const Tensor& x, LossHead& head, const Tensor& y,
     for (auto& [n, fb] : t) total += fb.first + fb.second;
     rep.text << "\nper-layer time, batch " << batch << " (mean of " << steps << " steps)\n";
     char b[160];
-    std::snprintf(b, sizeof b, "%-14s %-22s %10s %10s %7s\n", "layer", "output", "fwd ms", "bwd ms", "share");
+    std::snprintf(b, sizeof b, "%-14s %-22s %10s %10s %7s\n", "layer", "output", "fwd ms", "bwd ms",
+                  "share");
     rep.text << b;
     for (auto& [name, l] : list) {
         auto fb = t[name];
-        std::snprintf(b, sizeof b, "%-14s %-22s %10.2f %10.2f %6.1f%%\n", name.c_str(), l->output_shape().str().c_str(),
-                      fb.first / steps, fb.second / steps, 100.0 * (fb.first + fb.second) / total);
+        std::snprintf(b, sizeof b, "%-14s %-22s %10.2f %10.2f %6.1f%%\n", name.c_str(),
+                      l->output_shape().str().c_str(), fb.first / steps, fb.second / steps,
+                      100.0 * (fb.first + fb.second) / total);
         rep.text << b;
     }
 }
@@ -182,14 +190,14 @@ void pass_table(InferenceModel& fast, const float* x, int64_t n, int runs, Repor
         total += sum[i].ms;
         total_best += best[i].ms;
     }
-    rep.text << "\nfast-path time per pass, batch " << n << " (" << runs << " runs, " << fast.shape().threads
-             << " threads; a pass ends at the barrier after it)\n";
+    rep.text << "\nfast-path time per pass, batch " << n << " (" << runs << " runs, "
+             << fast.shape().threads << " threads; a pass ends at the barrier after it)\n";
     char b[160];
     std::snprintf(b, sizeof b, "%-34s %10s %10s %7s\n", "pass", "mean ms", "min ms", "share");
     rep.text << b;
     for (size_t i = 0; i < sum.size(); ++i) {
-        std::snprintf(b, sizeof b, "%-34s %10.3f %10.3f %6.1f%%\n", sum[i].name.c_str(), sum[i].ms / runs, best[i].ms,
-                      100.0 * best[i].ms / total_best);
+        std::snprintf(b, sizeof b, "%-34s %10.3f %10.3f %6.1f%%\n", sum[i].name.c_str(),
+                      sum[i].ms / runs, best[i].ms, 100.0 * best[i].ms / total_best);
         rep.text << b;
     }
     std::snprintf(b, sizeof b, "%-34s %10.3f %10.3f\n", "total", total / runs, total_best);
@@ -198,7 +206,8 @@ void pass_table(InferenceModel& fast, const float* x, int64_t n, int runs, Repor
 
 // Inference on the CPU: the fast path at batch 1 (latency, then peak memory)
 // and at `batch` (throughput).
-void bench_fast_path(Model& model, int64_t batch, int steps, int latency_runs, bool layers, Report& rep) {
+void bench_fast_path(Model& model, int64_t batch, int steps, int latency_runs, bool layers,
+                     Report& rep) {
     const ModelSpec& spec = model.spec;
     const int64_t S = spec.image_size;
     InferenceShape shape;
@@ -210,31 +219,38 @@ void bench_fast_path(Model& model, int64_t batch, int steps, int latency_runs, b
     std::vector<float> logits(size_t(batch * spec.num_classes));
     {
         InferenceModel fast(*model.net, shape);
-        const Timing lat = time_runs([&] { fast.run(x.data(), 1, logits.data()); }, 3, latency_runs);
-        rep.number("infer_latency_ms_batch1", lat.median_ms, "inference latency, batch 1 (median)", "ms");
-        rep.number("infer_latency_ms_batch1_min", lat.min_ms, "inference latency, batch 1 (min)", "ms");
-        rep.number("infer_cpu_ms_batch1", lat.cpu_ms, "CPU time of a batch-1 inference (median, all threads)", "ms");
-        rep.number("peak_rss_mib_infer_batch1", peak_rss_mib(), "peak resident memory after batch-1 inference", "MiB");
+        const Timing lat =
+            time_runs([&] { fast.run(x.data(), 1, logits.data()); }, 3, latency_runs);
+        rep.number("infer_latency_ms_batch1", lat.median_ms, "inference latency, batch 1 (median)",
+                   "ms");
+        rep.number("infer_latency_ms_batch1_min", lat.min_ms, "inference latency, batch 1 (min)",
+                   "ms");
+        rep.number("infer_cpu_ms_batch1", lat.cpu_ms,
+                   "CPU time of a batch-1 inference (median, all threads)", "ms");
+        rep.number("peak_rss_mib_infer_batch1", peak_rss_mib(),
+                   "peak resident memory after batch-1 inference", "MiB");
         rep.number("infer_planned_mib_batch1", double(fast.planned_bytes()) / (1 << 20),
                    "fast path at batch 1: weights + arena + scratch", "MiB");
         if (layers) pass_table(fast, x.data(), 1, std::max(10, latency_runs), rep);
     }
     shape.max_batch = batch;
     InferenceModel fast(*model.net, shape);
-    const Timing thr = time_runs([&] { fast.run(x.data(), batch, logits.data()); }, 1, std::max(3, steps));
+    const Timing thr =
+        time_runs([&] { fast.run(x.data(), batch, logits.data()); }, 1, std::max(3, steps));
     const std::string b = std::to_string(batch);
-    rep.number("infer_images_per_s", 1000.0 * double(batch) / thr.median_ms, "inference throughput, batch " + b + " (median)",
-               "images/s");
-    rep.number("infer_images_per_s_best", 1000.0 * double(batch) / thr.min_ms, "inference throughput, batch " + b + " (best run)",
-               "images/s");
-    rep.number("infer_cpu_ms_batch", thr.cpu_ms, "CPU time of a batch-" + b + " inference (median, all threads)", "ms");
-    rep.number("infer_planned_mib", double(fast.planned_bytes()) / (1 << 20), "fast path at batch " + b + ": weights + arena + scratch",
-               "MiB");
+    rep.number("infer_images_per_s", 1000.0 * double(batch) / thr.median_ms,
+               "inference throughput, batch " + b + " (median)", "images/s");
+    rep.number("infer_images_per_s_best", 1000.0 * double(batch) / thr.min_ms,
+               "inference throughput, batch " + b + " (best run)", "images/s");
+    rep.number("infer_cpu_ms_batch", thr.cpu_ms,
+               "CPU time of a batch-" + b + " inference (median, all threads)", "ms");
+    rep.number("infer_planned_mib", double(fast.planned_bytes()) / (1 << 20),
+               "fast path at batch " + b + ": weights + arena + scratch", "MiB");
     if (layers) pass_table(fast, x.data(), batch, std::max(2, steps), rep);
 }
 
-int bench_model(const ModelSpec& spec, int64_t batch, int steps, int warmup, int latency_runs, bool layers,
-                bool inference_only, Device dev, Report& rep) {
+int bench_model(const ModelSpec& spec, int64_t batch, int steps, int warmup, int latency_runs,
+                bool layers, bool inference_only, Device dev, Report& rep) {
     Context ctx(dev);
     Model model(spec, dev, 1);
     // On the CPU the inference rows are the fast path's, measured before the
@@ -270,8 +286,10 @@ int bench_model(const ModelSpec& spec, int64_t batch, int steps, int warmup, int
             ms.push_back(since(t));
         }
         const double step_ms = median(ms);
-        rep.number("train_ms_per_step", step_ms, "training step, batch " + std::to_string(batch) + " (median)", "ms");
-        rep.number("train_images_per_s", 1000.0 * double(batch) / step_ms, "training throughput", "images/s");
+        rep.number("train_ms_per_step", step_ms,
+                   "training step, batch " + std::to_string(batch) + " (median)", "ms");
+        rep.number("train_images_per_s", 1000.0 * double(batch) / step_ms, "training throughput",
+                   "images/s");
         if (dev == Device::CUDA) bench_graph_step([&] { enqueue_step(0); }, steps, ctx, rep);
         if (layers) layer_table(model, x, head, y, batch, steps, ctx, rep);
     }
@@ -289,17 +307,20 @@ int bench_model(const ModelSpec& spec, int64_t batch, int steps, int warmup, int
                what + "inference throughput, batch " + std::to_string(batch), "images/s");
     Tensor x1 = x.narrow0(0, 1);
     const Timing lat = time_runs([&] { eval(x1); }, 3, latency_runs);
-    rep.number(prefix + "infer_latency_ms_batch1", lat.median_ms, what + "inference latency, batch 1 (median)", "ms");
+    rep.number(prefix + "infer_latency_ms_batch1", lat.median_ms,
+               what + "inference latency, batch 1 (median)", "ms");
     rep.number("peak_rss_mib", peak_rss_mib(), "peak resident (host) memory", "MiB");
     if (dev == Device::CUDA)
-        rep.number("peak_device_mib", double(device_allocator().stats().peak_bytes_in_use) / (1 << 20),
+        rep.number("peak_device_mib",
+                   double(device_allocator().stats().peak_bytes_in_use) / (1 << 20),
                    "peak device memory (caching allocator)", "MiB");
     return 0;
 }
 
-int bench_loader(const std::string& spec_path, const PipelineConfig& pipe, int workers, int64_t batch, int64_t limit,
-                 int64_t cache_mb, Report& rep) {
-    Dataset ds = spec_path == "phantoms" ? phantom_dataset(1, limit, 0, 0) : load_dataset(spec_path, DatasetOptions{});
+int bench_loader(const std::string& spec_path, const PipelineConfig& pipe, int workers,
+                 int64_t batch, int64_t limit, int64_t cache_mb, Report& rep) {
+    Dataset ds = spec_path == "phantoms" ? phantom_dataset(1, limit, 0, 0)
+                                         : load_dataset(spec_path, DatasetOptions{});
     std::vector<Sample> samples = ds.samples;
     if (int64_t(samples.size()) > limit) samples.resize(size_t(limit));
     LoaderConfig lc;
@@ -320,9 +341,11 @@ int bench_loader(const std::string& spec_path, const PipelineConfig& pipe, int w
         int64_t n = 0;
         while (loader.next(b)) n += b.size();
         const double ms = since(t);
-        rep.number(epoch == 0 ? "loader_first_epoch_images_per_s" : "loader_images_per_s", 1000.0 * double(n) / ms,
-                   "loader epoch " + std::to_string(epoch + 1) + ", " + std::to_string(workers) + " workers, " +
-                       std::to_string(p.image_size) + " px, cache " + std::to_string(lc.cache_mb) + " MB",
+        rep.number(epoch == 0 ? "loader_first_epoch_images_per_s" : "loader_images_per_s",
+                   1000.0 * double(n) / ms,
+                   "loader epoch " + std::to_string(epoch + 1) + ", " + std::to_string(workers) +
+                       " workers, " + std::to_string(p.image_size) + " px, cache " +
+                       std::to_string(lc.cache_mb) + " MB",
                    "images/s");
     }
     // Where a sample's time goes, single-threaded.
@@ -331,10 +354,13 @@ int bench_loader(const std::string& spec_path, const PipelineConfig& pipe, int w
     for (size_t i = 0; i < probe; ++i) {
         const Sample& s = samples[i];
         auto t0 = Clock::now();
-        GreyImage img = s.phantom >= 0 ? render_phantom(sample_phantom(1, uint64_t(s.phantom)), p.image_size) : decode_image(s.path);
+        GreyImage img = s.phantom >= 0
+                            ? render_phantom(sample_phantom(1, uint64_t(s.phantom)), p.image_size)
+                            : decode_image(s.path);
         decode += since(t0);
         t0 = Clock::now();
-        img = p.clahe ? clahe(img, p.clahe_tiles, p.clahe_tiles, p.clahe_clip) : equalize_histogram(img);
+        img = p.clahe ? clahe(img, p.clahe_tiles, p.clahe_tiles, p.clahe_clip)
+                      : equalize_histogram(img);
         equalize += since(t0);
         t0 = Clock::now();
         Plane pl = resize(to_plane(img), p.image_size, p.image_size);
@@ -344,7 +370,8 @@ int bench_loader(const std::string& spec_path, const PipelineConfig& pipe, int w
         (void)a;
         rest += since(t0);
     }
-    rep.number("decode_ms", decode / double(probe), spec_path == "phantoms" ? "render (per image)" : "decode (per image)", "ms");
+    rep.number("decode_ms", decode / double(probe),
+               spec_path == "phantoms" ? "render (per image)" : "decode (per image)", "ms");
     rep.number("equalize_ms", equalize / double(probe), "equalisation (per image)", "ms");
     rep.number("resize_ms", resize_ms / double(probe), "resize (per image)", "ms");
     rep.number("augment_ms", rest / double(probe), "augmentation (per image)", "ms");
@@ -359,7 +386,9 @@ int main(int argc, char** argv) {
         int64_t batch = 32, limit = 512, cache_mb = 1024;
         int image = 224, steps = 5, warmup = 2, latency_runs = 20, workers = 2, threads = 0;
         bool layers = false, no_augment = false, inference_only = false;
-        cli::Parser p("effnet_bench", "Measure training/inference speed, memory and per-layer time, or loader throughput.");
+        cli::Parser p(
+            "effnet_bench",
+            "Measure training/inference speed, memory and per-layer time, or loader throughput.");
         p.choice("--device", &device, {"cpu", "cuda"}, "device to measure");
         p.choice("--model", &model, {"b0", "b1", "b2", "b3"}, "EfficientNet variant");
         p.option("--batch-size", &batch, "batch for training and throughput");
@@ -367,20 +396,25 @@ int main(int argc, char** argv) {
         p.option("--steps", &steps, "timed steps");
         p.option("--warmup", &warmup, "untimed warm-up steps");
         p.option("--latency-runs", &latency_runs, "batch-1 forward passes for the latency median");
-        p.flag("--layers", &layers, "also print the per-layer (training) and per-pass (fast path) time tables");
+        p.flag("--layers", &layers,
+               "also print the per-layer (training) and per-pass (fast path) time tables");
         p.flag("--inference-only", &inference_only, "skip the training step (inference rows only)");
         p.option("--threads", &threads, "compute threads (default: OMP_NUM_THREADS or all cores)");
-        p.option("--loader", &loader, "measure the input pipeline on this dataset (or 'phantoms') instead");
+        p.option("--loader", &loader,
+                 "measure the input pipeline on this dataset (or 'phantoms') instead");
         p.option("--workers", &workers, "loader threads (with --loader)");
         p.option("--limit", &limit, "images to load (with --loader)");
         p.flag("--no-augment", &no_augment, "loader without augmentation");
-        p.option("--cache-mb", &cache_mb, "prepared-image cache of the loader (with --loader; 0: off)");
+        p.option("--cache-mb", &cache_mb,
+                 "prepared-image cache of the loader (with --loader; 0: off)");
         p.option("--json", &json_path, "also write the numbers as JSON here");
         if (!p.parse(argc, argv)) return 0;
         const Device dev = resolve_device(device);
         if (threads > 0) omp_set_num_threads(threads);
         Report rep;
-        rep.text << "effnet_bench on " << (dev == Device::CUDA ? gpu::status() : std::to_string(omp_get_max_threads()) + " CPU threads")
+        rep.text << "effnet_bench on "
+                 << (dev == Device::CUDA ? gpu::status()
+                                         : std::to_string(omp_get_max_threads()) + " CPU threads")
                  << "\n";
         if (!loader.empty()) {
             PipelineConfig pipe;

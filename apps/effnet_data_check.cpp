@@ -38,15 +38,21 @@ int main(int argc, char** argv) {
         double min_std = 8.0;
         int64_t show = 10;
         bool strict = false;
-        cli::Parser p("effnet_data_check", "Scan a dataset: usage effnet_data_check [options] DIR|CSV\n" + dicom_support());
+        cli::Parser p(
+            "effnet_data_check",
+            "Scan a dataset: usage effnet_data_check [options] DIR|CSV\n" + dicom_support());
         p.option("--image-root", &opts.image_root, "image folder for NIH/CheXpert CSVs");
-        p.option("--val-fraction", &opts.val_fraction, "val share carved from train when there is no val split");
-        p.option("--min-std", &min_std, "grey-level standard deviation below which an image is flagged low-contrast");
+        p.option("--val-fraction", &opts.val_fraction,
+                 "val share carved from train when there is no val split");
+        p.option("--min-std", &min_std,
+                 "grey-level standard deviation below which an image is flagged low-contrast");
         p.option("--show", &show, "examples listed per problem");
         p.flag("--strict", &strict, "exit with status 1 when any problem is found");
         if (!p.parse(argc, argv)) return 0;
-        if (p.positional().size() != 1) throw cli::UsageError("give exactly one dataset folder or CSV");
-        opts.val_fraction = p.given("--val-fraction") ? opts.val_fraction : 0.0;  // report the data as it is
+        if (p.positional().size() != 1)
+            throw cli::UsageError("give exactly one dataset folder or CSV");
+        opts.val_fraction =
+            p.given("--val-fraction") ? opts.val_fraction : 0.0;  // report the data as it is
         Dataset ds = load_dataset(p.positional()[0], opts);
         std::vector<FileInfo> info(ds.samples.size());
 #pragma omp parallel for schedule(dynamic, 16)
@@ -78,15 +84,18 @@ int main(int argc, char** argv) {
                   << "split   class 0  class 1    total\n";
         for (Split s : {Split::TRAIN, Split::VAL, Split::TEST}) {
             char line[96];
-            std::snprintf(line, sizeof line, "%-6s %8lld %8lld %8lld\n", split_name(s), (long long)ds.count(s, 0),
-                          (long long)ds.count(s, 1), (long long)ds.count(s));
+            std::snprintf(line, sizeof line, "%-6s %8lld %8lld %8lld\n", split_name(s),
+                          (long long)ds.count(s, 0), (long long)ds.count(s, 1),
+                          (long long)ds.count(s));
             std::cout << line;
         }
         int problems = 0;
         auto list = [&](const std::string& title, const std::vector<std::string>& items) {
             std::cout << "\n" << title << ": " << items.size() << "\n";
-            for (size_t i = 0; i < items.size() && int64_t(i) < show; ++i) std::cout << "  " << items[i] << "\n";
-            if (int64_t(items.size()) > show) std::cout << "  ... (" << items.size() - size_t(show) << " more)\n";
+            for (size_t i = 0; i < items.size() && int64_t(i) < show; ++i)
+                std::cout << "  " << items[i] << "\n";
+            if (int64_t(items.size()) > show)
+                std::cout << "  ... (" << items.size() - size_t(show) << " more)\n";
             problems += int(items.size());
         };
         std::vector<std::string> unreadable, low, dup_within, dup_across, conflicting;
@@ -113,8 +122,9 @@ int main(int argc, char** argv) {
             std::string group;
             bool across = false, conflict = false;
             for (size_t k : idx) {
-                group += (group.empty() ? "" : " = ") + ds.samples[k].path + " [" + split_name(ds.samples[k].split) +
-                         ", " + std::to_string(ds.samples[k].label) + "]";
+                group += (group.empty() ? "" : " = ") + ds.samples[k].path + " [" +
+                         split_name(ds.samples[k].split) + ", " +
+                         std::to_string(ds.samples[k].label) + "]";
                 across |= ds.samples[k].split != ds.samples[idx[0]].split;
                 conflict |= ds.samples[k].label != ds.samples[idx[0]].label;
             }
@@ -130,17 +140,21 @@ int main(int argc, char** argv) {
         if (!widths.empty()) {
             std::sort(widths.begin(), widths.end());
             std::sort(heights.begin(), heights.end());
-            std::cout << "  width  min " << widths.front() << ", median " << widths[widths.size() / 2] << ", max "
-                      << widths.back() << "\n  height min " << heights.front() << ", median " << heights[heights.size() / 2]
-                      << ", max " << heights.back() << "\n";
+            std::cout << "  width  min " << widths.front() << ", median "
+                      << widths[widths.size() / 2] << ", max " << widths.back() << "\n  height min "
+                      << heights.front() << ", median " << heights[heights.size() / 2] << ", max "
+                      << heights.back() << "\n";
             std::vector<std::pair<int, std::pair<int, int>>> common;
             for (auto& [wh, n] : sizes) common.push_back({n, wh});
             std::sort(common.rbegin(), common.rend());
             for (size_t i = 0; i < common.size() && i < 5; ++i)
-                std::cout << "  " << common[i].second.first << "x" << common[i].second.second << ": " << common[i].first
-                          << " images\n";
+                std::cout << "  " << common[i].second.first << "x" << common[i].second.second
+                          << ": " << common[i].first << " images\n";
         }
-        std::cout << "\n" << (problems ? std::to_string(problems) + " findings to review" : "no problems found") << "\n";
+        std::cout << "\n"
+                  << (problems ? std::to_string(problems) + " findings to review"
+                               : "no problems found")
+                  << "\n";
         return strict && problems ? 1 : 0;
     });
 }

@@ -16,15 +16,20 @@ int main(int argc, char** argv) {
     return cli::run_main("effnet_export", [&] {
         std::string onnx, weights, class_names;
         double threshold = -1;
-        cli::Parser p("effnet_export", "Export weights written by effnet_train as an ONNX model (opset 17, float32,\n"
-                                       "NCHW input, dynamic batch; preprocessing described in its metadata).\n"
-                                       "usage: effnet_export --onnx model.onnx --weights best.safetensors");
+        cli::Parser p(
+            "effnet_export",
+            "Export weights written by effnet_train as an ONNX model (opset 17, float32,\n"
+            "NCHW input, dynamic batch; preprocessing described in its metadata).\n"
+            "usage: effnet_export --onnx model.onnx --weights best.safetensors");
         p.option("--onnx", &onnx, "ONNX file to write (required)");
         p.option("--weights", &weights, "checkpoint or weights written by effnet_train (required)");
-        p.option("--threshold", &threshold, "operating point on P(class 1) to record (default: the checkpoint's, if any)");
-        p.option("--class-names", &class_names, "comma-separated class names (default: no_cardiomegaly,cardiomegaly)");
+        p.option("--threshold", &threshold,
+                 "operating point on P(class 1) to record (default: the checkpoint's, if any)");
+        p.option("--class-names", &class_names,
+                 "comma-separated class names (default: no_cardiomegaly,cardiomegaly)");
         if (!p.parse(argc, argv)) return 0;
-        if (onnx.empty() || weights.empty()) throw cli::UsageError("--onnx and --weights are required");
+        if (onnx.empty() || weights.empty())
+            throw cli::UsageError("--onnx and --weights are required");
         if (p.given("--threshold") && !(threshold >= 0 && threshold <= 1))
             throw cli::UsageError("--threshold must lie in [0, 1]");
 
@@ -46,8 +51,9 @@ int main(int argc, char** argv) {
             opts.threshold = decision.threshold;
         if (decision.has_temperature) opts.temperature = decision.temperature;
         write_onnx(onnx, efficientnet_to_onnx(*model.net, opts));
-        std::cout << "effnet_export: wrote " << onnx << " (" << opts.arch << ", input [batch," << spec.in_channels << ","
-                  << spec.image_size << "," << spec.image_size << "], " << spec.num_classes << " logits)\n";
+        std::cout << "effnet_export: wrote " << onnx << " (" << opts.arch << ", input [batch,"
+                  << spec.in_channels << "," << spec.image_size << "," << spec.image_size << "], "
+                  << spec.num_classes << " logits)\n";
         return 0;
     });
 }

@@ -14,7 +14,9 @@ int main(int argc, char** argv) {
         std::string out;
         int64_t count = 100, size = 256, seed = 1;
         double val = 0.2, test = 0.2;
-        cli::Parser p("effnet_phantoms", "Write synthetic chest X-ray phantoms (label 1: cardiothoracic ratio > 0.5).");
+        cli::Parser p(
+            "effnet_phantoms",
+            "Write synthetic chest X-ray phantoms (label 1: cardiothoracic ratio > 0.5).");
         p.option("--out", &out, "output folder (required)");
         p.option("--count", &count, "number of phantoms");
         p.option("--size", &size, "image side in pixels");
@@ -23,7 +25,8 @@ int main(int argc, char** argv) {
         p.option("--test-fraction", &test, "share written to test/");
         if (!p.parse(argc, argv)) return 0;
         if (out.empty()) throw cli::UsageError("--out is required");
-        if (count < 1 || size < 32 || size > 4096) throw cli::UsageError("--count must be >= 1 and --size in [32, 4096]");
+        if (count < 1 || size < 32 || size > 4096)
+            throw cli::UsageError("--count must be >= 1 and --size in [32, 4096]");
         namespace fs = std::filesystem;
         int64_t per_class[2] = {0, 0};
         for (int64_t i = 0; i < count; ++i) {
@@ -38,8 +41,8 @@ int main(int argc, char** argv) {
             write_png((dir / name).string(), img.width, img.height, 1, img.pixels.data());
             ++per_class[s.label()];
         }
-        std::cout << "wrote " << count << " phantoms to " << out << " (" << per_class[0] << " label 0, " << per_class[1]
-                  << " label 1)\n";
+        std::cout << "wrote " << count << " phantoms to " << out << " (" << per_class[0]
+                  << " label 0, " << per_class[1] << " label 1)\n";
         return 0;
     });
 }

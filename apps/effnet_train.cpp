@@ -23,11 +23,14 @@ namespace {
 // --threads says otherwise. mpirun binds each of two ranks to one core by
 // default; more threads than the binding allows would share that core.
 void set_rank_threads(const dist::Communicator& comm, int requested) {
-    const int threads = dist::threads_per_rank(int(std::thread::hardware_concurrency()), comm.local_size(), requested);
+    const int threads = dist::threads_per_rank(int(std::thread::hardware_concurrency()),
+                                               comm.local_size(), requested);
     omp_set_num_threads(threads);
     if (omp_get_num_procs() < threads && comm.local_rank() == 0)
-        std::cerr << "effnet: each rank runs " << threads << " threads but mpirun bound it to " << omp_get_num_procs()
-                  << " core(s); launch with --bind-to none (or --map-by socket) to let them spread\n";
+        std::cerr
+            << "effnet: each rank runs " << threads << " threads but mpirun bound it to "
+            << omp_get_num_procs()
+            << " core(s); launch with --bind-to none (or --map-by socket) to let them spread\n";
 }
 
 }  // namespace
@@ -42,8 +45,9 @@ int main(int argc, char** argv) {
         if (cmd.print_model) {
             Model m(c.model, Device::CPU, 0);
             m.plan(1, Device::CPU);
-            std::cout << "EfficientNet-B" << c.model.variant << ", " << c.model.num_classes << " classes, input "
-                      << c.model.image_size << "x" << c.model.image_size << "x" << c.model.in_channels << "\n"
+            std::cout << "EfficientNet-B" << c.model.variant << ", " << c.model.num_classes
+                      << " classes, input " << c.model.image_size << "x" << c.model.image_size
+                      << "x" << c.model.in_channels << "\n"
                       << model_table(*m.net);
             return 0;
         }

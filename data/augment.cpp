@@ -12,13 +12,15 @@ namespace {
 // Bilinear sample of channel `c` of an interleaved width x height x channels
 // image at (sx, sy) in pixel coordinates (pixel centres at integers);
 // `outside` where a neighbour lies beyond the edge.
-double bilinear(const float* img, int width, int height, int channels, int c, double sx, double sy, double outside) {
+double bilinear(const float* img, int width, int height, int channels, int c, double sx, double sy,
+                double outside) {
     const int x0 = int(std::floor(sx)), y0 = int(std::floor(sy));
     const double fx = sx - x0, fy = sy - y0;
     auto at = [&](int xx, int yy) {
         return xx < 0 || yy < 0 || xx >= width || yy >= height
                    ? outside
-                   : double(img[(size_t(yy) * size_t(width) + size_t(xx)) * size_t(channels) + size_t(c)]);
+                   : double(img[(size_t(yy) * size_t(width) + size_t(xx)) * size_t(channels) +
+                                size_t(c)]);
     };
     return (at(x0, y0) * (1 - fx) + at(x0 + 1, y0) * fx) * (1 - fy) +
            (at(x0, y0 + 1) * (1 - fx) + at(x0 + 1, y0 + 1) * fx) * fy;
@@ -28,11 +30,14 @@ double bilinear(const float* img, int width, int height, int channels, int c, do
 Plane augment(const Plane& src, const AugmentConfig& cfg, uint64_t seed, uint64_t stream) {
     if (!cfg.enabled) return src;
     uint64_t k = 0;
-    auto u = [&](double lo, double hi) { return lo + (hi - lo) * philox_uniform(seed, stream, k++); };
+    auto u = [&](double lo, double hi) {
+        return lo + (hi - lo) * philox_uniform(seed, stream, k++);
+    };
     const double area = u(cfg.scale_min, cfg.scale_max);
     const double log_r = u(std::log(cfg.ratio_min), std::log(cfg.ratio_max));
     const double ratio = std::exp(log_r);
-    const double cw = std::min(1.0, std::sqrt(area * ratio)), ch = std::min(1.0, std::sqrt(area / ratio));
+    const double cw = std::min(1.0, std::sqrt(area * ratio)),
+                 ch = std::min(1.0, std::sqrt(area / ratio));
     const double cx = u(cw / 2, 1 - cw / 2), cy = u(ch / 2, 1 - ch / 2);  // crop centre, normalised
     const double angle = u(-cfg.rotate_deg, cfg.rotate_deg) * 3.14159265358979323846 / 180;
     const bool flip = cfg.hflip && u(0, 1) < 0.5;
@@ -65,15 +70,16 @@ Plane augment(const Plane& src, const AugmentConfig& cfg, uint64_t seed, uint64_
 ViewTransform tta_view(int view) {
     // Zooms at the centre first, then zoomed shifts along each axis.
     static const ViewTransform kViews[kMaxTtaViews] = {
-        {1.00, 0, 0},         {1.06, 0, 0},          {1.06, -0.025, 0}, {1.06, 0.025, 0},
-        {1.06, 0, -0.025},    {1.06, 0, 0.025},      {1.03, 0, 0},      {1.10, 0, 0},
+        {1.00, 0, 0},      {1.06, 0, 0},     {1.06, -0.025, 0}, {1.06, 0.025, 0},
+        {1.06, 0, -0.025}, {1.06, 0, 0.025}, {1.03, 0, 0},      {1.10, 0, 0},
     };
-    EFFNET_CHECK(view >= 0 && view < kMaxTtaViews, "test-time view " << view << " outside [0, " << kMaxTtaViews << ")");
+    EFFNET_CHECK(view >= 0 && view < kMaxTtaViews,
+                 "test-time view " << view << " outside [0, " << kMaxTtaViews << ")");
     return kViews[view];
 }
 
-void apply_view(const float* src, float* dst, int width, int height, int channels, const float* fill,
-                const ViewTransform& t) {
+void apply_view(const float* src, float* dst, int width, int height, int channels,
+                const float* fill, const ViewTransform& t) {
     const size_t n = size_t(width) * size_t(height) * size_t(channels);
     if (t.zoom == 1 && t.dx == 0 && t.dy == 0) {
         std::copy(src, src + n, dst);

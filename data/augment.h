@@ -48,7 +48,7 @@ ViewTransform tta_view(int view);
 // dst = src seen through t, for one NHWC image of width x height x channels
 // floats; fill[c] is the value of channel c outside the source. The identity
 // transform copies exactly. dst must not overlap src.
-void apply_view(const float* src, float* dst, int width, int height, int channels, const float* fill,
-                const ViewTransform& t);
+void apply_view(const float* src, float* dst, int width, int height, int channels,
+                const float* fill, const ViewTransform& t);
 
 }  // namespace effnet

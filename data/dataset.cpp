@@ -21,7 +21,8 @@ namespace fs = std::filesystem;
 namespace {
 
 std::string lower(std::string s) {
-    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+    std::transform(s.begin(), s.end(), s.begin(),
+                   [](unsigned char c) { return char(std::tolower(c)); });
     return s;
 }
 
@@ -32,19 +33,25 @@ std::string trim(const std::string& s) {
 
 // Class folder name -> label, or -1 when the name is not a known class.
 int class_label(const std::string& name) {
-    static const std::map<std::string, int> names = {
-        {"0", 0}, {"1", 1}, {"false", 0}, {"true", 1}, {"normal", 0}, {"cardiomegaly", 1},
-        {"negative", 0}, {"positive", 1}, {"no", 0}, {"yes", 1}};
+    static const std::map<std::string, int> names = {{"0", 0},        {"1", 1},
+                                                     {"false", 0},    {"true", 1},
+                                                     {"normal", 0},   {"cardiomegaly", 1},
+                                                     {"negative", 0}, {"positive", 1},
+                                                     {"no", 0},       {"yes", 1}};
     auto it = names.find(lower(name));
     return it == names.end() ? -1 : it->second;
 }
 
 bool parse_split(const std::string& s, Split& out) {
     const std::string l = lower(trim(s));
-    if (l == "train") out = Split::TRAIN;
-    else if (l == "val" || l == "valid" || l == "validation") out = Split::VAL;
-    else if (l == "test") out = Split::TEST;
-    else return false;
+    if (l == "train")
+        out = Split::TRAIN;
+    else if (l == "val" || l == "valid" || l == "validation")
+        out = Split::VAL;
+    else if (l == "test")
+        out = Split::TEST;
+    else
+        return false;
     return true;
 }
 
@@ -73,11 +80,14 @@ void load_class_folders(const fs::path& root, Split split, Dataset& ds) {
     for (auto& d : dirs) {
         const int label = class_label(d.filename().string());
         if (label < 0)
-            throw IoError(d.string() + ": class folder name not understood (use 0/1, false/true, normal/cardiomegaly, "
-                                       "negative/positive or no/yes)");
+            throw IoError(
+                d.string() +
+                ": class folder name not understood (use 0/1, false/true, normal/cardiomegaly, "
+                "negative/positive or no/yes)");
         std::vector<fs::path> files;
         for (auto& e : fs::recursive_directory_iterator(d))
-            if (e.is_regular_file() && has_image_extension(e.path().string())) files.push_back(e.path());
+            if (e.is_regular_file() && has_image_extension(e.path().string()))
+                files.push_back(e.path());
         std::sort(files.begin(), files.end());
         for (auto& f : files) ds.samples.push_back({f.string(), label, split, "", -1, {}});
     }
@@ -100,17 +110,19 @@ Dataset load_folders(const fs::path& root) {
 }
 
 // CSV with a header naming path and label (and optionally split, patient_id/patient/group).
-Dataset load_plain_csv(const std::string& path, const std::vector<std::string>& header, std::ifstream& in) {
+Dataset load_plain_csv(const std::string& path, const std::vector<std::string>& header,
+                       std::ifstream& in) {
     Dataset ds;
     ds.source = "CSV " + path;
     std::map<std::string, size_t> col;
     for (size_t i = 0; i < header.size(); ++i) col[lower(trim(header[i]))] = i;
     if (!col.count("path") || !col.count("label"))
-        bad_line(path, 1, "header must name the columns 'path' and 'label' (got '" + [&] {
-            std::string h;
-            for (auto& c : header) h += (h.empty() ? "" : ",") + c;
-            return h;
-        }() + "')");
+        bad_line(
+            path, 1, "header must name the columns 'path' and 'label' (got '" + [&] {
+                std::string h;
+                for (auto& c : header) h += (h.empty() ? "" : ",") + c;
+                return h;
+            }() + "')");
     const fs::path base = fs::path(path).parent_path();
     std::string line;
     int64_t line_no = 1;
@@ -119,7 +131,10 @@ Dataset load_plain_csv(const std::string& path, const std::vector<std::string>& 
         ++line_no;
         if (trim(line).empty()) continue;
         auto f = split_csv_line(line, path, line_no);
-        if (f.size() < need) bad_line(path, line_no, "expected at least " + std::to_string(need) + " fields, got " + std::to_string(f.size()));
+        if (f.size() < need)
+            bad_line(path, line_no,
+                     "expected at least " + std::to_string(need) + " fields, got " +
+                         std::to_string(f.size()));
         Sample s;
         const std::string p = trim(f[col["path"]]);
         if (p.empty()) bad_line(path, line_no, "empty path");
@@ -146,7 +161,8 @@ Dataset load_plain_csv(const std::string& path, const std::vector<std::string>& 
 // extension, so that a listed "00000001_000.png" finds "00000001_000.dcm".
 std::unordered_map<std::string, std::string> index_images(const fs::path& root) {
     std::unordered_map<std::string, std::string> idx;
-    if (!fs::is_directory(root)) throw IoError(root.string() + ": image folder not found (set --image-root)");
+    if (!fs::is_directory(root))
+        throw IoError(root.string() + ": image folder not found (set --image-root)");
     for (auto& e : fs::recursive_directory_iterator(root))
         if (e.is_regular_file() && has_image_extension(e.path().string())) {
             idx.emplace(e.path().filename().string(), e.path().string());
@@ -158,7 +174,8 @@ std::unordered_map<std::string, std::string> index_images(const fs::path& root) 
 Dataset load_nih(const std::string& path, std::ifstream& in, const DatasetOptions& opts) {
     Dataset ds;
     ds.source = "NIH ChestX-ray14 " + path;
-    const fs::path root = opts.image_root.empty() ? fs::path(path).parent_path() : fs::path(opts.image_root);
+    const fs::path root =
+        opts.image_root.empty() ? fs::path(path).parent_path() : fs::path(opts.image_root);
     auto images = index_images(root);
     std::string line;
     int64_t line_no = 1, unmatched = 0;
@@ -166,7 +183,10 @@ Dataset load_nih(const std::string& path, std::ifstream& in, const DatasetOption
         ++line_no;
         if (trim(line).empty()) continue;
         auto f = split_csv_line(line, path, line_no);
-        if (f.size() < 7) bad_line(path, line_no, "expected at least 7 columns (Image Index ... View Position), got " + std::to_string(f.size()));
+        if (f.size() < 7)
+            bad_line(path, line_no,
+                     "expected at least 7 columns (Image Index ... View Position), got " +
+                         std::to_string(f.size()));
         const std::string findings = trim(f[1]);
         int label;
         bool cardio = false;
@@ -175,9 +195,12 @@ Dataset load_nih(const std::string& path, std::ifstream& in, const DatasetOption
             if (e == std::string::npos) e = findings.size();
             if (findings.substr(b, e - b) == "Cardiomegaly") cardio = true;
         }
-        if (cardio) label = 1;
-        else if (findings == "No Finding" || opts.other_findings_negative) label = 0;
-        else continue;
+        if (cardio)
+            label = 1;
+        else if (findings == "No Finding" || opts.other_findings_negative)
+            label = 0;
+        else
+            continue;
         if (opts.pa_only && trim(f[6]) != "PA") continue;
         auto it = images.find(trim(f[0]));
         if (it == images.end()) it = images.find("stem:" + fs::path(trim(f[0])).stem().string());
@@ -192,19 +215,22 @@ Dataset load_nih(const std::string& path, std::ifstream& in, const DatasetOption
         ds.samples.push_back(s);
     }
     if (ds.samples.empty())
-        throw IoError(path + ": no usable rows (" + std::to_string(unmatched) + " listed images not found under " + root.string() + ")");
+        throw IoError(path + ": no usable rows (" + std::to_string(unmatched) +
+                      " listed images not found under " + root.string() + ")");
     // The archive comes in parts; images of parts not unpacked are left out, and said so.
     if (unmatched > 0)
-        ds.source += " (" + std::to_string(unmatched) + " listed images not found under " + root.string() + ", left out)";
+        ds.source += " (" + std::to_string(unmatched) + " listed images not found under " +
+                     root.string() + ", left out)";
     return ds;
 }
 
-Dataset load_chexpert(const std::string& path, const std::vector<std::string>& header, std::ifstream& in,
-                      const DatasetOptions& opts) {
+Dataset load_chexpert(const std::string& path, const std::vector<std::string>& header,
+                      std::ifstream& in, const DatasetOptions& opts) {
     Dataset ds;
     ds.source = "CheXpert " + path;
     size_t path_col = header.size(), cardio_col = header.size();
-    size_t sex_col = header.size(), age_col = header.size(), view_col = header.size(), projection_col = header.size();
+    size_t sex_col = header.size(), age_col = header.size(), view_col = header.size(),
+           projection_col = header.size();
     for (size_t i = 0; i < header.size(); ++i) {
         const std::string h = trim(header[i]);
         if (h == "Path") path_col = i;
@@ -214,19 +240,25 @@ Dataset load_chexpert(const std::string& path, const std::vector<std::string>& h
         if (h == "Frontal/Lateral") view_col = i;
         if (h == "AP/PA") projection_col = i;
     }
-    const fs::path root = opts.image_root.empty() ? fs::path(path).parent_path().parent_path() : fs::path(opts.image_root);
-    const Split split = lower(fs::path(path).filename().string()).find("valid") != std::string::npos ? Split::VAL : Split::TRAIN;
+    const fs::path root = opts.image_root.empty() ? fs::path(path).parent_path().parent_path()
+                                                  : fs::path(opts.image_root);
+    const Split split = lower(fs::path(path).filename().string()).find("valid") != std::string::npos
+                            ? Split::VAL
+                            : Split::TRAIN;
     std::string line;
     int64_t line_no = 1;
     while (std::getline(in, line)) {
         ++line_no;
         if (trim(line).empty()) continue;
         auto f = split_csv_line(line, path, line_no);
-        if (f.size() <= std::max(path_col, cardio_col)) bad_line(path, line_no, "row has too few columns");
+        if (f.size() <= std::max(path_col, cardio_col))
+            bad_line(path, line_no, "row has too few columns");
         const std::string v = trim(f[cardio_col]);
         int label;
-        if (v.empty() || v == "0" || v == "0.0") label = 0;
-        else if (v == "1" || v == "1.0") label = 1;
+        if (v.empty() || v == "0" || v == "0.0")
+            label = 0;
+        else if (v == "1" || v == "1.0")
+            label = 1;
         else if (v == "-1" || v == "-1.0") {
             if (opts.uncertain == UncertainPolicy::IGNORE) continue;
             label = opts.uncertain == UncertainPolicy::ONE;
@@ -239,7 +271,9 @@ Dataset load_chexpert(const std::string& path, const std::vector<std::string>& h
         if (p != std::string::npos) patient = rel.substr(p, rel.find('/', p) - p);
         fs::path image = root / rel;
         // CheXpert lists JPEGs; where only a DICOM of the same name is there, take it.
-        if (fs::path dcm = fs::path(image).replace_extension(".dcm"); !fs::exists(image) && fs::exists(dcm)) image = dcm;
+        if (fs::path dcm = fs::path(image).replace_extension(".dcm");
+            !fs::exists(image) && fs::exists(dcm))
+            image = dcm;
         Sample s{image.string(), label, split, patient, -1, {}};
         if (sex_col < f.size()) add_metadata(s, "sex", f[sex_col]);
         if (age_col < f.size()) add_metadata(s, "age", f[age_col]);
@@ -253,13 +287,14 @@ Dataset load_chexpert(const std::string& path, const std::vector<std::string>& h
 // Every image a CSV names must be there before any split is carved: a wrong
 // base folder would otherwise surface much later, as "the train split has no
 // images of class 0". All missing files are counted, the first few named.
-void check_listed_images(const Dataset& ds, const std::string& csv, const std::string& resolved_from) {
+void check_listed_images(const Dataset& ds, const std::string& csv,
+                         const std::string& resolved_from) {
     std::vector<std::string> bad;
     for (const Sample& s : ds.samples) {
         std::error_code ec;
         const fs::file_status st = fs::status(s.path, ec);
-        const char* why = !fs::exists(st) ? "not found"
-                          : !fs::is_regular_file(st) ? "not a file"
+        const char* why = !fs::exists(st)                       ? "not found"
+                          : !fs::is_regular_file(st)            ? "not a file"
                           : ::access(s.path.c_str(), R_OK) != 0 ? "not readable"
                                                                 : nullptr;
         if (why) bad.push_back(s.path + " (" + why + ")");
@@ -268,23 +303,28 @@ void check_listed_images(const Dataset& ds, const std::string& csv, const std::s
     std::string list;
     for (size_t i = 0; i < bad.size() && i < 10; ++i) list += "\n  " + bad[i];
     if (bad.size() > 10) list += "\n  ... and " + std::to_string(bad.size() - 10) + " more";
-    throw IoError(csv + ": " + std::to_string(bad.size()) + " of the " + std::to_string(ds.samples.size()) +
-                  " images it lists " + (bad.size() == 1 ? "is" : "are") + " missing or unreadable (relative paths are taken from " +
-                  resolved_from + "):" + list);
+    throw IoError(
+        csv + ": " + std::to_string(bad.size()) + " of the " + std::to_string(ds.samples.size()) +
+        " images it lists " + (bad.size() == 1 ? "is" : "are") +
+        " missing or unreadable (relative paths are taken from " + resolved_from + "):" + list);
 }
 
 }  // namespace
 
 bool has_image_extension(const std::string& path) {
     const std::string ext = lower(fs::path(path).extension().string());
-    return ext == ".png" || ext == ".jpg" || ext == ".jpeg" || ext == ".bmp" || ext == ".dcm" || ext == ".dicom";
+    return ext == ".png" || ext == ".jpg" || ext == ".jpeg" || ext == ".bmp" || ext == ".dcm" ||
+           ext == ".dicom";
 }
 
 const char* split_name(Split s) {
     switch (s) {
-        case Split::TRAIN: return "train";
-        case Split::VAL: return "val";
-        case Split::TEST: return "test";
+        case Split::TRAIN:
+            return "train";
+        case Split::VAL:
+            return "val";
+        case Split::TEST:
+            return "test";
     }
     return "?";
 }
@@ -302,7 +342,8 @@ int64_t Dataset::count(Split s, int label) const {
     return n;
 }
 
-std::vector<std::string> split_csv_line(const std::string& line, const std::string& file, int64_t line_no) {
+std::vector<std::string> split_csv_line(const std::string& line, const std::string& file,
+                                        int64_t line_no) {
     std::vector<std::string> out;
     std::string cur;
     bool quoted = false;
@@ -340,7 +381,8 @@ void carve_splits(Dataset& ds, const DatasetOptions& opts) {
     std::map<std::string, std::vector<size_t>> groups;
     for (size_t i = 0; i < ds.samples.size(); ++i)
         if (ds.samples[i].split == Split::TRAIN)
-            groups[ds.samples[i].group.empty() ? ds.samples[i].path : ds.samples[i].group].push_back(i);
+            groups[ds.samples[i].group.empty() ? ds.samples[i].path : ds.samples[i].group]
+                .push_back(i);
     std::vector<std::vector<size_t>> by_label[2];
     for (auto& [key, members] : groups) by_label[ds.samples[members[0]].label].push_back(members);
     for (int label = 0; label < 2; ++label) {
@@ -349,8 +391,10 @@ void carve_splits(Dataset& ds, const DatasetOptions& opts) {
             size_t j = size_t(mix64(opts.split_seed ^ mix64(uint64_t(label) * 1000003 + i)) % i);
             std::swap(g[i - 1], g[j]);
         }
-        const size_t n_test = need_test ? size_t(std::llround(opts.test_fraction * double(g.size()))) : 0;
-        const size_t n_val = need_val ? size_t(std::llround(opts.val_fraction * double(g.size()))) : 0;
+        const size_t n_test =
+            need_test ? size_t(std::llround(opts.test_fraction * double(g.size()))) : 0;
+        const size_t n_val =
+            need_val ? size_t(std::llround(opts.val_fraction * double(g.size()))) : 0;
         for (size_t i = 0; i < g.size() && i < n_test + n_val; ++i)
             for (size_t idx : g[i]) ds.samples[idx].split = i < n_test ? Split::TEST : Split::VAL;
     }
@@ -393,12 +437,17 @@ Dataset load_dataset(const std::string& spec, const DatasetOptions& opts) {
             auto header = split_csv_line(header_line, spec, 1);
             bool chexpert = false;
             for (auto& h : header) chexpert |= trim(h) == "Cardiomegaly";
-            ds = chexpert ? load_chexpert(spec, header, in, opts) : load_plain_csv(spec, header, in);
+            ds =
+                chexpert ? load_chexpert(spec, header, in, opts) : load_plain_csv(spec, header, in);
             const fs::path csv_dir = fs::path(spec).parent_path();
-            check_listed_images(ds, spec,
-                                chexpert ? (opts.image_root.empty() ? (csv_dir.parent_path().string() + ", the CSV's parent folder; set --image-root")
-                                                                    : "--image-root " + opts.image_root)
-                                         : (csv_dir.empty() ? std::string("the current folder") : csv_dir.string() + ", the CSV's folder"));
+            check_listed_images(
+                ds, spec,
+                chexpert
+                    ? (opts.image_root.empty() ? (csv_dir.parent_path().string() +
+                                                  ", the CSV's parent folder; set --image-root")
+                                               : "--image-root " + opts.image_root)
+                    : (csv_dir.empty() ? std::string("the current folder")
+                                       : csv_dir.string() + ", the CSV's folder"));
         }
     }
     if (ds.samples.empty()) throw IoError(spec + ": no images found");

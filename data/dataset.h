@@ -36,16 +36,17 @@ enum class Split { TRAIN, VAL, TEST };
 const char* split_name(Split s);
 
 struct Sample {
-    std::string path;      // image file; for phantoms "phantom:<index>"
+    std::string path;  // image file; for phantoms "phantom:<index>"
     int label = 0;
     Split split = Split::TRAIN;
     std::string group;     // patient (or near-duplicate group); empty: the path itself
     int64_t phantom = -1;  // phantom index, or -1 for a file
-    std::vector<std::pair<std::string, std::string>> metadata;  // (key, value): sex, age, view, projection
+    std::vector<std::pair<std::string, std::string>>
+        metadata;  // (key, value): sex, age, view, projection
 };
 
 struct Dataset {
-    std::string source;     // what was loaded, for logs
+    std::string source;  // what was loaded, for logs
     std::vector<Sample> samples;
     uint64_t phantom_seed = 0;
     std::vector<Sample> split(Split s) const;
@@ -58,9 +59,10 @@ struct DatasetOptions {
     double val_fraction = 0.2;   // carved from train when the source has no val split
     double test_fraction = 0.0;  // carved from train when > 0 and the source has no test split
     uint64_t split_seed = 20240601;
-    std::string image_root;      // NIH / CheXpert image folder (default: beside the CSV)
-    bool pa_only = false;        // NIH: keep only PA views
-    bool other_findings_negative = false;  // NIH: other findings count as 0 instead of being dropped
+    std::string image_root;  // NIH / CheXpert image folder (default: beside the CSV)
+    bool pa_only = false;    // NIH: keep only PA views
+    bool other_findings_negative =
+        false;  // NIH: other findings count as 0 instead of being dropped
     UncertainPolicy uncertain = UncertainPolicy::IGNORE;  // CheXpert -1 labels
 };
 
@@ -74,7 +76,8 @@ Dataset phantom_dataset(uint64_t seed, int64_t n_train, int64_t n_val, int64_t n
 bool has_image_extension(const std::string& path);
 
 // Splits one CSV line (RFC 4180 quoting). Throws IoError naming file:line on an unterminated quote.
-std::vector<std::string> split_csv_line(const std::string& line, const std::string& file, int64_t line_no);
+std::vector<std::string> split_csv_line(const std::string& line, const std::string& file,
+                                        int64_t line_no);
 
 // Moves whole groups from TRAIN to VAL/TEST (seeded), when those splits are empty.
 void carve_splits(Dataset& ds, const DatasetOptions& opts);

@@ -37,7 +37,8 @@ namespace effnet {
 bool looks_like_dicom(const std::vector<uint8_t>& bytes, const std::string& name) {
     if (bytes.size() >= 132 && std::memcmp(bytes.data() + 128, "DICM", 4) == 0) return true;
     std::string ext = std::filesystem::path(name).extension().string();
-    std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+    std::transform(ext.begin(), ext.end(), ext.begin(),
+                   [](unsigned char c) { return char(std::tolower(c)); });
     return ext == ".dcm" || ext == ".dicom";
 }
 
@@ -56,7 +57,9 @@ void init_dcmtk() {
     });
 }
 
-[[noreturn]] void refuse(const std::string& name, const std::string& what) { throw IoError(name + ": " + what); }
+[[noreturn]] void refuse(const std::string& name, const std::string& what) {
+    throw IoError(name + ": " + what);
+}
 
 // A buffer stream that, like DCMTK's file stream, can be reopened at an
 // offset. With it DCMTK defers every value longer than DCM_MaxReadLength:
@@ -66,7 +69,8 @@ void init_dcmtk() {
 // stream made from them (decode_dicom_bytes holds them throughout).
 class ReopenableBufferStream : public DcmInputBufferStream {
 public:
-    ReopenableBufferStream(const uint8_t* data, size_t size, size_t offset) : data_(data), size_(size), start_(offset) {
+    ReopenableBufferStream(const uint8_t* data, size_t size, size_t offset)
+        : data_(data), size_(size), start_(offset) {
         setBuffer(data + offset, offile_off_t(size - offset));
         setEos();
     }
@@ -85,8 +89,11 @@ private:
 
 class ReopenableBufferFactory : public DcmInputStreamFactory {
 public:
-    ReopenableBufferFactory(const uint8_t* data, size_t size, size_t offset) : data_(data), size_(size), offset_(offset) {}
-    DcmInputStream* create() const override { return new ReopenableBufferStream(data_, size_, offset_); }
+    ReopenableBufferFactory(const uint8_t* data, size_t size, size_t offset)
+        : data_(data), size_(size), offset_(offset) {}
+    DcmInputStream* create() const override {
+        return new ReopenableBufferStream(data_, size_, offset_);
+    }
     DcmInputStreamFactory* clone() const override { return new ReopenableBufferFactory(*this); }
     DcmInputStreamFactoryType ident() const override { return DFT_DcmInputFileStreamFactory; }
 
@@ -105,23 +112,29 @@ DcmInputStreamFactory* ReopenableBufferStream::newFactory() const {
 
 bool dicom_available() { return true; }
 
-std::string dicom_support() { return std::string("DICOM (.dcm) input: read through DCMTK ") + OFFIS_DCMTK_VERSION_STRING; }
+std::string dicom_support() {
+    return std::string("DICOM (.dcm) input: read through DCMTK ") + OFFIS_DCMTK_VERSION_STRING;
+}
 
-GreyImage decode_dicom_bytes(const std::vector<uint8_t>& bytes, const std::string& name, const DecodeLimits& limits) {
+GreyImage decode_dicom_bytes(const std::vector<uint8_t>& bytes, const std::string& name,
+                             const DecodeLimits& limits) {
     init_dcmtk();
     ReopenableBufferStream in(bytes.data(), bytes.size(), 0);
     DcmFileFormat file;
     file.transferInit();
     const OFCondition read = file.read(in, EXS_Unknown, EGL_noChange, DCM_MaxReadLength);
     file.transferEnd();
-    if (read.bad()) refuse(name, std::string("not DICOM, or a corrupt or truncated DICOM file (DCMTK: ") + read.text() + ")");
+    if (read.bad())
+        refuse(name, std::string("not DICOM, or a corrupt or truncated DICOM file (DCMTK: ") +
+                         read.text() + ")");
     DcmDataset* d = file.getDataset();
 
     if (!d->tagExists(DCM_PixelData)) {
         OFString sop;
         d->findAndGetOFString(DCM_SOPClassUID, sop);
         const char* sop_name = dcmFindNameOfUID(sop.c_str(), nullptr);
-        refuse(name, "DICOM file without pixel data (" + (sop_name ? "SOP class " + std::string(sop_name) + "; " : std::string()) +
+        refuse(name, "DICOM file without pixel data (" +
+                         (sop_name ? "SOP class " + std::string(sop_name) + "; " : std::string()) +
                          "not an image, or truncated before its pixels)");
     }
     Sint32 frames = 1;
@@ -133,24 +146,27 @@ GreyImage decode_dicom_bytes(const std::vector<uint8_t>& bytes, const std::strin
     d->findAndGetUint16(DCM_Columns, cols);
     if (rows == 0 || cols == 0) refuse(name, "DICOM image with zero or missing Rows/Columns");
     if (rows > limits.max_side || cols > limits.max_side)
-        refuse(name, std::to_string(cols) + "x" + std::to_string(rows) + " exceeds the " + std::to_string(limits.max_side) +
-                         "-pixel side limit");
+        refuse(name, std::to_string(cols) + "x" + std::to_string(rows) + " exceeds the " +
+                         std::to_string(limits.max_side) + "-pixel side limit");
 
     const E_TransferSyntax xfer = d->getOriginalXfer();
     const DcmXfer syntax(xfer);
     if (syntax.isEncapsulated() &&
-        (d->chooseRepresentation(EXS_LittleEndianExplicit, nullptr).bad() || !d->canWriteXfer(EXS_LittleEndianExplicit)))
-        refuse(name, std::string("compressed transfer syntax '") + syntax.getXferName() + "' (" + syntax.getXferID() +
-                         ") cannot be decoded (JPEG, JPEG-LS and RLE can)");
+        (d->chooseRepresentation(EXS_LittleEndianExplicit, nullptr).bad() ||
+         !d->canWriteXfer(EXS_LittleEndianExplicit)))
+        refuse(name, std::string("compressed transfer syntax '") + syntax.getXferName() + "' (" +
+                         syntax.getXferID() + ") cannot be decoded (JPEG, JPEG-LS and RLE can)");
 
     DicomImage image(d, syntax.isEncapsulated() ? EXS_LittleEndianExplicit : xfer);
     if (image.getStatus() != EIS_Normal)
-        refuse(name, std::string("DICOM pixel data cannot be decoded (DCMTK: ") + DicomImage::getString(image.getStatus()) + ")");
+        refuse(name, std::string("DICOM pixel data cannot be decoded (DCMTK: ") +
+                         DicomImage::getString(image.getStatus()) + ")");
     std::unique_ptr<DicomImage> converted;
     DicomImage* grey = &image;
     if (!image.isMonochrome()) {
         converted.reset(image.createMonochromeImage(0.299, 0.587, 0.114));
-        if (!converted || converted->getStatus() != EIS_Normal) refuse(name, "DICOM colour image cannot be converted to grey");
+        if (!converted || converted->getStatus() != EIS_Normal)
+            refuse(name, "DICOM colour image cannot be converted to grey");
         grey = converted.get();
     }
     // The file's own window where it has one: that is how it was meant to be read.
@@ -162,7 +178,8 @@ GreyImage decode_dicom_bytes(const std::vector<uint8_t>& bytes, const std::strin
     out.height = int(grey->getHeight());
     const size_t n = size_t(out.width) * size_t(out.height);
     const auto* px = static_cast<const uint8_t*>(grey->getOutputData(8));
-    if (!px || grey->getOutputDataSize(8) < n) refuse(name, "DICOM pixel data cannot be rendered to 8 bits");
+    if (!px || grey->getOutputDataSize(8) < n)
+        refuse(name, "DICOM pixel data cannot be rendered to 8 bits");
     out.pixels.assign(px, px + n);
     return out;
 }
@@ -172,12 +189,16 @@ GreyImage decode_dicom_bytes(const std::vector<uint8_t>& bytes, const std::strin
 bool dicom_available() { return false; }
 
 std::string dicom_support() {
-    return "DICOM (.dcm) input: not available in this build (built without DCMTK; install libdcmtk-dev and rebuild)";
+    return "DICOM (.dcm) input: not available in this build (built without DCMTK; install "
+           "libdcmtk-dev and rebuild)";
 }
 
-GreyImage decode_dicom_bytes(const std::vector<uint8_t>&, const std::string& name, const DecodeLimits&) {
-    throw IoError(name + ": a DICOM file, but this effnet was built without DICOM support (DCMTK); install "
-                         "libdcmtk-dev and rebuild, or convert the file to PNG");
+GreyImage decode_dicom_bytes(const std::vector<uint8_t>&, const std::string& name,
+                             const DecodeLimits&) {
+    throw IoError(
+        name +
+        ": a DICOM file, but this effnet was built without DICOM support (DCMTK); install "
+        "libdcmtk-dev and rebuild, or convert the file to PNG");
 }
 
 #endif

@@ -36,6 +36,7 @@ std::string dicom_support();
 // without the preamble, by name (.dcm, .dicom).
 bool looks_like_dicom(const std::vector<uint8_t>& bytes, const std::string& name);
 
-GreyImage decode_dicom_bytes(const std::vector<uint8_t>& bytes, const std::string& name, const DecodeLimits& limits = {});
+GreyImage decode_dicom_bytes(const std::vector<uint8_t>& bytes, const std::string& name,
+                             const DecodeLimits& limits = {});
 
 }  // namespace effnet

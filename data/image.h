@@ -33,7 +33,8 @@ struct DecodeLimits {
 };
 
 GreyImage decode_image(const std::string& path, const DecodeLimits& limits = {});
-GreyImage decode_image_bytes(const std::vector<uint8_t>& bytes, const std::string& name, const DecodeLimits& limits = {});
+GreyImage decode_image_bytes(const std::vector<uint8_t>& bytes, const std::string& name,
+                             const DecodeLimits& limits = {});
 
 // 16-bit (or any wider) grey values to 8 bits as decode_image maps 16-bit
 // files: min-max stretched to [0, 255] and rounded; a constant image is 0.

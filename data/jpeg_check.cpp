@@ -18,19 +18,26 @@ std::string hex_marker(uint8_t m) {
 // One DHT segment's payload: tables of (class/id byte, 16 counts, values).
 void check_huffman_tables(const uint8_t* p, size_t n, size_t at, const std::string& name) {
     while (n > 0) {
-        if (n < 17) corrupt(name, "a Huffman table at byte " + std::to_string(at) + " is cut short");
+        if (n < 17)
+            corrupt(name, "a Huffman table at byte " + std::to_string(at) + " is cut short");
         const int cls = p[0] >> 4, id = p[0] & 15;
-        if (cls > 1 || id > 3) corrupt(name, "a Huffman table at byte " + std::to_string(at) + " has class " +
-                                                 std::to_string(cls) + ", id " + std::to_string(id));
+        if (cls > 1 || id > 3)
+            corrupt(name, "a Huffman table at byte " + std::to_string(at) + " has class " +
+                              std::to_string(cls) + ", id " + std::to_string(id));
         size_t codes = 0;
-        uint64_t kraft = 0;  // sum of 2^(16 - length) over the codes: at most 2^16 for a prefix code
+        uint64_t kraft =
+            0;  // sum of 2^(16 - length) over the codes: at most 2^16 for a prefix code
         for (int len = 1; len <= 16; ++len) {
             codes += p[len];
             kraft += uint64_t(p[len]) << (16 - len);
         }
-        if (codes > 256) corrupt(name, "a Huffman table lists " + std::to_string(codes) + " codes, at most 256 exist");
-        if (kraft > (uint64_t(1) << 16)) corrupt(name, "a Huffman table's code lengths do not form a prefix code");
-        if (n < 17 + codes) corrupt(name, "a Huffman table at byte " + std::to_string(at) + " is cut short");
+        if (codes > 256)
+            corrupt(name,
+                    "a Huffman table lists " + std::to_string(codes) + " codes, at most 256 exist");
+        if (kraft > (uint64_t(1) << 16))
+            corrupt(name, "a Huffman table's code lengths do not form a prefix code");
+        if (n < 17 + codes)
+            corrupt(name, "a Huffman table at byte " + std::to_string(at) + " is cut short");
         p += 17 + codes;
         n -= 17 + codes;
         at += 17 + codes;
@@ -39,15 +46,18 @@ void check_huffman_tables(const uint8_t* p, size_t n, size_t at, const std::stri
 
 }  // namespace
 
-bool is_jpeg(const std::vector<uint8_t>& b) { return b.size() >= 3 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF; }
+bool is_jpeg(const std::vector<uint8_t>& b) {
+    return b.size() >= 3 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF;
+}
 
 void check_jpeg_structure(const std::vector<uint8_t>& b, const std::string& name) {
     if (!is_jpeg(b)) corrupt(name, "no start-of-image marker");
     size_t pos = 2;
     bool scanned = false;
     for (;;) {
-        if (pos >= b.size()) corrupt(name, scanned ? "truncated: the file ends before its end-of-image marker"
-                                                   : "truncated: the file ends before any image data");
+        if (pos >= b.size())
+            corrupt(name, scanned ? "truncated: the file ends before its end-of-image marker"
+                                  : "truncated: the file ends before any image data");
         if (b[pos] != 0xFF) corrupt(name, "expected a marker at byte " + std::to_string(pos));
         while (pos < b.size() && b[pos] == 0xFF) ++pos;  // fill bytes
         if (pos >= b.size()) continue;
@@ -56,25 +66,30 @@ void check_jpeg_structure(const std::vector<uint8_t>& b, const std::string& name
             if (!scanned) corrupt(name, "an end-of-image marker before any image data");
             return;
         }
-        if (m == 0xD8 || m == 0x01 || (m >= 0xD0 && m <= 0xD7)) continue;  // markers without a segment
-        if (b.size() - pos < 2) corrupt(name, "truncated inside the " + hex_marker(m) + " segment at byte " + std::to_string(pos));
+        if (m == 0xD8 || m == 0x01 || (m >= 0xD0 && m <= 0xD7))
+            continue;  // markers without a segment
+        if (b.size() - pos < 2)
+            corrupt(name, "truncated inside the " + hex_marker(m) + " segment at byte " +
+                              std::to_string(pos));
         const size_t len = size_t(b[pos]) << 8 | b[pos + 1];
         if (len < 2 || len > b.size() - pos)
-            corrupt(name, "truncated: segment " + hex_marker(m) + " at byte " + std::to_string(pos) + " claims " +
-                              std::to_string(len) + " bytes, " + std::to_string(b.size() - pos) + " remain");
+            corrupt(name, "truncated: segment " + hex_marker(m) + " at byte " +
+                              std::to_string(pos) + " claims " + std::to_string(len) + " bytes, " +
+                              std::to_string(b.size() - pos) + " remain");
         if (m == 0xC4) check_huffman_tables(&b[pos + 2], len - 2, pos + 2, name);
         // Start-of-frame markers other than baseline, extended and progressive
         // Huffman coding (C0..C2): lossless, hierarchical, arithmetic.
         if (m >= 0xC3 && m <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC)
-            throw IoError(name + ": unsupported JPEG coding (" + hex_marker(m) +
-                          ": lossless, hierarchical or arithmetic); baseline and progressive JPEGs are read");
+            throw IoError(
+                name + ": unsupported JPEG coding (" + hex_marker(m) +
+                ": lossless, hierarchical or arithmetic); baseline and progressive JPEGs are read");
         pos += len;
         if (m == 0xDA) {
             // Entropy-coded data up to the next marker that is not a stuffed
             // byte (FF 00) or a restart marker (FF D0..D7).
             scanned = true;
-            while (pos + 1 < b.size() &&
-                   !(b[pos] == 0xFF && b[pos + 1] != 0x00 && !(b[pos + 1] >= 0xD0 && b[pos + 1] <= 0xD7)))
+            while (pos + 1 < b.size() && !(b[pos] == 0xFF && b[pos + 1] != 0x00 &&
+                                           !(b[pos + 1] >= 0xD0 && b[pos + 1] <= 0xD7)))
                 ++pos;
             if (pos + 1 >= b.size()) pos = b.size();
         }

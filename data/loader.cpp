@@ -12,14 +12,17 @@
 namespace effnet {
 
 GreyImage prepare_image(const Sample& s, const PipelineConfig& cfg) {
-    return prepare_decoded(s.phantom >= 0 ? render_phantom(sample_phantom(cfg.phantom_seed, uint64_t(s.phantom)), cfg.image_size)
-                                          : decode_image(s.path, cfg.limits),
-                           cfg);
+    return prepare_decoded(
+        s.phantom >= 0
+            ? render_phantom(sample_phantom(cfg.phantom_seed, uint64_t(s.phantom)), cfg.image_size)
+            : decode_image(s.path, cfg.limits),
+        cfg);
 }
 
 GreyImage prepare_decoded(GreyImage img, const PipelineConfig& cfg) {
     if (cfg.clahe)
-        img = clahe(img, std::min(cfg.clahe_tiles, img.width), std::min(cfg.clahe_tiles, img.height), cfg.clahe_clip);
+        img = clahe(img, std::min(cfg.clahe_tiles, img.width),
+                    std::min(cfg.clahe_tiles, img.height), cfg.clahe_clip);
     else if (cfg.equalize)
         img = equalize_histogram(img);
     if (img.width != cfg.image_size || img.height != cfg.image_size)
@@ -27,18 +30,21 @@ GreyImage prepare_decoded(GreyImage img, const PipelineConfig& cfg) {
     return img;
 }
 
-void load_sample(const Sample& s, const PipelineConfig& cfg, uint64_t aug_seed, uint64_t aug_stream, float* dst) {
+void load_sample(const Sample& s, const PipelineConfig& cfg, uint64_t aug_seed, uint64_t aug_stream,
+                 float* dst) {
     finish_sample(prepare_image(s, cfg), cfg, aug_seed, aug_stream, dst);
 }
 
 ChannelNormalisation channel_normalisation(const PipelineConfig& cfg) {
     if (cfg.channels != 1) return {cfg.mean, cfg.std};
     // A grey stem: the mean of the three (ImageNet) statistics.
-    const float m = (cfg.mean[0] + cfg.mean[1] + cfg.mean[2]) / 3, sd = (cfg.std[0] + cfg.std[1] + cfg.std[2]) / 3;
+    const float m = (cfg.mean[0] + cfg.mean[1] + cfg.mean[2]) / 3,
+                sd = (cfg.std[0] + cfg.std[1] + cfg.std[2]) / 3;
     return {{m, m, m}, {sd, sd, sd}};
 }
 
-void finish_sample(const GreyImage& prepared, const PipelineConfig& cfg, uint64_t aug_seed, uint64_t aug_stream, float* dst) {
+void finish_sample(const GreyImage& prepared, const PipelineConfig& cfg, uint64_t aug_seed,
+                   uint64_t aug_stream, float* dst) {
     Plane p = augment(to_plane(prepared), cfg.augment, aug_seed, aug_stream);
     const size_t n = p.v.size();
     const ChannelNormalisation norm = channel_normalisation(cfg);
@@ -48,13 +54,15 @@ void finish_sample(const GreyImage& prepared, const PipelineConfig& cfg, uint64_
     }
     for (size_t i = 0; i < n; ++i) {
         const float x = p.v[i] / 255.0f;
-        for (int c = 0; c < 3; ++c) dst[i * 3 + c] = (x - norm.mean[size_t(c)]) / norm.std[size_t(c)];
+        for (int c = 0; c < 3; ++c)
+            dst[i * 3 + c] = (x - norm.mean[size_t(c)]) / norm.std[size_t(c)];
     }
 }
 
 DeviceBatch to_device(const Batch& b, Device device) {
     if (device == Device::CPU) return {b.images, b.labels};
-    EFFNET_CHECK(b.buffers_read, "to_device: the batch has no event for its buffers (not from a Loader)");
+    EFFNET_CHECK(b.buffers_read,
+                 "to_device: the batch has no event for its buffers (not from a Loader)");
     DeviceBatch d{Tensor::empty(b.images.shape(), device, b.images.dtype()),
                   Tensor::empty(b.labels.shape(), device, b.labels.dtype())};
     d.images.copy_from_host_async(b.images, *b.buffers_read);
@@ -79,10 +87,12 @@ std::vector<std::pair<std::string, std::string>> BadFileLog::entries() const {
     return entries_;
 }
 
-Loader::Loader(std::vector<Sample> samples, const PipelineConfig& pipeline, const LoaderConfig& cfg, BadFileLog* log)
+Loader::Loader(std::vector<Sample> samples, const PipelineConfig& pipeline, const LoaderConfig& cfg,
+               BadFileLog* log)
     : samples_(std::move(samples)), pipe_(pipeline), cfg_(cfg), log_(log) {
     EFFNET_CHECK(!samples_.empty(), "a loader needs at least one sample");
-    EFFNET_CHECK(cfg.batch_size >= 1 && cfg.prefetch >= 1 && cfg.workers >= 0, "bad loader configuration");
+    EFFNET_CHECK(cfg.batch_size >= 1 && cfg.prefetch >= 1 && cfg.workers >= 0,
+                 "bad loader configuration");
     EFFNET_CHECK(cfg.shard_rank >= 0 && cfg.shard_rank < cfg.shard_count,
                  "loader: shard " << cfg.shard_rank << " of " << cfg.shard_count);
     const int64_t per_rank = dist::local_batch(cfg.batch_size, cfg.shard_count);
@@ -111,7 +121,8 @@ std::shared_ptr<const GreyImage> Loader::prepared(size_t index) {
     auto img = std::make_shared<const GreyImage>(prepare_image(samples_[index], pipe_));
     const size_t bytes = img->pixels.size() + sizeof(GreyImage);
     std::lock_guard<std::mutex> lock(cache_mu_);
-    if (!cache_[index] && cache_bytes_ + bytes <= size_t(std::max<int64_t>(0, cfg_.cache_mb)) << 20) {
+    if (!cache_[index] && cache_bytes_ + bytes <= size_t(std::max<int64_t>(0, cfg_.cache_mb))
+                                                      << 20) {
         cache_[index] = img;
         cache_bytes_ += bytes;
     }
@@ -174,8 +185,8 @@ void Loader::start_epoch(int epoch, int64_t skip_batches) {
 void Loader::fill(Slot& slot, int64_t batch) {
     slot.samples.clear();
     slot.error.clear();
-    const dist::Share share =
-        dist::batch_share(int64_t(order_.size()), cfg_.batch_size, batch, cfg_.shard_rank, cfg_.shard_count);
+    const dist::Share share = dist::batch_share(int64_t(order_.size()), cfg_.batch_size, batch,
+                                                cfg_.shard_rank, cfg_.shard_count);
     const int64_t begin = share.begin, end = share.begin + share.count;
     const int64_t per = int64_t(pipe_.image_size) * pipe_.image_size * pipe_.channels;
     for (int64_t pos = begin; pos < end; ++pos) {
@@ -183,7 +194,8 @@ void Loader::fill(Slot& slot, int64_t batch) {
         float* dst = slot.images.f32() + int64_t(slot.samples.size()) * per;
         try {
             // Augmentation stream: epoch and position in the epoch, independent of threads.
-            finish_sample(*prepared(order_[size_t(pos)]), pipe_, cfg_.seed, mix64((uint64_t(epoch_) << 40) ^ uint64_t(pos)), dst);
+            finish_sample(*prepared(order_[size_t(pos)]), pipe_, cfg_.seed,
+                          mix64((uint64_t(epoch_) << 40) ^ uint64_t(pos)), dst);
         } catch (const Error& e) {
             if (log_) log_->add(s.path, e.what());
             if (cfg_.strict && slot.error.empty()) slot.error = e.what();
@@ -254,8 +266,10 @@ bool Loader::next(Batch& out) {
         out.labels = slot->labels.narrow0(0, n);
         out.samples = slot->samples;
         out.index = next_to_consume_ - 1;
-        out.offset = dist::batch_share(int64_t(order_.size()), cfg_.batch_size, out.index, cfg_.shard_rank,
-                                       cfg_.shard_count).begin - out.index * cfg_.batch_size;
+        out.offset = dist::batch_share(int64_t(order_.size()), cfg_.batch_size, out.index,
+                                       cfg_.shard_rank, cfg_.shard_count)
+                         .begin -
+                     out.index * cfg_.batch_size;
         out.buffers_read = &slot->read;
         return true;
     }

@@ -69,9 +69,11 @@ GreyImage prepare_image(const Sample& s, const PipelineConfig& cfg);
 // The same steps for an image already decoded: equalisation (or CLAHE), resize.
 GreyImage prepare_decoded(GreyImage img, const PipelineConfig& cfg);
 // Augments and normalises a prepared image into image_size^2 * channels floats (NHWC).
-void finish_sample(const GreyImage& prepared, const PipelineConfig& cfg, uint64_t aug_seed, uint64_t aug_stream, float* dst);
+void finish_sample(const GreyImage& prepared, const PipelineConfig& cfg, uint64_t aug_seed,
+                   uint64_t aug_stream, float* dst);
 // prepare_image then finish_sample. Throws IoError for bad files.
-void load_sample(const Sample& s, const PipelineConfig& cfg, uint64_t aug_seed, uint64_t aug_stream, float* dst);
+void load_sample(const Sample& s, const PipelineConfig& cfg, uint64_t aug_seed, uint64_t aug_stream,
+                 float* dst);
 
 // Thread-safe record of skipped files.
 class BadFileLog {
@@ -87,12 +89,12 @@ private:
 
 struct LoaderConfig {
     int64_t batch_size = 32;
-    int workers = 2;       // 0: build batches on the calling thread
-    int prefetch = 4;      // batches built ahead
+    int workers = 2;   // 0: build batches on the calling thread
+    int prefetch = 4;  // batches built ahead
     bool shuffle = false;
     bool drop_last = false;
-    bool strict = false;   // a bad file throws instead of being skipped
-    bool pinned = false;   // page-locked buffers for asynchronous GPU copies
+    bool strict = false;  // a bad file throws instead of being skipped
+    bool pinned = false;  // page-locked buffers for asynchronous GPU copies
     uint64_t seed = 0;
     int64_t cache_mb = 1024;  // memory for prepared images kept across epochs (0: off)
     // This process's share of every global batch of batch_size images.
@@ -103,11 +105,11 @@ struct LoaderConfig {
 };
 
 struct Batch {
-    Tensor images;                      // [n, S, S, C] view of a loader buffer
-    Tensor labels;                      // [n] int32
+    Tensor images;                       // [n, S, S, C] view of a loader buffer
+    Tensor labels;                       // [n] int32
     std::vector<const Sample*> samples;  // the n samples, in order
-    int64_t index = 0;                  // batch number in the epoch
-    int64_t offset = 0;                 // position of this share's first sample in the global batch
+    int64_t index = 0;                   // batch number in the epoch
+    int64_t offset = 0;  // position of this share's first sample in the global batch
     // A consumer that copies images/labels to the GPU asynchronously records
     // this event after the copy (Tensor::copy_from_host_async); the loader
     // waits for it before refilling these buffers.
@@ -126,7 +128,8 @@ DeviceBatch to_device(const Batch& b, Device device);
 
 class Loader {
 public:
-    Loader(std::vector<Sample> samples, const PipelineConfig& pipeline, const LoaderConfig& cfg, BadFileLog* log);
+    Loader(std::vector<Sample> samples, const PipelineConfig& pipeline, const LoaderConfig& cfg,
+           BadFileLog* log);
     ~Loader();
     Loader(const Loader&) = delete;
     Loader& operator=(const Loader&) = delete;

@@ -13,7 +13,9 @@ constexpr double kPi = 3.14159265358979323846;
 struct Draw {
     uint64_t seed, stream;
     uint64_t i = 0;
-    double uniform(double lo, double hi) { return lo + (hi - lo) * philox_uniform(seed, stream, i++); }
+    double uniform(double lo, double hi) {
+        return lo + (hi - lo) * philox_uniform(seed, stream, i++);
+    }
 };
 
 // Soft inside-ness of an ellipse: 1 inside, 0 outside, a ramp of `edge` (in
@@ -25,13 +27,16 @@ double ellipse(double x, double y, double cx, double cy, double ax, double ay, d
     return std::clamp(0.5 - d / edge, 0.0, 1.0);
 }
 
-double band(double d, double half, double edge) { return std::clamp(0.5 - (std::fabs(d) - half) / edge, 0.0, 1.0); }
+double band(double d, double half, double edge) {
+    return std::clamp(0.5 - (std::fabs(d) - half) / edge, 0.0, 1.0);
+}
 
 // Diaphragm: the domes' upper boundary, lowest at the sides.
 double dome_top(const PhantomSpec& s, double x) {
     const double side = x < 0.5 ? 0.5 - s.lung_dx : 0.5 + s.lung_dx;
     const double t = (x - side) / (s.lung_w * 1.3);
-    return s.dome_y - s.dome_h * std::max(0.0, 1.0 - t * t) + (x > 0.5 ? 0.015 : 0.0);  // left dome lower
+    return s.dome_y - s.dome_h * std::max(0.0, 1.0 - t * t) +
+           (x > 0.5 ? 0.015 : 0.0);  // left dome lower
 }
 
 double lungs_at(const PhantomSpec& s, double x, double y, double edge) {
@@ -81,7 +86,8 @@ GreyImage render_phantom(const PhantomSpec& s, int size) {
     for (int py = 0; py < size; ++py)
         for (int px = 0; px < size; ++px) {
             // Canonical coordinates: undo the patient's rotation and shift.
-            const double u = (px + 0.5) / size - 0.5 - s.shift_x, v = (py + 0.5) / size - 0.5 - s.shift_y;
+            const double u = (px + 0.5) / size - 0.5 - s.shift_x,
+                         v = (py + 0.5) / size - 0.5 - s.shift_y;
             const double x = 0.5 + c * u + sn * v, y = 0.5 - sn * u + c * v;
             double val = 0.06;  // air
             const double body = ellipse(x, y, 0.5, 0.58, s.body_w, 0.62, edge * 4);
@@ -89,7 +95,8 @@ GreyImage render_phantom(const PhantomSpec& s, int size) {
             const double lung = lungs_at(s, x, y, edge);
             val -= lung * 0.22 * body;
             // Mediastinum and spine: a bright column between the lungs.
-            const double medi = band(x - 0.5, 0.045, edge * 2) * (y > 0.16 && y < s.dome_y ? 1.0 : 0.0);
+            const double medi =
+                band(x - 0.5, 0.045, edge * 2) * (y > 0.16 && y < s.dome_y ? 1.0 : 0.0);
             val = std::max(val, medi * 0.42);
             // Heart silhouette (drawn over the lungs' inner edges).
             const double heart = ellipse(x, y, s.heart_cx, s.heart_cy, s.heart_w, s.heart_h, edge);
@@ -105,18 +112,21 @@ GreyImage render_phantom(const PhantomSpec& s, int size) {
                 for (int r = 0; r < 9; ++r) {
                     const double y0 = s.lung_cy - s.lung_h * 0.95 + r * s.lung_h * 0.22;
                     const double yr = y0 + 0.05 * t * t * side * side - 0.02 * side * t;
-                    val += 0.07 * band(y - yr, 0.008, edge * 2) * body * (1 - below) * (1 - 0.7 * heart);
+                    val += 0.07 * band(y - yr, 0.008, edge * 2) * body * (1 - below) *
+                           (1 - 0.7 * heart);
                 }
             }
             // Clavicles.
             for (int side = -1; side <= 1; side += 2) {
                 const double t = (x - 0.5) * side;
-                if (t > 0.03 && t < 0.30) val += 0.10 * band(y - (0.17 + 0.06 * t), 0.011, edge * 2);
+                if (t > 0.03 && t < 0.30)
+                    val += 0.10 * band(y - (0.17 + 0.06 * t), 0.011, edge * 2);
             }
             // Exposure, contrast and detector noise.
             val = std::pow(std::clamp(val, 0.0, 1.0), s.gamma) * s.gain + s.offset;
             val += s.noise * philox_normal(s.seed, noise_stream, uint64_t(py) * size + px);
-            img.pixels[size_t(py) * size + px] = uint8_t(std::lround(std::clamp(val, 0.0, 1.0) * 255));
+            img.pixels[size_t(py) * size + px] =
+                uint8_t(std::lround(std::clamp(val, 0.0, 1.0) * 255));
         }
     return img;
 }
@@ -131,7 +141,8 @@ void render_phantom_masks(const PhantomSpec& s, int size, GreyImage& heart, Grey
             const double hx = (x - s.heart_cx) / s.heart_w, hy = (y - s.heart_cy) / s.heart_h;
             if (hx * hx + hy * hy <= 1) heart.pixels[size_t(py) * size + px] = 255;
             for (int side = -1; side <= 1; side += 2) {
-                const double lx = (x - (0.5 + side * s.lung_dx)) / s.lung_w, ly = (y - s.lung_cy) / s.lung_h;
+                const double lx = (x - (0.5 + side * s.lung_dx)) / s.lung_w,
+                             ly = (y - s.lung_cy) / s.lung_h;
                 if (lx * lx + ly * ly <= 1) lungs.pixels[size_t(py) * size + px] = 255;
             }
         }

@@ -20,11 +20,11 @@
 namespace effnet {
 
 struct PhantomSpec {
-    double ctr;                   // the cardiothoracic ratio drawn
-    double lung_dx, lung_w, lung_h, lung_cy;  // lung centres at 0.5 -+ dx
+    double ctr;                                   // the cardiothoracic ratio drawn
+    double lung_dx, lung_w, lung_h, lung_cy;      // lung centres at 0.5 -+ dx
     double heart_w, heart_h, heart_cx, heart_cy;  // heart semi-axes and centre
     double body_w;
-    double dome_y, dome_h;        // top of the diaphragm domes
+    double dome_y, dome_h;  // top of the diaphragm domes
     double rotation_deg, shift_x, shift_y;
     double gain, offset, gamma, noise;
     uint64_t seed, index;

@@ -38,6 +38,7 @@ size_t png_inflated_size(const PngHeader& h);
 // dictionary); the Adler-32 check itself is check_zlib_adler.
 void check_zlib_header(const std::vector<uint8_t>& stream, const std::string& name);
 // Compares the Adler-32 of the `n` inflated bytes with the stream's trailer.
-void check_zlib_adler(const std::vector<uint8_t>& stream, const uint8_t* inflated, size_t n, const std::string& name);
+void check_zlib_adler(const std::vector<uint8_t>& stream, const uint8_t* inflated, size_t n,
+                      const std::string& name);
 
 }  // namespace effnet

@@ -26,7 +26,8 @@ bool decode_grey8_png(const std::vector<uint8_t>& bytes, const std::string& name
     };
     if (!png_image_begin_read_from_memory(&image, bytes.data(), bytes.size())) throw fail("header");
     // Grey, 8-bit, no alpha, not colour-mapped: read as is.
-    const bool plain_grey = image.format == PNG_FORMAT_GRAY && !(image.flags & PNG_IMAGE_FLAG_16BIT_sRGB);
+    const bool plain_grey =
+        image.format == PNG_FORMAT_GRAY && !(image.flags & PNG_IMAGE_FLAG_16BIT_sRGB);
     if (!plain_grey || image.width == 0 || image.height == 0) {
         png_image_free(&image);
         return false;
@@ -34,7 +35,8 @@ bool decode_grey8_png(const std::vector<uint8_t>& bytes, const std::string& name
     out.width = int(image.width);
     out.height = int(image.height);
     out.pixels.resize(size_t(image.width) * image.height);
-    if (!png_image_finish_read(&image, nullptr, out.pixels.data(), 0, nullptr)) throw fail("image data");
+    if (!png_image_finish_read(&image, nullptr, out.pixels.data(), 0, nullptr))
+        throw fail("image data");
     return true;
 }
 

@@ -24,14 +24,16 @@ void equalization_lut(const uint32_t hist[256], uint64_t n, uint8_t lut[256]) {
     uint64_t cdf = 0;
     for (int v = 0; v < 256; ++v) {
         cdf += hist[v];
-        const double mapped = cdf <= cdf_min ? 0.0 : double(cdf - cdf_min) * 255.0 / double(n - cdf_min);
+        const double mapped =
+            cdf <= cdf_min ? 0.0 : double(cdf - cdf_min) * 255.0 / double(n - cdf_min);
         lut[v] = uint8_t(std::lround(mapped));
     }
 }
 
 // One pass of the box filter along an axis: for each output cell, the
 // coverage-weighted mean of the input cells it overlaps.
-void area_weights(int in, int out, std::vector<int>& first, std::vector<std::vector<float>>& weights) {
+void area_weights(int in, int out, std::vector<int>& first,
+                  std::vector<std::vector<float>>& weights) {
     const double scale = double(in) / out;
     first.resize(out);
     weights.assign(out, {});
@@ -47,7 +49,8 @@ void area_weights(int in, int out, std::vector<int>& first, std::vector<std::vec
 }
 
 // Bilinear weights with half-pixel centres, clamped at the border.
-void bilinear_weights(int in, int out, std::vector<int>& first, std::vector<std::vector<float>>& weights) {
+void bilinear_weights(int in, int out, std::vector<int>& first,
+                      std::vector<std::vector<float>>& weights) {
     const double scale = double(in) / out;
     first.resize(out);
     weights.assign(out, {});
@@ -66,7 +69,8 @@ void bilinear_weights(int in, int out, std::vector<int>& first, std::vector<std:
     }
 }
 
-void axis_weights(int in, int out, std::vector<int>& first, std::vector<std::vector<float>>& weights) {
+void axis_weights(int in, int out, std::vector<int>& first,
+                  std::vector<std::vector<float>>& weights) {
     if (out <= in)
         area_weights(in, out, first, weights);
     else
@@ -85,20 +89,24 @@ GreyImage equalize_histogram(const GreyImage& img) {
 }
 
 GreyImage clahe(const GreyImage& img, int tiles_x, int tiles_y, double clip_limit) {
-    EFFNET_CHECK(tiles_x >= 1 && tiles_y >= 1 && clip_limit > 0, "CLAHE needs tiles >= 1 and clip_limit > 0");
-    EFFNET_CHECK(img.width >= tiles_x && img.height >= tiles_y, "CLAHE: image smaller than its tile grid");
+    EFFNET_CHECK(tiles_x >= 1 && tiles_y >= 1 && clip_limit > 0,
+                 "CLAHE needs tiles >= 1 and clip_limit > 0");
+    EFFNET_CHECK(img.width >= tiles_x && img.height >= tiles_y,
+                 "CLAHE: image smaller than its tile grid");
     const int W = img.width, H = img.height;
     std::vector<std::array<uint8_t, 256>> luts(size_t(tiles_x) * tiles_y);
     auto tile_x0 = [&](int t) { return int(int64_t(t) * W / tiles_x); };
     auto tile_y0 = [&](int t) { return int(int64_t(t) * H / tiles_y); };
     for (int ty = 0; ty < tiles_y; ++ty)
         for (int tx = 0; tx < tiles_x; ++tx) {
-            const int x0 = tile_x0(tx), x1 = tile_x0(tx + 1), y0 = tile_y0(ty), y1 = tile_y0(ty + 1);
+            const int x0 = tile_x0(tx), x1 = tile_x0(tx + 1), y0 = tile_y0(ty),
+                      y1 = tile_y0(ty + 1);
             uint32_t hist[256] = {0};
             for (int y = y0; y < y1; ++y)
                 for (int x = x0; x < x1; ++x) ++hist[img.at(x, y)];
             const uint64_t area = uint64_t(x1 - x0) * (y1 - y0);
-            const uint32_t limit = std::max<uint32_t>(1, uint32_t(clip_limit * double(area) / 256.0));
+            const uint32_t limit =
+                std::max<uint32_t>(1, uint32_t(clip_limit * double(area) / 256.0));
             uint64_t excess = 0;
             for (uint32_t& h : hist)
                 if (h > limit) {
@@ -112,7 +120,8 @@ GreyImage clahe(const GreyImage& img, int tiles_x, int tiles_y, double clip_limi
             auto& lut = luts[size_t(ty) * tiles_x + tx];
             for (int v = 0; v < 256; ++v) {
                 cdf += hist[v];
-                lut[v] = uint8_t(std::min<long>(255, std::lround(double(cdf) * 255.0 / double(area))));
+                lut[v] =
+                    uint8_t(std::min<long>(255, std::lround(double(cdf) * 255.0 / double(area))));
             }
         }
     GreyImage out = img;
@@ -130,8 +139,10 @@ GreyImage clahe(const GreyImage& img, int tiles_x, int tiles_y, double clip_limi
             const int tx1 = std::min(tx0 + 1, tiles_x - 1);
             tx0 = std::max(tx0, 0);
             const uint8_t v = img.at(x, y);
-            const double a = luts[size_t(ty0) * tiles_x + tx0][v], b = luts[size_t(ty0) * tiles_x + tx1][v];
-            const double c = luts[size_t(ty1) * tiles_x + tx0][v], d = luts[size_t(ty1) * tiles_x + tx1][v];
+            const double a = luts[size_t(ty0) * tiles_x + tx0][v],
+                         b = luts[size_t(ty0) * tiles_x + tx1][v];
+            const double c = luts[size_t(ty1) * tiles_x + tx0][v],
+                         d = luts[size_t(ty1) * tiles_x + tx1][v];
             const double top = a + (b - a) * fx, bottom = c + (d - c) * fx;
             out.pixels[size_t(y) * W + x] = uint8_t(std::lround(top + (bottom - top) * fy));
         }
@@ -152,7 +163,8 @@ GreyImage to_grey(const Plane& p) {
     g.width = p.width;
     g.height = p.height;
     g.pixels.resize(p.v.size());
-    for (size_t i = 0; i < p.v.size(); ++i) g.pixels[i] = uint8_t(std::lround(std::clamp(p.v[i], 0.0f, 255.0f)));
+    for (size_t i = 0; i < p.v.size(); ++i)
+        g.pixels[i] = uint8_t(std::lround(std::clamp(p.v[i], 0.0f, 255.0f)));
     return g;
 }
 

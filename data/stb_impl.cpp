@@ -41,7 +41,8 @@ namespace effnet {
 std::vector<uint8_t> read_file_bytes(const std::string& path) {
     std::ifstream f(path, std::ios::binary);
     if (!f) throw IoError(path + ": cannot open (" + std::strerror(errno) + ")");
-    std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(f)),
+                               std::istreambuf_iterator<char>());
     if (f.bad()) throw IoError(path + ": read error");
     return bytes;
 }
@@ -67,45 +68,61 @@ Format sniff_format(const std::vector<uint8_t>& b, std::string& other_name) {
     if (is_png(b)) return Format::PNG;
     if (is_jpeg(b)) return Format::JPEG;
     if (starts("BM", 2)) return Format::BMP;
-    if (starts("GIF87a", 6) || starts("GIF89a", 6)) other_name = "GIF";
-    else if (starts("II*\0", 4) || starts("MM\0*", 4)) other_name = "TIFF";
-    else if (starts("RIFF", 4) && starts("WEBP", 4, 8)) other_name = "WebP";
-    else if (starts("DICM", 4, 128)) other_name = "DICOM";
-    else if (starts("\0\0\0\x0CjP  ", 8) || starts("\xFF\x4F\xFF\x51", 4)) other_name = "JPEG 2000";
-    else if (starts("8BPS", 4)) other_name = "Photoshop";
-    else other_name = "not PNG, JPEG or BMP by its first bytes";
+    if (starts("GIF87a", 6) || starts("GIF89a", 6))
+        other_name = "GIF";
+    else if (starts("II*\0", 4) || starts("MM\0*", 4))
+        other_name = "TIFF";
+    else if (starts("RIFF", 4) && starts("WEBP", 4, 8))
+        other_name = "WebP";
+    else if (starts("DICM", 4, 128))
+        other_name = "DICOM";
+    else if (starts("\0\0\0\x0CjP  ", 8) || starts("\xFF\x4F\xFF\x51", 4))
+        other_name = "JPEG 2000";
+    else if (starts("8BPS", 4))
+        other_name = "Photoshop";
+    else
+        other_name = "not PNG, JPEG or BMP by its first bytes";
     return Format::OTHER;
 }
 
 void check_side_limits(int64_t w, int64_t h, const DecodeLimits& limits, const std::string& name) {
     if (w <= 0 || h <= 0) throw IoError(name + ": zero width or height");
     if (w > limits.max_side || h > limits.max_side)
-        throw IoError(name + ": image too large (" + std::to_string(w) + "x" + std::to_string(h) + " > " +
-                      std::to_string(limits.max_side) + " pixels per side, --max-image-side)");
+        throw IoError(name + ": image too large (" + std::to_string(w) + "x" + std::to_string(h) +
+                      " > " + std::to_string(limits.max_side) +
+                      " pixels per side, --max-image-side)");
 }
 
 // stb_image inflates PNG data without checking chunk CRCs or the zlib
 // Adler-32; this does both (inflating once more, into a buffer of exactly the
 // size the header implies) before stb decodes the file.
-void verify_png_for_stb(const std::vector<uint8_t>& bytes, const PngHeader& h, const std::string& name) {
+void verify_png_for_stb(const std::vector<uint8_t>& bytes, const PngHeader& h,
+                        const std::string& name) {
     const std::vector<uint8_t> stream = png_zlib_stream(bytes, name);
     check_zlib_header(stream, name);
     const size_t need = png_inflated_size(h);
     if (need >= size_t(INT32_MAX) || stream.size() > size_t(INT32_MAX))
-        throw IoError(name + ": image too large to decode (" + std::to_string(need) + " bytes of image data)");
-    std::vector<char> raw(need + 1);  // one spare byte: a stream with more data than the image is caught
-    const int got = stbi_zlib_decode_buffer(raw.data(), int(raw.size()), reinterpret_cast<const char*>(stream.data()),
-                                            int(stream.size()));
-    if (got < 0) throw IoError(name + ": corrupt PNG (the image data does not inflate: " + stb_reason() + ")");
+        throw IoError(name + ": image too large to decode (" + std::to_string(need) +
+                      " bytes of image data)");
+    std::vector<char> raw(need +
+                          1);  // one spare byte: a stream with more data than the image is caught
+    const int got =
+        stbi_zlib_decode_buffer(raw.data(), int(raw.size()),
+                                reinterpret_cast<const char*>(stream.data()), int(stream.size()));
+    if (got < 0)
+        throw IoError(name + ": corrupt PNG (the image data does not inflate: " + stb_reason() +
+                      ")");
     if (size_t(got) != need)
-        throw IoError(name + ": corrupt PNG (the image data inflates to " + std::to_string(got) + " bytes, " +
-                      std::to_string(h.width) + "x" + std::to_string(h.height) + " needs " + std::to_string(need) + ")");
+        throw IoError(name + ": corrupt PNG (the image data inflates to " + std::to_string(got) +
+                      " bytes, " + std::to_string(h.width) + "x" + std::to_string(h.height) +
+                      " needs " + std::to_string(need) + ")");
     check_zlib_adler(stream, reinterpret_cast<const uint8_t*>(raw.data()), need, name);
 }
 
 }  // namespace
 
-GreyImage decode_image_bytes(const std::vector<uint8_t>& bytes, const std::string& name, const DecodeLimits& limits) {
+GreyImage decode_image_bytes(const std::vector<uint8_t>& bytes, const std::string& name,
+                             const DecodeLimits& limits) {
     if (bytes.empty()) throw IoError(name + ": empty file");
     if (bytes.size() > size_t(INT32_MAX)) throw IoError(name + ": file too large");
     if (looks_like_dicom(bytes, name)) return decode_dicom_bytes(bytes, name, limits);
@@ -113,7 +130,8 @@ GreyImage decode_image_bytes(const std::vector<uint8_t>& bytes, const std::strin
     const Format format = sniff_format(bytes, other);
     if (format == Format::OTHER)
         throw IoError(name + ": unsupported image format (" + other + "); " +
-                      (dicom_available() ? "PNG, JPEG, BMP and DICOM" : "PNG, JPEG and BMP") + " are read");
+                      (dicom_available() ? "PNG, JPEG, BMP and DICOM" : "PNG, JPEG and BMP") +
+                      " are read");
     if (format == Format::PNG) {
         const PngHeader h = read_png_header(bytes, name);
         check_side_limits(h.width, h.height, limits, name);
@@ -136,7 +154,8 @@ GreyImage decode_image_bytes(const std::vector<uint8_t>& bytes, const std::strin
     auto luminance = [](double r, double g, double b) { return 0.299 * r + 0.587 * g + 0.114 * b; };
     if (stbi_is_16_bit_from_memory(buf, len)) {
         int c = 0;
-        std::unique_ptr<stbi_us, void (*)(void*)> px(stbi_load_16_from_memory(buf, len, &w, &h, &c, 0), stbi_image_free);
+        std::unique_ptr<stbi_us, void (*)(void*)> px(
+            stbi_load_16_from_memory(buf, len, &w, &h, &c, 0), stbi_image_free);
         if (!px) throw IoError(name + ": corrupt or truncated image data (" + stb_reason() + ")");
         std::vector<double> grey(n);
         for (size_t i = 0; i < n; ++i) {
@@ -146,7 +165,8 @@ GreyImage decode_image_bytes(const std::vector<uint8_t>& bytes, const std::strin
         return stretch_to_8_bits(grey, w, h);
     }
     int c = 0;
-    std::unique_ptr<stbi_uc, void (*)(void*)> px(stbi_load_from_memory(buf, len, &w, &h, &c, 0), stbi_image_free);
+    std::unique_ptr<stbi_uc, void (*)(void*)> px(stbi_load_from_memory(buf, len, &w, &h, &c, 0),
+                                                 stbi_image_free);
     if (!px) throw IoError(name + ": corrupt or truncated image data (" + stb_reason() + ")");
     for (size_t i = 0; i < n; ++i) {
         const stbi_uc* p = px.get() + i * c;
@@ -168,7 +188,8 @@ GreyImage stretch_to_8_bits(const std::vector<double>& grey, int width, int heig
     return out;
 }
 
-void write_png(const std::string& path, int width, int height, int channels, const uint8_t* pixels) {
+void write_png(const std::string& path, int width, int height, int channels,
+               const uint8_t* pixels) {
     if (!stbi_write_png(path.c_str(), width, height, channels, pixels, width * channels))
         throw IoError(path + ": could not write PNG");
 }

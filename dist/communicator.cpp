@@ -17,14 +17,18 @@ namespace effnet::dist {
 void Communicator::all_reduce_average(Tensor& t, Context& ctx) {
     EFFNET_CHECK(t.dtype() == DType::FLOAT32, "all_reduce_average: float32 tensors only");
     if (size_ == 1 || t.numel() == 0) return;
-    if (t.is_cuda()) device_all_reduce_average(t, ctx);
-    else host_all_reduce_average(t.f32(), size_t(t.numel()));
+    if (t.is_cuda())
+        device_all_reduce_average(t, ctx);
+    else
+        host_all_reduce_average(t.f32(), size_t(t.numel()));
 }
 
 void Communicator::broadcast(Tensor& t, Context& ctx, int root) {
     if (size_ == 1 || t.numel() == 0) return;
-    if (t.is_cuda()) device_broadcast(t, root, ctx);
-    else broadcast_bytes(t.raw(), t.nbytes(), root);
+    if (t.is_cuda())
+        device_broadcast(t, root, ctx);
+    else
+        broadcast_bytes(t.raw(), t.nbytes(), root);
 }
 
 // The staging path for a build whose device collectives have no library of
@@ -58,7 +62,8 @@ void SingleProcess::broadcast_bytes(void*, size_t, int root) {
     EFFNET_CHECK(root == 0, "broadcast from rank " << root << " of a single process");
 }
 
-std::vector<std::vector<uint8_t>> SingleProcess::gather_bytes(const void* data, size_t bytes, GatherTo) {
+std::vector<std::vector<uint8_t>> SingleProcess::gather_bytes(const void* data, size_t bytes,
+                                                              GatherTo) {
     const uint8_t* p = static_cast<const uint8_t*>(data);
     return {std::vector<uint8_t>(p, p + bytes)};
 }
@@ -90,18 +95,22 @@ std::unique_ptr<Communicator> open_communicator(const CommunicatorOptions& opt) 
     return std::make_unique<MpiCommunicator>();
 #else
     (void)opt;
-    throw DistError("started as one of " + std::to_string(ranks) +
-                    " ranks by mpirun, but this effnet was built without MPI: each rank would train alone and "
-                    "write the same files. Install libopenmpi-dev (scripts/setup.sh) and rebuild, or run one process");
+    throw DistError(
+        "started as one of " + std::to_string(ranks) +
+        " ranks by mpirun, but this effnet was built without MPI: each rank would train alone and "
+        "write the same files. Install libopenmpi-dev (scripts/setup.sh) and rebuild, or run one "
+        "process");
 #endif
 }
 
 std::string multi_process_support() {
     if constexpr (kWithMpi) {
-        return std::string("Multi-process (data-parallel) training: mpirun -np N effnet_train ... (MPI") +
+        return std::string(
+                   "Multi-process (data-parallel) training: mpirun -np N effnet_train ... (MPI") +
                (EFFNET_WITH_NCCL ? "; NCCL for GPUs" : "") + "); --batch-size is the global batch.";
     }
-    return "Built without MPI: training is single-process (install libopenmpi-dev and rebuild for mpirun).";
+    return "Built without MPI: training is single-process (install libopenmpi-dev and rebuild for "
+           "mpirun).";
 }
 
 }  // namespace effnet::dist

@@ -72,7 +72,8 @@ public:
     std::vector<double> all_reduce_sum(std::vector<double> values);
     // Every rank's bytes, in rank order: on rank 0 only (ROOT; other ranks get
     // an empty vector) or on every rank (ALL). Ranks may send different sizes.
-    virtual std::vector<std::vector<uint8_t>> gather_bytes(const void* data, size_t bytes, GatherTo to) = 0;
+    virtual std::vector<std::vector<uint8_t>> gather_bytes(const void* data, size_t bytes,
+                                                           GatherTo to) = 0;
     // The concatenation, in rank order, of every rank's vector (trivially
     // copyable T), on rank 0 only or everywhere.
     template <class T>
@@ -102,7 +103,8 @@ public:
     std::string describe() const override { return "single process"; }
     void broadcast_bytes(void*, size_t, int root) override;
     void all_reduce_sum(double*, size_t) override {}
-    std::vector<std::vector<uint8_t>> gather_bytes(const void* data, size_t bytes, GatherTo to) override;
+    std::vector<std::vector<uint8_t>> gather_bytes(const void* data, size_t bytes,
+                                                   GatherTo to) override;
     void barrier() override {}
     [[noreturn]] void abort(const std::string& message, int code) override;
 
@@ -129,11 +131,14 @@ template <class T>
 std::vector<T> Communicator::gather(const std::vector<T>& mine, GatherTo to) {
     static_assert(std::is_trivially_copyable_v<T>, "gather copies bytes");
     std::vector<T> out;
-    for (const std::vector<uint8_t>& part : gather_bytes(mine.data(), mine.size() * sizeof(T), to)) {
-        EFFNET_CHECK(part.size() % sizeof(T) == 0, "gather: " << part.size() << " bytes is not a whole number of elements");
+    for (const std::vector<uint8_t>& part :
+         gather_bytes(mine.data(), mine.size() * sizeof(T), to)) {
+        EFFNET_CHECK(part.size() % sizeof(T) == 0,
+                     "gather: " << part.size() << " bytes is not a whole number of elements");
         const size_t at = out.size();
         out.resize(at + part.size() / sizeof(T));
-        if (!part.empty()) std::memcpy(static_cast<void*>(out.data() + at), part.data(), part.size());
+        if (!part.empty())
+            std::memcpy(static_cast<void*>(out.data() + at), part.data(), part.size());
     }
     return out;
 }

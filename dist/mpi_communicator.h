@@ -34,7 +34,8 @@ public:
     std::string describe() const override;
     void broadcast_bytes(void* data, size_t bytes, int root = 0) override;
     void all_reduce_sum(double* values, size_t n) override;
-    std::vector<std::vector<uint8_t>> gather_bytes(const void* data, size_t bytes, GatherTo to) override;
+    std::vector<std::vector<uint8_t>> gather_bytes(const void* data, size_t bytes,
+                                                   GatherTo to) override;
     void barrier() override;
     [[noreturn]] void abort(const std::string& message, int code) override;
 

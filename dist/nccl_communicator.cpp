@@ -14,11 +14,12 @@ std::string where(const Communicator& c) {
 }
 }  // namespace
 
-#define EFFNET_NCCL_CHECK(call)                                                                            \
-    do {                                                                                                   \
-        const ncclResult_t effnet_nccl_rc_ = (call);                                                       \
-        if (effnet_nccl_rc_ != ncclSuccess)                                                                \
-            throw DistError(where(*this) + ": " #call " failed: " + ncclGetErrorString(effnet_nccl_rc_)); \
+#define EFFNET_NCCL_CHECK(call)                                                            \
+    do {                                                                                   \
+        const ncclResult_t effnet_nccl_rc_ = (call);                                       \
+        if (effnet_nccl_rc_ != ncclSuccess)                                                \
+            throw DistError(where(*this) +                                                 \
+                            ": " #call " failed: " + ncclGetErrorString(effnet_nccl_rc_)); \
     } while (0)
 
 NcclCommunicator::NcclCommunicator(std::unique_ptr<MpiCommunicator> host, double timeout_s)
@@ -30,8 +31,9 @@ NcclCommunicator::NcclCommunicator(std::unique_ptr<MpiCommunicator> host, double
     int devices = 0;
     if (cudaGetDeviceCount(&devices) != cudaSuccess) devices = 0;
     if (local_size_ > devices)
-        throw DistError(where(*this) + ": " + std::to_string(local_size_) + " ranks on this host but " +
-                        std::to_string(devices) + " usable GPUs; start at most one rank per GPU (mpirun -np)");
+        throw DistError(where(*this) + ": " + std::to_string(local_size_) +
+                        " ranks on this host but " + std::to_string(devices) +
+                        " usable GPUs; start at most one rank per GPU (mpirun -np)");
     device_ = local_rank_;
     if (cudaSetDevice(device_) != cudaSuccess)
         throw DistError(where(*this) + ": cannot select GPU " + std::to_string(device_));
@@ -48,8 +50,9 @@ NcclCommunicator::~NcclCommunicator() {
 std::string NcclCommunicator::describe() const {
     int v = 0;
     ncclGetVersion(&v);
-    return "NCCL " + std::to_string(v / 10000) + "." + std::to_string(v / 100 % 100) + "." + std::to_string(v % 100) +
-           " on GPU " + std::to_string(device_) + " + " + host_->describe();
+    return "NCCL " + std::to_string(v / 10000) + "." + std::to_string(v / 100 % 100) + "." +
+           std::to_string(v % 100) + " on GPU " + std::to_string(device_) + " + " +
+           host_->describe();
 }
 
 void NcclCommunicator::abort(const std::string& message, int code) {
@@ -66,12 +69,14 @@ void NcclCommunicator::host_all_reduce_average(float* data, size_t n) {
 }
 
 void NcclCommunicator::device_all_reduce_average(Tensor& t, Context& ctx) {
-    EFFNET_NCCL_CHECK(ncclAllReduce(t.raw(), t.raw(), size_t(t.numel()), ncclFloat, ncclAvg, comm_, ctx.stream()));
+    EFFNET_NCCL_CHECK(ncclAllReduce(t.raw(), t.raw(), size_t(t.numel()), ncclFloat, ncclAvg, comm_,
+                                    ctx.stream()));
     wait(ctx.stream(), "ncclAllReduce");
 }
 
 void NcclCommunicator::device_broadcast(Tensor& t, int root, Context& ctx) {
-    EFFNET_NCCL_CHECK(ncclBroadcast(t.raw(), t.raw(), t.nbytes(), ncclUint8, root, comm_, ctx.stream()));
+    EFFNET_NCCL_CHECK(
+        ncclBroadcast(t.raw(), t.raw(), t.nbytes(), ncclUint8, root, comm_, ctx.stream()));
     wait(ctx.stream(), "ncclBroadcast");
 }
 
@@ -87,12 +92,15 @@ void NcclCommunicator::wait(CudaStream stream, const char* call) {
         if (async != ncclSuccess) {
             ncclCommAbort(comm_);
             comm_ = nullptr;
-            throw DistError(where(*this) + ": " + call + ": NCCL error " + ncclGetErrorString(async));
+            throw DistError(where(*this) + ": " + call + ": NCCL error " +
+                            ncclGetErrorString(async));
         }
-        if (std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() > timeout_s_) {
+        if (std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() >
+            timeout_s_) {
             ncclCommAbort(comm_);
             comm_ = nullptr;
-            throw DistError(where(*this) + ": " + call + " did not complete in " + std::to_string(int(timeout_s_)) +
+            throw DistError(where(*this) + ": " + call + " did not complete in " +
+                            std::to_string(int(timeout_s_)) +
                             " s: another rank has stopped or died");
         }
         std::this_thread::sleep_for(std::chrono::microseconds(100));

@@ -33,9 +33,12 @@ public:
 
     std::string describe() const override;
     int device() const { return device_; }
-    void broadcast_bytes(void* data, size_t bytes, int root = 0) override { host_->broadcast_bytes(data, bytes, root); }
+    void broadcast_bytes(void* data, size_t bytes, int root = 0) override {
+        host_->broadcast_bytes(data, bytes, root);
+    }
     void all_reduce_sum(double* values, size_t n) override { host_->all_reduce_sum(values, n); }
-    std::vector<std::vector<uint8_t>> gather_bytes(const void* data, size_t bytes, GatherTo to) override {
+    std::vector<std::vector<uint8_t>> gather_bytes(const void* data, size_t bytes,
+                                                   GatherTo to) override {
         return host_->gather_bytes(data, bytes, to);
     }
     void barrier() override { host_->barrier(); }

@@ -4,7 +4,8 @@
 
 namespace effnet::dist {
 
-uint64_t state_hash(const std::vector<const Tensor*>& tensors, const std::vector<int64_t>& integers) {
+uint64_t state_hash(const std::vector<const Tensor*>& tensors,
+                    const std::vector<int64_t>& integers) {
     ByteHash h;
     for (const Tensor* t : tensors) {
         if (t->is_cuda()) {
@@ -24,8 +25,9 @@ void check_replicas(Communicator& comm, uint64_t hash, const std::string& when) 
     for (size_t r = 1; r < all.size(); ++r)
         if (all[r] != all[0]) diverged += "\n  rank " + std::to_string(r) + ": " + hex64(all[r]);
     if (!diverged.empty())
-        throw DistError("replicas diverged " + when + ": parameters or optimizer state differ from rank 0's (" +
-                        hex64(all[0]) + ")" + diverged);
+        throw DistError("replicas diverged " + when +
+                        ": parameters or optimizer state differ from rank 0's (" + hex64(all[0]) +
+                        ")" + diverged);
 }
 
 }  // namespace effnet::dist

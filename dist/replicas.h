@@ -14,7 +14,8 @@ namespace effnet::dist {
 
 // The hash (dist/shard.h ByteHash) of the tensors' bytes in order, then the
 // integers (step counts); device tensors are read back to the host.
-uint64_t state_hash(const std::vector<const Tensor*>& tensors, const std::vector<int64_t>& integers);
+uint64_t state_hash(const std::vector<const Tensor*>& tensors,
+                    const std::vector<int64_t>& integers);
 
 // Gathers every rank's `hash`; when any differs from rank 0's, throws
 // DistError on every rank naming those ranks, their hashes and `when`

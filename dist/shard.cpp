@@ -13,8 +13,10 @@ void check_global_batch(int64_t global_batch, int ranks) {
     EFFNET_CHECK(ranks >= 1, "dist: " << ranks << " ranks");
     if (global_batch % ranks == 0 && global_batch >= ranks) return;
     const int64_t below = global_batch / ranks * ranks, above = below + ranks;
-    std::string hint = below > 0 ? std::to_string(below) + " or " + std::to_string(above) : std::to_string(above);
-    throw ContractError("--batch-size " + std::to_string(global_batch) + " is the global batch: it must split evenly over the " +
+    std::string hint =
+        below > 0 ? std::to_string(below) + " or " + std::to_string(above) : std::to_string(above);
+    throw ContractError("--batch-size " + std::to_string(global_batch) +
+                        " is the global batch: it must split evenly over the " +
                         std::to_string(ranks) + " ranks (try " + hint + ")");
 }
 
@@ -24,8 +26,9 @@ int64_t local_batch(int64_t global_batch, int ranks) {
 }
 
 int64_t global_batches(int64_t images, int64_t global_batch, int ranks, bool training) {
-    EFFNET_CHECK(images >= 0 && global_batch >= 1 && ranks >= 1,
-                 "dist: " << images << " images, batch " << global_batch << ", " << ranks << " ranks");
+    EFFNET_CHECK(
+        images >= 0 && global_batch >= 1 && ranks >= 1,
+        "dist: " << images << " images, batch " << global_batch << ", " << ranks << " ranks");
     const int64_t full = images / global_batch, rest = images % global_batch;
     if (rest == 0) return full;
     return full + ((!training || rest >= ranks) ? 1 : 0);

@@ -16,7 +16,7 @@ struct Value {
     Type type = Type::NUL;
     bool boolean = false;
     double number = 0;
-    std::string text;        // the number's literal text, or the string
+    std::string text;  // the number's literal text, or the string
     std::vector<Value> items;
     std::vector<std::pair<std::string, Value>> members;  // in file order
 

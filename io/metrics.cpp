@@ -34,7 +34,8 @@ std::string right(const std::string& s, int width) {
 }  // namespace
 
 double auroc(const std::vector<double>& prob, const std::vector<int>& label) {
-    EFFNET_CHECK(prob.size() == label.size(), "auroc: " << prob.size() << " scores for " << label.size() << " labels");
+    EFFNET_CHECK(prob.size() == label.size(),
+                 "auroc: " << prob.size() << " scores for " << label.size() << " labels");
     std::vector<size_t> idx(prob.size());
     std::iota(idx.begin(), idx.end(), 0);
     std::sort(idx.begin(), idx.end(), [&](size_t a, size_t b) { return prob[a] < prob[b]; });
@@ -57,8 +58,8 @@ double auroc(const std::vector<double>& prob, const std::vector<int>& label) {
     return (pos_rank_sum - double(P) * double(P + 1) / 2) / (double(P) * double(N));
 }
 
-void auroc_bootstrap(const std::vector<double>& prob, const std::vector<int>& label, int rounds, uint64_t seed,
-                     double& lo, double& hi) {
+void auroc_bootstrap(const std::vector<double>& prob, const std::vector<int>& label, int rounds,
+                     uint64_t seed, double& lo, double& hi) {
     std::vector<double> values;
     std::vector<double> p(prob.size());
     std::vector<int> l(prob.size());
@@ -76,7 +77,9 @@ void auroc_bootstrap(const std::vector<double>& prob, const std::vector<int>& la
         return;
     }
     std::sort(values.begin(), values.end());
-    auto pct = [&](double q) { return values[size_t(std::floor(q * double(values.size() - 1) + 0.5))]; };
+    auto pct = [&](double q) {
+        return values[size_t(std::floor(q * double(values.size() - 1) + 0.5))];
+    };
     lo = pct(0.025);
     hi = pct(0.975);
 }
@@ -97,7 +100,8 @@ double youden_threshold(const std::vector<double>& prob, const std::vector<int>&
             tn += prob[i] < t && label[i] == 0;
         }
         const double j = double(tp) / P + double(tn) / N - 1;
-        if (j > best_j + 1e-12 || (std::fabs(j - best_j) <= 1e-12 && std::fabs(t - 0.5) < std::fabs(best_t - 0.5))) {
+        if (j > best_j + 1e-12 ||
+            (std::fabs(j - best_j) <= 1e-12 && std::fabs(t - 0.5) < std::fabs(best_t - 0.5))) {
             best_j = j;
             best_t = t;
         }
@@ -105,16 +109,19 @@ double youden_threshold(const std::vector<double>& prob, const std::vector<int>&
     return best_t;
 }
 
-BinaryReport binary_report(const std::vector<double>& prob, const std::vector<int>& label, double threshold,
-                           int bootstrap_rounds, uint64_t seed) {
-    EFFNET_CHECK(prob.size() == label.size() && !prob.empty(), "binary_report needs equally many scores and labels");
+BinaryReport binary_report(const std::vector<double>& prob, const std::vector<int>& label,
+                           double threshold, int bootstrap_rounds, uint64_t seed) {
+    EFFNET_CHECK(prob.size() == label.size() && !prob.empty(),
+                 "binary_report needs equally many scores and labels");
     BinaryReport r;
     r.threshold = threshold;
     r.n = int64_t(prob.size());
     for (size_t i = 0; i < prob.size(); ++i) {
         const bool pred = prob[i] >= threshold;
-        if (label[i] == 1) (pred ? r.tp : r.fn)++;
-        else (pred ? r.fp : r.tn)++;
+        if (label[i] == 1)
+            (pred ? r.tp : r.fn)++;
+        else
+            (pred ? r.fp : r.tn)++;
     }
     r.cls[1] = stats(r.tp, r.fp, r.fn);
     r.cls[0] = stats(r.tn, r.fn, r.fp);
@@ -139,17 +146,18 @@ BinaryReport binary_report(const std::vector<double>& prob, const std::vector<in
 std::string classification_report(const BinaryReport& r, int digits) {
     const int width = 12;  // len("weighted avg")
     std::ostringstream os;
-    os << std::string(width, ' ') << " " << right("precision", 10) << right("recall", 10) << right("f1-score", 10)
-       << right("support", 10) << "\n\n";
+    os << std::string(width, ' ') << " " << right("precision", 10) << right("recall", 10)
+       << right("f1-score", 10) << right("support", 10) << "\n\n";
     auto row = [&](const std::string& name, const ClassStats& s) {
-        os << right(name, width) << " " << " " << fixed(s.precision, 9, digits) << " " << fixed(s.recall, 9, digits)
-           << " " << fixed(s.f1, 9, digits) << " " << right(std::to_string(s.support), 9) << "\n";
+        os << right(name, width) << " "
+           << " " << fixed(s.precision, 9, digits) << " " << fixed(s.recall, 9, digits) << " "
+           << fixed(s.f1, 9, digits) << " " << right(std::to_string(s.support), 9) << "\n";
     };
     row("0", r.cls[0]);
     row("1", r.cls[1]);
     os << "\n";
-    os << right("accuracy", width) << " " << std::string(20, ' ') << " " << fixed(r.accuracy, 9, digits) << " "
-       << right(std::to_string(r.n), 9) << "\n";
+    os << right("accuracy", width) << " " << std::string(20, ' ') << " "
+       << fixed(r.accuracy, 9, digits) << " " << right(std::to_string(r.n), 9) << "\n";
     row("macro avg", r.macro);
     row("weighted avg", r.weighted);
     return os.str();
@@ -173,8 +181,9 @@ std::string report_json(const BinaryReport& r) {
             .integer("support", c.support)
             .str();
     };
-    const std::string confusion = "[[" + std::to_string(r.tn) + ", " + std::to_string(r.fp) + "], [" +
-                                  std::to_string(r.fn) + ", " + std::to_string(r.tp) + "]]";
+    const std::string confusion = "[[" + std::to_string(r.tn) + ", " + std::to_string(r.fp) +
+                                  "], [" + std::to_string(r.fn) + ", " + std::to_string(r.tp) +
+                                  "]]";
     return json::Object()
         .raw("0", cls(r.cls[0]))
         .raw("1", cls(r.cls[1]))

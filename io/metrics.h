@@ -32,14 +32,14 @@ struct BinaryReport {
 };
 
 // `prob` is P(label = 1); predictions are prob >= threshold.
-BinaryReport binary_report(const std::vector<double>& prob, const std::vector<int>& label, double threshold,
-                           int bootstrap_rounds = 1000, uint64_t seed = 1);
+BinaryReport binary_report(const std::vector<double>& prob, const std::vector<int>& label,
+                           double threshold, int bootstrap_rounds = 1000, uint64_t seed = 1);
 std::string classification_report(const BinaryReport& r, int digits = 2);
 std::string confusion_matrix_text(const BinaryReport& r);
 // NaN when only one class is present.
 double auroc(const std::vector<double>& prob, const std::vector<int>& label);
-void auroc_bootstrap(const std::vector<double>& prob, const std::vector<int>& label, int rounds, uint64_t seed,
-                     double& lo, double& hi);
+void auroc_bootstrap(const std::vector<double>& prob, const std::vector<int>& label, int rounds,
+                     uint64_t seed, double& lo, double& hi);
 double youden_threshold(const std::vector<double>& prob, const std::vector<int>& label);
 // The numbers of a report as a JSON object (for metrics.json).
 std::string report_json(const BinaryReport& r);

@@ -43,13 +43,14 @@ public:
     OnnxGraph& graph() { return g_; }
 
     // Emits `layers` (named from `prefix`) on value `x`; returns the output value.
-    std::string sequence(const std::vector<std::pair<std::string, Layer*>>& layers, const std::string& prefix,
-                         std::string x) {
+    std::string sequence(const std::vector<std::pair<std::string, Layer*>>& layers,
+                         const std::string& prefix, std::string x) {
         for (size_t i = 0; i < layers.size(); ++i) {
             const std::string name = prefix + layers[i].first;
             Layer* l = layers[i].second;
             if (auto* conv = dynamic_cast<Conv2d*>(l)) {
-                auto* bn = i + 1 < layers.size() ? dynamic_cast<BatchNorm2d*>(layers[i + 1].second) : nullptr;
+                auto* bn = i + 1 < layers.size() ? dynamic_cast<BatchNorm2d*>(layers[i + 1].second)
+                                                 : nullptr;
                 if (!bn) {
                     x = conv_node(name, *conv, x, value(name + ".weight"), nullptr);
                     continue;
@@ -73,7 +74,8 @@ public:
             } else if (dynamic_cast<Sigmoid*>(l)) {
                 x = node("Sigmoid", name + "/sigmoid", {x});
             } else {
-                throw ContractError("ONNX export: no mapping for layer '" + name + "' (" + l->kind() + ")");
+                throw ContractError("ONNX export: no mapping for layer '" + name + "' (" +
+                                    l->kind() + ")");
             }
         }
         return x;
@@ -121,28 +123,35 @@ private:
     }
 
     // A Conv node with `weight` (the layer's shape) and an optional bias.
-    std::string conv_node(const std::string& name, Conv2d& conv, const std::string& x, std::vector<float> weight,
-                          std::vector<float>* bias) {
+    std::string conv_node(const std::string& name, Conv2d& conv, const std::string& x,
+                          std::vector<float> weight, std::vector<float>* bias) {
         const Shape& wshape = tensor(name + ".weight").shape();
-        std::vector<std::string> inputs = {x, initializer(name + ".weight", wshape, std::move(weight))};
+        std::vector<std::string> inputs = {
+            x, initializer(name + ".weight", wshape, std::move(weight))};
         if (bias) inputs.push_back(initializer(name + ".bias", Shape{wshape[0]}, std::move(*bias)));
         const int64_t k = conv.kernel(), s = conv.stride(), p = k / 2;
         return node("Conv", name, inputs,
-                    {OnnxAttribute::of_ints("kernel_shape", {k, k}), OnnxAttribute::of_ints("strides", {s, s}),
-                     OnnxAttribute::of_ints("pads", {p, p, p, p}), OnnxAttribute::of_int("group", conv.groups())});
+                    {OnnxAttribute::of_ints("kernel_shape", {k, k}),
+                     OnnxAttribute::of_ints("strides", {s, s}),
+                     OnnxAttribute::of_ints("pads", {p, p, p, p}),
+                     OnnxAttribute::of_int("group", conv.groups())});
     }
 
-    std::string conv_bn(const std::string& conv_name, Conv2d& conv, const std::string& bn_name, BatchNorm2d& bn,
-                        const std::string& x) {
+    std::string conv_bn(const std::string& conv_name, Conv2d& conv, const std::string& bn_name,
+                        BatchNorm2d& bn, const std::string& x) {
         std::vector<float> w = value(conv_name + ".weight");
-        const std::vector<float> gamma = value(bn_name + ".weight"), beta = value(bn_name + ".bias"),
-                                 mean = value(bn_name + ".running_mean"), var = value(bn_name + ".running_var");
+        const std::vector<float> gamma = value(bn_name + ".weight"),
+                                 beta = value(bn_name + ".bias"),
+                                 mean = value(bn_name + ".running_mean"),
+                                 var = value(bn_name + ".running_var");
         const size_t cout = gamma.size(), per_out = w.size() / cout;
-        EFFNET_CHECK(per_out * cout == w.size(), "ONNX export: " << bn_name << " does not match " << conv_name);
+        EFFNET_CHECK(per_out * cout == w.size(),
+                     "ONNX export: " << bn_name << " does not match " << conv_name);
         std::vector<float> bias(cout);
         for (size_t c = 0; c < cout; ++c) {
             const double scale = double(gamma[c]) / std::sqrt(double(var[c]) + bn.eps());
-            for (size_t j = 0; j < per_out; ++j) w[c * per_out + j] = float(double(w[c * per_out + j]) * scale);
+            for (size_t j = 0; j < per_out; ++j)
+                w[c * per_out + j] = float(double(w[c * per_out + j]) * scale);
             bias[c] = float(double(beta[c]) - double(mean[c]) * scale);
         }
         const std::string y = conv_node(conv_name, conv, x, std::move(w), &bias);
@@ -151,8 +160,10 @@ private:
 
     // A biased 1x1 convolution on pooled [N, C, 1, 1] features (SE's conv-shaped Linear).
     std::string pointwise(const std::string& name, const std::string& x) {
-        const std::string w = initializer(name + ".weight", tensor(name + ".weight").shape(), value(name + ".weight"));
-        const std::string b = initializer(name + ".bias", tensor(name + ".bias").shape(), value(name + ".bias"));
+        const std::string w = initializer(name + ".weight", tensor(name + ".weight").shape(),
+                                          value(name + ".weight"));
+        const std::string b =
+            initializer(name + ".bias", tensor(name + ".bias").shape(), value(name + ".bias"));
         return node("Conv", name, {x, w, b}, {OnnxAttribute::of_ints("kernel_shape", {1, 1})});
     }
 
@@ -165,8 +176,10 @@ private:
 
     std::string gemm(const std::string& name, const std::string& x) {
         const Shape& ws = tensor(name + ".weight").shape();
-        EFFNET_CHECK(ws.rank() == 2, "ONNX export: Linear '" << name << "' outside squeeze-excite has weight " << ws);
-        std::vector<std::string> inputs = {x, initializer(name + ".weight", ws, value(name + ".weight"))};
+        EFFNET_CHECK(ws.rank() == 2, "ONNX export: Linear '"
+                                         << name << "' outside squeeze-excite has weight " << ws);
+        std::vector<std::string> inputs = {
+            x, initializer(name + ".weight", ws, value(name + ".weight"))};
         if (params_.count(name + ".bias"))
             inputs.push_back(initializer(name + ".bias", Shape{ws[0]}, value(name + ".bias")));
         return node("Gemm", name, inputs, {OnnxAttribute::of_int("transB", 1)});
@@ -178,11 +191,13 @@ private:
 
 }  // namespace
 
-std::vector<std::pair<std::string, std::string>> onnx_metadata(const EfficientNet& net, const OnnxExportOptions& o) {
+std::vector<std::pair<std::string, std::string>> onnx_metadata(const EfficientNet& net,
+                                                               const OnnxExportOptions& o) {
     const PipelineConfig& p = o.pipeline;
     const int64_t classes = net.config().num_classes, channels = net.config().in_channels;
-    EFFNET_CHECK(channels == p.channels,
-                 "ONNX export: the model's stem takes " << channels << " channels, the pipeline makes " << p.channels);
+    EFFNET_CHECK(channels == p.channels, "ONNX export: the model's stem takes "
+                                             << channels << " channels, the pipeline makes "
+                                             << p.channels);
     std::vector<std::string> names = o.class_names;
     if (names.empty() && classes <= 2) names = {"no_cardiomegaly", "cardiomegaly"};
     for (int64_t k = int64_t(names.size()); k < classes; ++k) names.push_back(std::to_string(k));
@@ -205,7 +220,8 @@ std::vector<std::pair<std::string, std::string>> onnx_metadata(const EfficientNe
         {"input.height", size},
         {"input.width", size},
         {"input.channel_source", channels == 1 ? "grey" : "grey replicated to 3 channels"},
-        {"preprocess.order", "decode to 8-bit grey -> equalization -> resize to " + size + "x" + size +
+        {"preprocess.order", "decode to 8-bit grey -> equalization -> resize to " + size + "x" +
+                                 size +
                                  ", rounded to 8 bits -> x = (pixel / 255 - mean[c]) / std[c]"},
         {"preprocess.equalization", equalization},
     };
@@ -213,15 +229,17 @@ std::vector<std::pair<std::string, std::string>> onnx_metadata(const EfficientNe
         m.emplace_back("preprocess.clahe_tiles", std::to_string(p.clahe_tiles));
         m.emplace_back("preprocess.clahe_clip", number(p.clahe_clip));
     }
-    m.insert(m.end(), {
-        {"preprocess.resize", "area averaging when shrinking, bilinear (half-pixel centres) when enlarging"},
-        {"normalize.mean", join(mean)},
-        {"normalize.std", join(stdev)},
-        {"output.name", "logits"},
-        {"output.activation", classes == 1 ? "sigmoid" : "softmax"},
-        {"output.positive_class", "1"},
-        {"classes", join(names)},
-    });
+    m.insert(m.end(),
+             {
+                 {"preprocess.resize",
+                  "area averaging when shrinking, bilinear (half-pixel centres) when enlarging"},
+                 {"normalize.mean", join(mean)},
+                 {"normalize.std", join(stdev)},
+                 {"output.name", "logits"},
+                 {"output.activation", classes == 1 ? "sigmoid" : "softmax"},
+                 {"output.positive_class", "1"},
+                 {"classes", join(names)},
+             });
     if (o.temperature) m.emplace_back("output.temperature", number(*o.temperature));
     if (o.threshold) m.emplace_back("threshold", number(*o.threshold));
     m.emplace_back("batchnorm", "folded into the preceding Conv (weight and bias)");
@@ -232,7 +250,8 @@ OnnxModel efficientnet_to_onnx(EfficientNet& net, const OnnxExportOptions& opts)
     OnnxModel model;
     model.producer_name = "effnet";
     model.producer_version = EFFNET_VERSION;
-    model.doc_string = opts.arch + " exported by effnet" + (opts.source.empty() ? "" : " from " + opts.source);
+    model.doc_string =
+        opts.arch + " exported by effnet" + (opts.source.empty() ? "" : " from " + opts.source);
     model.metadata = onnx_metadata(net, opts);
 
     GraphBuilder b(net);
@@ -241,8 +260,11 @@ OnnxModel efficientnet_to_onnx(EfficientNet& net, const OnnxExportOptions& opts)
     OnnxGraph& g = b.graph();
     g.name = opts.arch;
     const int64_t size = opts.pipeline.image_size;
-    g.inputs.push_back({"input", OnnxElemType::FLOAT, {{0, "batch"}, {net.config().in_channels, ""}, {size, ""}, {size, ""}}});
-    g.outputs.push_back({"logits", OnnxElemType::FLOAT, {{0, "batch"}, {net.config().num_classes, ""}}});
+    g.inputs.push_back({"input",
+                        OnnxElemType::FLOAT,
+                        {{0, "batch"}, {net.config().in_channels, ""}, {size, ""}, {size, ""}}});
+    g.outputs.push_back(
+        {"logits", OnnxElemType::FLOAT, {{0, "batch"}, {net.config().num_classes, ""}}});
     model.graph = std::move(g);
     return model;
 }

@@ -39,16 +39,18 @@
 namespace effnet {
 
 struct OnnxExportOptions {
-    PipelineConfig pipeline;          // how inputs are prepared; image_size fixes H and W
+    PipelineConfig pipeline;  // how inputs are prepared; image_size fixes H and W
     std::string arch = "efficientnet_b0";
-    std::vector<std::string> class_names;  // empty: "no_cardiomegaly,cardiomegaly" for 1-2 outputs, else "0".."K-1"
-    std::optional<double> threshold;  // the operating point on P(class 1), when known
+    std::vector<std::string>
+        class_names;  // empty: "no_cardiomegaly,cardiomegaly" for 1-2 outputs, else "0".."K-1"
+    std::optional<double> threshold;    // the operating point on P(class 1), when known
     std::optional<double> temperature;  // P = activation(logits / temperature), when calibrated
-    std::string source;               // where the weights came from (the model's doc string)
+    std::string source;                 // where the weights came from (the model's doc string)
 };
 
 // The metadata_props of an export, in order (keys documented in docs/deployment.md).
-std::vector<std::pair<std::string, std::string>> onnx_metadata(const EfficientNet& net, const OnnxExportOptions& opts);
+std::vector<std::pair<std::string, std::string>> onnx_metadata(const EfficientNet& net,
+                                                               const OnnxExportOptions& opts);
 
 // The model as an ONNX graph. `net` must have bound parameters (its values are
 // read, on any device); it need not be set up.

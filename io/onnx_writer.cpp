@@ -11,18 +11,19 @@ namespace {
 
 // Field numbers of the ONNX messages (ModelProto and the messages inside it).
 namespace field {
-constexpr int kModelIrVersion = 1, kModelProducerName = 2, kModelProducerVersion = 3, kModelDocString = 6,
-              kModelGraph = 7, kModelOpsetImport = 8, kModelMetadataProps = 14;
+constexpr int kModelIrVersion = 1, kModelProducerName = 2, kModelProducerVersion = 3,
+              kModelDocString = 6, kModelGraph = 7, kModelOpsetImport = 8, kModelMetadataProps = 14;
 constexpr int kOpsetDomain = 1, kOpsetVersion = 2;
 constexpr int kEntryKey = 1, kEntryValue = 2;
-constexpr int kGraphNode = 1, kGraphName = 2, kGraphInitializer = 5, kGraphInput = 11, kGraphOutput = 12;
+constexpr int kGraphNode = 1, kGraphName = 2, kGraphInitializer = 5, kGraphInput = 11,
+              kGraphOutput = 12;
 constexpr int kNodeInput = 1, kNodeOutput = 2, kNodeName = 3, kNodeOpType = 4, kNodeAttribute = 5;
 constexpr int kAttrName = 1, kAttrF = 2, kAttrI = 3, kAttrS = 4, kAttrInts = 8, kAttrType = 20;
 constexpr int kTensorDims = 1, kTensorDataType = 2, kTensorName = 8, kTensorRawData = 9;
 constexpr int kValueInfoName = 1, kValueInfoType = 2;
-constexpr int kTypeTensorType = 1;                  // TypeProto.tensor_type
+constexpr int kTypeTensorType = 1;  // TypeProto.tensor_type
 constexpr int kTensorTypeElemType = 1, kTensorTypeShape = 2;
-constexpr int kShapeDim = 1;                        // TensorShapeProto.dim
+constexpr int kShapeDim = 1;  // TensorShapeProto.dim
 constexpr int kDimValue = 1, kDimParam = 2;
 }  // namespace field
 
@@ -34,7 +35,8 @@ class ProtoWriter {
 public:
     void int_field(int number, int64_t v) {
         key(number, VARINT);
-        varint(uint64_t(v));  // negative values take ten bytes (two's complement), as protobuf's int64
+        varint(
+            uint64_t(v));  // negative values take ten bytes (two's complement), as protobuf's int64
     }
     void float_field(int number, float v) {
         key(number, FIXED32);
@@ -66,9 +68,15 @@ ProtoWriter encode_attribute(const OnnxAttribute& a) {
     ProtoWriter w;
     w.bytes_field(field::kAttrName, a.name);
     switch (a.type) {
-        case OnnxAttribute::Type::FLOAT: w.float_field(field::kAttrF, a.f); break;
-        case OnnxAttribute::Type::INT: w.int_field(field::kAttrI, a.i); break;
-        case OnnxAttribute::Type::STRING: w.bytes_field(field::kAttrS, a.s); break;
+        case OnnxAttribute::Type::FLOAT:
+            w.float_field(field::kAttrF, a.f);
+            break;
+        case OnnxAttribute::Type::INT:
+            w.int_field(field::kAttrI, a.i);
+            break;
+        case OnnxAttribute::Type::STRING:
+            w.bytes_field(field::kAttrS, a.s);
+            break;
         case OnnxAttribute::Type::INTS:
             for (int64_t v : a.ints) w.int_field(field::kAttrInts, v);
             break;
@@ -90,13 +98,15 @@ ProtoWriter encode_node(const OnnxNode& n) {
 ProtoWriter encode_tensor(const OnnxTensor& t) {
     int64_t numel = 1;
     for (int64_t d : t.dims) numel *= d;
-    EFFNET_CHECK(numel == int64_t(t.data.size()),
-                 "ONNX initializer " << t.name << ": " << t.data.size() << " values for " << numel << " elements");
+    EFFNET_CHECK(numel == int64_t(t.data.size()), "ONNX initializer "
+                                                      << t.name << ": " << t.data.size()
+                                                      << " values for " << numel << " elements");
     ProtoWriter w;
     for (int64_t d : t.dims) w.int_field(field::kTensorDims, d);
     w.int_field(field::kTensorDataType, int64_t(OnnxElemType::FLOAT));
     w.bytes_field(field::kTensorName, t.name);
-    std::string raw(t.data.size() * 4, '\0');  // little-endian float32, whatever this machine's byte order
+    std::string raw(t.data.size() * 4,
+                    '\0');  // little-endian float32, whatever this machine's byte order
     for (size_t i = 0; i < t.data.size(); ++i) {
         uint32_t bits;
         std::memcpy(&bits, &t.data[i], 4);
@@ -175,7 +185,8 @@ std::string encode_onnx(const OnnxModel& m) {
     size_t weight_bytes = 0;
     for (auto& t : m.graph.initializers) weight_bytes += t.data.size() * 4;
     EFFNET_CHECK(weight_bytes < (size_t(1) << 31) - (size_t(64) << 20),
-                 "ONNX export: " << weight_bytes << " bytes of weights exceed protobuf's 2 GiB message limit");
+                 "ONNX export: " << weight_bytes
+                                 << " bytes of weights exceed protobuf's 2 GiB message limit");
     ProtoWriter w;
     w.int_field(field::kModelIrVersion, m.ir_version);
     w.bytes_field(field::kModelProducerName, m.producer_name);
@@ -197,6 +208,8 @@ std::string encode_onnx(const OnnxModel& m) {
     return w.take();
 }
 
-void write_onnx(const std::string& path, const OnnxModel& model) { write_file_atomic(path, encode_onnx(model)); }
+void write_onnx(const std::string& path, const OnnxModel& model) {
+    write_file_atomic(path, encode_onnx(model));
+}
 
 }  // namespace effnet

@@ -25,7 +25,12 @@ namespace effnet {
 enum class OnnxElemType : int32_t { FLOAT = 1, INT64 = 7 };
 
 struct OnnxAttribute {
-    enum class Type : int32_t { FLOAT = 1, INT = 2, STRING = 3, INTS = 7 };  // AttributeProto.AttributeType
+    enum class Type : int32_t {
+        FLOAT = 1,
+        INT = 2,
+        STRING = 3,
+        INTS = 7
+    };  // AttributeProto.AttributeType
     std::string name;
     Type type = Type::INT;
     float f = 0;
@@ -73,7 +78,8 @@ struct OnnxGraph {
 
 struct OnnxModel {
     int64_t ir_version = 8;  // the IR version that goes with opset 17
-    std::vector<std::pair<std::string, int64_t>> opsets = {{"", 17}};  // "" is the default ai.onnx domain
+    std::vector<std::pair<std::string, int64_t>> opsets = {
+        {"", 17}};  // "" is the default ai.onnx domain
     std::string producer_name, producer_version, doc_string;
     OnnxGraph graph;
     std::vector<std::pair<std::string, std::string>> metadata;  // metadata_props, in this order

@@ -15,7 +15,8 @@
 
 namespace effnet {
 
-Canvas::Canvas(int width, int height, uint8_t grey) : w_(width), h_(height), px_(size_t(width) * height * 3, grey) {}
+Canvas::Canvas(int width, int height, uint8_t grey)
+    : w_(width), h_(height), px_(size_t(width) * height * 3, grey) {}
 
 void Canvas::pixel(int x, int y, const uint8_t rgb[3]) {
     if (x < 0 || y < 0 || x >= w_ || y >= h_) return;
@@ -30,14 +31,17 @@ void Canvas::rect(int x0, int y0, int x1, int y1, const uint8_t rgb[3]) {
         for (int x = std::max(0, x0); x <= std::min(w_ - 1, x1); ++x) pixel(x, y, rgb);
 }
 
-void Canvas::line(double x0, double y0, double x1, double y1, const uint8_t rgb[3], int thickness, int dash) {
+void Canvas::line(double x0, double y0, double x1, double y1, const uint8_t rgb[3], int thickness,
+                  int dash) {
     const double len = std::max(std::fabs(x1 - x0), std::fabs(y1 - y0));
     const int steps = std::max(1, int(std::ceil(len)));
     for (int i = 0; i <= steps; ++i) {
         if (dash > 0 && (i / dash) % 2 == 1) continue;
         const double t = double(i) / steps;
-        const int x = int(std::lround(x0 + (x1 - x0) * t)), y = int(std::lround(y0 + (y1 - y0) * t));
-        rect(x - thickness / 2, y - thickness / 2, x + (thickness - 1) / 2, y + (thickness - 1) / 2, rgb);
+        const int x = int(std::lround(x0 + (x1 - x0) * t)),
+                  y = int(std::lround(y0 + (y1 - y0) * t));
+        rect(x - thickness / 2, y - thickness / 2, x + (thickness - 1) / 2, y + (thickness - 1) / 2,
+             rgb);
     }
 }
 
@@ -67,12 +71,17 @@ const uint8_t kBlack[3] = {30, 30, 30}, kGrid[3] = {225, 225, 225}, kTrain[3] = 
 
 std::string tick(double v) {
     char b[32];
-    std::snprintf(b, sizeof b, std::fabs(v) >= 10 ? "%.0f" : std::fabs(v) >= 1 ? "%.1f" : "%.2f", v);
+    std::snprintf(b, sizeof b,
+                  std::fabs(v) >= 10  ? "%.0f"
+                  : std::fabs(v) >= 1 ? "%.1f"
+                                      : "%.2f",
+                  v);
     return b;
 }
 
-void panel(Canvas& c, int x0, int y0, int w, int h, const std::string& title, const std::vector<EpochRecord>& hist,
-           double EpochRecord::*train, double EpochRecord::*val, int best_epoch) {
+void panel(Canvas& c, int x0, int y0, int w, int h, const std::string& title,
+           const std::vector<EpochRecord>& hist, double EpochRecord::*train,
+           double EpochRecord::*val, int best_epoch) {
     const int L = 50, R = 15, T = 30, B = 35;
     const int px0 = x0 + L, px1 = x0 + w - R, py0 = y0 + T, py1 = y0 + h - B;
     double lo = 1e300, hi = -1e300;
@@ -85,7 +94,9 @@ void panel(Canvas& c, int x0, int y0, int w, int h, const std::string& title, co
     lo -= pad;
     hi += pad;
     const int n = int(hist.size());
-    auto X = [&](double epoch) { return px0 + (n > 1 ? (epoch - 1) / (n - 1) : 0.5) * (px1 - px0); };
+    auto X = [&](double epoch) {
+        return px0 + (n > 1 ? (epoch - 1) / (n - 1) : 0.5) * (px1 - px0);
+    };
     auto Y = [&](double v) { return py1 - (v - lo) / (hi - lo) * (py1 - py0); };
     for (int k = 0; k <= 4; ++k) {
         const double v = lo + (hi - lo) * k / 4;
@@ -94,12 +105,15 @@ void panel(Canvas& c, int x0, int y0, int w, int h, const std::string& title, co
     }
     // Learning-rate drops and the best epoch.
     for (int i = 1; i < n; ++i)
-        if (hist[i].lr < hist[i - 1].lr * 0.999) c.line(X(i + 0.5), py0, X(i + 0.5), py1, kLr, 1, 4);
-    if (best_epoch >= 1 && best_epoch <= n) c.line(X(best_epoch), py0, X(best_epoch), py1, kBest, 1, 2);
+        if (hist[i].lr < hist[i - 1].lr * 0.999)
+            c.line(X(i + 0.5), py0, X(i + 0.5), py1, kLr, 1, 4);
+    if (best_epoch >= 1 && best_epoch <= n)
+        c.line(X(best_epoch), py0, X(best_epoch), py1, kBest, 1, 2);
     c.line(px0, py1, px1, py1, kBlack);
     c.line(px0, py0, px0, py1, kBlack);
     for (int i = 0; i < n; ++i) {
-        if (n <= 12 || i % ((n + 9) / 10) == 0) c.text(int(X(i + 1)) - 3, py1 + 6, std::to_string(i + 1), kBlack);
+        if (n <= 12 || i % ((n + 9) / 10) == 0)
+            c.text(int(X(i + 1)) - 3, py1 + 6, std::to_string(i + 1), kBlack);
     }
     c.text(px0 + (px1 - px0) / 2 - Canvas::text_width("epoch") / 2, py1 + 20, "epoch", kBlack);
     c.text(px0, y0 + 8, title, kBlack, 2);
@@ -108,7 +122,8 @@ void panel(Canvas& c, int x0, int y0, int w, int h, const std::string& title, co
             const double v = hist[i].*member;
             if (!std::isfinite(v)) continue;
             c.rect(int(X(i + 1)) - 2, int(Y(v)) - 2, int(X(i + 1)) + 2, int(Y(v)) + 2, colour);
-            if (i > 0 && std::isfinite(hist[i - 1].*member)) c.line(X(i), Y(hist[i - 1].*member), X(i + 1), Y(v), colour, 2);
+            if (i > 0 && std::isfinite(hist[i - 1].*member))
+                c.line(X(i), Y(hist[i - 1].*member), X(i + 1), Y(v), colour, 2);
         }
     }
     // Legend.
@@ -126,8 +141,10 @@ void panel(Canvas& c, int x0, int y0, int w, int h, const std::string& title, co
 
 void draw_curves(const std::vector<EpochRecord>& history, int best_epoch, const std::string& path) {
     Canvas c(1000, 420);
-    panel(c, 0, 0, 500, 420, "loss", history, &EpochRecord::train_loss, &EpochRecord::val_loss, best_epoch);
-    panel(c, 500, 0, 500, 420, "accuracy", history, &EpochRecord::train_acc, &EpochRecord::val_acc, best_epoch);
+    panel(c, 0, 0, 500, 420, "loss", history, &EpochRecord::train_loss, &EpochRecord::val_loss,
+          best_epoch);
+    panel(c, 500, 0, 500, 420, "accuracy", history, &EpochRecord::train_acc, &EpochRecord::val_acc,
+          best_epoch);
     c.save_png(path);
 }
 

@@ -35,7 +35,8 @@ public:
     int width() const { return w_; }
     int height() const { return h_; }
     void pixel(int x, int y, const uint8_t rgb[3]);
-    void line(double x0, double y0, double x1, double y1, const uint8_t rgb[3], int thickness = 1, int dash = 0);
+    void line(double x0, double y0, double x1, double y1, const uint8_t rgb[3], int thickness = 1,
+              int dash = 0);
     void rect(int x0, int y0, int x1, int y1, const uint8_t rgb[3]);  // filled, inclusive
     // Text with its top-left at (x, y), scaled by an integer factor.
     void text(int x, int y, const std::string& s, const uint8_t rgb[3], int scale = 1);

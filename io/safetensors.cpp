@@ -38,17 +38,24 @@ std::string crc_hex(uint32_t crc) {
 }
 
 bool dtype_from_string(const std::string& s, DType& out) {
-    if (s == "F32") out = DType::FLOAT32;
-    else if (s == "F16") out = DType::FLOAT16;
-    else if (s == "BF16") out = DType::BFLOAT16;
-    else if (s == "I32") out = DType::INT32;
-    else if (s == "I64") out = DType::INT64;
-    else return false;
+    if (s == "F32")
+        out = DType::FLOAT32;
+    else if (s == "F16")
+        out = DType::FLOAT16;
+    else if (s == "BF16")
+        out = DType::BFLOAT16;
+    else if (s == "I32")
+        out = DType::INT32;
+    else if (s == "I64")
+        out = DType::INT64;
+    else
+        return false;
     return true;
 }
 
 uint64_t checked_integer(const json::Value& v, const std::string& path, const std::string& what) {
-    if (!v.is_integer() || v.text[0] == '-' || v.text.size() > 19) bad(path, what + " is not a non-negative integer");
+    if (!v.is_integer() || v.text[0] == '-' || v.text.size() > 19)
+        bad(path, what + " is not a non-negative integer");
     return std::stoull(v.text);
 }
 
@@ -61,7 +68,9 @@ const SafetensorsEntry* SafetensorsFile::find(const std::string& name) const {
 }
 
 SafetensorsFile parse_safetensors(const std::vector<uint8_t>& file, const std::string& path) {
-    if (file.size() < 8) bad(path, "shorter than the 8-byte header length (" + std::to_string(file.size()) + " bytes)");
+    if (file.size() < 8)
+        bad(path,
+            "shorter than the 8-byte header length (" + std::to_string(file.size()) + " bytes)");
     uint64_t n = 0;
     for (int i = 7; i >= 0; --i) n = (n << 8) | file[i];
     if (n > kMaxHeaderBytes) bad(path, "header length " + std::to_string(n) + " exceeds 100 MiB");
@@ -85,7 +94,8 @@ SafetensorsFile parse_safetensors(const std::vector<uint8_t>& file, const std::s
         if (name == "__metadata__") {
             if (v.type != json::Value::Type::OBJECT) bad(path, "__metadata__ is not an object");
             for (auto& [k, mv] : v.members) {
-                if (mv.type != json::Value::Type::STRING) bad(path, "__metadata__." + k + " is not a string");
+                if (mv.type != json::Value::Type::STRING)
+                    bad(path, "__metadata__." + k + " is not a string");
                 out.metadata[k] = mv.text;
             }
             continue;
@@ -99,8 +109,10 @@ SafetensorsFile parse_safetensors(const std::vector<uint8_t>& file, const std::s
         SafetensorsEntry e;
         e.name = name;
         if (dt->type != json::Value::Type::STRING || !dtype_from_string(dt->text, e.dtype))
-            bad(path, where + " has unsupported dtype " + (dt->type == json::Value::Type::STRING ? dt->text : "?"));
-        if (sh->type != json::Value::Type::ARRAY || sh->items.size() > 8) bad(path, where + " has a bad shape");
+            bad(path, where + " has unsupported dtype " +
+                          (dt->type == json::Value::Type::STRING ? dt->text : "?"));
+        if (sh->type != json::Value::Type::ARRAY || sh->items.size() > 8)
+            bad(path, where + " has a bad shape");
         uint64_t numel = 1;
         for (auto& d : sh->items) {
             uint64_t extent = checked_integer(d, path, where + " shape entry");
@@ -109,14 +121,17 @@ SafetensorsFile parse_safetensors(const std::vector<uint8_t>& file, const std::s
             numel *= extent;
             e.shape.push_back(static_cast<int64_t>(extent));
         }
-        if (off->type != json::Value::Type::ARRAY || off->items.size() != 2) bad(path, where + " data_offsets is not [begin, end]");
+        if (off->type != json::Value::Type::ARRAY || off->items.size() != 2)
+            bad(path, where + " data_offsets is not [begin, end]");
         const uint64_t begin = checked_integer(off->items[0], path, where + " data_offsets[0]");
         const uint64_t end = checked_integer(off->items[1], path, where + " data_offsets[1]");
         if (begin > end || end > data_size)
-            bad(path, where + " data_offsets [" + std::to_string(begin) + ", " + std::to_string(end) +
-                          ") outside the " + std::to_string(data_size) + " data bytes (truncated?)");
+            bad(path, where + " data_offsets [" + std::to_string(begin) + ", " +
+                          std::to_string(end) + ") outside the " + std::to_string(data_size) +
+                          " data bytes (truncated?)");
         if (end - begin != numel * dtype_size(e.dtype))
-            bad(path, where + " holds " + std::to_string(end - begin) + " bytes, its shape and dtype need " +
+            bad(path, where + " holds " + std::to_string(end - begin) +
+                          " bytes, its shape and dtype need " +
                           std::to_string(numel * dtype_size(e.dtype)));
         regions.emplace_back(begin, end);
         e.bytes.assign(data + begin, data + end);
@@ -124,12 +139,14 @@ SafetensorsFile parse_safetensors(const std::vector<uint8_t>& file, const std::s
     }
     std::sort(regions.begin(), regions.end());
     for (size_t i = 1; i < regions.size(); ++i)
-        if (regions[i].first < regions[i - 1].second) bad(path, "two tensors' data regions overlap");
+        if (regions[i].first < regions[i - 1].second)
+            bad(path, "two tensors' data regions overlap");
     if (auto it = out.metadata.find(kDataCrcKey); it != out.metadata.end()) {
         const uint32_t crc = crc32(data, data_size);
         if (it->second != crc_hex(crc))
-            bad(path, "the tensor data fails its checksum (CRC-32 " + crc_hex(crc) + ", written as " +
-                          it->second.substr(0, 16) + "): the file was damaged after it was written");
+            bad(path, "the tensor data fails its checksum (CRC-32 " + crc_hex(crc) +
+                          ", written as " + it->second.substr(0, 16) +
+                          "): the file was damaged after it was written");
     }
     return out;
 }
@@ -137,7 +154,8 @@ SafetensorsFile parse_safetensors(const std::vector<uint8_t>& file, const std::s
 SafetensorsFile read_safetensors(const std::string& path) {
     std::ifstream f(path, std::ios::binary);
     if (!f) throw IoError(path + ": cannot open (" + std::strerror(errno) + ")");
-    std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(f)),
+                               std::istreambuf_iterator<char>());
     if (f.bad()) throw IoError(path + ": read error");
     return parse_safetensors(bytes, path);
 }
@@ -150,8 +168,8 @@ void write_file_atomic(const std::string& path, const std::string& bytes) {
         const std::string err = std::strerror(errno);
         if (fd >= 0) ::close(fd);
         ::unlink(tmp.c_str());
-        return IoError(path + ": could not be written (" + what + ": " + err + "); the previous " + file +
-                       (fs::exists(path) ? " is unchanged" : " did not exist"));
+        return IoError(path + ": could not be written (" + what + ": " + err + "); the previous " +
+                       file + (fs::exists(path) ? " is unchanged" : " did not exist"));
     };
     int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) throw fail(-1, "cannot create " + tmp);
@@ -204,14 +222,16 @@ void write_safetensors(const std::string& path, const std::vector<SafetensorsVie
     if (!metadata.empty()) {
         h << "\"__metadata__\":{";
         for (auto it = metadata.begin(); it != metadata.end(); ++it)
-            h << (it == metadata.begin() ? "" : ",") << json::quote(it->first) << ":" << json::quote(it->second);
+            h << (it == metadata.begin() ? "" : ",") << json::quote(it->first) << ":"
+              << json::quote(it->second);
         h << "}";
         first = false;
     }
     uint64_t offset = 0;
     for (auto& t : tensors) {
         const uint64_t bytes = nbytes(t);
-        h << (first ? "" : ",") << json::quote(t.name) << ":{\"dtype\":\"" << dtype_name(t.dtype) << "\",\"shape\":[";
+        h << (first ? "" : ",") << json::quote(t.name) << ":{\"dtype\":\"" << dtype_name(t.dtype)
+          << "\",\"shape\":[";
         for (size_t i = 0; i < t.shape.size(); ++i) h << (i ? "," : "") << t.shape[i];
         h << "],\"data_offsets\":[" << offset << "," << offset + bytes << "]}";
         offset += bytes;

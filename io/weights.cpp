@@ -34,25 +34,32 @@ void check_finite(const SafetensorsEntry& e, const std::string& path) {
         size_t width;
     };
     Layout f;
-    if (e.dtype == DType::FLOAT32) f = {0x7F800000u, 0x007FFFFFu, 4};
-    else if (e.dtype == DType::FLOAT16) f = {0x7C00u, 0x03FFu, 2};
-    else if (e.dtype == DType::BFLOAT16) f = {0x7F80u, 0x007Fu, 2};
-    else return;
+    if (e.dtype == DType::FLOAT32)
+        f = {0x7F800000u, 0x007FFFFFu, 4};
+    else if (e.dtype == DType::FLOAT16)
+        f = {0x7C00u, 0x03FFu, 2};
+    else if (e.dtype == DType::BFLOAT16)
+        f = {0x7F80u, 0x007Fu, 2};
+    else
+        return;
     const uint32_t exponent = f.exponent, mantissa = f.mantissa;
     const size_t width = f.width;
     int64_t nans = 0, infs = 0, first = -1;
     const size_t n = e.bytes.size() / width;
     for (size_t i = 0; i < n; ++i) {
         uint32_t bits = 0;
-        std::memcpy(&bits, e.bytes.data() + i * width, width);  // little-endian, as the file and the host
+        std::memcpy(&bits, e.bytes.data() + i * width,
+                    width);  // little-endian, as the file and the host
         if ((bits & exponent) != exponent) continue;
         ((bits & mantissa) ? nans : infs) += 1;
         if (first < 0) first = int64_t(i);
     }
     if (first >= 0)
-        throw IoError(path + ": tensor '" + e.name + "' holds non-finite values (" + std::to_string(nans) + " NaN, " +
-                      std::to_string(infs) + " infinite of " + std::to_string(n) + "; the first at index " +
-                      std::to_string(first) + "): the file is damaged, or was saved from a diverged run; refusing to load it");
+        throw IoError(
+            path + ": tensor '" + e.name + "' holds non-finite values (" + std::to_string(nans) +
+            " NaN, " + std::to_string(infs) + " infinite of " + std::to_string(n) +
+            "; the first at index " + std::to_string(first) +
+            "): the file is damaged, or was saved from a diverged run; refusing to load it");
 }
 
 std::string LoadReport::summary() const {
@@ -79,7 +86,8 @@ std::vector<SafetensorsView> model_tensor_views(Layer& model, std::vector<Tensor
     return views;
 }
 
-void save_weights(const std::string& path, Layer& model, const std::map<std::string, std::string>& metadata,
+void save_weights(const std::string& path, Layer& model,
+                  const std::map<std::string, std::string>& metadata,
                   const std::vector<SafetensorsView>& extra) {
     std::vector<Tensor> keep;
     std::vector<SafetensorsView> views = model_tensor_views(model, keep);
@@ -87,8 +95,8 @@ void save_weights(const std::string& path, Layer& model, const std::map<std::str
     write_safetensors(path, views, metadata);
 }
 
-LoadReport load_weights(const SafetensorsFile& file, Layer& model, WeightsMatch match, const std::string& path,
-                        const std::vector<std::string>& ignore_prefixes) {
+LoadReport load_weights(const SafetensorsFile& file, Layer& model, WeightsMatch match,
+                        const std::string& path, const std::vector<std::string>& ignore_prefixes) {
     LoadReport r;
     std::set<std::string> used;
     auto ignored = [&](const std::string& n) {
@@ -104,23 +112,28 @@ LoadReport load_weights(const SafetensorsFile& file, Layer& model, WeightsMatch 
         }
         used.insert(t.name);
         Tensor& dst = t.tensor();
-        if (e->shape.size() > size_t(Shape::kMaxRank) || Shape(e->shape) != dst.shape() || e->dtype != dst.dtype()) {
+        if (e->shape.size() > size_t(Shape::kMaxRank) || Shape(e->shape) != dst.shape() ||
+            e->dtype != dst.dtype()) {
             if (e->shape.size() > size_t(Shape::kMaxRank)) {
-                r.mismatched.push_back(t.name + ": file has " + std::to_string(e->shape.size()) + " dims");
+                r.mismatched.push_back(t.name + ": file has " + std::to_string(e->shape.size()) +
+                                       " dims");
                 continue;
             }
-            r.mismatched.push_back(t.name + ": file " + Shape(e->shape).str() + " " + dtype_name(e->dtype) + " vs model " +
-                                   dst.shape().str() + " " + dtype_name(dst.dtype()));
+            r.mismatched.push_back(t.name + ": file " + Shape(e->shape).str() + " " +
+                                   dtype_name(e->dtype) + " vs model " + dst.shape().str() + " " +
+                                   dtype_name(dst.dtype()));
             continue;
         }
         check_finite(*e, path);
-        Tensor src = Tensor::wrap(const_cast<uint8_t*>(e->bytes.data()), dst.shape(), Device::CPU, dst.dtype());
+        Tensor src = Tensor::wrap(const_cast<uint8_t*>(e->bytes.data()), dst.shape(), Device::CPU,
+                                  dst.dtype());
         dst.copy_from(src);
         r.loaded.push_back(t.name);
     }
     for (auto& e : file.tensors)
         if (!used.count(e.name) && !ignored(e.name)) r.unexpected.push_back(e.name);
-    if (match == WeightsMatch::EXACT && !r.complete()) throw IoError(path + ": weights do not match the model: " + r.summary());
+    if (match == WeightsMatch::EXACT && !r.complete())
+        throw IoError(path + ": weights do not match the model: " + r.summary());
     return r;
 }
 

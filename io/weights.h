@@ -22,7 +22,8 @@ namespace effnet {
 enum class WeightsMatch { EXACT, PARTIAL };
 
 struct LoadReport {
-    std::vector<std::string> loaded, missing, unexpected, mismatched;  // mismatched: "name: file [..] vs model [..]"
+    std::vector<std::string> loaded, missing, unexpected,
+        mismatched;  // mismatched: "name: file [..] vs model [..]"
     bool complete() const { return missing.empty() && unexpected.empty() && mismatched.empty(); }
     std::string summary() const;
 };
@@ -31,9 +32,11 @@ struct LoadReport {
 // Device tensors are copied into `keepalive`.
 std::vector<SafetensorsView> model_tensor_views(Layer& model, std::vector<Tensor>& keepalive);
 
-void save_weights(const std::string& path, Layer& model, const std::map<std::string, std::string>& metadata = {},
+void save_weights(const std::string& path, Layer& model,
+                  const std::map<std::string, std::string>& metadata = {},
                   const std::vector<SafetensorsView>& extra = {});
-LoadReport load_weights(const SafetensorsFile& file, Layer& model, WeightsMatch match, const std::string& path,
+LoadReport load_weights(const SafetensorsFile& file, Layer& model, WeightsMatch match,
+                        const std::string& path,
                         const std::vector<std::string>& ignore_prefixes = {});
 LoadReport load_weights(const std::string& path, Layer& model, WeightsMatch match);
 

@@ -19,7 +19,8 @@ void swish_forward(const Tensor& x, Tensor& y, Context& ctx) {
 void swish_backward(const Tensor& x, const Tensor& dy, Tensor& dx, Context& ctx) {
     check_same_numel("swish_backward", ctx, {{x, "x"}, {dy, "dy"}, {dx, "dx"}});
     if constexpr (kWithCuda) {
-        if (x.is_cuda()) return cuda::swish_backward(x.f32(), dy.f32(), dx.f32(), x.numel(), ctx.stream());
+        if (x.is_cuda())
+            return cuda::swish_backward(x.f32(), dy.f32(), dx.f32(), x.numel(), ctx.stream());
     }
     cpu::swish_backward(x.f32(), dy.f32(), dx.f32(), x.numel(), ctx.stream());
 }
@@ -35,7 +36,8 @@ void sigmoid_forward(const Tensor& x, Tensor& y, Context& ctx) {
 void sigmoid_backward(const Tensor& y, const Tensor& dy, Tensor& dx, Context& ctx) {
     check_same_numel("sigmoid_backward", ctx, {{y, "y"}, {dy, "dy"}, {dx, "dx"}});
     if constexpr (kWithCuda) {
-        if (y.is_cuda()) return cuda::sigmoid_backward(y.f32(), dy.f32(), dx.f32(), y.numel(), ctx.stream());
+        if (y.is_cuda())
+            return cuda::sigmoid_backward(y.f32(), dy.f32(), dx.f32(), y.numel(), ctx.stream());
     }
     cpu::sigmoid_backward(y.f32(), dy.f32(), dx.f32(), y.numel(), ctx.stream());
 }

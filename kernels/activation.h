@@ -21,10 +21,14 @@ void sigmoid_forward(const Tensor& x, Tensor& y, Context& ctx);
 void sigmoid_backward(const Tensor& y, const Tensor& dy, Tensor& dx, Context& ctx);
 
 namespace cpu {
-template <class T> void swish_forward(const T* x, T* y, int64_t n, CudaStream stream);
-template <class T> void swish_backward(const T* x, const T* dy, T* dx, int64_t n, CudaStream stream);
-template <class T> void sigmoid_forward(const T* x, T* y, int64_t n, CudaStream stream);
-template <class T> void sigmoid_backward(const T* y, const T* dy, T* dx, int64_t n, CudaStream stream);
+template <class T>
+void swish_forward(const T* x, T* y, int64_t n, CudaStream stream);
+template <class T>
+void swish_backward(const T* x, const T* dy, T* dx, int64_t n, CudaStream stream);
+template <class T>
+void sigmoid_forward(const T* x, T* y, int64_t n, CudaStream stream);
+template <class T>
+void sigmoid_backward(const T* y, const T* dy, T* dx, int64_t n, CudaStream stream);
 }  // namespace cpu
 
 namespace cuda {

@@ -6,8 +6,8 @@
 
 namespace effnet {
 
-void adamw_update(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v, int64_t offset, int64_t count,
-                  const AdamWStep& s, Context& ctx) {
+void adamw_update(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v, int64_t offset,
+                  int64_t count, const AdamWStep& s, Context& ctx) {
     const char* op = "adamw_update";
     detail::check_same_numel(op, ctx, {{param, "param"}, {grad, "grad"}, {m, "m"}, {v, "v"}});
     EFFNET_CHECK(offset >= 0 && count >= 0 && offset + count <= param.numel(),

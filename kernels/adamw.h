@@ -31,8 +31,8 @@ struct AdamWStep : AdamWHyperparameters {
 };
 
 // Updates elements [offset, offset + count) of the flat buffers.
-void adamw_update(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v, int64_t offset, int64_t count,
-                  const AdamWStep& s, Context& ctx);
+void adamw_update(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v, int64_t offset,
+                  int64_t count, const AdamWStep& s, Context& ctx);
 
 namespace cpu {
 template <class T>
@@ -40,7 +40,8 @@ void adamw_update(T* p, const T* g, T* m, T* v, int64_t n, const AdamWStep& s, C
 }  // namespace cpu
 
 namespace cuda {
-void adamw_update(float* p, const float* g, float* m, float* v, int64_t n, const AdamWStep& s, CudaStream stream);
+void adamw_update(float* p, const float* g, float* m, float* v, int64_t n, const AdamWStep& s,
+                  CudaStream stream);
 }  // namespace cuda
 
 }  // namespace effnet

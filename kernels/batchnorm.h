@@ -44,38 +44,45 @@ public:
 struct BatchNormParams {
     double eps = 1e-5;
     double momentum = 0.1;
-    ChannelSumReducer* sync = nullptr;  // training forward: statistics over all ranks (null: this batch)
+    ChannelSumReducer* sync =
+        nullptr;  // training forward: statistics over all ranks (null: this batch)
 };
 
-void batchnorm_train_forward(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tensor& y, Tensor& save_mean,
-                             Tensor& save_invstd, Tensor& running_mean, Tensor& running_var,
-                             const BatchNormParams& p, Context& ctx);
-void batchnorm_eval_forward(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& running_mean,
-                            const Tensor& running_var, Tensor& y, const BatchNormParams& p, Context& ctx);
+void batchnorm_train_forward(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tensor& y,
+                             Tensor& save_mean, Tensor& save_invstd, Tensor& running_mean,
+                             Tensor& running_var, const BatchNormParams& p, Context& ctx);
+void batchnorm_eval_forward(const Tensor& x, const Tensor& gamma, const Tensor& beta,
+                            const Tensor& running_mean, const Tensor& running_var, Tensor& y,
+                            const BatchNormParams& p, Context& ctx);
 // `eps` must be the forward's (only cuDNN's backward uses it), `sync` too.
-void batchnorm_backward(const Tensor& x, const Tensor& dy, const Tensor& gamma, const Tensor& save_mean,
-                        const Tensor& save_invstd, Tensor& dx, Tensor& dgamma, Tensor& dbeta, Context& ctx, double eps = 1e-5,
+void batchnorm_backward(const Tensor& x, const Tensor& dy, const Tensor& gamma,
+                        const Tensor& save_mean, const Tensor& save_invstd, Tensor& dx,
+                        Tensor& dgamma, Tensor& dbeta, Context& ctx, double eps = 1e-5,
                         ChannelSumReducer* sync = nullptr);
 
 namespace cpu {
 template <class T>
-void batchnorm_train_forward(const T* x, const T* gamma, const T* beta, T* y, T* save_mean, T* save_invstd,
-                             T* running_mean, T* running_var, int64_t m, int64_t c, double eps, double momentum,
-                             CudaStream stream);
+void batchnorm_train_forward(const T* x, const T* gamma, const T* beta, T* y, T* save_mean,
+                             T* save_invstd, T* running_mean, T* running_var, int64_t m, int64_t c,
+                             double eps, double momentum, CudaStream stream);
 template <class T>
-void batchnorm_eval_forward(const T* x, const T* gamma, const T* beta, const T* running_mean, const T* running_var,
-                            T* y, int64_t m, int64_t c, double eps, CudaStream stream);
+void batchnorm_eval_forward(const T* x, const T* gamma, const T* beta, const T* running_mean,
+                            const T* running_var, T* y, int64_t m, int64_t c, double eps,
+                            CudaStream stream);
 template <class T>
-void batchnorm_backward(const T* x, const T* dy, const T* gamma, const T* save_mean, const T* save_invstd, T* dx,
-                        T* dgamma, T* dbeta, int64_t m, int64_t c, CudaStream stream);
+void batchnorm_backward(const T* x, const T* dy, const T* gamma, const T* save_mean,
+                        const T* save_invstd, T* dx, T* dgamma, T* dbeta, int64_t m, int64_t c,
+                        CudaStream stream);
 // --sync-bn (no cuda:: twin yet): the same passes with every sum added over the ranks by `sync`.
 template <class T>
-void batchnorm_train_forward_synced(const T* x, const T* gamma, const T* beta, T* y, T* save_mean, T* save_invstd,
-                                    T* running_mean, T* running_var, int64_t m, int64_t c, double eps, double momentum,
+void batchnorm_train_forward_synced(const T* x, const T* gamma, const T* beta, T* y, T* save_mean,
+                                    T* save_invstd, T* running_mean, T* running_var, int64_t m,
+                                    int64_t c, double eps, double momentum,
                                     ChannelSumReducer& sync);
 template <class T>
-void batchnorm_backward_synced(const T* x, const T* dy, const T* gamma, const T* save_mean, const T* save_invstd, T* dx,
-                               T* dgamma, T* dbeta, int64_t m, int64_t c, ChannelSumReducer& sync);
+void batchnorm_backward_synced(const T* x, const T* dy, const T* gamma, const T* save_mean,
+                               const T* save_invstd, T* dx, T* dgamma, T* dbeta, int64_t m,
+                               int64_t c, ChannelSumReducer& sync);
 }  // namespace cpu
 
 // CUDA: `workspace` holds batchnorm_workspace_bytes(m, c) of device scratch
@@ -86,13 +93,16 @@ void batchnorm_backward_synced(const T* x, const T* dy, const T* gamma, const T*
 // so the variance does not cancel), one to normalise.
 namespace cuda {
 size_t batchnorm_workspace_bytes(int64_t m, int64_t c);
-void batchnorm_train_forward(const float* x, const float* gamma, const float* beta, float* y, float* save_mean,
-                             float* save_invstd, float* running_mean, float* running_var, int64_t m, int64_t c, double eps,
-                             double momentum, void* workspace, CudaStream stream);
-void batchnorm_eval_forward(const float* x, const float* gamma, const float* beta, const float* running_mean,
-                            const float* running_var, float* y, int64_t m, int64_t c, double eps, CudaStream stream);
-void batchnorm_backward(const float* x, const float* dy, const float* gamma, const float* save_mean, const float* save_invstd,
-                        float* dx, float* dgamma, float* dbeta, int64_t m, int64_t c, void* workspace, CudaStream stream);
+void batchnorm_train_forward(const float* x, const float* gamma, const float* beta, float* y,
+                             float* save_mean, float* save_invstd, float* running_mean,
+                             float* running_var, int64_t m, int64_t c, double eps, double momentum,
+                             void* workspace, CudaStream stream);
+void batchnorm_eval_forward(const float* x, const float* gamma, const float* beta,
+                            const float* running_mean, const float* running_var, float* y,
+                            int64_t m, int64_t c, double eps, CudaStream stream);
+void batchnorm_backward(const float* x, const float* dy, const float* gamma, const float* save_mean,
+                        const float* save_invstd, float* dx, float* dgamma, float* dbeta, int64_t m,
+                        int64_t c, void* workspace, CudaStream stream);
 }  // namespace cuda
 
 }  // namespace effnet

@@ -29,47 +29,55 @@ using detail::check_conv_operands;
 }
 }  // namespace
 
-void conv2d_forward(const Tensor& x, const Tensor& w, Tensor& y, const ConvGeometry& g, Context& ctx) {
+void conv2d_forward(const Tensor& x, const Tensor& w, Tensor& y, const ConvGeometry& g,
+                    Context& ctx) {
     check_conv_operands("conv2d_forward", ctx, x, w, y, g, false);
     if constexpr (kWithCuda) {
         if (x.is_cuda() && use_cudnn_conv(ctx, g))
-            return cuda::cudnn_conv2d_forward(ctx.cudnn(), x.f32(), w.f32(), y.f32(), g, krsc_scratch(ctx, g),
-                                              ctx.allow_tf32(), ctx.stream());
+            return cuda::cudnn_conv2d_forward(ctx.cudnn(), x.f32(), w.f32(), y.f32(), g,
+                                              krsc_scratch(ctx, g), ctx.allow_tf32(), ctx.stream());
         if (x.is_cuda())
-            return cuda::conv2d_forward(x.f32(), w.f32(), y.f32(), g, im2col_scratch(ctx, g), ctx.cublas(), ctx.stream());
+            return cuda::conv2d_forward(x.f32(), w.f32(), y.f32(), g, im2col_scratch(ctx, g),
+                                        ctx.cublas(), ctx.stream());
     }
     cpu::conv2d_forward(x.f32(), w.f32(), y.f32(), g, ctx.stream());
 }
 
-void conv2d_backward_input(const Tensor& dy, const Tensor& w, Tensor& dx, const ConvGeometry& g, Context& ctx) {
+void conv2d_backward_input(const Tensor& dy, const Tensor& w, Tensor& dx, const ConvGeometry& g,
+                           Context& ctx) {
     check_conv_operands("conv2d_backward_input", ctx, dx, w, dy, g, false);
     if constexpr (kWithCuda) {
         if (dy.is_cuda() && use_cudnn_conv(ctx, g))
-            return cuda::cudnn_conv2d_backward_input(ctx.cudnn(), dy.f32(), w.f32(), dx.f32(), g, krsc_scratch(ctx, g),
-                                                     ctx.allow_tf32(), ctx.stream());
+            return cuda::cudnn_conv2d_backward_input(ctx.cudnn(), dy.f32(), w.f32(), dx.f32(), g,
+                                                     krsc_scratch(ctx, g), ctx.allow_tf32(),
+                                                     ctx.stream());
         if (dy.is_cuda())
-            return cuda::conv2d_backward_input(dy.f32(), w.f32(), dx.f32(), g, im2col_scratch(ctx, g), ctx.cublas(),
-                                               ctx.stream());
+            return cuda::conv2d_backward_input(dy.f32(), w.f32(), dx.f32(), g,
+                                               im2col_scratch(ctx, g), ctx.cublas(), ctx.stream());
     }
     cpu::conv2d_backward_input(dy.f32(), w.f32(), dx.f32(), g, ctx.stream());
 }
 
-void conv2d_backward_weight(const Tensor& x, const Tensor& dy, Tensor& dw, const ConvGeometry& g, Context& ctx) {
+void conv2d_backward_weight(const Tensor& x, const Tensor& dy, Tensor& dw, const ConvGeometry& g,
+                            Context& ctx) {
     check_conv_operands("conv2d_backward_weight", ctx, x, dw, dy, g, false);
     if constexpr (kWithCuda) {
         if (x.is_cuda() && use_cudnn_conv(ctx, g))
-            return cuda::cudnn_conv2d_backward_weight(ctx.cudnn(), x.f32(), dy.f32(), dw.f32(), g, krsc_scratch(ctx, g),
-                                                      ctx.allow_tf32(), ctx.stream());
+            return cuda::cudnn_conv2d_backward_weight(ctx.cudnn(), x.f32(), dy.f32(), dw.f32(), g,
+                                                      krsc_scratch(ctx, g), ctx.allow_tf32(),
+                                                      ctx.stream());
         if (x.is_cuda())
-            return cuda::conv2d_backward_weight(x.f32(), dy.f32(), dw.f32(), g, im2col_scratch(ctx, g), ctx.cublas(),
-                                                ctx.stream());
+            return cuda::conv2d_backward_weight(x.f32(), dy.f32(), dw.f32(), g,
+                                                im2col_scratch(ctx, g), ctx.cublas(), ctx.stream());
     }
     cpu::conv2d_backward_weight(x.f32(), dy.f32(), dw.f32(), g, ctx.stream());
 }
 
 std::vector<std::string> cudnn_nondeterministic_choices() {
-    if constexpr (kWithCuda) return cuda::cudnn_nondeterministic_choices();
-    else return {};
+    if constexpr (kWithCuda)
+        return cuda::cudnn_nondeterministic_choices();
+    else
+        return {};
 }
 
 }  // namespace effnet

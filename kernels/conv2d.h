@@ -19,9 +19,12 @@
 
 namespace effnet {
 
-void conv2d_forward(const Tensor& x, const Tensor& w, Tensor& y, const ConvGeometry& g, Context& ctx);
-void conv2d_backward_input(const Tensor& dy, const Tensor& w, Tensor& dx, const ConvGeometry& g, Context& ctx);
-void conv2d_backward_weight(const Tensor& x, const Tensor& dy, Tensor& dw, const ConvGeometry& g, Context& ctx);
+void conv2d_forward(const Tensor& x, const Tensor& w, Tensor& y, const ConvGeometry& g,
+                    Context& ctx);
+void conv2d_backward_input(const Tensor& dy, const Tensor& w, Tensor& dx, const ConvGeometry& g,
+                           Context& ctx);
+void conv2d_backward_weight(const Tensor& x, const Tensor& dy, Tensor& dw, const ConvGeometry& g,
+                            Context& ctx);
 
 // The cuDNN convolutions (dense and depthwise) for which cuDNN offered only
 // non-deterministic algorithms so far (kernels/cuda/cudnn.h); always empty in
@@ -29,9 +32,14 @@ void conv2d_backward_weight(const Tensor& x, const Tensor& dy, Tensor& dw, const
 std::vector<std::string> cudnn_nondeterministic_choices();
 
 namespace cpu {
-template <class T> void conv2d_forward(const T* x, const T* w, T* y, const ConvGeometry& g, CudaStream stream);
-template <class T> void conv2d_backward_input(const T* dy, const T* w, T* dx, const ConvGeometry& g, CudaStream stream);
-template <class T> void conv2d_backward_weight(const T* x, const T* dy, T* dw, const ConvGeometry& g, CudaStream stream);
+template <class T>
+void conv2d_forward(const T* x, const T* w, T* y, const ConvGeometry& g, CudaStream stream);
+template <class T>
+void conv2d_backward_input(const T* dy, const T* w, T* dx, const ConvGeometry& g,
+                           CudaStream stream);
+template <class T>
+void conv2d_backward_weight(const T* x, const T* dy, T* dw, const ConvGeometry& g,
+                            CudaStream stream);
 }  // namespace cpu
 
 namespace cuda {
@@ -42,11 +50,14 @@ size_t conv2d_workspace_floats(const ConvGeometry& g);
 // Weights [Cout][Cin/g][kH][kW] to tap-major [Cout][kH][kW][Cin/g] (cuDNN's
 // NHWC filter order), and back, ACCUMULATING into the PyTorch-ordered w.
 void conv2d_weight_to_krsc(const float* w, float* wr, const ConvGeometry& g, CudaStream stream);
-void conv2d_weight_from_krsc_add(const float* wr, float* w, const ConvGeometry& g, CudaStream stream);
-void conv2d_forward(const float* x, const float* w, float* y, const ConvGeometry& g, float* workspace, CublasHandle cublas,
-                    CudaStream stream);
-void conv2d_backward_input(const float* dy, const float* w, float* dx, const ConvGeometry& g, float* workspace, CublasHandle cublas, CudaStream stream);
-void conv2d_backward_weight(const float* x, const float* dy, float* dw, const ConvGeometry& g, float* workspace, CublasHandle cublas, CudaStream stream);
+void conv2d_weight_from_krsc_add(const float* wr, float* w, const ConvGeometry& g,
+                                 CudaStream stream);
+void conv2d_forward(const float* x, const float* w, float* y, const ConvGeometry& g,
+                    float* workspace, CublasHandle cublas, CudaStream stream);
+void conv2d_backward_input(const float* dy, const float* w, float* dx, const ConvGeometry& g,
+                           float* workspace, CublasHandle cublas, CudaStream stream);
+void conv2d_backward_weight(const float* x, const float* dy, float* dw, const ConvGeometry& g,
+                            float* workspace, CublasHandle cublas, CudaStream stream);
 }  // namespace cuda
 
 }  // namespace effnet

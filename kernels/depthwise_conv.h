@@ -16,16 +16,23 @@
 
 namespace effnet {
 
-void depthwise_conv2d_forward(const Tensor& x, const Tensor& w, Tensor& y, const ConvGeometry& g, Context& ctx);
-void depthwise_conv2d_backward_input(const Tensor& dy, const Tensor& w, Tensor& dx, const ConvGeometry& g,
-                                     Context& ctx);
-void depthwise_conv2d_backward_weight(const Tensor& x, const Tensor& dy, Tensor& dw, const ConvGeometry& g,
-                                      Context& ctx);
+void depthwise_conv2d_forward(const Tensor& x, const Tensor& w, Tensor& y, const ConvGeometry& g,
+                              Context& ctx);
+void depthwise_conv2d_backward_input(const Tensor& dy, const Tensor& w, Tensor& dx,
+                                     const ConvGeometry& g, Context& ctx);
+void depthwise_conv2d_backward_weight(const Tensor& x, const Tensor& dy, Tensor& dw,
+                                      const ConvGeometry& g, Context& ctx);
 
 namespace cpu {
-template <class T> void depthwise_conv2d_forward(const T* x, const T* w, T* y, const ConvGeometry& g, CudaStream stream);
-template <class T> void depthwise_conv2d_backward_input(const T* dy, const T* w, T* dx, const ConvGeometry& g, CudaStream stream);
-template <class T> void depthwise_conv2d_backward_weight(const T* x, const T* dy, T* dw, const ConvGeometry& g, CudaStream stream);
+template <class T>
+void depthwise_conv2d_forward(const T* x, const T* w, T* y, const ConvGeometry& g,
+                              CudaStream stream);
+template <class T>
+void depthwise_conv2d_backward_input(const T* dy, const T* w, T* dx, const ConvGeometry& g,
+                                     CudaStream stream);
+template <class T>
+void depthwise_conv2d_backward_weight(const T* x, const T* dy, T* dw, const ConvGeometry& g,
+                                      CudaStream stream);
 }  // namespace cpu
 
 // The CUDA versions need device scratch: `d_wt` holds the tap-major weights
@@ -37,11 +44,12 @@ template <class T> void depthwise_conv2d_backward_weight(const T* x, const T* dy
 // with 32-bit indices, and a generic one otherwise (64-bit indices; the weight
 // gradient supports kernel sides up to 5 and throws beyond).
 namespace cuda {
-void depthwise_conv2d_forward(const float* x, const float* w, float* y, const ConvGeometry& g, float* d_wt, CudaStream stream);
-void depthwise_conv2d_backward_input(const float* dy, const float* w, float* dx, const ConvGeometry& g, float* d_wt,
-                                     CudaStream stream);
-void depthwise_conv2d_backward_weight(const float* x, const float* dy, float* dw, const ConvGeometry& g, float* d_partial,
-                                      CudaStream stream);
+void depthwise_conv2d_forward(const float* x, const float* w, float* y, const ConvGeometry& g,
+                              float* d_wt, CudaStream stream);
+void depthwise_conv2d_backward_input(const float* dy, const float* w, float* dx,
+                                     const ConvGeometry& g, float* d_wt, CudaStream stream);
+void depthwise_conv2d_backward_weight(const float* x, const float* dy, float* dw,
+                                      const ConvGeometry& g, float* d_partial, CudaStream stream);
 size_t depthwise_weight_workspace_floats(const ConvGeometry& g);
 }  // namespace cuda
 

@@ -44,7 +44,8 @@ struct Operand {
 using Operands = std::initializer_list<Operand>;
 
 // Each operand is defined, has `dtype` and lives on ctx.device().
-void check_operands(const char* op, const Context& ctx, Operands operands, DType dtype = DType::FLOAT32);
+void check_operands(const char* op, const Context& ctx, Operands operands,
+                    DType dtype = DType::FLOAT32);
 // check_operands, and every operand has the element count of the first.
 void check_same_numel(const char* op, const Context& ctx, Operands operands);
 // Each operand has `numel` elements (`what` says what they are).
@@ -65,8 +66,8 @@ void check_sync_bn_on_host(const char* op, const Tensor& x, const void* sync);
 
 // A convolution's x [N,H,W,Cin], w [Cout,Cin/groups,kH,kW] and y [N,Ho,Wo,Cout]
 // (or their gradients), and for a depthwise one groups = Cin = Cout.
-void check_conv_operands(const char* op, const Context& ctx, const Tensor& x, const Tensor& w, const Tensor& y,
-                         const ConvGeometry& g, bool depthwise);
+void check_conv_operands(const char* op, const Context& ctx, const Tensor& x, const Tensor& w,
+                         const Tensor& y, const ConvGeometry& g, bool depthwise);
 
 }  // namespace detail
 }  // namespace effnet

@@ -22,30 +22,30 @@
 
 namespace effnet {
 
-void dropout_forward(const Tensor& x, Tensor& y, float p, uint64_t seed, uint64_t stream, uint64_t first,
-                     Context& ctx);
-void dropout_backward(const Tensor& dy, Tensor& dx, float p, uint64_t seed, uint64_t stream, uint64_t first,
-                      Context& ctx);
-void drop_path_forward(const Tensor& x, Tensor& y, float p, uint64_t seed, uint64_t stream, uint64_t first,
-                       Context& ctx);
-void drop_path_backward(const Tensor& dy, Tensor& dx, float p, uint64_t seed, uint64_t stream, uint64_t first,
-                        Context& ctx);
+void dropout_forward(const Tensor& x, Tensor& y, float p, uint64_t seed, uint64_t stream,
+                     uint64_t first, Context& ctx);
+void dropout_backward(const Tensor& dy, Tensor& dx, float p, uint64_t seed, uint64_t stream,
+                      uint64_t first, Context& ctx);
+void drop_path_forward(const Tensor& x, Tensor& y, float p, uint64_t seed, uint64_t stream,
+                       uint64_t first, Context& ctx);
+void drop_path_backward(const Tensor& dy, Tensor& dx, float p, uint64_t seed, uint64_t stream,
+                        uint64_t first, Context& ctx);
 
 namespace cpu {
 // The same kernel serves forward and backward (y = x * factor_i).
 template <class T>
-void dropout_apply(const T* x, T* y, int64_t n, float p, uint64_t seed, uint64_t stream, uint64_t first,
-                   CudaStream cuda_stream);
+void dropout_apply(const T* x, T* y, int64_t n, float p, uint64_t seed, uint64_t stream,
+                   uint64_t first, CudaStream cuda_stream);
 template <class T>
-void drop_path_apply(const T* x, T* y, int64_t batch, int64_t per_sample, float p, uint64_t seed, uint64_t stream,
-                     uint64_t first, CudaStream cuda_stream);
+void drop_path_apply(const T* x, T* y, int64_t batch, int64_t per_sample, float p, uint64_t seed,
+                     uint64_t stream, uint64_t first, CudaStream cuda_stream);
 }  // namespace cpu
 
 namespace cuda {
-void dropout_apply(const float* x, float* y, int64_t n, float p, uint64_t seed, uint64_t stream, uint64_t first,
-                   CudaStream cuda_stream);
-void drop_path_apply(const float* x, float* y, int64_t batch, int64_t per_sample, float p, uint64_t seed, uint64_t stream,
-                     uint64_t first, CudaStream cuda_stream);
+void dropout_apply(const float* x, float* y, int64_t n, float p, uint64_t seed, uint64_t stream,
+                   uint64_t first, CudaStream cuda_stream);
+void drop_path_apply(const float* x, float* y, int64_t batch, int64_t per_sample, float p,
+                     uint64_t seed, uint64_t stream, uint64_t first, CudaStream cuda_stream);
 }  // namespace cuda
 
 }  // namespace effnet

@@ -28,7 +28,8 @@ void moving_average(Tensor& y, const Tensor& x, float decay, Context& ctx) {
     check_same_numel("moving_average", ctx, {{y, "y"}, {x, "x"}});
     EFFNET_CHECK(decay >= 0 && decay <= 1, "moving_average: decay " << decay << " outside [0, 1]");
     if constexpr (kWithCuda) {
-        if (x.is_cuda()) return cuda::moving_average(y.f32(), x.f32(), decay, x.numel(), ctx.stream());
+        if (x.is_cuda())
+            return cuda::moving_average(y.f32(), x.f32(), decay, x.numel(), ctx.stream());
     }
     cpu::moving_average(y.f32(), x.f32(), decay, x.numel(), ctx.stream());
 }

@@ -22,9 +22,12 @@ void add_inplace(Tensor& y, const Tensor& a, Context& ctx);
 void moving_average(Tensor& y, const Tensor& x, float decay, Context& ctx);
 
 namespace cpu {
-template <class T> void add(const T* a, const T* b, T* y, int64_t n, CudaStream stream);
-template <class T> void add_inplace(T* y, const T* a, int64_t n, CudaStream stream);
-template <class T> void moving_average(T* y, const T* x, T decay, int64_t n, CudaStream stream);
+template <class T>
+void add(const T* a, const T* b, T* y, int64_t n, CudaStream stream);
+template <class T>
+void add_inplace(T* y, const T* a, int64_t n, CudaStream stream);
+template <class T>
+void moving_average(T* y, const T* x, T decay, int64_t n, CudaStream stream);
 }  // namespace cpu
 
 namespace cuda {

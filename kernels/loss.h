@@ -23,46 +23,48 @@
 namespace effnet {
 
 // Returns the mean loss (also left in `loss`, a 1-element tensor on the logits' device).
-float softmax_cross_entropy_forward(const Tensor& logits, const Tensor& labels, Tensor& probs, Tensor& loss,
+float softmax_cross_entropy_forward(const Tensor& logits, const Tensor& labels, Tensor& probs,
+                                    Tensor& loss, Context& ctx, float smoothing = 0);
+void softmax_cross_entropy_backward(const Tensor& probs, const Tensor& labels, Tensor& dlogits,
                                     Context& ctx, float smoothing = 0);
-void softmax_cross_entropy_backward(const Tensor& probs, const Tensor& labels, Tensor& dlogits, Context& ctx,
-                                    float smoothing = 0);
-float bce_with_logits_forward(const Tensor& logits, const Tensor& labels, Tensor& probs, Tensor& loss, Context& ctx,
-                              float smoothing = 0);
+float bce_with_logits_forward(const Tensor& logits, const Tensor& labels, Tensor& probs,
+                              Tensor& loss, Context& ctx, float smoothing = 0);
 // The same, leaving the loss in `loss` only: no host synchronisation, so a
 // training step built on them can be captured in a CUDA graph.
-void softmax_cross_entropy_forward_on_device(const Tensor& logits, const Tensor& labels, Tensor& probs, Tensor& loss,
-                                             Context& ctx, float smoothing = 0);
-void bce_with_logits_forward_on_device(const Tensor& logits, const Tensor& labels, Tensor& probs, Tensor& loss,
-                                       Context& ctx, float smoothing = 0);
-void bce_with_logits_backward(const Tensor& probs, const Tensor& labels, Tensor& dlogits, Context& ctx,
-                              float smoothing = 0);
+void softmax_cross_entropy_forward_on_device(const Tensor& logits, const Tensor& labels,
+                                             Tensor& probs, Tensor& loss, Context& ctx,
+                                             float smoothing = 0);
+void bce_with_logits_forward_on_device(const Tensor& logits, const Tensor& labels, Tensor& probs,
+                                       Tensor& loss, Context& ctx, float smoothing = 0);
+void bce_with_logits_backward(const Tensor& probs, const Tensor& labels, Tensor& dlogits,
+                              Context& ctx, float smoothing = 0);
 
 namespace cpu {
 template <class T>
-void softmax_cross_entropy_forward(const T* logits, const int32_t* labels, T* probs, T* loss, int64_t n, int64_t k,
-                                   double smoothing, CudaStream stream);
+void softmax_cross_entropy_forward(const T* logits, const int32_t* labels, T* probs, T* loss,
+                                   int64_t n, int64_t k, double smoothing, CudaStream stream);
 template <class T>
-void softmax_cross_entropy_backward(const T* probs, const int32_t* labels, T* dlogits, int64_t n, int64_t k,
-                                    double smoothing, CudaStream stream);
+void softmax_cross_entropy_backward(const T* probs, const int32_t* labels, T* dlogits, int64_t n,
+                                    int64_t k, double smoothing, CudaStream stream);
 template <class T>
-void bce_with_logits_forward(const T* logits, const int32_t* labels, T* probs, T* loss, int64_t n, double smoothing,
-                             CudaStream stream);
+void bce_with_logits_forward(const T* logits, const int32_t* labels, T* probs, T* loss, int64_t n,
+                             double smoothing, CudaStream stream);
 template <class T>
-void bce_with_logits_backward(const T* probs, const int32_t* labels, T* dlogits, int64_t n, double smoothing,
-                              CudaStream stream);
+void bce_with_logits_backward(const T* probs, const int32_t* labels, T* dlogits, int64_t n,
+                              double smoothing, CudaStream stream);
 }  // namespace cpu
 
 namespace cuda {
 // `d_scratch` holds n floats (per-sample losses).
-void softmax_cross_entropy_forward(const float* logits, const int32_t* labels, float* probs, float* loss, float* d_scratch,
-                                   int64_t n, int64_t k, double smoothing, CudaStream stream);
-void softmax_cross_entropy_backward(const float* probs, const int32_t* labels, float* dlogits, int64_t n, int64_t k,
-                                    double smoothing, CudaStream stream);
-void bce_with_logits_forward(const float* logits, const int32_t* labels, float* probs, float* loss, float* d_scratch,
-                             int64_t n, double smoothing, CudaStream stream);
-void bce_with_logits_backward(const float* probs, const int32_t* labels, float* dlogits, int64_t n, double smoothing,
-                              CudaStream stream);
+void softmax_cross_entropy_forward(const float* logits, const int32_t* labels, float* probs,
+                                   float* loss, float* d_scratch, int64_t n, int64_t k,
+                                   double smoothing, CudaStream stream);
+void softmax_cross_entropy_backward(const float* probs, const int32_t* labels, float* dlogits,
+                                    int64_t n, int64_t k, double smoothing, CudaStream stream);
+void bce_with_logits_forward(const float* logits, const int32_t* labels, float* probs, float* loss,
+                             float* d_scratch, int64_t n, double smoothing, CudaStream stream);
+void bce_with_logits_backward(const float* probs, const int32_t* labels, float* dlogits, int64_t n,
+                              double smoothing, CudaStream stream);
 }  // namespace cuda
 
 }  // namespace effnet

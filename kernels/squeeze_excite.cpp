@@ -12,11 +12,12 @@ using detail::check_operands;
 // An activation x [N,H,W,C] and a per-image, per-channel tensor [N,C].
 void check_pooled(const char* op, const Tensor& x, const Tensor& pooled, const char* pooled_name) {
     EFFNET_CHECK(x.rank() == 4 && pooled.shape() == (Shape{x.dim(0), x.dim(3)}),
-                 op << ": activation " << x.shape() << " and " << pooled_name << " " << pooled.shape()
-                    << ", expected [N, H, W, C] and [N, C]");
+                 op << ": activation " << x.shape() << " and " << pooled_name << " "
+                    << pooled.shape() << ", expected [N, H, W, C] and [N, C]");
 }
 void check_like(const char* op, const Tensor& x, const Tensor& t, const char* name) {
-    EFFNET_CHECK(t.shape() == x.shape(), op << ": " << name << " " << t.shape() << ", expected " << x.shape());
+    EFFNET_CHECK(t.shape() == x.shape(),
+                 op << ": " << name << " " << t.shape() << ", expected " << x.shape());
 }
 }  // namespace
 
@@ -27,9 +28,9 @@ void global_avg_pool_forward(const Tensor& x, Tensor& y, Context& ctx) {
     const int64_t n = x.dim(0), hw = x.dim(1) * x.dim(2), c = x.dim(3);
     if constexpr (kWithCuda) {
         if (x.is_cuda())
-            return cuda::global_avg_pool_forward(x.f32(), y.f32(), n, hw, c,
-                                                 ctx.workspace(cuda::squeeze_excite_workspace_bytes(n, hw, c)),
-                                                 ctx.stream());
+            return cuda::global_avg_pool_forward(
+                x.f32(), y.f32(), n, hw, c,
+                ctx.workspace(cuda::squeeze_excite_workspace_bytes(n, hw, c)), ctx.stream());
     }
     cpu::global_avg_pool_forward(x.f32(), y.f32(), n, hw, c, ctx.stream());
 }
@@ -40,7 +41,8 @@ void global_avg_pool_backward(const Tensor& dy, Tensor& dx, Context& ctx) {
     check_pooled(op, dx, dy, "dy");
     const int64_t n = dx.dim(0), hw = dx.dim(1) * dx.dim(2), c = dx.dim(3);
     if constexpr (kWithCuda) {
-        if (dy.is_cuda()) return cuda::global_avg_pool_backward(dy.f32(), dx.f32(), n, hw, c, ctx.stream());
+        if (dy.is_cuda())
+            return cuda::global_avg_pool_backward(dy.f32(), dx.f32(), n, hw, c, ctx.stream());
     }
     cpu::global_avg_pool_backward(dy.f32(), dx.f32(), n, hw, c, ctx.stream());
 }
@@ -52,13 +54,15 @@ void channel_scale_forward(const Tensor& x, const Tensor& gate, Tensor& y, Conte
     check_like(op, x, y, "y");
     const int64_t n = x.dim(0), hw = x.dim(1) * x.dim(2), c = x.dim(3);
     if constexpr (kWithCuda) {
-        if (x.is_cuda()) return cuda::channel_scale_forward(x.f32(), gate.f32(), y.f32(), n, hw, c, ctx.stream());
+        if (x.is_cuda())
+            return cuda::channel_scale_forward(x.f32(), gate.f32(), y.f32(), n, hw, c,
+                                               ctx.stream());
     }
     cpu::channel_scale_forward(x.f32(), gate.f32(), y.f32(), n, hw, c, ctx.stream());
 }
 
-void channel_scale_backward(const Tensor& x, const Tensor& gate, const Tensor& dy, Tensor& dx, Tensor& dgate,
-                            Context& ctx) {
+void channel_scale_backward(const Tensor& x, const Tensor& gate, const Tensor& dy, Tensor& dx,
+                            Tensor& dgate, Context& ctx) {
     const char* op = "channel_scale_backward";
     check_operands(op, ctx, {{x, "x"}, {gate, "gate"}, {dy, "dy"}, {dx, "dx"}, {dgate, "dgate"}});
     check_pooled(op, x, gate, "gate");
@@ -68,11 +72,12 @@ void channel_scale_backward(const Tensor& x, const Tensor& gate, const Tensor& d
     const int64_t n = x.dim(0), hw = x.dim(1) * x.dim(2), c = x.dim(3);
     if constexpr (kWithCuda) {
         if (x.is_cuda())
-            return cuda::channel_scale_backward(x.f32(), gate.f32(), dy.f32(), dx.f32(), dgate.f32(), n, hw, c,
-                                                ctx.workspace(cuda::squeeze_excite_workspace_bytes(n, hw, c)),
-                                                ctx.stream());
+            return cuda::channel_scale_backward(
+                x.f32(), gate.f32(), dy.f32(), dx.f32(), dgate.f32(), n, hw, c,
+                ctx.workspace(cuda::squeeze_excite_workspace_bytes(n, hw, c)), ctx.stream());
     }
-    cpu::channel_scale_backward(x.f32(), gate.f32(), dy.f32(), dx.f32(), dgate.f32(), n, hw, c, ctx.stream());
+    cpu::channel_scale_backward(x.f32(), gate.f32(), dy.f32(), dx.f32(), dgate.f32(), n, hw, c,
+                                ctx.stream());
 }
 
 }  // namespace effnet

@@ -88,13 +88,17 @@ Tensor Dropout::backward_impl(const Tensor& dy, Context& ctx) {
 
 // ---- Linear --------------------------------------------------------------------
 Linear::Linear(int64_t in, int64_t out, LinearWeightShape shape)
-    : Layer("Linear"), in_(in), out_features_(out), conv_shaped_(shape == LinearWeightShape::CONV_1X1) {
-    add_param("weight", conv_shaped_ ? Shape{out, in, 1, 1} : Shape{out, in}, &weight_, &weight_grad_,
-              WeightDecay::APPLIED);
+    : Layer("Linear"),
+      in_(in),
+      out_features_(out),
+      conv_shaped_(shape == LinearWeightShape::CONV_1X1) {
+    add_param("weight", conv_shaped_ ? Shape{out, in, 1, 1} : Shape{out, in}, &weight_,
+              &weight_grad_, WeightDecay::APPLIED);
     add_param("bias", Shape{out}, &b_, &b_grad_, WeightDecay::EXEMPT);
 }
 Shape Linear::setup_impl(const Shape& in) {
-    EFFNET_CHECK(in.rank() == 2 && in[1] == in_, "Linear(" << in_ << " -> " << out_features_ << "): input " << in);
+    EFFNET_CHECK(in.rank() == 2 && in[1] == in_,
+                 "Linear(" << in_ << " -> " << out_features_ << "): input " << in);
     Shape out{in[0], out_features_};
     out_ = plan(out);
     return out;
@@ -112,7 +116,8 @@ Tensor Linear::backward_impl(const Tensor& dy, Context& ctx) {
 }
 void Linear::reset_own_parameters(uint64_t seed, uint64_t& stream) {
     if (conv_shaped_) {
-        fill_normal(weight_, seed, stream++, 0.0f, static_cast<float>(std::sqrt(2.0 / double(out_features_))));
+        fill_normal(weight_, seed, stream++, 0.0f,
+                    static_cast<float>(std::sqrt(2.0 / double(out_features_))));
     } else {
         // PyTorch's nn.Linear default, uniform(+-1/sqrt(fan_in)). timm's "goog"
         // init uses 1/sqrt(fan_out), which for a 2-class head is +-0.71 over

@@ -100,7 +100,9 @@ public:
     Sequential() : Layer("Sequential") {}
     // Appends a layer; a non-empty name makes it a named child.
     Layer& append(std::unique_ptr<Layer> layer, const std::string& name = "");
-    const std::vector<std::pair<std::string, std::unique_ptr<Layer>>>& layers() const { return layers_; }
+    const std::vector<std::pair<std::string, std::unique_ptr<Layer>>>& layers() const {
+        return layers_;
+    }
 
 protected:
     Shape setup_impl(const Shape& in) override;

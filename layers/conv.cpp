@@ -9,10 +9,18 @@
 namespace effnet {
 
 Conv2d::Conv2d(int64_t cin, int64_t cout, int64_t kernel, int64_t stride, int64_t groups)
-    : Layer(groups > 1 ? "DepthwiseConv2d" : "Conv2d"), cin_(cin), cout_(cout), k_(kernel), stride_(stride), groups_(groups) {
-    EFFNET_CHECK(groups == 1 || (groups == cin && cin == cout),
-                 "Conv2d supports dense (groups 1) or depthwise (groups = channels) convolution, got groups " << groups);
-    add_param("weight", Shape{cout, cin / groups, kernel, kernel}, &weight_, &weight_grad_, WeightDecay::APPLIED);
+    : Layer(groups > 1 ? "DepthwiseConv2d" : "Conv2d"),
+      cin_(cin),
+      cout_(cout),
+      k_(kernel),
+      stride_(stride),
+      groups_(groups) {
+    EFFNET_CHECK(
+        groups == 1 || (groups == cin && cin == cout),
+        "Conv2d supports dense (groups 1) or depthwise (groups = channels) convolution, got groups "
+            << groups);
+    add_param("weight", Shape{cout, cin / groups, kernel, kernel}, &weight_, &weight_grad_,
+              WeightDecay::APPLIED);
 }
 
 ConvGeometry Conv2d::geometry(const Shape& in, int64_t batch) const {
@@ -20,7 +28,8 @@ ConvGeometry Conv2d::geometry(const Shape& in, int64_t batch) const {
 }
 
 Shape Conv2d::setup_impl(const Shape& in) {
-    EFFNET_CHECK(in.rank() == 4 && in[3] == cin_, kind() << ": input " << in << " needs NHWC with " << cin_ << " channels");
+    EFFNET_CHECK(in.rank() == 4 && in[3] == cin_,
+                 kind() << ": input " << in << " needs NHWC with " << cin_ << " channels");
     const ConvGeometry g = geometry(in, in[0]);
     Shape out{in[0], g.ho(), g.wo(), cout_};
     out_ = plan(out);
@@ -41,7 +50,8 @@ Tensor Conv2d::forward_impl(const Tensor& x, const RunState&, Context& ctx) {
 Tensor Conv2d::backward_impl(const Tensor& dy, Context& ctx) {
     const ConvGeometry g = geometry(input_shape(), batch_);
     if (!needs_input_grad()) {
-        (depthwise() ? depthwise_conv2d_backward_weight : conv2d_backward_weight)(x_, dy, weight_grad_, g, ctx);
+        (depthwise() ? depthwise_conv2d_backward_weight : conv2d_backward_weight)(
+            x_, dy, weight_grad_, g, ctx);
         return Tensor();
     }
     Tensor dx = grad_input(batch_);

@@ -37,7 +37,8 @@ private:
 // Depthwise k x k convolution over `channels` channels.
 class DepthwiseConv2d : public Conv2d {
 public:
-    DepthwiseConv2d(int64_t channels, int64_t kernel, int64_t stride) : Conv2d(channels, channels, kernel, stride, channels) {}
+    DepthwiseConv2d(int64_t channels, int64_t kernel, int64_t stride)
+        : Conv2d(channels, channels, kernel, stride, channels) {}
 };
 
 }  // namespace effnet

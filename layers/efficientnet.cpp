@@ -19,15 +19,17 @@ constexpr uint64_t kFirstBlockRandomTag = 1000;
 int64_t round_channels(double channels, double multiplier) {
     const double v = channels * multiplier;
     const int64_t divisor = 8;
-    int64_t r = std::max<int64_t>(divisor, static_cast<int64_t>(v + divisor / 2.0) / divisor * divisor);
+    int64_t r =
+        std::max<int64_t>(divisor, static_cast<int64_t>(v + divisor / 2.0) / divisor * divisor);
     if (r < 0.9 * v) r += divisor;
     return r;
 }
 
 EfficientNetConfig EfficientNetConfig::variant(int b, int64_t num_classes) {
     // (width, depth, dropout) from timm's efficientnet_b0..b7.
-    static const double table[8][3] = {{1.0, 1.0, 0.2}, {1.0, 1.1, 0.2}, {1.1, 1.2, 0.3}, {1.2, 1.4, 0.3},
-                                       {1.4, 1.8, 0.4}, {1.6, 2.2, 0.4}, {1.8, 2.6, 0.5}, {2.0, 3.1, 0.5}};
+    static const double table[8][3] = {{1.0, 1.0, 0.2}, {1.0, 1.1, 0.2}, {1.1, 1.2, 0.3},
+                                       {1.2, 1.4, 0.3}, {1.4, 1.8, 0.4}, {1.6, 2.2, 0.4},
+                                       {1.8, 2.6, 0.5}, {2.0, 3.1, 0.5}};
     EFFNET_CHECK(b >= 0 && b <= 7, "EfficientNet-B" << b << " does not exist (B0..B7)");
     EfficientNetConfig c;
     c.width = table[b][0];
@@ -41,11 +43,15 @@ EfficientNet::EfficientNet(const EfficientNetConfig& cfg) : cfg_(cfg) {
     EFFNET_CHECK(cfg.num_classes >= 1, "EfficientNet needs at least one class");
     const int64_t stem = round_channels(double(cfg.stem_channels), cfg.width);
     // The gradient with respect to the image is never used: the stem skips it.
-    append(std::make_unique<Conv2d>(cfg.in_channels, stem, 3, 2), "conv_stem").set_needs_input_grad(false);
-    append(std::make_unique<BatchNorm2d>(stem, cfg.bn_eps, cfg.bn_momentum, BatchNormActivation::SWISH), "bn1");
+    append(std::make_unique<Conv2d>(cfg.in_channels, stem, 3, 2), "conv_stem")
+        .set_needs_input_grad(false);
+    append(std::make_unique<BatchNorm2d>(stem, cfg.bn_eps, cfg.bn_momentum,
+                                         BatchNormActivation::SWISH),
+           "bn1");
 
     int64_t total_blocks = 0;
-    for (const StageSpec& s : kB0Stages) total_blocks += static_cast<int64_t>(std::ceil(s.repeats * cfg.depth));
+    for (const StageSpec& s : kB0Stages)
+        total_blocks += static_cast<int64_t>(std::ceil(s.repeats * cfg.depth));
 
     auto blocks = std::make_unique<Sequential>();
     int64_t in = stem, index = 0;
@@ -74,7 +80,9 @@ EfficientNet::EfficientNet(const EfficientNetConfig& cfg) : cfg_(cfg) {
 
     const int64_t head = round_channels(double(cfg.head_channels), cfg.width);
     append(std::make_unique<Conv2d>(in, head, 1, 1), "conv_head");
-    head_act_ = &append(std::make_unique<BatchNorm2d>(head, cfg.bn_eps, cfg.bn_momentum, BatchNormActivation::SWISH), "bn2");
+    head_act_ = &append(std::make_unique<BatchNorm2d>(head, cfg.bn_eps, cfg.bn_momentum,
+                                                      BatchNormActivation::SWISH),
+                        "bn2");
     append(std::make_unique<GlobalAvgPool>());
     append(std::make_unique<Dropout>(cfg.dropout, kHeadDropoutRandomTag));
     classifier_ = &append(std::make_unique<Linear>(head, cfg.num_classes), "classifier");
@@ -85,8 +93,10 @@ Shape EfficientNet::setup_impl(const Shape& in) {
     grad_arena_ = std::make_shared<GradArena>();
     grad_arena_->device = device_;
     for (auto& [name, block] : block_list())
-        grad_arena_->floats = std::max(grad_arena_->floats, static_cast<MBConv*>(block)->grad_arena_floats());
-    for (auto& [name, block] : block_list()) static_cast<MBConv*>(block)->use_grad_arena(grad_arena_);
+        grad_arena_->floats =
+            std::max(grad_arena_->floats, static_cast<MBConv*>(block)->grad_arena_floats());
+    for (auto& [name, block] : block_list())
+        static_cast<MBConv*>(block)->use_grad_arena(grad_arena_);
     return out;
 }
 

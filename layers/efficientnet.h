@@ -33,8 +33,8 @@ constexpr std::array<StageSpec, 7> kB0Stages = {{
 }};
 
 struct EfficientNetConfig {
-    double width = 1.0;       // channel multiplier
-    double depth = 1.0;       // repeat multiplier
+    double width = 1.0;  // channel multiplier
+    double depth = 1.0;  // repeat multiplier
     int64_t num_classes = 2;
     int64_t in_channels = 3;  // 1 for a grey stem
     float dropout = 0.2f;

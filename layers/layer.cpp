@@ -19,8 +19,8 @@ Tensor Layer::forward(const Tensor& x, const RunState& run, Context& ctx) {
                      x.shape().with_dim0(in_shape_[0]) == in_shape_,
                  kind_ << ": input " << x.shape() << " does not fit the planned " << in_shape_
                        << " (batch may be smaller, other dims must match)");
-    EFFNET_CHECK(x.device() == device_, kind_ << ": input on " << device_name(x.device()) << ", layer on "
-                                              << device_name(device_));
+    EFFNET_CHECK(x.device() == device_, kind_ << ": input on " << device_name(x.device())
+                                              << ", layer on " << device_name(device_));
     batch_ = x.dim(0);
     last_out_ = forward_impl(x, run, ctx);
     return last_out_;
@@ -28,34 +28,41 @@ Tensor Layer::forward(const Tensor& x, const RunState& run, Context& ctx) {
 
 Tensor Layer::backward(const Tensor& dy, Context& ctx) {
     EFFNET_CHECK(batch_ > 0, kind_ << ": backward without a forward");
-    EFFNET_CHECK(dy.shape() == out_shape_.with_dim0(batch_),
-                 kind_ << ": output gradient " << dy.shape() << ", expected " << out_shape_.with_dim0(batch_));
+    EFFNET_CHECK(dy.shape() == out_shape_.with_dim0(batch_), kind_ << ": output gradient "
+                                                                   << dy.shape() << ", expected "
+                                                                   << out_shape_.with_dim0(batch_));
     return backward_impl(dy, ctx);
 }
 
 Tensor Layer::grad_input(int64_t batch) {
     if (!grad_in_.defined() || grad_in_.numel() == 0)
-        grad_in_ = arena_ ? arena_->slot(arena_slot_).narrow0(0, in_shape_.numel()).view(in_shape_) : plan(in_shape_);
+        grad_in_ = arena_ ? arena_->slot(arena_slot_).narrow0(0, in_shape_.numel()).view(in_shape_)
+                          : plan(in_shape_);
     return rows(grad_in_, batch);
 }
 
 void Layer::share_grad_input(std::shared_ptr<GradArena> arena, int slot) {
     EFFNET_CHECK(arena && arena->floats >= in_shape_.numel(),
-                 kind_ << ": a gradient arena of " << (arena ? arena->floats : 0) << " floats cannot hold " << in_shape_);
+                 kind_ << ": a gradient arena of " << (arena ? arena->floats : 0)
+                       << " floats cannot hold " << in_shape_);
     arena_ = std::move(arena);
     arena_slot_ = slot;
     grad_in_ = Tensor();
 }
 
-void Layer::add_param(const std::string& name, const Shape& shape, Tensor* value, Tensor* grad, WeightDecay decay) {
+void Layer::add_param(const std::string& name, const Shape& shape, Tensor* value, Tensor* grad,
+                      WeightDecay decay) {
     params_.push_back({name, shape, value, grad, decay == WeightDecay::APPLIED});
 }
 
-void Layer::add_buffer(const std::string& name, const Shape& shape, DType dtype, BufferHome home, Tensor* value) {
+void Layer::add_buffer(const std::string& name, const Shape& shape, DType dtype, BufferHome home,
+                       Tensor* value) {
     buffers_.push_back({name, shape, dtype, home == BufferHome::HOST, value});
 }
 
-void Layer::add_child(const std::string& name, Layer* child) { children_.emplace_back(name, child); }
+void Layer::add_child(const std::string& name, Layer* child) {
+    children_.emplace_back(name, child);
+}
 
 void Layer::collect_params(const std::string& prefix, std::vector<NamedParam>& out) {
     for (auto& p : params_) {
@@ -82,12 +89,14 @@ int64_t Layer::num_params() {
 
 namespace effnet {
 
-void Layer::collect_slots(const std::string& prefix, std::vector<std::pair<std::string, ParamSlot*>>& out) {
+void Layer::collect_slots(const std::string& prefix,
+                          std::vector<std::pair<std::string, ParamSlot*>>& out) {
     for (auto& p : params_) out.emplace_back(prefix + p.name, &p);
     for (auto& [name, child] : children_) child->collect_slots(prefix + name + ".", out);
 }
 
-void Layer::collect_buffer_slots(const std::string& prefix, std::vector<std::pair<std::string, BufferSlot*>>& out) {
+void Layer::collect_buffer_slots(const std::string& prefix,
+                                 std::vector<std::pair<std::string, BufferSlot*>>& out) {
     for (auto& b : buffers_) out.emplace_back(prefix + b.name, &b);
     for (auto& [name, child] : children_) child->collect_buffer_slots(prefix + name + ".", out);
 }

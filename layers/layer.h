@@ -74,11 +74,11 @@ enum class WeightDecay { APPLIED, EXEMPT };
 enum class BufferHome { LAYER_DEVICE, HOST };
 
 struct ParamSlot {
-    std::string name;   // relative to the layer that owns it ("weight")
+    std::string name;  // relative to the layer that owns it ("weight")
     Shape shape;
     Tensor* value;
     Tensor* grad;
-    bool decay;         // weight decay applies (conv/linear weights), not to BN and biases
+    bool decay;  // weight decay applies (conv/linear weights), not to BN and biases
 };
 
 // A non-trained tensor saved with the weights (BN running statistics).
@@ -127,8 +127,10 @@ public:
     void collect_buffers(const std::string& prefix, std::vector<NamedBuffer>& out);
     int64_t num_params();
     // Every parameter slot of the subtree, named from `prefix`, in a fixed order (for binding).
-    void collect_slots(const std::string& prefix, std::vector<std::pair<std::string, ParamSlot*>>& out);
-    void collect_buffer_slots(const std::string& prefix, std::vector<std::pair<std::string, BufferSlot*>>& out);
+    void collect_slots(const std::string& prefix,
+                       std::vector<std::pair<std::string, ParamSlot*>>& out);
+    void collect_buffer_slots(const std::string& prefix,
+                              std::vector<std::pair<std::string, BufferSlot*>>& out);
     // Initialises parameters and buffers (timm's EfficientNet scheme); each
     // parameter draws from its own Philox stream, numbered in tree order.
     void reset_parameters(uint64_t seed, uint64_t& stream);
@@ -151,8 +153,10 @@ protected:
     // Initialises this layer's own parameters (children are handled by reset_parameters).
     virtual void reset_own_parameters(uint64_t /*seed*/, uint64_t& /*stream*/) {}
 
-    void add_param(const std::string& name, const Shape& shape, Tensor* value, Tensor* grad, WeightDecay decay);
-    void add_buffer(const std::string& name, const Shape& shape, DType dtype, BufferHome home, Tensor* value);
+    void add_param(const std::string& name, const Shape& shape, Tensor* value, Tensor* grad,
+                   WeightDecay decay);
+    void add_buffer(const std::string& name, const Shape& shape, DType dtype, BufferHome home,
+                    Tensor* value);
     void add_child(const std::string& name, Layer* child);
     // A planned activation buffer of `shape` on the layer's device.
     Tensor plan(const Shape& shape) const { return Tensor::empty(shape, device_); }

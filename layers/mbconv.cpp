@@ -18,7 +18,8 @@ constexpr BatchNormActivation kSwish = BatchNormActivation::SWISH;
 MBConv::MBConv(const MBConvConfig& cfg)
     : Layer("MBConv"), cfg_(cfg), residual_(cfg.stride == 1 && cfg.in == cfg.out) {
     const int64_t mid = cfg.in * cfg.expand_ratio;
-    const int64_t reduced = std::max<int64_t>(1, static_cast<int64_t>(std::lround(cfg.in * cfg.se_ratio)));
+    const int64_t reduced =
+        std::max<int64_t>(1, static_cast<int64_t>(std::lround(cfg.in * cfg.se_ratio)));
     auto add = [this](std::unique_ptr<Layer> l, const std::string& name) {
         Layer& ref = branch_.append(std::move(l), "");
         if (!name.empty()) add_child(name, &ref);
@@ -44,7 +45,8 @@ Shape MBConv::setup_impl(const Shape& in) {
     Shape out = branch_.setup(in, device_);
     if (residual_) {
         out_ = plan(out);
-        dropped_ = Tensor();  // allocated by the first forward that drops paths (inference never needs it)
+        dropped_ =
+            Tensor();  // allocated by the first forward that drops paths (inference never needs it)
     }
     return out;
 }
@@ -52,13 +54,15 @@ Shape MBConv::setup_impl(const Shape& in) {
 int64_t MBConv::grad_arena_floats() const {
     int64_t n = 0;
     const auto& layers = branch_.layers();
-    for (size_t i = 1; i < layers.size(); ++i) n = std::max(n, layers[i].second->input_shape().numel());
+    for (size_t i = 1; i < layers.size(); ++i)
+        n = std::max(n, layers[i].second->input_shape().numel());
     return n;
 }
 
 void MBConv::use_grad_arena(const std::shared_ptr<GradArena>& arena) {
     const auto& layers = branch_.layers();
-    for (size_t i = 1; i < layers.size(); ++i) layers[i].second->share_grad_input(arena, int((layers.size() - 1 - i) % 2));
+    for (size_t i = 1; i < layers.size(); ++i)
+        layers[i].second->share_grad_input(arena, int((layers.size() - 1 - i) % 2));
 }
 
 Tensor MBConv::forward_impl(const Tensor& x, const RunState& run, Context& ctx) {

@@ -19,9 +19,9 @@ struct MBConvConfig {
     int64_t expand_ratio = 1;
     int64_t kernel = 3;
     int64_t stride = 1;
-    double se_ratio = 0.25;   // of the block's input channels
+    double se_ratio = 0.25;  // of the block's input channels
     float drop_path = 0.0f;
-    uint64_t tag = 0;         // distinguishes this block's drop-path masks
+    uint64_t tag = 0;  // distinguishes this block's drop-path masks
     double bn_eps = 1e-5;
     double bn_momentum = 0.1;
 };

@@ -21,7 +21,8 @@ ParameterStore::ParameterStore(Layer& root, Device device) {
     }
     std::vector<std::pair<std::string, BufferSlot*>> buffers;
     root.collect_buffer_slots("", buffers);
-    for (auto& [name, b] : buffers) *b->value = Tensor::zeros(b->shape, b->host ? Device::CPU : device, b->dtype);
+    for (auto& [name, b] : buffers)
+        *b->value = Tensor::zeros(b->shape, b->host ? Device::CPU : device, b->dtype);
 }
 
 }  // namespace effnet

@@ -6,7 +6,8 @@
 namespace effnet {
 
 SqueezeExcite::SqueezeExcite(int64_t channels, int64_t reduced)
-    : Layer("SqueezeExcite"), reduce_(channels, reduced, LinearWeightShape::CONV_1X1),
+    : Layer("SqueezeExcite"),
+      reduce_(channels, reduced, LinearWeightShape::CONV_1X1),
       expand_(reduced, channels, LinearWeightShape::CONV_1X1) {
     add_child("conv_reduce", &reduce_);
     add_child("conv_expand", &expand_);
@@ -42,7 +43,8 @@ Tensor SqueezeExcite::backward_impl(const Tensor& dy, Context& ctx) {
     Tensor dx = grad_input(batch_);
     Tensor dgate = rows(dgate_, batch_);
     channel_scale_backward(x_, gate_, dy, dx, dgate, ctx);
-    Tensor ds = reduce_.backward(act_.backward(expand_.backward(gate_act_.backward(dgate, ctx), ctx), ctx), ctx);
+    Tensor ds = reduce_.backward(
+        act_.backward(expand_.backward(gate_act_.backward(dgate, ctx), ctx), ctx), ctx);
     add_inplace(dx, pool_.backward(ds, ctx), ctx);
     return dx;
 }

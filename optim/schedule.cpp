@@ -30,23 +30,28 @@ double get_double(const std::map<std::string, std::string>& m, const std::string
 int get_count(const std::map<std::string, std::string>& m, const std::string& key, int64_t lo = 0) {
     int64_t v = 0;
     if (!parse_int64(get(m, key), v) || v < lo || v > 1000000)
-        throw IoError("checkpoint metadata '" + key + "' is '" + get(m, key) + "', not a count of epochs");
+        throw IoError("checkpoint metadata '" + key + "' is '" + get(m, key) +
+                      "', not a count of epochs");
     return int(v);
 }
 double worst(MetricMode mode) {
-    return mode == MetricMode::MIN ? std::numeric_limits<double>::infinity() : -std::numeric_limits<double>::infinity();
+    return mode == MetricMode::MIN ? std::numeric_limits<double>::infinity()
+                                   : -std::numeric_limits<double>::infinity();
 }
 }  // namespace
 
 ReduceLROnPlateau::ReduceLROnPlateau(const PlateauConfig& cfg) : cfg_(cfg), best_(worst(cfg.mode)) {
-    EFFNET_CHECK(cfg.factor < 1.0 && cfg.factor > 0.0, "plateau factor " << cfg.factor << " must be in (0, 1)");
+    EFFNET_CHECK(cfg.factor < 1.0 && cfg.factor > 0.0,
+                 "plateau factor " << cfg.factor << " must be in (0, 1)");
     EFFNET_CHECK(cfg.patience >= 0, "plateau patience must be >= 0");
 }
 
 bool ReduceLROnPlateau::better(double a) const {
     if (cfg_.mode == MetricMode::MIN)
-        return cfg_.threshold_mode == ThresholdMode::REL ? a < best_ * (1.0 - cfg_.threshold) : a < best_ - cfg_.threshold;
-    return cfg_.threshold_mode == ThresholdMode::REL ? a > best_ * (1.0 + cfg_.threshold) : a > best_ + cfg_.threshold;
+        return cfg_.threshold_mode == ThresholdMode::REL ? a < best_ * (1.0 - cfg_.threshold)
+                                                         : a < best_ - cfg_.threshold;
+    return cfg_.threshold_mode == ThresholdMode::REL ? a > best_ * (1.0 + cfg_.threshold)
+                                                     : a > best_ + cfg_.threshold;
 }
 
 double ReduceLROnPlateau::step(double metric, double lr) {
@@ -90,7 +95,8 @@ EarlyStopping::EarlyStopping(const EarlyStoppingConfig& cfg) : cfg_(cfg), best_(
 }
 
 bool EarlyStopping::step(double metric, int epoch) {
-    improved_ = cfg_.mode == MetricMode::MIN ? metric < best_ - cfg_.min_delta : metric > best_ + cfg_.min_delta;
+    improved_ = cfg_.mode == MetricMode::MIN ? metric < best_ - cfg_.min_delta
+                                             : metric > best_ + cfg_.min_delta;
     if (improved_) {
         best_ = metric;
         best_epoch_ = epoch;
@@ -114,8 +120,8 @@ void EarlyStopping::load(const std::map<std::string, std::string>& meta, const s
 }
 
 double cosine_lr(const CosineConfig& c, int64_t step) {
-    EFFNET_CHECK(c.min_lr >= 0 && c.min_lr <= c.base_lr, "cosine schedule: min lr " << c.min_lr << " outside [0, "
-                                                                                    << c.base_lr << "]");
+    EFFNET_CHECK(c.min_lr >= 0 && c.min_lr <= c.base_lr,
+                 "cosine schedule: min lr " << c.min_lr << " outside [0, " << c.base_lr << "]");
     EFFNET_CHECK(c.warmup_steps >= 0 && c.warmup_steps < c.total_steps,
                  "cosine schedule: " << c.warmup_steps << " warm-up steps of " << c.total_steps);
     EFFNET_CHECK(step >= 0, "cosine schedule: step " << step);

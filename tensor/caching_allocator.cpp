@@ -56,7 +56,8 @@ void* CachingAllocator::allocate(size_t bytes) {
         stats_.bytes_reserved += size;
         ++stats_.raw_allocations;
     }
-    if (stats_.bytes_in_use > stats_.peak_bytes_in_use) stats_.peak_bytes_in_use = stats_.bytes_in_use;
+    if (stats_.bytes_in_use > stats_.peak_bytes_in_use)
+        stats_.peak_bytes_in_use = stats_.bytes_in_use;
     return p;
 }
 
@@ -64,7 +65,8 @@ void CachingAllocator::deallocate(void* p) {
     if (!p) return;
     std::lock_guard<std::mutex> lock(mu_);
     auto it = live_blocks_.find(p);
-    EFFNET_CHECK(it != live_blocks_.end(), "deallocate of a pointer this allocator did not hand out");
+    EFFNET_CHECK(it != live_blocks_.end(),
+                 "deallocate of a pointer this allocator did not hand out");
     stats_.bytes_in_use -= it->second;
     free_blocks_.emplace(it->second, p);
     live_blocks_.erase(it);
@@ -95,8 +97,9 @@ CachingAllocator& device_allocator() {
         if constexpr (kWithCuda)
             return new CachingAllocator(gpu::device_malloc, gpu::device_free);
         else  // no device memory; tensor.cpp refuses CUDA tensors before reaching here
-            return new CachingAllocator([](size_t) -> void* { detail::throw_built_without_cuda("device memory"); },
-                                        [](void*) {});
+            return new CachingAllocator(
+                [](size_t) -> void* { detail::throw_built_without_cuda("device memory"); },
+                [](void*) {});
     }();
     return *a;
 }

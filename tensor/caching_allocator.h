@@ -19,10 +19,10 @@
 namespace effnet {
 
 struct AllocatorStats {
-    size_t bytes_in_use = 0;    // handed out and not yet returned (rounded sizes)
+    size_t bytes_in_use = 0;  // handed out and not yet returned (rounded sizes)
     size_t peak_bytes_in_use = 0;
-    size_t bytes_reserved = 0;  // obtained from the raw allocator (in use + cached)
-    size_t raw_allocations = 0; // calls that reached the raw allocator
+    size_t bytes_reserved = 0;   // obtained from the raw allocator (in use + cached)
+    size_t raw_allocations = 0;  // calls that reached the raw allocator
     size_t cache_hits = 0;
 };
 

@@ -34,9 +34,10 @@ void* Context::workspace(size_t bytes) {
     if (!workspace_.defined() || workspace_.nbytes() < bytes) {
         bool capturing = false;
         if constexpr (kWithCuda) capturing = device_ == Device::CUDA && gpu::is_capturing(stream_);
-        EFFNET_CHECK(!capturing,
-                     "the context workspace must grow from " << workspace_.nbytes() << " to " << bytes
-                         << " bytes during CUDA graph capture; run the step once eagerly before capturing it");
+        EFFNET_CHECK(!capturing, "the context workspace must grow from "
+                                     << workspace_.nbytes() << " to " << bytes
+                                     << " bytes during CUDA graph capture; run the step once "
+                                        "eagerly before capturing it");
         int64_t floats = static_cast<int64_t>((bytes + sizeof(float) - 1) / sizeof(float));
         workspace_ = Tensor::empty(Shape{floats > 0 ? floats : 1}, device_);
     }
@@ -72,7 +73,8 @@ void apply_kernel_spec(Context& ctx, const std::string& spec) {
         const std::string item = spec.substr(start, end - start);
         const size_t eq = item.find('=');
         if (eq == std::string::npos)
-            throw ContractError("--kernels " + spec + ": '" + item + "' is not family=custom|cudnn");
+            throw ContractError("--kernels " + spec + ": '" + item +
+                                "' is not family=custom|cudnn");
         const std::string family = item.substr(0, eq);
         const KernelChoice choice = parse(item.substr(eq + 1));
         if (family == "depthwise")
@@ -82,15 +84,16 @@ void apply_kernel_spec(Context& ctx, const std::string& spec) {
         else if (family == "stem")
             ctx.conv_kernels = choice;
         else
-            throw ContractError("--kernels " + spec + ": unknown family '" + family + "' (depthwise, batchnorm, stem)");
+            throw ContractError("--kernels " + spec + ": unknown family '" + family +
+                                "' (depthwise, batchnorm, stem)");
         start = end + 1;
     }
 }
 
 std::string kernel_spec(const Context& ctx) {
     auto name = [](KernelChoice k) { return k == KernelChoice::CUDNN ? "cudnn" : "custom"; };
-    return std::string("depthwise=") + name(ctx.depthwise_kernels) + ",batchnorm=" + name(ctx.batchnorm_kernels) +
-           ",stem=" + name(ctx.conv_kernels);
+    return std::string("depthwise=") + name(ctx.depthwise_kernels) +
+           ",batchnorm=" + name(ctx.batchnorm_kernels) + ",stem=" + name(ctx.conv_kernels);
 }
 
 Device resolve_device(const std::string& request) {

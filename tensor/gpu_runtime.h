@@ -38,8 +38,10 @@ const std::string& probe_status();
 constexpr bool compiled() { return kWithCuda; }
 // True when a CUDA device and driver are usable (always false in the CPU-only build).
 inline bool available() {
-    if constexpr (kWithCuda) return probe_available();
-    else return false;
+    if constexpr (kWithCuda)
+        return probe_available();
+    else
+        return false;
 }
 // One line: the device in use ("NVIDIA H100 80GB HBM3, sm_90, 79.1 GiB"), or why none is usable.
 inline const std::string& status() {

@@ -47,7 +47,9 @@ EFFNET_HD inline Philox4 philox_block(uint64_t seed, uint64_t stream, uint64_t b
 }
 
 // 24 random bits to a float in [0, 1), exactly representable.
-EFFNET_HD inline float philox_to_unit(uint32_t x) { return static_cast<float>(x >> 8) * (1.0f / 16777216.0f); }
+EFFNET_HD inline float philox_to_unit(uint32_t x) {
+    return static_cast<float>(x >> 8) * (1.0f / 16777216.0f);
+}
 
 // Element i of the uniform [0, 1) stream.
 EFFNET_HD inline float philox_uniform(uint64_t seed, uint64_t stream, uint64_t i) {

@@ -15,13 +15,17 @@ void fill_uniform(Tensor& t, uint64_t seed, uint64_t stream, float lo, float hi)
 void fill_normal(Tensor& t, uint64_t seed, uint64_t stream, float mean, float stddev);
 
 namespace cpu {
-void fill_uniform(float* dst, size_t n, uint64_t seed, uint64_t stream, float lo, float hi, CudaStream cuda_stream);
-void fill_normal(float* dst, size_t n, uint64_t seed, uint64_t stream, float mean, float stddev, CudaStream cuda_stream);
+void fill_uniform(float* dst, size_t n, uint64_t seed, uint64_t stream, float lo, float hi,
+                  CudaStream cuda_stream);
+void fill_normal(float* dst, size_t n, uint64_t seed, uint64_t stream, float mean, float stddev,
+                 CudaStream cuda_stream);
 }  // namespace cpu
 
 namespace cuda {
-void fill_uniform(float* d_dst, size_t n, uint64_t seed, uint64_t stream, float lo, float hi, CudaStream cuda_stream);
-void fill_normal(float* d_dst, size_t n, uint64_t seed, uint64_t stream, float mean, float stddev, CudaStream cuda_stream);
+void fill_uniform(float* d_dst, size_t n, uint64_t seed, uint64_t stream, float lo, float hi,
+                  CudaStream cuda_stream);
+void fill_normal(float* d_dst, size_t n, uint64_t seed, uint64_t stream, float mean, float stddev,
+                 CudaStream cuda_stream);
 }  // namespace cuda
 
 // A 64-bit mix (splitmix64) for deriving stream ids from names and indices.

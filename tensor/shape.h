@@ -55,7 +55,8 @@ public:
 private:
     template <class It>
     void assign(It b, It e) {
-        EFFNET_CHECK(e - b <= kMaxRank, "a shape has at most " << kMaxRank << " dims, got " << (e - b));
+        EFFNET_CHECK(e - b <= kMaxRank,
+                     "a shape has at most " << kMaxRank << " dims, got " << (e - b));
         rank_ = 0;
         for (It it = b; it != e; ++it) {
             EFFNET_CHECK(*it >= 0, "negative extent " << *it << " in shape");

@@ -13,7 +13,8 @@ void* aligned_host_alloc(size_t bytes) {
     size_t rounded = (bytes + 63) / 64 * 64;
     if (rounded == 0) rounded = 64;
     void* p = std::aligned_alloc(64, rounded);
-    if (!p) throw OutOfMemoryError("host out of memory: requested " + std::to_string(bytes) + " bytes");
+    if (!p)
+        throw OutOfMemoryError("host out of memory: requested " + std::to_string(bytes) + " bytes");
     return p;
 }
 
@@ -30,13 +31,15 @@ public:
         if (kind == StorageKind::HOST)
             ptr_ = aligned_host_alloc(bytes);
         else if constexpr (kWithCuda)
-            ptr_ = kind == StorageKind::PINNED ? gpu::pinned_malloc(bytes) : device_allocator().allocate(bytes);
+            ptr_ = kind == StorageKind::PINNED ? gpu::pinned_malloc(bytes)
+                                               : device_allocator().allocate(bytes);
     }
     ~Storage() {
         if (kind_ == StorageKind::HOST)
             aligned_host_free(ptr_);
         else if constexpr (kWithCuda)
-            kind_ == StorageKind::PINNED ? gpu::pinned_free(ptr_) : device_allocator().deallocate(ptr_);
+            kind_ == StorageKind::PINNED ? gpu::pinned_free(ptr_)
+                                         : device_allocator().deallocate(ptr_);
     }
     Storage(const Storage&) = delete;
     Storage& operator=(const Storage&) = delete;
@@ -62,8 +65,8 @@ Tensor Tensor::empty(const Shape& shape, Device device, DType dtype) {
     t.shape_ = shape;
     t.dtype_ = dtype;
     t.device_ = device;
-    t.storage_ = std::make_shared<Storage>(t.nbytes(), device == Device::CUDA ? StorageKind::DEVICE
-                                                                               : StorageKind::HOST);
+    t.storage_ = std::make_shared<Storage>(
+        t.nbytes(), device == Device::CUDA ? StorageKind::DEVICE : StorageKind::HOST);
     t.data_ = t.storage_->ptr();
     return t;
 }
@@ -111,17 +114,20 @@ Tensor Tensor::wrap(void* data, const Shape& shape, Device device, DType dtype) 
 bool Tensor::is_pinned() const { return storage_ && storage_->kind() == StorageKind::PINNED; }
 
 float* Tensor::f32() const {
-    EFFNET_CHECK(dtype_ == DType::FLOAT32, "tensor " << shape_ << " is " << dtype_name(dtype_) << ", not F32");
+    EFFNET_CHECK(dtype_ == DType::FLOAT32,
+                 "tensor " << shape_ << " is " << dtype_name(dtype_) << ", not F32");
     return static_cast<float*>(data_);
 }
 
 int32_t* Tensor::i32() const {
-    EFFNET_CHECK(dtype_ == DType::INT32, "tensor " << shape_ << " is " << dtype_name(dtype_) << ", not I32");
+    EFFNET_CHECK(dtype_ == DType::INT32,
+                 "tensor " << shape_ << " is " << dtype_name(dtype_) << ", not I32");
     return static_cast<int32_t*>(data_);
 }
 
 Tensor Tensor::view(const Shape& shape) const {
-    EFFNET_CHECK(shape.numel() == numel(), "view " << shape << " of a tensor " << shape_ << ": element counts differ");
+    EFFNET_CHECK(shape.numel() == numel(),
+                 "view " << shape << " of a tensor " << shape_ << ": element counts differ");
     Tensor t = *this;
     t.shape_ = shape;
     return t;
@@ -152,8 +158,8 @@ namespace {
 }
 void check_copy(const Tensor& dst, const Tensor& src) {
     EFFNET_CHECK(src.numel() == dst.numel() && src.dtype() == dst.dtype(),
-                 "copy_from: " << src.shape() << " " << dtype_name(src.dtype()) << " into " << dst.shape() << " "
-                               << dtype_name(dst.dtype()));
+                 "copy_from: " << src.shape() << " " << dtype_name(src.dtype()) << " into "
+                               << dst.shape() << " " << dtype_name(dst.dtype()));
 }
 }  // namespace
 
@@ -187,7 +193,8 @@ void Tensor::copy_from_host_async(const Tensor& src, gpu::Event& src_read) {
 void Tensor::fill(float value) {
     EFFNET_CHECK(dtype_ == DType::FLOAT32, "fill needs an F32 tensor, got " << dtype_name(dtype_));
     if (device_ == Device::CUDA) {
-        if constexpr (kWithCuda) gpu::fill_f32(f32(), static_cast<size_t>(numel()), value, gpu::device_stream());
+        if constexpr (kWithCuda)
+            gpu::fill_f32(f32(), static_cast<size_t>(numel()), value, gpu::device_stream());
         return;
     }
     float* p = f32();

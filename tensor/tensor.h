@@ -46,8 +46,10 @@ class Tensor {
 public:
     Tensor() = default;
 
-    static Tensor empty(const Shape& shape, Device device = Device::CPU, DType dtype = DType::FLOAT32);
-    static Tensor zeros(const Shape& shape, Device device = Device::CPU, DType dtype = DType::FLOAT32);
+    static Tensor empty(const Shape& shape, Device device = Device::CPU,
+                        DType dtype = DType::FLOAT32);
+    static Tensor zeros(const Shape& shape, Device device = Device::CPU,
+                        DType dtype = DType::FLOAT32);
     static Tensor full(const Shape& shape, float value, Device device = Device::CPU);
     // Page-locked host tensor (plain aligned host memory when CUDA is unavailable).
     static Tensor pinned(const Shape& shape, DType dtype = DType::FLOAT32);

@@ -36,7 +36,7 @@ struct RunProgress {
     int epoch = 0;              // epoch the next step belongs to (0-based)
     int64_t step_in_epoch = 0;  // batches of that epoch already done
     int64_t global_step = 0;
-    double loss_sum = 0;        // partial sums of the current epoch
+    double loss_sum = 0;  // partial sums of the current epoch
     int64_t correct = 0, seen = 0;
     double epoch_seconds = 0;
     std::vector<EpochRecord> history;
@@ -57,19 +57,22 @@ std::string history_csv(const std::vector<EpochRecord>& h);
 std::vector<EpochRecord> parse_history(const std::string& csv, const std::string& path);
 
 // Reads and checks the train.* keys (IoError naming `path` and the key).
-TrainingState read_training_state(const std::map<std::string, std::string>& meta, const std::string& path);
+TrainingState read_training_state(const std::map<std::string, std::string>& meta,
+                                  const std::string& path);
 
 // `ema`: the run's weight average, when it keeps one.
-void save_checkpoint(const std::string& path, Model& m, AdamW& opt, const ReduceLROnPlateau& plateau,
-                     const EarlyStopping& early, const RunProgress& p, uint64_t seed, int64_t batch,
+void save_checkpoint(const std::string& path, Model& m, AdamW& opt,
+                     const ReduceLROnPlateau& plateau, const EarlyStopping& early,
+                     const RunProgress& p, uint64_t seed, int64_t batch,
                      const WeightEma* ema = nullptr);
 // Restores a checkpoint into a model and optimizer built for the same spec.
 // `seed` and `batch` must match the run's. A file that cannot be used is an
 // IoError giving the reason and, for a damaged file, what to resume from instead.
 // The model gets the trained weights; `ema` (when the run keeps an average)
 // gets the file's average, or a copy of the weights when the file has none.
-void load_checkpoint(const std::string& path, Model& m, AdamW& opt, ReduceLROnPlateau& plateau, EarlyStopping& early,
-                     RunProgress& p, uint64_t seed, int64_t batch, WeightEma* ema = nullptr);
+void load_checkpoint(const std::string& path, Model& m, AdamW& opt, ReduceLROnPlateau& plateau,
+                     EarlyStopping& early, RunProgress& p, uint64_t seed, int64_t batch,
+                     WeightEma* ema = nullptr);
 
 // The files a run writes into its output folder.
 const std::vector<std::string>& run_output_files();
@@ -79,6 +82,7 @@ const std::vector<std::string>& run_output_files();
 // `overwrite` (the old outputs are then deleted) or the run resumes from a
 // checkpoint inside `out` (the same run continuing). Temporary files left by
 // an interrupted atomic write are removed. Returns lines for the log.
-std::vector<std::string> prepare_output_folder(const std::string& out, const std::string& resume, bool overwrite);
+std::vector<std::string> prepare_output_folder(const std::string& out, const std::string& resume,
+                                               bool overwrite);
 
 }  // namespace effnet

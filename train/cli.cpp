@@ -21,7 +21,8 @@ void Parser::flag(const std::string& name, bool* value, const std::string& help)
 }
 
 void Parser::option(const std::string& name, std::string* value, const std::string& help) {
-    add({name, help, value->empty() ? "\"\"" : *value, false, [value](const std::string& v) { *value = v; }});
+    add({name, help, value->empty() ? "\"\"" : *value, false,
+         [value](const std::string& v) { *value = v; }});
 }
 
 void Parser::option(const std::string& name, int64_t* value, const std::string& help) {
@@ -29,7 +30,8 @@ void Parser::option(const std::string& name, int64_t* value, const std::string& 
              char* end = nullptr;
              errno = 0;
              long long x = std::strtoll(v.c_str(), &end, 10);
-             if (v.empty() || *end || errno) throw UsageError(name + ": '" + v + "' is not an integer");
+             if (v.empty() || *end || errno)
+                 throw UsageError(name + ": '" + v + "' is not an integer");
              *value = x;
          }});
 }
@@ -50,7 +52,8 @@ void Parser::option(const std::string& name, uint64_t* value, const std::string&
              char* end = nullptr;
              errno = 0;
              unsigned long long x = std::strtoull(v.c_str(), &end, 10);
-             if (v.empty() || v[0] == '-' || *end || errno) throw UsageError(name + ": '" + v + "' is not a non-negative integer");
+             if (v.empty() || v[0] == '-' || *end || errno)
+                 throw UsageError(name + ": '" + v + "' is not a non-negative integer");
              *value = x;
          }});
 }
@@ -62,24 +65,28 @@ void Parser::option(const std::string& name, double* value, const std::string& h
              char* end = nullptr;
              errno = 0;
              double x = std::strtod(v.c_str(), &end);
-             if (v.empty() || *end || errno || !std::isfinite(x)) throw UsageError(name + ": '" + v + "' is not a finite number");
+             if (v.empty() || *end || errno || !std::isfinite(x))
+                 throw UsageError(name + ": '" + v + "' is not a finite number");
              *value = x;
          }});
 }
 
-void Parser::list(const std::string& name, std::vector<std::string>* values, const std::string& help) {
-    add({name, help + " (repeatable; comma-separated values too)", "none", false, [values](const std::string& v) {
+void Parser::list(const std::string& name, std::vector<std::string>* values,
+                  const std::string& help) {
+    add({name, help + " (repeatable; comma-separated values too)", "none", false,
+         [values](const std::string& v) {
              std::stringstream items(v);
              for (std::string item; std::getline(items, item, ',');)
                  if (!item.empty()) values->push_back(item);
          }});
 }
 
-void Parser::choice(const std::string& name, std::string* value, const std::vector<std::string>& choices,
-                    const std::string& help) {
+void Parser::choice(const std::string& name, std::string* value,
+                    const std::vector<std::string>& choices, const std::string& help) {
     std::string list;
     for (auto& c : choices) list += (list.empty() ? "" : "|") + c;
-    add({name, help + " (" + list + ")", *value, false, [value, name, choices, list](const std::string& v) {
+    add({name, help + " (" + list + ")", *value, false,
+         [value, name, choices, list](const std::string& v) {
              for (auto& c : choices)
                  if (c == v) {
                      *value = v;
@@ -127,8 +134,8 @@ std::string Parser::usage() const {
     os << "usage: " << program_ << " [options]\n" << summary_ << "\n\noptions:\n";
     for (auto& o : opts_) {
         std::string left = "  " + o.name + (o.is_flag ? "" : " V");
-        os << left << std::string(left.size() < 28 ? 28 - left.size() : 1, ' ') << o.help << " [default: " << o.default_text
-           << "]\n";
+        os << left << std::string(left.size() < 28 ? 28 - left.size() : 1, ' ') << o.help
+           << " [default: " << o.default_text << "]\n";
     }
     os << "  --help                    this text\n";
     return os.str();

@@ -19,7 +19,8 @@ public:
 
 class Parser {
 public:
-    Parser(std::string program, std::string summary) : program_(std::move(program)), summary_(std::move(summary)) {}
+    Parser(std::string program, std::string summary)
+        : program_(std::move(program)), summary_(std::move(summary)) {}
 
     void flag(const std::string& name, bool* value, const std::string& help);
     void option(const std::string& name, std::string* value, const std::string& help);
@@ -30,7 +31,8 @@ public:
     // Each occurrence appends its comma-separated values.
     void list(const std::string& name, std::vector<std::string>* values, const std::string& help);
     // One of `choices`.
-    void choice(const std::string& name, std::string* value, const std::vector<std::string>& choices, const std::string& help);
+    void choice(const std::string& name, std::string* value,
+                const std::vector<std::string>& choices, const std::string& help);
 
     // Parses argv; returns false when --help was printed. Throws UsageError.
     // Non-flag arguments are collected in positional().

@@ -37,13 +37,15 @@ void broadcast_model_state(dist::Communicator& comm, Model& model, AdamW& opt, C
 }
 
 uint64_t replica_state_hash(Model& model, AdamW& opt, bool with_buffers) {
-    std::vector<const Tensor*> tensors = {&model.store->values(), &opt.exp_avg(), &opt.exp_avg_sq()};
+    std::vector<const Tensor*> tensors = {&model.store->values(), &opt.exp_avg(),
+                                          &opt.exp_avg_sq()};
     if (with_buffers)
         for (Tensor* t : buffers_of(model)) tensors.push_back(t);
     return dist::state_hash(tensors, {opt.steps()});
 }
 
-EvalResult gather_evaluation(dist::Communicator& comm, const EvalResult& local, const Loader& loader) {
+EvalResult gather_evaluation(dist::Communicator& comm, const EvalResult& local,
+                             const Loader& loader) {
     if (comm.size() == 1) return local;
     const std::vector<double> sums = comm.all_reduce_sum(
         std::vector<double>{local.loss_sum, double(local.correct), double(local.prob.size())});
@@ -63,12 +65,14 @@ EvalResult gather_evaluation(dist::Communicator& comm, const EvalResult& local, 
     r.temperature = local.temperature;
     if (!comm.is_root()) return r;
     if (r.classes == 0) {  // rank 0's share was empty: another rank's logits say how many classes
-        EFFNET_CHECK(index.empty() || logits.size() % index.size() == 0,
-                     "gather_evaluation: " << logits.size() << " logits for " << index.size() << " images");
+        EFFNET_CHECK(
+            index.empty() || logits.size() % index.size() == 0,
+            "gather_evaluation: " << logits.size() << " logits for " << index.size() << " images");
         r.classes = index.empty() ? 0 : int64_t(logits.size() / index.size());
     }
-    EFFNET_CHECK(logits.size() == index.size() * size_t(r.classes),
-                 "gather_evaluation: " << logits.size() << " logits for " << index.size() << " images");
+    EFFNET_CHECK(
+        logits.size() == index.size() * size_t(r.classes),
+        "gather_evaluation: " << logits.size() << " logits for " << index.size() << " images");
     std::vector<size_t> order(index.size());
     std::iota(order.begin(), order.end(), size_t(0));
     std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return index[a] < index[b]; });
@@ -80,7 +84,8 @@ EvalResult gather_evaluation(dist::Communicator& comm, const EvalResult& local, 
         r.index.push_back(index[i]);
         r.paths.push_back(s.path);
         r.tags.push_back(subgroup_tags(s));
-        r.logits.insert(r.logits.end(), logits.begin() + std::ptrdiff_t(i * k), logits.begin() + std::ptrdiff_t((i + 1) * k));
+        r.logits.insert(r.logits.end(), logits.begin() + std::ptrdiff_t(i * k),
+                        logits.begin() + std::ptrdiff_t((i + 1) * k));
     }
     return r;
 }
@@ -92,20 +97,25 @@ StepShares exchange_shares(dist::Communicator& comm, int64_t local_images) {
         s.empty_rank = local_images == 0 ? 0 : -1;
         return s;
     }
-    const std::vector<int64_t> counts = comm.gather(std::vector<int64_t>{local_images}, dist::GatherTo::ALL);
+    const std::vector<int64_t> counts =
+        comm.gather(std::vector<int64_t>{local_images}, dist::GatherTo::ALL);
     for (size_t r = 0; r < counts.size(); ++r) {
         s.images += counts[r];
         if (counts[r] == 0 && s.empty_rank < 0) s.empty_rank = int(r);
     }
-    const bool even = std::all_of(counts.begin(), counts.end(), [&](int64_t c) { return c == counts[0]; });
-    if (!even && s.images > 0) s.loss_scale = float(double(local_images) * double(comm.size()) / double(s.images));
+    const bool even =
+        std::all_of(counts.begin(), counts.end(), [&](int64_t c) { return c == counts[0]; });
+    if (!even && s.images > 0)
+        s.loss_scale = float(double(local_images) * double(comm.size()) / double(s.images));
     return s;
 }
 
-StepResults exchange_step_results(dist::Communicator& comm, float loss, int64_t images, int64_t correct, bool stop) {
+StepResults exchange_step_results(dist::Communicator& comm, float loss, int64_t images,
+                                  int64_t correct, bool stop) {
     // One gather of three numbers per rank; each rank adds them in rank order.
     const std::vector<double> all = comm.gather(
-        std::vector<double>{double(loss) * double(images), double(correct), stop ? 1.0 : 0.0}, dist::GatherTo::ALL);
+        std::vector<double>{double(loss) * double(images), double(correct), stop ? 1.0 : 0.0},
+        dist::GatherTo::ALL);
     StepResults r;
     for (size_t k = 0; k + 2 < all.size(); k += 3) {
         if (!std::isfinite(all[k]) && r.nonfinite_rank < 0) r.nonfinite_rank = int(k / 3);

@@ -43,7 +43,8 @@ uint64_t replica_state_hash(Model& model, AdamW& opt, bool with_buffers);
 // and logits in the order one process evaluates them (by position in the
 // split), so that metrics, thresholds, temperatures and intervals are those
 // of a 1-process run.
-EvalResult gather_evaluation(dist::Communicator& comm, const EvalResult& local, const Loader& loader);
+EvalResult gather_evaluation(dist::Communicator& comm, const EvalResult& local,
+                             const Loader& loader);
 
 // The ranks' shares of one training step, exchanged before it.
 struct StepShares {
@@ -62,6 +63,7 @@ struct StepResults {
     bool stop = false;
     int nonfinite_rank = -1;
 };
-StepResults exchange_step_results(dist::Communicator& comm, float loss, int64_t images, int64_t correct, bool stop);
+StepResults exchange_step_results(dist::Communicator& comm, float loss, int64_t images,
+                                  int64_t correct, bool stop);
 
 }  // namespace effnet

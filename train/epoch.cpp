@@ -32,15 +32,18 @@ namespace {
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
-double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+double seconds_since(Clock::time_point t) {
+    return std::chrono::duration<double>(Clock::now() - t).count();
+}
 
 // A non-finite loss (on rank `rank` of a data-parallel run) stops the run (the
 // in-memory weights took the step; last.safetensors did not).
 void check_loss(double loss, const TrainingRun& run, int epoch, int rank) {
     if (std::isfinite(loss)) return;
     throw NumericError("loss is " + std::string(std::isnan(loss) ? "NaN" : "infinite") +
-                       (run.comm.size() > 1 ? " on rank " + std::to_string(rank) : std::string()) + " at epoch " +
-                       std::to_string(epoch + 1) + ", step " + std::to_string(run.prog.step_in_epoch + 1) + " (lr " +
+                       (run.comm.size() > 1 ? " on rank " + std::to_string(rank) : std::string()) +
+                       " at epoch " + std::to_string(epoch + 1) + ", step " +
+                       std::to_string(run.prog.step_in_epoch + 1) + " (lr " +
                        fmt("%g", run.opt.lr()) + "); " +
                        (fs::exists(run.last_path) ? "the last good state is in " + run.last_path
                                                   : std::string("no checkpoint was written yet")) +
@@ -77,22 +80,25 @@ EpochEnd run_epoch(TrainingRun& run, int epoch) {
         if (shares.empty_rank >= 0) {
             // Only on N ranks: every file of one rank's share was unreadable.
             // No rank can take the step alone, so every rank skips it.
-            run.log.line("step " + std::to_string(prog.step_in_epoch + 1) + " of epoch " + std::to_string(epoch + 1) +
-                         " skipped: no readable image in rank " + std::to_string(shares.empty_rank) + "'s share");
+            run.log.line("step " + std::to_string(prog.step_in_epoch + 1) + " of epoch " +
+                         std::to_string(epoch + 1) + " skipped: no readable image in rank " +
+                         std::to_string(shares.empty_rank) + "'s share");
             ++prog.step_in_epoch;
             ++prog.global_step;
             continue;
         }
         hooks.loss_scale = shares.loss_scale;
         const DeviceBatch db = to_device(b, run.device);
-        if (cfg.schedule == LrSchedule::COSINE) run.opt.set_lr(cosine_schedule_lr(run, prog.global_step));
+        if (cfg.schedule == LrSchedule::COSINE)
+            run.opt.set_lr(cosine_schedule_lr(run, prog.global_step));
         // The whole step is enqueued before the host reads the loss: on the GPU
         // the only synchronisation comes after the optimizer.
-        train_step(*run.model.net, *run.model.store, run.head, run.opt, db.images, db.labels, run.train_state(b),
-                   run.ctx, hooks);
+        train_step(*run.model.net, *run.model.store, run.head, run.opt, db.images, db.labels,
+                   run.train_state(b), run.ctx, hooks);
         if (run.ema) run.ema->update(prog.global_step, run.ctx);
         const float loss = run.head.loss().to_vector()[0];
-        const StepResults step = exchange_step_results(run.comm, loss, b.size(), run.head.correct(), g_stop_requested);
+        const StepResults step =
+            exchange_step_results(run.comm, loss, b.size(), run.head.correct(), g_stop_requested);
         if (step.nonfinite_rank >= 0) check_loss(NAN, run, epoch, step.nonfinite_rank);
         prog.loss_sum += step.loss_sum;
         prog.correct += step.correct;
@@ -100,17 +106,21 @@ EpochEnd run_epoch(TrainingRun& run, int epoch) {
         ++prog.step_in_epoch;
         ++prog.global_step;
         if (cfg.check_replicas > 0 && prog.global_step % cfg.check_replicas == 0)
-            dist::check_replicas(run.comm, replica_state_hash(run.model, run.opt, run.sync_bn != nullptr),
+            dist::check_replicas(run.comm,
+                                 replica_state_hash(run.model, run.opt, run.sync_bn != nullptr),
                                  "after step " + std::to_string(prog.global_step));
 
         const double rate = double(prog.seen) / std::max(1e-9, seconds_since(t0) + seconds_before);
         const int64_t left = steps_per_epoch - prog.step_in_epoch;
-        const bool periodic = seconds_since(last_print) > 30 || prog.step_in_epoch == steps_per_epoch;
+        const bool periodic =
+            seconds_since(last_print) > 30 || prog.step_in_epoch == steps_per_epoch;
         if (periodic) last_print = Clock::now();
-        run.log.progress("epoch " + std::to_string(epoch + 1) + "/" + std::to_string(cfg.epochs) + "  step " +
-                             std::to_string(prog.step_in_epoch) + "/" + std::to_string(steps_per_epoch) + "  loss " +
-                             fmt("%.4f", prog.loss_sum / double(prog.seen)) + "  " + fmt("%.1f", rate) +
-                             " img/s  ETA " + format_duration(double(left * cfg.batch) / std::max(rate, 1e-9)),
+        run.log.progress("epoch " + std::to_string(epoch + 1) + "/" + std::to_string(cfg.epochs) +
+                             "  step " + std::to_string(prog.step_in_epoch) + "/" +
+                             std::to_string(steps_per_epoch) + "  loss " +
+                             fmt("%.4f", prog.loss_sum / double(prog.seen)) + "  " +
+                             fmt("%.1f", rate) + " img/s  ETA " +
+                             format_duration(double(left * cfg.batch) / std::max(rate, 1e-9)),
                          periodic);
         if (step.stop) {  // a signal to any rank stops every rank here
             end = EpochEnd::INTERRUPTED;
@@ -126,9 +136,10 @@ EpochEnd run_epoch(TrainingRun& run, int epoch) {
         prog.epoch = epoch;
         run.save_checkpoint_or_stop(run.last_path);
         const bool interrupted = end == EpochEnd::INTERRUPTED;
-        run.log.line(std::string(interrupted ? "interrupted" : "stopped after --max-steps") + " at epoch " +
-                     std::to_string(epoch + 1) + ", step " + std::to_string(prog.step_in_epoch) + "; state saved to " +
-                     run.last_path + (interrupted ? " (continue with --resume " + run.last_path + ")" : ""));
+        run.log.line(std::string(interrupted ? "interrupted" : "stopped after --max-steps") +
+                     " at epoch " + std::to_string(epoch + 1) + ", step " +
+                     std::to_string(prog.step_in_epoch) + "; state saved to " + run.last_path +
+                     (interrupted ? " (continue with --resume " + run.last_path + ")" : ""));
     }
     return end;
 }
@@ -142,8 +153,8 @@ struct EpochDecision {
 };
 
 // Rank 0: the epoch's record, the schedules' steps, checkpoints, history, curves and log.
-EpochDecision end_of_epoch_on_root(TrainingRun& run, int epoch, const EvalResult& val, const std::string& trained_note,
-                                   Clock::time_point t0) {
+EpochDecision end_of_epoch_on_root(TrainingRun& run, int epoch, const EvalResult& val,
+                                   const std::string& trained_note, Clock::time_point t0) {
     const TrainConfig& cfg = run.cfg;
     RunProgress& prog = run.prog;
     EpochRecord rec;
@@ -158,7 +169,9 @@ EpochDecision end_of_epoch_on_root(TrainingRun& run, int epoch, const EvalResult
     prog.history.push_back(rec);
     const bool should_stop = run.early.step(val.loss, epoch + 1);
     // The cosine schedule sets the rate of every step itself (run_epoch).
-    const double next_lr = cfg.schedule == LrSchedule::PLATEAU ? run.plateau.step(val.loss, run.opt.lr()) : run.opt.lr();
+    const double next_lr = cfg.schedule == LrSchedule::PLATEAU
+                               ? run.plateau.step(val.loss, run.opt.lr())
+                               : run.opt.lr();
     run.opt.set_lr(next_lr);  // the checkpoints below hold the next epoch's rate
     prog.epoch = epoch + 1;
     prog.step_in_epoch = 0;
@@ -169,21 +182,24 @@ EpochDecision end_of_epoch_on_root(TrainingRun& run, int epoch, const EvalResult
     run.save_checkpoint_or_stop(run.last_path);
     write_file_atomic((fs::path(cfg.out) / "history.csv").string(), history_csv(prog.history));
     draw_curves(prog.history, run.early.best_epoch(), (fs::path(cfg.out) / "curves.png").string());
-    run.log.line("epoch " + std::to_string(epoch + 1) + "/" + std::to_string(cfg.epochs) + "  train loss " +
-                 fmt("%.4f", rec.train_loss) + " acc " + fmt("%.4f", rec.train_acc) + "  val loss " +
-                 fmt("%.4f", rec.val_loss) + " acc " + fmt("%.4f", rec.val_acc) + " AUROC " +
-                 fmt("%.4f", rec.val_auroc) + "  lr " + fmt("%.1e", rec.lr) + "  " + format_duration(rec.seconds) +
+    run.log.line("epoch " + std::to_string(epoch + 1) + "/" + std::to_string(cfg.epochs) +
+                 "  train loss " + fmt("%.4f", rec.train_loss) + " acc " +
+                 fmt("%.4f", rec.train_acc) + "  val loss " + fmt("%.4f", rec.val_loss) + " acc " +
+                 fmt("%.4f", rec.val_acc) + " AUROC " + fmt("%.4f", rec.val_auroc) + "  lr " +
+                 fmt("%.1e", rec.lr) + "  " + format_duration(rec.seconds) +
                  (run.early.improved_last_step() ? "  *best" : "") +
                  (cfg.schedule == LrSchedule::PLATEAU && run.plateau.reduced_last_step()
                       ? "  (lr -> " + fmt("%.1e", next_lr) + ")"
                       : "") +
                  trained_note);
     if (run.bad_files.count())
-        run.log.line("  skipped files so far: " + std::to_string(run.bad_files.count()) + " (first: " +
-                     run.bad_files.entries()[0].first + ": " + run.bad_files.entries()[0].second + ")");
+        run.log.line("  skipped files so far: " + std::to_string(run.bad_files.count()) +
+                     " (first: " + run.bad_files.entries()[0].first + ": " +
+                     run.bad_files.entries()[0].second + ")");
     if (should_stop)
-        run.log.line("early stopping: no improvement in validation loss for " + std::to_string(cfg.early.patience) +
-                     " epochs (best epoch " + std::to_string(run.early.best_epoch()) + ")");
+        run.log.line("early stopping: no improvement in validation loss for " +
+                     std::to_string(cfg.early.patience) + " epochs (best epoch " +
+                     std::to_string(run.early.best_epoch()) + ")");
     return EpochDecision{next_lr, should_stop ? 1 : 0};
 }
 
@@ -195,19 +211,22 @@ bool end_of_epoch(TrainingRun& run, int epoch) {
     // Per-rank batch norm: every rank evaluates with rank 0's running statistics.
     broadcast_buffers(run.comm, run.model, run.ctx);
     const auto validate = [&run] {
-        return gather_evaluation(run.comm, evaluate(run.model, run.val_loader, run.eval_head, run.ctx), run.val_loader);
+        return gather_evaluation(
+            run.comm, evaluate(run.model, run.val_loader, run.eval_head, run.ctx), run.val_loader);
     };
     EvalResult val = validate();
     std::string trained_note;
     if (run.ema) {
         const EvalResult trained = val;
         run.ema->swap_with_model();
-        broadcast_buffers(run.comm, run.model, run.ctx);  // the average's statistics drift per rank like the model's
+        broadcast_buffers(run.comm, run.model,
+                          run.ctx);  // the average's statistics drift per rank like the model's
         val = validate();
         run.ema->swap_with_model();
         if (run.comm.is_root())
             trained_note = "  (trained weights: val loss " + fmt("%.4f", trained.loss) + " acc " +
-                           fmt("%.4f", trained.accuracy) + " AUROC " + fmt("%.4f", auroc(trained.prob, trained.label)) + ")";
+                           fmt("%.4f", trained.accuracy) + " AUROC " +
+                           fmt("%.4f", auroc(trained.prob, trained.label)) + ")";
     }
     EpochDecision decision;
     if (run.comm.is_root()) decision = end_of_epoch_on_root(run, epoch, val, trained_note, t0);

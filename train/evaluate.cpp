@@ -28,13 +28,15 @@ Tensor view_batch(const Tensor& images, int view, const std::array<float, 3>& fi
     Tensor out = Tensor::empty(images.shape(), Device::CPU);
     const ViewTransform t = tta_view(view);
     for (int64_t i = 0; i < n; ++i)
-        apply_view(images.f32() + i * h * w * c, out.f32() + i * h * w * c, int(w), int(h), int(c), fill.data(), t);
+        apply_view(images.f32() + i * h * w * c, out.f32() + i * h * w * c, int(w), int(h), int(c),
+                   fill.data(), t);
     return device == Device::CPU ? out : out.to(device);
 }
 
 // Mean cross-entropy of `labels` given logits / T, summed in double (the
 // head's formulas, kernels/loss.h, without smoothing).
-double mean_nll(const std::vector<float>& logits, int64_t k, const std::vector<int>& labels, double t) {
+double mean_nll(const std::vector<float>& logits, int64_t k, const std::vector<int>& labels,
+                double t) {
     double total = 0;
     for (size_t i = 0; i < labels.size(); ++i) {
         const float* z = &logits[i * size_t(k)];
@@ -56,13 +58,15 @@ double mean_nll(const std::vector<float>& logits, int64_t k, const std::vector<i
 
 std::vector<std::string> subgroup_tags(const Sample& s) {
     std::vector<std::string> tags;
-    for (const auto& [key, value] : s.metadata) tags.push_back(key == "age" ? age_tag(parse_age_years(value)) : key + "=" + value);
+    for (const auto& [key, value] : s.metadata)
+        tags.push_back(key == "age" ? age_tag(parse_age_years(value)) : key + "=" + value);
     return tags;
 }
 
 EvalResult evaluate(Model& model, Loader& loader, LossHead& head, Context& ctx, int views) {
     EFFNET_NVTX_RANGE("evaluate");
-    EFFNET_CHECK(views >= 1 && views <= kMaxTtaViews, "evaluate: " << views << " views (1 to " << kMaxTtaViews << ")");
+    EFFNET_CHECK(views >= 1 && views <= kMaxTtaViews,
+                 "evaluate: " << views << " views (1 to " << kMaxTtaViews << ")");
     EvalResult r;
     r.views = views;
     const Device dev = model.store->values().device();
@@ -82,7 +86,8 @@ EvalResult evaluate(Model& model, Loader& loader, LossHead& head, Context& ctx, 
             // then scores the average.
             std::vector<double> sum(z.begin(), z.end());
             for (int v = 1; v < views; ++v) {
-                Tensor lv = model.net->forward(view_batch(b.images, v, fill, dev), RunState{Mode::EVAL, 0, 0}, ctx);
+                Tensor lv = model.net->forward(view_batch(b.images, v, fill, dev),
+                                               RunState{Mode::EVAL, 0, 0}, ctx);
                 const std::vector<float> zv = lv.to_vector();
                 for (size_t j = 0; j < zv.size(); ++j) sum[j] += zv[j];
             }
@@ -113,9 +118,11 @@ EvalResult evaluate(Model& model, Loader& loader, LossHead& head, Context& ctx, 
 }
 
 EvalResult with_temperature(const EvalResult& r, double temperature) {
-    EFFNET_CHECK(temperature > 0 && std::isfinite(temperature), "temperature " << temperature << " is not positive");
+    EFFNET_CHECK(temperature > 0 && std::isfinite(temperature),
+                 "temperature " << temperature << " is not positive");
     if (temperature == r.temperature) return r;
-    EFFNET_CHECK(r.temperature == 1, "with_temperature: the result is already at temperature " << r.temperature);
+    EFFNET_CHECK(r.temperature == 1,
+                 "with_temperature: the result is already at temperature " << r.temperature);
     EvalResult out = r;
     out.temperature = temperature;
     std::vector<float> scaled(r.logits.size());
@@ -128,8 +135,9 @@ EvalResult with_temperature(const EvalResult& r, double temperature) {
 
 TemperatureFit fit_temperature(const EvalResult& r) {
     if (r.classes != 1 && r.classes != 2)
-        throw ContractError("temperature scaling needs one or two logits per image; this model has " +
-                            std::to_string(r.classes));
+        throw ContractError(
+            "temperature scaling needs one or two logits per image; this model has " +
+            std::to_string(r.classes));
     return fit_temperature(logit_margins(r.logits, int(r.classes)), r.label);
 }
 
@@ -139,7 +147,8 @@ WeightsUnderTest load_for_evaluation(const std::string& path, Device device, int
     SafetensorsFile f = read_safetensors(path);
     const ModelSpec spec = ModelSpec::from_metadata(f.metadata, path);
     w.decision = read_decision_settings(f.metadata, path);
-    if (auto it = f.metadata.find("effnet.weights"); it != f.metadata.end() && it->second == "ema") w.weights = "ema";
+    if (auto it = f.metadata.find("effnet.weights"); it != f.metadata.end() && it->second == "ema")
+        w.weights = "ema";
     w.model = std::make_unique<Model>(spec, device, 0);
     load_weights(f, *w.model->net, WeightsMatch::EXACT, path, {"optimizer."});
     w.model->plan(batch, device);
@@ -147,22 +156,25 @@ WeightsUnderTest load_for_evaluation(const std::string& path, Device device, int
     return w;
 }
 
-EvalResult evaluate_samples(WeightsUnderTest& w, const std::vector<Sample>& samples, const LoaderConfig& lc, int views,
-                            BadFileLog* bad, Context& ctx) {
+EvalResult evaluate_samples(WeightsUnderTest& w, const std::vector<Sample>& samples,
+                            const LoaderConfig& lc, int views, BadFileLog* bad, Context& ctx) {
     Loader loader(samples, w.model->spec.pipeline(), lc, bad);
     return evaluate(*w.model, loader, *w.head, ctx, views);
 }
 
-DecisionThreshold decision_threshold(const DecisionSettings& stored, const EvalResult* val, const OperatingPointSpec& rule) {
+DecisionThreshold decision_threshold(const DecisionSettings& stored, const EvalResult* val,
+                                     const OperatingPointSpec& rule) {
     DecisionThreshold d;
     if (stored.has_threshold) {
         d.value = stored.threshold;
-        d.rule = stored.threshold_rule.empty() ? "threshold=" + fmt("%g", stored.threshold) : stored.threshold_rule;
+        d.rule = stored.threshold_rule.empty() ? "threshold=" + fmt("%g", stored.threshold)
+                                               : stored.threshold_rule;
         d.from = "stored with the weights (" + d.rule + ")";
     } else if (val) {
         d.value = choose_threshold(val->prob, val->label, rule);
         d.rule = to_string(rule);
-        d.from = "chosen on val (" + (rule.rule == OperatingRule::YOUDEN ? std::string("Youden's J") : d.rule) + ")";
+        d.from = "chosen on val (" +
+                 (rule.rule == OperatingRule::YOUDEN ? std::string("Youden's J") : d.rule) + ")";
     } else {
         d.rule = "threshold=0.5";
         d.from = "by default (no val split to choose on, none stored with the weights)";

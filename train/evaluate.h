@@ -68,8 +68,8 @@ struct WeightsUnderTest {
 };
 WeightsUnderTest load_for_evaluation(const std::string& path, Device device, int64_t batch);
 // `samples` through the model's own input pipeline, at temperature 1.
-EvalResult evaluate_samples(WeightsUnderTest& w, const std::vector<Sample>& samples, const LoaderConfig& lc, int views,
-                            BadFileLog* bad, Context& ctx);
+EvalResult evaluate_samples(WeightsUnderTest& w, const std::vector<Sample>& samples,
+                            const LoaderConfig& lc, int views, BadFileLog* bad, Context& ctx);
 
 // The decision threshold of an evaluation: the one stored with the weights;
 // without one, chosen on `val` by `rule`; without val either, 0.5.
@@ -78,7 +78,8 @@ struct DecisionThreshold {
     std::string rule;  // "youden", "sens=0.9", "threshold=0.5"
     std::string from;  // for the report: "chosen on val (Youden's J)", ...
 };
-DecisionThreshold decision_threshold(const DecisionSettings& stored, const EvalResult* val, const OperatingPointSpec& rule);
+DecisionThreshold decision_threshold(const DecisionSettings& stored, const EvalResult* val,
+                                     const OperatingPointSpec& rule);
 
 // The report.txt of an evaluation, as effnet_train and effnet_eval write it:
 //   title; the scikit-learn classification report at argmax (threshold 0.5)
@@ -101,17 +102,17 @@ struct ReportSettings {
 
 struct ReportInput {
     std::string title;
-    std::string split;  // the evaluated split's name
-    int best_epoch = 0;  // <= 0: not a training run
+    std::string split;                // the evaluated split's name
+    int best_epoch = 0;               // <= 0: not a training run
     std::string weights = "trained";  // "trained", or "ema" (the weight average, train/ema.h)
-    EvalResult evaluated;  // at the temperature in use
+    EvalResult evaluated;             // at the temperature in use
     // Val at the same temperature, where the operating points are chosen
     // (absent: only the decision threshold is reported).
     std::optional<EvalResult> chooser;
     std::string chooser_split = "val";
-    double threshold = 0.5;        // the decision threshold
-    std::string threshold_from;    // how it was chosen, for the report
-    std::string threshold_rule;    // its rule ("youden", "sens=0.9", "threshold=0.5")
+    double threshold = 0.5;                 // the decision threshold
+    std::string threshold_from;             // how it was chosen, for the report
+    std::string threshold_rule;             // its rule ("youden", "sens=0.9", "threshold=0.5")
     std::string temperature_from = "none";  // "none", "fitted on val", "from the checkpoint"
     std::optional<TemperatureFit> fit;      // when fitted in this run
     // The paired test against another model on the same images.
@@ -133,7 +134,7 @@ struct EvaluationReport {
     double temperature = 1;
     std::string temperature_from;
     std::optional<TemperatureFit> fit;
-    CalibrationReport calibration_before;               // at temperature 1
+    CalibrationReport calibration_before;                // at temperature 1
     std::optional<CalibrationReport> calibration_after;  // at `temperature`, when not 1
     std::vector<OperatingPoint> operating_points;
     std::string operating_points_chosen_on;  // empty: none could be chosen
@@ -143,9 +144,12 @@ struct EvaluationReport {
     std::string compared_with;
     int64_t compared_images = 0;
     // The calibration the reliability diagram shows (after, or before without a temperature).
-    const CalibrationReport& calibration_shown() const { return calibration_after ? *calibration_after : calibration_before; }
+    const CalibrationReport& calibration_shown() const {
+        return calibration_after ? *calibration_after : calibration_before;
+    }
 };
-EvaluationReport evaluation_report(const ReportInput& in, const ReportSettings& settings, const BadFileLog& bad_files);
+EvaluationReport evaluation_report(const ReportInput& in, const ReportSettings& settings,
+                                   const BadFileLog& bad_files);
 
 // metrics.json, one schema for effnet_train and effnet_eval (docs/training.md):
 //   {"split", "images", "loss", "best_epoch" (null where not a training run),

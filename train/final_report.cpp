@@ -20,23 +20,28 @@ void final_report(TrainingRun& run) {
     int32_t restored = run.comm.is_root() && fs::exists(run.best_path);
     if (restored) {
         // With --ema the file's model tensors are the weight average.
-        load_weights(read_safetensors(run.best_path), *run.model.net, WeightsMatch::EXACT, run.best_path, {"optimizer."});
-        run.log.line("restored the best " + std::string(run.ema ? "weight average" : "weights") + " (epoch " +
-                     std::to_string(run.early.best_epoch()) + ") from " + run.best_path);
+        load_weights(read_safetensors(run.best_path), *run.model.net, WeightsMatch::EXACT,
+                     run.best_path, {"optimizer."});
+        run.log.line("restored the best " + std::string(run.ema ? "weight average" : "weights") +
+                     " (epoch " + std::to_string(run.early.best_epoch()) + ") from " +
+                     run.best_path);
     }
     run.comm.broadcast_bytes(&restored, sizeof restored);
     if (restored && run.comm.size() > 1) {
         run.comm.broadcast(run.model.store->values(), run.ctx);
         broadcast_buffers(run.comm, run.model, run.ctx);
     }
-    EvalResult val = gather_evaluation(run.comm, evaluate(run.model, run.val_loader, run.eval_head, run.ctx, cfg.tta),
-                                       run.val_loader);
+    EvalResult val = gather_evaluation(
+        run.comm, evaluate(run.model, run.val_loader, run.eval_head, run.ctx, cfg.tta),
+        run.val_loader);
     const bool has_test = run.ds.count(Split::TEST) > 0;
     EvalResult final_eval = val;
     if (has_test) {
-        Loader test_loader(run.ds.split(Split::TEST), run.eval_pipeline, run.eval_loader_config, &run.bad_files);
-        final_eval = gather_evaluation(run.comm, evaluate(run.model, test_loader, run.eval_head, run.ctx, cfg.tta),
-                                       test_loader);
+        Loader test_loader(run.ds.split(Split::TEST), run.eval_pipeline, run.eval_loader_config,
+                           &run.bad_files);
+        final_eval = gather_evaluation(
+            run.comm, evaluate(run.model, test_loader, run.eval_head, run.ctx, cfg.tta),
+            test_loader);
     }
     if (!run.comm.is_root()) return;
 
@@ -50,15 +55,17 @@ void final_report(TrainingRun& run) {
         val = with_temperature(val, decision.temperature);
         final_eval = with_temperature(final_eval, decision.temperature);
     }
-    const OperatingPointSpec rule = cfg.operating_points.empty() ? OperatingPointSpec{} : cfg.operating_points[0];
+    const OperatingPointSpec rule =
+        cfg.operating_points.empty() ? OperatingPointSpec{} : cfg.operating_points[0];
     const DecisionThreshold threshold = decision_threshold(DecisionSettings{}, &val, rule);
     decision.threshold = threshold.value;
     decision.has_threshold = true;
     decision.threshold_rule = threshold.rule + " on val";
     const std::string split = has_test ? "test" : "val";
-    in.title = "effnet report: EfficientNet-B" + std::to_string(cfg.model.variant) + " on " + run.ds.source + ", " +
-               split + " split (" + std::to_string(final_eval.prob.size()) + " images), best epoch " +
-               std::to_string(run.early.best_epoch()) + (run.ema ? ", weight average (EMA)" : "");
+    in.title = "effnet report: EfficientNet-B" + std::to_string(cfg.model.variant) + " on " +
+               run.ds.source + ", " + split + " split (" + std::to_string(final_eval.prob.size()) +
+               " images), best epoch " + std::to_string(run.early.best_epoch()) +
+               (run.ema ? ", weight average (EMA)" : "");
     in.split = split;
     in.best_epoch = run.early.best_epoch();
     in.weights = run.ema ? "ema" : "trained";
@@ -76,11 +83,13 @@ void final_report(TrainingRun& run) {
     write_report_files(rep, cfg.out);
     if (fs::exists(run.best_path)) store_decision_settings(run.best_path, decision);
     run.log.line("\n" + rep.text);
-    run.log.line("decision threshold " + fmt("%.4f", decision.threshold) +
-                 (cfg.calibrate ? " and temperature " + fmt("%.4f", decision.temperature) : std::string()) +
-                 " stored in " + run.best_path);
+    run.log.line(
+        "decision threshold " + fmt("%.4f", decision.threshold) +
+        (cfg.calibrate ? " and temperature " + fmt("%.4f", decision.temperature) : std::string()) +
+        " stored in " + run.best_path);
     run.log.line("outputs in " + cfg.out +
-                 ": best.safetensors last.safetensors history.csv curves.png report.txt metrics.json reliability.png");
+                 ": best.safetensors last.safetensors history.csv curves.png report.txt "
+                 "metrics.json reliability.png");
 }
 
 }  // namespace effnet

@@ -13,7 +13,8 @@ namespace effnet {
 
 class LossHead {
 public:
-    LossHead(LossKind kind, int64_t max_batch, int64_t num_classes, Device device, float smoothing = 0);
+    LossHead(LossKind kind, int64_t max_batch, int64_t num_classes, Device device,
+             float smoothing = 0);
     float forward(const Tensor& logits, const Tensor& labels, Context& ctx);
     // forward without reading the loss back (capturable in a CUDA graph); the
     // loss stays in loss().

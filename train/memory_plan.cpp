@@ -51,27 +51,36 @@ size_t resident_bytes() {
 
 std::string human_bytes(double b) {
     char s[32];
-    if (b >= double(1ull << 40)) std::snprintf(s, sizeof s, "%.1f TiB", b / double(1ull << 40));
-    else if (b >= double(1ull << 30)) std::snprintf(s, sizeof s, "%.1f GiB", b / double(1ull << 30));
-    else std::snprintf(s, sizeof s, "%.0f MiB", b / double(1ull << 20));
+    if (b >= double(1ull << 40))
+        std::snprintf(s, sizeof s, "%.1f TiB", b / double(1ull << 40));
+    else if (b >= double(1ull << 30))
+        std::snprintf(s, sizeof s, "%.1f GiB", b / double(1ull << 30));
+    else
+        std::snprintf(s, sizeof s, "%.0f MiB", b / double(1ull << 20));
     return s;
 }
 
-MemoryEstimate estimate_training_memory(const ModelSpec& spec, int64_t batch, const LoaderPlan& lp, Device device) {
+MemoryEstimate estimate_training_memory(const ModelSpec& spec, int64_t batch, const LoaderPlan& lp,
+                                        Device device) {
     EfficientNet net(spec.network());
     net.setup(Shape{1, spec.image_size, spec.image_size, spec.in_channels}, Device::CPU);
     MemoryEstimate e;
-    e.model_state = bytes(double(net.num_params()) * sizeof(float) * 4);  // values, gradients, two moments
-    const double per_image_activations = kActivationFactor * double(planned_floats(net)) * sizeof(float);
-    const double input = double(spec.image_size) * spec.image_size * double(spec.in_channels) * sizeof(float);
+    e.model_state =
+        bytes(double(net.num_params()) * sizeof(float) * 4);  // values, gradients, two moments
+    const double per_image_activations =
+        kActivationFactor * double(planned_floats(net)) * sizeof(float);
+    const double input =
+        double(spec.image_size) * spec.image_size * double(spec.in_channels) * sizeof(float);
     const double pixels = double(spec.image_size) * spec.image_size;  // one prepared 8-bit image
     const double cache_cap = double(std::max<int64_t>(0, lp.cache_mb)) * double(1 << 20);
     const int loaders = lp.test_images > 0 ? 3 : 2;
     e.activations_per_image = bytes(per_image_activations);
     e.buffers_per_image = bytes(double(loaders) * std::max(1, lp.prefetch) * input);
-    e.activations = bytes(per_image_activations * double(batch) + double(device == Device::CPU ? kCpuOverhead : kGpuOverhead));
+    e.activations = bytes(per_image_activations * double(batch) +
+                          double(device == Device::CPU ? kCpuOverhead : kGpuOverhead));
     e.loader_buffers = bytes(double(e.buffers_per_image) * double(batch));
-    e.image_cache = bytes(std::min(cache_cap, double(lp.train_images) * pixels) + std::min(cache_cap, double(lp.val_images) * pixels) +
+    e.image_cache = bytes(std::min(cache_cap, double(lp.train_images) * pixels) +
+                          std::min(cache_cap, double(lp.val_images) * pixels) +
                           std::min(cache_cap, double(lp.test_images) * pixels));
     return e;
 }
@@ -110,29 +119,34 @@ MemoryLimit gpu_memory_limit() {
     return l;
 }
 
-void check_training_fits(const MemoryEstimate& e, Device device, int64_t batch, const MemoryLimit& host,
-                         const MemoryLimit& gpu) {
+void check_training_fits(const MemoryEstimate& e, Device device, int64_t batch,
+                         const MemoryLimit& host, const MemoryLimit& gpu) {
     // `need` of `memory` against `limit`; `per_image`: what one image of the batch adds there.
-    auto check = [&](const char* memory, size_t need, size_t per_image, const MemoryLimit& limit, const std::string& parts) {
+    auto check = [&](const char* memory, size_t need, size_t per_image, const MemoryLimit& limit,
+                     const std::string& parts) {
         if (limit.bytes == 0 || need <= limit.bytes) return;
         const double fixed = double(need) - double(per_image) * double(batch);
-        const int64_t fits = per_image > 0 ? int64_t((0.9 * double(limit.bytes) - fixed) / double(per_image)) : 0;
-        throw Error("batch " + std::to_string(batch) + " needs about " + human_bytes(double(need)) + " of " + memory +
-                    " (" + parts + "), more than the " + human_bytes(double(limit.bytes)) + " available (" +
-                    limit.source + "); " +
-                    (fits >= 1 ? "try --batch-size " + std::to_string(std::min<int64_t>(fits, batch - 1))
-                               : std::string("not even one image fits: try a smaller --image-size")) +
-                    (e.image_cache > 0 && std::string(memory) == "host memory" ? " or a smaller --cache-mb" : ""));
+        const int64_t fits =
+            per_image > 0 ? int64_t((0.9 * double(limit.bytes) - fixed) / double(per_image)) : 0;
+        throw Error(
+            "batch " + std::to_string(batch) + " needs about " + human_bytes(double(need)) +
+            " of " + memory + " (" + parts + "), more than the " +
+            human_bytes(double(limit.bytes)) + " available (" + limit.source + "); " +
+            (fits >= 1 ? "try --batch-size " + std::to_string(std::min<int64_t>(fits, batch - 1))
+                       : std::string("not even one image fits: try a smaller --image-size")) +
+            (e.image_cache > 0 && std::string(memory) == "host memory" ? " or a smaller --cache-mb"
+                                                                       : ""));
     };
-    const std::string state = "model state " + human_bytes(double(e.model_state)) + ", activations " +
-                              human_bytes(double(e.activations));
-    const std::string loader = "loader buffers " + human_bytes(double(e.loader_buffers)) + ", image cache " +
-                               human_bytes(double(e.image_cache));
+    const std::string state = "model state " + human_bytes(double(e.model_state)) +
+                              ", activations " + human_bytes(double(e.activations));
+    const std::string loader = "loader buffers " + human_bytes(double(e.loader_buffers)) +
+                               ", image cache " + human_bytes(double(e.image_cache));
     if (device == Device::CUDA) {
         check("GPU memory", e.on_device(device), e.activations_per_image, gpu, state);
         check("host memory", e.on_host(device), e.buffers_per_image, host, loader);
     } else {
-        check("host memory", e.on_device(device), e.activations_per_image + e.buffers_per_image, host, state + ", " + loader);
+        check("host memory", e.on_device(device), e.activations_per_image + e.buffers_per_image,
+              host, state + ", " + loader);
     }
 }
 

@@ -20,13 +20,17 @@
 namespace effnet {
 
 struct MemoryEstimate {
-    size_t model_state = 0;     // parameters, gradients, AdamW moments (training device)
-    size_t activations = 0;     // forward buffers, saved tensors, gradients, workspaces (training device)
+    size_t model_state = 0;  // parameters, gradients, AdamW moments (training device)
+    size_t activations =
+        0;  // forward buffers, saved tensors, gradients, workspaces (training device)
     size_t loader_buffers = 0;  // batches in flight in the loaders (host)
     size_t image_cache = 0;     // prepared images kept across epochs (host)
-    size_t activations_per_image = 0, buffers_per_image = 0;  // what one more image in the batch adds
+    size_t activations_per_image = 0,
+           buffers_per_image = 0;  // what one more image in the batch adds
     size_t host_part() const { return loader_buffers + image_cache; }
-    size_t on_device(Device d) const { return model_state + activations + (d == Device::CPU ? host_part() : 0); }
+    size_t on_device(Device d) const {
+        return model_state + activations + (d == Device::CPU ? host_part() : 0);
+    }
     size_t on_host(Device d) const { return d == Device::CPU ? on_device(d) : host_part(); }
 };
 
@@ -39,7 +43,8 @@ struct LoaderPlan {
     int64_t train_images = 0, val_images = 0, test_images = 0;
 };
 
-MemoryEstimate estimate_training_memory(const ModelSpec& spec, int64_t batch, const LoaderPlan& loaders, Device device);
+MemoryEstimate estimate_training_memory(const ModelSpec& spec, int64_t batch,
+                                        const LoaderPlan& loaders, Device device);
 
 // What a run may use. bytes == 0: unknown (nothing is checked).
 struct MemoryLimit {
@@ -53,8 +58,8 @@ MemoryLimit gpu_memory_limit();
 
 // Throws Error with the estimate, the limit, its source and a batch size
 // that would fit, when the estimate exceeds the limit of either memory.
-void check_training_fits(const MemoryEstimate& e, Device device, int64_t batch, const MemoryLimit& host,
-                         const MemoryLimit& gpu);
+void check_training_fits(const MemoryEstimate& e, Device device, int64_t batch,
+                         const MemoryLimit& host, const MemoryLimit& gpu);
 
 // "1.5 GiB", "320 MiB".
 std::string human_bytes(double bytes);

@@ -12,9 +12,11 @@
 namespace effnet {
 
 namespace {
-std::string get(const std::map<std::string, std::string>& m, const std::string& k, const std::string& path) {
+std::string get(const std::map<std::string, std::string>& m, const std::string& k,
+                const std::string& path) {
     auto it = m.find(k);
-    if (it == m.end()) throw IoError(path + ": checkpoint metadata lacks '" + k + "' (not an effnet checkpoint?)");
+    if (it == m.end())
+        throw IoError(path + ": checkpoint metadata lacks '" + k + "' (not an effnet checkpoint?)");
     return it->second;
 }
 std::string fmt_num(double v) {
@@ -81,34 +83,39 @@ void ModelSpec::to_metadata(std::map<std::string, std::string>& m) const {
     m["effnet.std"] = triple_to_string(std);
 }
 
-ModelSpec ModelSpec::from_metadata(const std::map<std::string, std::string>& m, const std::string& path) {
+ModelSpec ModelSpec::from_metadata(const std::map<std::string, std::string>& m,
+                                   const std::string& path) {
     // Every field is checked, so a damaged or foreign file is refused with
     // the field named rather than building a strange model.
     auto integer = [&](const char* key, int64_t lo, int64_t hi) {
         const std::string v = get(m, key, path);
         int64_t x = 0;
         if (!parse_int64(v, x) || x < lo || x > hi)
-            throw IoError(path + ": checkpoint metadata '" + key + "' is '" + v + "', not an integer in [" +
-                          std::to_string(lo) + ", " + std::to_string(hi) + "]");
+            throw IoError(path + ": checkpoint metadata '" + key + "' is '" + v +
+                          "', not an integer in [" + std::to_string(lo) + ", " +
+                          std::to_string(hi) + "]");
         return x;
     };
     auto real = [&](const char* key, double lo, double hi) {
         const std::string v = get(m, key, path);
         double x = 0;
         if (!parse_double(v, x, true) || x < lo || x > hi)
-            throw IoError(path + ": checkpoint metadata '" + key + "' is '" + v + "', not a number in [" + fmt_num(lo) +
-                          ", " + fmt_num(hi) + "]");
+            throw IoError(path + ": checkpoint metadata '" + key + "' is '" + v +
+                          "', not a number in [" + fmt_num(lo) + ", " + fmt_num(hi) + "]");
         return x;
     };
     auto flag = [&](const char* key) {
         const std::string v = get(m, key, path);
-        if (v != "0" && v != "1") throw IoError(path + ": checkpoint metadata '" + key + "' is '" + v + "', not 0 or 1");
+        if (v != "0" && v != "1")
+            throw IoError(path + ": checkpoint metadata '" + key + "' is '" + v + "', not 0 or 1");
         return v == "1";
     };
     ModelSpec s;
     const std::string arch = get(m, "effnet.arch", path);
-    if (arch.rfind("efficientnet_b", 0) != 0 || arch.size() != 15 || arch.back() < '0' || arch.back() > '7')
-        throw IoError(path + ": unknown architecture '" + arch + "' (efficientnet_b0 .. efficientnet_b7)");
+    if (arch.rfind("efficientnet_b", 0) != 0 || arch.size() != 15 || arch.back() < '0' ||
+        arch.back() > '7')
+        throw IoError(path + ": unknown architecture '" + arch +
+                      "' (efficientnet_b0 .. efficientnet_b7)");
     s.variant = arch.back() - '0';
     s.num_classes = integer("effnet.num_classes", 1, 100000);
     s.in_channels = integer("effnet.in_channels", 1, 3);
@@ -116,7 +123,9 @@ ModelSpec ModelSpec::from_metadata(const std::map<std::string, std::string>& m, 
     s.dropout = real("effnet.dropout", 0, 1);
     s.drop_path = real("effnet.drop_path", 0, 1);
     const std::string loss = get(m, "effnet.loss", path);
-    if (loss != "ce" && loss != "bce") throw IoError(path + ": checkpoint metadata 'effnet.loss' is '" + loss + "', not ce or bce");
+    if (loss != "ce" && loss != "bce")
+        throw IoError(path + ": checkpoint metadata 'effnet.loss' is '" + loss +
+                      "', not ce or bce");
     s.loss = loss == "bce" ? LossKind::BCE : LossKind::CROSS_ENTROPY;
     s.equalize = flag("effnet.equalize");
     s.clahe = flag("effnet.clahe");
@@ -128,24 +137,28 @@ ModelSpec ModelSpec::from_metadata(const std::map<std::string, std::string>& m, 
     if (m.count("effnet.std") && !parse_triple(m.at("effnet.std"), s.std))
         throw IoError(path + ": bad effnet.std '" + m.at("effnet.std") + "'");
     for (int c = 0; c < 3; ++c)
-        if (!std::isfinite(s.mean[size_t(c)]) || !std::isfinite(s.std[size_t(c)]) || !(s.std[size_t(c)] > 0))
+        if (!std::isfinite(s.mean[size_t(c)]) || !std::isfinite(s.std[size_t(c)]) ||
+            !(s.std[size_t(c)] > 0))
             throw IoError(path + ": effnet.mean/effnet.std must be finite, the std positive");
-    if (s.in_channels == 2) throw IoError(path + ": checkpoint metadata 'effnet.in_channels' must be 1 or 3");
+    if (s.in_channels == 2)
+        throw IoError(path + ": checkpoint metadata 'effnet.in_channels' must be 1 or 3");
     if ((s.loss == LossKind::BCE) != (s.num_classes == 1))
-        throw IoError(path + ": checkpoint metadata pairs loss '" + loss + "' with " + std::to_string(s.num_classes) +
-                      " classes (bce needs 1, ce at least 2)");
+        throw IoError(path + ": checkpoint metadata pairs loss '" + loss + "' with " +
+                      std::to_string(s.num_classes) + " classes (bce needs 1, ce at least 2)");
     return s;
 }
 
-DecisionSettings read_decision_settings(const std::map<std::string, std::string>& m, const std::string& path) {
+DecisionSettings read_decision_settings(const std::map<std::string, std::string>& m,
+                                        const std::string& path) {
     DecisionSettings s;
     auto number = [&](const char* key, double lo, double hi, bool open_low, double& out) {
         auto it = m.find(key);
         if (it == m.end()) return false;
         double x = 0;
         if (!parse_double(it->second, x, true) || x > hi || x < lo || (open_low && x == lo))
-            throw IoError(path + ": checkpoint metadata '" + key + "' is '" + it->second + "', not a number in " +
-                          (open_low ? "(" : "[") + fmt_num(lo) + ", " + fmt_num(hi) + "]");
+            throw IoError(path + ": checkpoint metadata '" + key + "' is '" + it->second +
+                          "', not a number in " + (open_low ? "(" : "[") + fmt_num(lo) + ", " +
+                          fmt_num(hi) + "]");
         out = x;
         return true;
     };
@@ -170,10 +183,12 @@ void write_decision_settings(const DecisionSettings& s, std::map<std::string, st
 
 void store_decision_settings(const std::string& path, const DecisionSettings& s) {
     SafetensorsFile f = read_safetensors(path);
-    for (const char* key : {"effnet.temperature", "effnet.threshold", "effnet.threshold_rule"}) f.metadata.erase(key);
+    for (const char* key : {"effnet.temperature", "effnet.threshold", "effnet.threshold_rule"})
+        f.metadata.erase(key);
     write_decision_settings(s, f.metadata);
     std::vector<SafetensorsView> views;
-    for (const SafetensorsEntry& e : f.tensors) views.push_back({e.name, e.dtype, e.shape, e.bytes.data()});
+    for (const SafetensorsEntry& e : f.tensors)
+        views.push_back({e.name, e.dtype, e.shape, e.bytes.data()});
     write_safetensors(path, views, f.metadata);
 }
 
@@ -205,8 +220,9 @@ double finite_probability(const float* z, int64_t k, const std::string& image) {
     if (!std::isfinite(p)) {
         std::string logits;
         for (int64_t j = 0; j < k && j < 4; ++j) logits += (j ? ", " : "") + std::to_string(z[j]);
-        throw NumericError(image + ": the model's output is not finite (logits " + logits +
-                           "): the weights are damaged or came from a diverged run; no probability is reported");
+        throw NumericError(
+            image + ": the model's output is not finite (logits " + logits +
+            "): the weights are damaged or came from a diverged run; no probability is reported");
     }
     return p;
 }

@@ -17,25 +17,27 @@ namespace effnet {
 enum class LossKind { CROSS_ENTROPY, BCE };
 
 struct ModelSpec {
-    int variant = 0;            // EfficientNet-B<variant>
-    int64_t num_classes = 2;    // 1 with the BCE loss
+    int variant = 0;          // EfficientNet-B<variant>
+    int64_t num_classes = 2;  // 1 with the BCE loss
     int64_t in_channels = 3;
     int image_size = 224;
-    double dropout = -1;        // < 0: the variant's default
+    double dropout = -1;  // < 0: the variant's default
     double drop_path = 0.2;
     LossKind loss = LossKind::CROSS_ENTROPY;
     bool equalize = true;
     bool clahe = false;
     int clahe_tiles = 8;
     double clahe_clip = 2.0;
-    std::array<float, 3> mean = {0.485f, 0.456f, 0.406f};  // input normalisation (ImageNet by default)
+    std::array<float, 3> mean = {0.485f, 0.456f,
+                                 0.406f};  // input normalisation (ImageNet by default)
     std::array<float, 3> std = {0.229f, 0.224f, 0.225f};
 
     EfficientNetConfig network() const;
     // Pipeline settings for evaluation (no augmentation).
     PipelineConfig pipeline() const;
     void to_metadata(std::map<std::string, std::string>& meta) const;
-    static ModelSpec from_metadata(const std::map<std::string, std::string>& meta, const std::string& path);
+    static ModelSpec from_metadata(const std::map<std::string, std::string>& meta,
+                                   const std::string& path);
 };
 
 // The decision settings stored beside the weights (effnet_train writes them
@@ -55,7 +57,8 @@ struct DecisionSettings {
     std::string threshold_rule;
 };
 // Reads the keys above; a present but bad value is an IoError naming `path` and the key.
-DecisionSettings read_decision_settings(const std::map<std::string, std::string>& meta, const std::string& path);
+DecisionSettings read_decision_settings(const std::map<std::string, std::string>& meta,
+                                        const std::string& path);
 void write_decision_settings(const DecisionSettings& s, std::map<std::string, std::string>& meta);
 // Rewrites the safetensors file `path` (atomically) with `s` in its metadata.
 void store_decision_settings(const std::string& path, const DecisionSettings& s);

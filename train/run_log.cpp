@@ -8,7 +8,8 @@
 
 namespace effnet {
 
-RunLog::RunLog(const std::string& path) : file_(path, std::ios::app), active_(true), tty_(isatty(STDOUT_FILENO)) {}
+RunLog::RunLog(const std::string& path)
+    : file_(path, std::ios::app), active_(true), tty_(isatty(STDOUT_FILENO)) {}
 
 void RunLog::line(const std::string& s) {
     if (!active_) return;
@@ -30,9 +31,12 @@ void RunLog::progress(const std::string& s, bool force) {
 
 std::string format_duration(double s) {
     char b[32];
-    if (s >= 3600) std::snprintf(b, sizeof b, "%dh%02dm", int(s / 3600), int(std::fmod(s, 3600) / 60));
-    else if (s >= 60) std::snprintf(b, sizeof b, "%dm%02ds", int(s / 60), int(std::fmod(s, 60)));
-    else std::snprintf(b, sizeof b, "%.0fs", s);
+    if (s >= 3600)
+        std::snprintf(b, sizeof b, "%dh%02dm", int(s / 3600), int(std::fmod(s, 3600) / 60));
+    else if (s >= 60)
+        std::snprintf(b, sizeof b, "%dm%02ds", int(s / 60), int(std::fmod(s, 60)));
+    else
+        std::snprintf(b, sizeof b, "%.0fs", s);
     return b;
 }
 

@@ -2,8 +2,9 @@
 
 namespace effnet {
 
-Tensor train_step(EfficientNet& net, ParameterStore& store, LossHead& head, AdamW& opt, const Tensor& images,
-                  const Tensor& labels, const RunState& run, Context& ctx, const StepHooks& hooks) {
+Tensor train_step(EfficientNet& net, ParameterStore& store, LossHead& head, AdamW& opt,
+                  const Tensor& images, const Tensor& labels, const RunState& run, Context& ctx,
+                  const StepHooks& hooks) {
     Tensor logits = net.forward(images, run, ctx);
     head.forward_on_device(logits, labels, ctx);
     const Tensor& dlogits = head.backward(ctx, hooks.loss_scale);

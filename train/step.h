@@ -33,7 +33,8 @@ struct StepHooks {
 
 // Returns the step's logits (the network's output buffer, valid until its
 // next forward).
-Tensor train_step(EfficientNet& net, ParameterStore& store, LossHead& head, AdamW& opt, const Tensor& images,
-                  const Tensor& labels, const RunState& run, Context& ctx, const StepHooks& hooks = {});
+Tensor train_step(EfficientNet& net, ParameterStore& store, LossHead& head, AdamW& opt,
+                  const Tensor& images, const Tensor& labels, const RunState& run, Context& ctx,
+                  const StepHooks& hooks = {});
 
 }  // namespace effnet

@@ -23,7 +23,8 @@ struct TrainCommand {
 //   scratch    from random weights on a small data set (docs/results.md
 //              chose it on validation): lr 1e-3 and the settings of
 //              scratch_preset() below.
-void apply_preset(const std::string& preset, TrainConfig& c, const std::function<bool(const std::string&)>& given);
+void apply_preset(const std::string& preset, TrainConfig& c,
+                  const std::function<bool(const std::string&)>& given);
 // The values --preset scratch sets, with the flags that set them.
 struct ScratchPreset {
     double lr = 1e-3;

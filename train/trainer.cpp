@@ -34,7 +34,8 @@ void install_stop_handlers() {
 
 int64_t suggest_batch_size(int64_t batch, size_t in_use, size_t requested, size_t total) {
     const double need = double(in_use) + double(requested);
-    const double scaled = need > 0 ? std::floor(double(batch) * 0.9 * double(total) / need) : double(batch / 2);
+    const double scaled =
+        need > 0 ? std::floor(double(batch) * 0.9 * double(total) / need) : double(batch / 2);
     return std::max<int64_t>(1, std::min<int64_t>(batch - 1, int64_t(scaled)));
 }
 
@@ -69,8 +70,9 @@ int train(const TrainConfig& cfg, dist::Communicator& comm) {
         // The peak includes everything that was allocated when the request failed.
         const size_t in_use = device_allocator().stats().peak_bytes_in_use;
         const int64_t b = suggest_batch_size(cfg.batch, in_use, e.requested_bytes, e.total_bytes);
-        throw OutOfMemoryError(std::string(e.what()) + "\n  batch " + std::to_string(cfg.batch) + " needs more than the " +
-                                   std::to_string(e.total_bytes >> 20) + " MiB device; try --batch-size " + std::to_string(b),
+        throw OutOfMemoryError(std::string(e.what()) + "\n  batch " + std::to_string(cfg.batch) +
+                                   " needs more than the " + std::to_string(e.total_bytes >> 20) +
+                                   " MiB device; try --batch-size " + std::to_string(b),
                                e.requested_bytes, e.free_bytes, e.total_bytes);
     }
 }

@@ -55,7 +55,7 @@ struct TrainConfig {
     EarlyStoppingConfig early;
     uint64_t seed = 0;
     int workers = 2;
-    int64_t cache_mb = 1024;  // prepared images kept in memory across epochs
+    int64_t cache_mb = 1024;     // prepared images kept in memory across epochs
     int max_image_side = 16384;  // larger images are refused (and skipped) before decoding
     bool strict = false;
     std::string device = "auto";
@@ -74,14 +74,15 @@ struct TrainConfig {
     int64_t check_replicas = 0;
     // The recipe beyond the reference (docs/training.md).
     std::string preset = "reference";  // --preset: what set the defaults below
-    double ema_decay = 0;          // --ema: weight average after every step (train/ema.h); 0: none
+    double ema_decay = 0;  // --ema: weight average after every step (train/ema.h); 0: none
     LrSchedule schedule = LrSchedule::PLATEAU;
-    double warmup_epochs = 0;      // --warmup-epochs, with the cosine schedule
-    double label_smoothing = 0;    // --label-smoothing (kernels/loss.h)
+    double warmup_epochs = 0;    // --warmup-epochs, with the cosine schedule
+    double label_smoothing = 0;  // --label-smoothing (kernels/loss.h)
     // The final evaluation.
-    int tta = 1;                   // --tta: test-time views averaged (data/augment.h)
-    bool calibrate = false;        // --calibrate temperature: fit T on val, store it
-    std::vector<OperatingPointSpec> operating_points;  // --operating-point: chosen on val; the first decides
+    int tta = 1;             // --tta: test-time views averaged (data/augment.h)
+    bool calibrate = false;  // --calibrate temperature: fit T on val, store it
+    std::vector<OperatingPointSpec>
+        operating_points;  // --operating-point: chosen on val; the first decides
     AurocInterval auroc_interval = AurocInterval::DELONG;  // --auroc-ci
 };
 

@@ -24,11 +24,13 @@ Device choose_device(const std::string& request, bool tell) {
     if (d == Device::CUDA && request == "auto") {
         // Every op has a CUDA kernel, but until scripts/gpu_check.sh has passed
         // on a real GPU (docs/status.md) the GPU path is opt-in.
-        std::cerr << "effnet: a GPU is present, but the CUDA backend is not yet validated on real hardware; "
+        std::cerr << "effnet: a GPU is present, but the CUDA backend is not yet validated on real "
+                     "hardware; "
                      "training on the CPU (pass --device cuda to use the GPU)\n";
         d = Device::CPU;
     } else if (d == Device::CUDA) {
-        std::cerr << "effnet: --device cuda: the CUDA backend is experimental until scripts/gpu_check.sh passes "
+        std::cerr << "effnet: --device cuda: the CUDA backend is experimental until "
+                     "scripts/gpu_check.sh passes "
                      "(see docs/status.md)\n";
     }
     return d;
@@ -38,13 +40,15 @@ void check_splits(const Dataset& ds) {
     for (Split s : {Split::TRAIN, Split::VAL})
         for (int label : {0, 1})
             if (ds.count(s, label) == 0)
-                throw IoError(ds.source + ": the " + std::string(split_name(s)) + " split has no images of class " +
-                              std::to_string(label) + "; training needs both classes in train and val");
+                throw IoError(ds.source + ": the " + std::string(split_name(s)) +
+                              " split has no images of class " + std::to_string(label) +
+                              "; training needs both classes in train and val");
 }
 
 // Fails before anything large is allocated when the run cannot fit in
 // memory (train/memory_plan.h); otherwise logs the estimate.
-void check_memory(const TrainConfig& cfg, int64_t batch, const Dataset& ds, Device device, RunLog& log) {
+void check_memory(const TrainConfig& cfg, int64_t batch, const Dataset& ds, Device device,
+                  RunLog& log) {
     LoaderPlan lp;
     lp.prefetch = LoaderConfig{}.prefetch;
     lp.cache_mb = cfg.cache_mb;
@@ -55,26 +59,30 @@ void check_memory(const TrainConfig& cfg, int64_t batch, const Dataset& ds, Devi
     // The weight average (--ema) and the copy its swap with the model makes:
     // two more copies of the parameters beside the four of model_state.
     if (cfg.ema_decay > 0) e.model_state += e.model_state / 2;
-    const MemoryLimit host = host_memory_limit(), gpu = device == Device::CUDA ? gpu_memory_limit() : MemoryLimit{};
+    const MemoryLimit host = host_memory_limit(),
+                      gpu = device == Device::CUDA ? gpu_memory_limit() : MemoryLimit{};
     check_training_fits(e, device, batch, host, gpu);
     const MemoryLimit& limit = device == Device::CUDA ? gpu : host;
     log.line("memory: about " + human_bytes(double(e.on_device(device))) +
-             (device == Device::CUDA ? " on the GPU and " + human_bytes(double(e.on_host(device))) + " on the host" : "") +
+             (device == Device::CUDA
+                  ? " on the GPU and " + human_bytes(double(e.on_host(device))) + " on the host"
+                  : "") +
              (limit.bytes ? ", of " + human_bytes(double(limit.bytes)) + " available" : ""));
 }
 
 // The dataset, checked for both classes and for memory (of one process,
 // training `batch` images a step), its splits logged.
 Dataset load_checked_dataset(const TrainConfig& cfg, int64_t batch, Device device, RunLog& log) {
-    Dataset ds = cfg.data.empty() ? phantom_dataset(cfg.phantom_seed, cfg.phantoms_train, cfg.phantoms_val, cfg.phantoms_test)
+    Dataset ds = cfg.data.empty() ? phantom_dataset(cfg.phantom_seed, cfg.phantoms_train,
+                                                    cfg.phantoms_val, cfg.phantoms_test)
                                   : load_dataset(cfg.data, cfg.dataset);
     check_splits(ds);
     check_memory(cfg, batch, ds, device, log);
     std::ostringstream os;
     os << "data: " << ds.source;
     for (Split s : {Split::TRAIN, Split::VAL, Split::TEST})
-        os << "\n  " << split_name(s) << ": " << ds.count(s) << " images (" << ds.count(s, 0) << " class 0, "
-           << ds.count(s, 1) << " class 1)";
+        os << "\n  " << split_name(s) << ": " << ds.count(s) << " images (" << ds.count(s, 0)
+           << " class 0, " << ds.count(s, 1) << " class 1)";
     log.line(os.str());
     return ds;
 }
@@ -92,7 +100,8 @@ PipelineConfig training_pipeline(const TrainConfig& cfg, const PipelineConfig& e
     return p;
 }
 
-LoaderConfig evaluation_loader_config(const TrainConfig& cfg, Device device, const dist::Communicator& comm) {
+LoaderConfig evaluation_loader_config(const TrainConfig& cfg, Device device,
+                                      const dist::Communicator& comm) {
     LoaderConfig lc;
     lc.shard_rank = comm.rank();
     lc.shard_count = comm.size();
@@ -121,8 +130,9 @@ void load_initial_weights(const TrainConfig& cfg, Model& model, RunLog& log) {
     if (!r.missing.empty() || !r.unexpected.empty() || !classifier_only)
         throw IoError(cfg.init + ": weights do not fit this model: " + r.summary());
     log.line("init: " + cfg.init + ": " + std::to_string(r.loaded.size()) + " tensors loaded" +
-             (r.mismatched.empty() ? "" : "; classifier re-initialised (its shape differs: " +
-                                              std::to_string(cfg.model.num_classes) + " classes here)"));
+             (r.mismatched.empty() ? ""
+                                   : "; classifier re-initialised (its shape differs: " +
+                                         std::to_string(cfg.model.num_classes) + " classes here)"));
 }
 
 // The output folder made ready (another run's outputs refused without
@@ -130,31 +140,40 @@ void load_initial_weights(const TrainConfig& cfg, Model& model, RunLog& log) {
 // Rank 0's only: the other ranks of a data-parallel run log nothing.
 RunLog open_run_log(const TrainConfig& cfg, const dist::Communicator& comm) {
     if (!comm.is_root()) return RunLog();
-    const std::vector<std::string> notes = prepare_output_folder(cfg.out, cfg.resume, cfg.overwrite);
+    const std::vector<std::string> notes =
+        prepare_output_folder(cfg.out, cfg.resume, cfg.overwrite);
     RunLog log((fs::path(cfg.out) / "train.log").string());
     for (const std::string& n : notes) log.line(n);
     return log;
 }
 
 // The distribution line of the log: how the ranks share the work.
-std::string distribution_line(const TrainConfig& cfg, const dist::Communicator& comm, int64_t per_rank, Device device) {
-    return "data parallel: " + comm.describe() + "; global batch " + std::to_string(cfg.batch) + " = " +
-           std::to_string(comm.size()) + " x " + std::to_string(per_rank) + "; batch-norm statistics " +
+std::string distribution_line(const TrainConfig& cfg, const dist::Communicator& comm,
+                              int64_t per_rank, Device device) {
+    return "data parallel: " + comm.describe() + "; global batch " + std::to_string(cfg.batch) +
+           " = " + std::to_string(comm.size()) + " x " + std::to_string(per_rank) +
+           "; batch-norm statistics " +
            (cfg.sync_bn ? "over the global batch (--sync-bn)" : "per rank") +
-           (device == Device::CPU ? "; compute threads per rank: " + std::to_string(omp_get_max_threads()) : "") +
-           (cfg.check_replicas > 0 ? "; replicas compared every " + std::to_string(cfg.check_replicas) + " steps" : "");
+           (device == Device::CPU
+                ? "; compute threads per rank: " + std::to_string(omp_get_max_threads())
+                : "") +
+           (cfg.check_replicas > 0
+                ? "; replicas compared every " + std::to_string(cfg.check_replicas) + " steps"
+                : "");
 }
 
 // One log line with the recipe: preset, optimiser, schedule, regularisation.
 std::string recipe_line(const TrainConfig& cfg) {
-    std::string s = "recipe: preset " + cfg.preset + ", AdamW lr " + fmt("%g", cfg.adamw.lr) + " weight decay " +
-                    fmt("%g", cfg.adamw.weight_decay) + ", ";
+    std::string s = "recipe: preset " + cfg.preset + ", AdamW lr " + fmt("%g", cfg.adamw.lr) +
+                    " weight decay " + fmt("%g", cfg.adamw.weight_decay) + ", ";
     s += cfg.schedule == LrSchedule::COSINE
-             ? "cosine schedule" + (cfg.warmup_epochs > 0 ? " after " + fmt("%g", cfg.warmup_epochs) + " warm-up epochs"
-                                                          : std::string())
+             ? "cosine schedule" +
+                   (cfg.warmup_epochs > 0
+                        ? " after " + fmt("%g", cfg.warmup_epochs) + " warm-up epochs"
+                        : std::string())
              : "plateau schedule (patience " + std::to_string(cfg.plateau.patience) + ")";
-    s += ", early stopping patience " + std::to_string(cfg.early.patience) + ", at most " + std::to_string(cfg.epochs) +
-         " epochs";
+    s += ", early stopping patience " + std::to_string(cfg.early.patience) + ", at most " +
+         std::to_string(cfg.epochs) + " epochs";
     if (cfg.ema_decay > 0) s += ", weight average (EMA) decay " + fmt("%g", cfg.ema_decay);
     if (cfg.label_smoothing > 0) s += ", label smoothing " + fmt("%g", cfg.label_smoothing);
     if (cfg.tta > 1) s += ", " + std::to_string(cfg.tta) + " test-time views";
@@ -184,11 +203,12 @@ TrainingRun::TrainingRun(const TrainConfig& config, dist::Communicator& communic
       ds(load_checked_dataset(cfg, batch_per_rank, device, log)),
       eval_pipeline(evaluation_pipeline(cfg, ds)),
       eval_loader_config(evaluation_loader_config(cfg, device, comm)),
-      train_loader(ds.split(Split::TRAIN), training_pipeline(cfg, eval_pipeline), for_training(eval_loader_config),
-                   &bad_files),
+      train_loader(ds.split(Split::TRAIN), training_pipeline(cfg, eval_pipeline),
+                   for_training(eval_loader_config), &bad_files),
       val_loader(ds.split(Split::VAL), eval_pipeline, eval_loader_config, &bad_files),
       model(cfg.model, device, cfg.seed),
-      head(cfg.model.loss, batch_per_rank, cfg.model.num_classes, device, float(cfg.label_smoothing)),
+      head(cfg.model.loss, batch_per_rank, cfg.model.num_classes, device,
+           float(cfg.label_smoothing)),
       eval_head(cfg.model.loss, batch_per_rank, cfg.model.num_classes, device),
       opt(*model.store, cfg.adamw),
       plateau(cfg.plateau),
@@ -209,23 +229,29 @@ TrainingRun::TrainingRun(const TrainConfig& config, dist::Communicator& communic
         // Every rank reads the checkpoint (the schedules and the position in
         // the epoch, the weight average); the tensors are then rank 0's,
         // broadcast below.
-        load_checkpoint(cfg.resume, model, opt, plateau, early, prog, cfg.seed, cfg.batch, ema.get());
+        load_checkpoint(cfg.resume, model, opt, plateau, early, prog, cfg.seed, cfg.batch,
+                        ema.get());
         // history.csv may lag the checkpoint (a kill between the two writes): make them agree now.
         if (comm.is_root())
-            write_file_atomic((fs::path(cfg.out) / "history.csv").string(), history_csv(prog.history));
-        log.line("resumed " + cfg.resume + " at epoch " + std::to_string(prog.epoch + 1) + ", step " +
-                 std::to_string(prog.step_in_epoch) + " (lr " + fmt("%g", opt.lr()) + ")");
+            write_file_atomic((fs::path(cfg.out) / "history.csv").string(),
+                              history_csv(prog.history));
+        log.line("resumed " + cfg.resume + " at epoch " + std::to_string(prog.epoch + 1) +
+                 ", step " + std::to_string(prog.step_in_epoch) + " (lr " + fmt("%g", opt.lr()) +
+                 ")");
     }
-    log.line("model: EfficientNet-B" + std::to_string(cfg.model.variant) + ", " + std::to_string(model.net->num_params()) +
-             " parameters, input " + std::to_string(cfg.model.image_size) + "x" + std::to_string(cfg.model.image_size) +
-             "x" + std::to_string(cfg.model.in_channels) + ", batch " + std::to_string(cfg.batch) + ", device " +
-             device_name(device) + (device == Device::CUDA ? " (kernels " + kernel_spec(ctx) + ")" : "") + ", " +
+    log.line("model: EfficientNet-B" + std::to_string(cfg.model.variant) + ", " +
+             std::to_string(model.net->num_params()) + " parameters, input " +
+             std::to_string(cfg.model.image_size) + "x" + std::to_string(cfg.model.image_size) +
+             "x" + std::to_string(cfg.model.in_channels) + ", batch " + std::to_string(cfg.batch) +
+             ", device " + device_name(device) +
+             (device == Device::CUDA ? " (kernels " + kernel_spec(ctx) + ")" : "") + ", " +
              std::to_string(cfg.workers) + " loader workers");
     log.line(recipe_line(cfg));
     if (comm.size() > 1) {
         if (cfg.sync_bn && device == Device::CUDA)
-            throw ContractError("--sync-bn averages batch-norm statistics on CPU ranks only (docs/distributed.md); "
-                                "on GPUs train without it (per-rank statistics)");
+            throw ContractError(
+                "--sync-bn averages batch-norm statistics on CPU ranks only (docs/distributed.md); "
+                "on GPUs train without it (per-rank statistics)");
         // Identical replicas from the start, whatever each rank read or drew.
         broadcast_model_state(comm, model, opt, ctx);
         // A fresh average starts from the broadcast weights; a resumed one is the checkpoint's on every rank.
@@ -249,10 +275,14 @@ void TrainingRun::save_checkpoint_or_stop(const std::string& path) {
     try {
         save_checkpoint(path, model, opt, plateau, early, prog, cfg.seed, cfg.batch, ema.get());
     } catch (const IoError& e) {
-        throw IoError(std::string(e.what()) + "\n  training stopped at epoch " + std::to_string(prog.epoch) + "; " +
-                      (fs::exists(last_path) ? "once the problem is fixed, continue from the last complete checkpoint "
-                                               "with --resume " + last_path
-                                             : std::string("no checkpoint was written yet")));
+        throw IoError(
+            std::string(e.what()) + "\n  training stopped at epoch " + std::to_string(prog.epoch) +
+            "; " +
+            (fs::exists(last_path)
+                 ? "once the problem is fixed, continue from the last complete checkpoint "
+                   "with --resume " +
+                       last_path
+                 : std::string("no checkpoint was written yet")));
     }
 }
 

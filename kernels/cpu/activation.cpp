@@ -30,10 +30,10 @@ void sigmoid_backward(const T* y, const T* dy, T* dx, int64_t n, CudaStream) {
     for (int64_t i = 0; i < n; ++i) dx[i] = dy[i] * y[i] * (T(1) - y[i]);
 }
 
-#define EFFNET_INSTANTIATE(T)                                                    \
-    template void swish_forward<T>(const T*, T*, int64_t, CudaStream);                \
-    template void swish_backward<T>(const T*, const T*, T*, int64_t, CudaStream);     \
-    template void sigmoid_forward<T>(const T*, T*, int64_t, CudaStream);              \
+#define EFFNET_INSTANTIATE(T)                                                     \
+    template void swish_forward<T>(const T*, T*, int64_t, CudaStream);            \
+    template void swish_backward<T>(const T*, const T*, T*, int64_t, CudaStream); \
+    template void sigmoid_forward<T>(const T*, T*, int64_t, CudaStream);          \
     template void sigmoid_backward<T>(const T*, const T*, T*, int64_t, CudaStream);
 EFFNET_INSTANTIATE(float)
 EFFNET_INSTANTIATE(double)

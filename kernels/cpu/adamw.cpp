@@ -25,7 +25,9 @@ void adamw_update(T* p, const T* g, T* m, T* v, int64_t n, const AdamWStep& s, C
     }
 }
 
-template void adamw_update<float>(float*, const float*, float*, float*, int64_t, const AdamWStep&, CudaStream);
-template void adamw_update<double>(double*, const double*, double*, double*, int64_t, const AdamWStep&, CudaStream);
+template void adamw_update<float>(float*, const float*, float*, float*, int64_t, const AdamWStep&,
+                                  CudaStream);
+template void adamw_update<double>(double*, const double*, double*, double*, int64_t,
+                                   const AdamWStep&, CudaStream);
 
 }  // namespace effnet::cpu

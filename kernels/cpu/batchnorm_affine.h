@@ -33,18 +33,25 @@ inline double sum_over_ranks(ChannelSumReducer* sync, std::vector<double>& sums,
 // map. With `sync`, the statistics are the global batch's: the sums of both
 // passes are added over the ranks before they are divided.
 template <class T>
-ChannelAffine<T> batchnorm_train_affine(const T* x, const T* gamma, const T* beta, T* save_mean, T* save_invstd,
-                                        T* running_mean, T* running_var, int64_t m, int64_t c, double eps, double momentum,
+ChannelAffine<T> batchnorm_train_affine(const T* x, const T* gamma, const T* beta, T* save_mean,
+                                        T* save_invstd, T* running_mean, T* running_var, int64_t m,
+                                        int64_t c, double eps, double momentum,
                                         ChannelSumReducer* sync = nullptr) {
     std::vector<double> sum, unused;
-    channel_sums2(m, c, [&](int64_t r, int64_t j) { return double(x[r * c + j]); },
-                  [](int64_t, int64_t) { return 0.0; }, sum, unused);
+    channel_sums2(
+        m, c, [&](int64_t r, int64_t j) { return double(x[r * c + j]); },
+        [](int64_t, int64_t) { return 0.0; }, sum, unused);
     const double rows = sum_over_ranks(sync, sum, double(m));
     std::vector<double> mean(c);
     for (int64_t j = 0; j < c; ++j) mean[j] = sum[j] / rows;
     std::vector<double> sq;
-    channel_sums2(m, c, [&](int64_t r, int64_t j) { double d = x[r * c + j] - mean[j]; return d * d; },
-                  [](int64_t, int64_t) { return 0.0; }, sq, unused);
+    channel_sums2(
+        m, c,
+        [&](int64_t r, int64_t j) {
+            double d = x[r * c + j] - mean[j];
+            return d * d;
+        },
+        [](int64_t, int64_t) { return 0.0; }, sq, unused);
     sum_over_ranks(sync, sq, double(m));
     ChannelAffine<T> a{std::vector<T>(c), std::vector<T>(c)};
     for (int64_t j = 0; j < c; ++j) {
@@ -65,8 +72,8 @@ ChannelAffine<T> batchnorm_train_affine(const T* x, const T* gamma, const T* bet
 
 // The eval-mode affine map from the running statistics.
 template <class T>
-ChannelAffine<T> batchnorm_eval_affine(const T* gamma, const T* beta, const T* running_mean, const T* running_var,
-                                       int64_t c, double eps) {
+ChannelAffine<T> batchnorm_eval_affine(const T* gamma, const T* beta, const T* running_mean,
+                                       const T* running_var, int64_t c, double eps) {
     ChannelAffine<T> a{std::vector<T>(c), std::vector<T>(c)};
     for (int64_t j = 0; j < c; ++j) {
         const double invstd = 1.0 / std::sqrt(double(running_var[j]) + eps);
@@ -79,7 +86,8 @@ ChannelAffine<T> batchnorm_eval_affine(const T* gamma, const T* beta, const T* r
 // y = post(x * scale + shift) over [M, C] rows on OpenMP threads (post: the
 // identity for a batch norm, swish for the fused layer).
 template <class T, class Post>
-void apply_channel_affine(const T* x, const ChannelAffine<T>& a, T* y, int64_t m, int64_t c, Post post) {
+void apply_channel_affine(const T* x, const ChannelAffine<T>& a, T* y, int64_t m, int64_t c,
+                          Post post) {
     const T* scale = a.scale.data();
     const T* shift = a.shift.data();
 #pragma omp parallel for schedule(static)
@@ -98,9 +106,11 @@ struct BackwardCoefficients {
 // With `sync` (the forward's), dgamma and dbeta take this rank's own sums (the
 // gradient all-reduce averages them), dx the global batch's sums and M.
 template <class T>
-BackwardCoefficients<T> batchnorm_backward_coefficients(std::vector<double> sum_g, std::vector<double> sum_g_xhat,
-                                                        const T* gamma, const T* save_invstd, T* dgamma, T* dbeta,
-                                                        int64_t m, int64_t c, ChannelSumReducer* sync = nullptr) {
+BackwardCoefficients<T> batchnorm_backward_coefficients(std::vector<double> sum_g,
+                                                        std::vector<double> sum_g_xhat,
+                                                        const T* gamma, const T* save_invstd,
+                                                        T* dgamma, T* dbeta, int64_t m, int64_t c,
+                                                        ChannelSumReducer* sync = nullptr) {
     BackwardCoefficients<T> k{std::vector<T>(c), std::vector<T>(c), std::vector<T>(c)};
     for (int64_t j = 0; j < c; ++j) {
         dbeta[j] += T(sum_g[j]);

@@ -13,7 +13,8 @@ namespace effnet::cpu {
 
 // out1[c] = sum_r f1(r, c), out2[c] = sum_r f2(r, c), for r in [0, m).
 template <class F1, class F2>
-void channel_sums2(int64_t m, int64_t c, F1 f1, F2 f2, std::vector<double>& out1, std::vector<double>& out2) {
+void channel_sums2(int64_t m, int64_t c, F1 f1, F2 f2, std::vector<double>& out1,
+                   std::vector<double>& out2) {
     const int threads = omp_get_max_threads();
     std::vector<std::vector<double>> a(threads), b(threads);
 #pragma omp parallel num_threads(threads)

@@ -28,7 +28,8 @@ void relayout_weight(const T* w, T* wr, const ConvGeometry& g) {
         for (int64_t ci = 0; ci < cig; ++ci)
             for (int64_t ky = 0; ky < g.kh; ++ky)
                 for (int64_t kx = 0; kx < g.kw; ++kx)
-                    wr[co * g.kh * g.kw * cig + (ky * g.kw + kx) * cig + ci] = w[((co * cig + ci) * g.kh + ky) * g.kw + kx];
+                    wr[co * g.kh * g.kw * cig + (ky * g.kw + kx) * cig + ci] =
+                        w[((co * cig + ci) * g.kh + ky) * g.kw + kx];
 }
 
 template <class T>
@@ -84,7 +85,8 @@ int64_t taps(const ConvGeometry& g) { return g.kh * g.kw * g.cin_per_group(); }
 // The scratch pair of forward and backward_input: weights re-laid out
 // tap-major, and a column buffer sized for the im2col matrix.
 template <class T>
-std::pair<std::vector<T>&, std::vector<T>&> relaid_weight_and_columns(const T* w, const ConvGeometry& g) {
+std::pair<std::vector<T>&, std::vector<T>&> relaid_weight_and_columns(const T* w,
+                                                                      const ConvGeometry& g) {
     std::vector<T>& wr = scratch<T>(0);
     std::vector<T>& col = scratch<T>(1);
     wr.resize(size_t(g.cout * taps(g)));
@@ -106,7 +108,8 @@ void conv2d_forward(const T* x, const T* w, T* y, const ConvGeometry& g, CudaStr
     auto [wr, col] = relaid_weight_and_columns(w, g);
     for (int64_t grp = 0; grp < g.groups; ++grp) {
         im2col(x, col.data(), g, grp);
-        gemm_nt<T>(m, cog, k, col.data(), k, wr.data() + grp * cog * k, k, y + grp * cog, g.cout, false);
+        gemm_nt<T>(m, cog, k, col.data(), k, wr.data() + grp * cog * k, k, y + grp * cog, g.cout,
+                   false);
     }
 }
 
@@ -121,7 +124,8 @@ void conv2d_backward_input(const T* dy, const T* w, T* dx, const ConvGeometry& g
     auto [wr, col] = relaid_weight_and_columns(w, g);
     std::fill(dx, dx + g.n * g.h * g.w * g.cin, T(0));
     for (int64_t grp = 0; grp < g.groups; ++grp) {
-        gemm_nn<T>(m, k, cog, dy + grp * cog, g.cout, wr.data() + grp * cog * k, k, col.data(), k, false);
+        gemm_nn<T>(m, k, cog, dy + grp * cog, g.cout, wr.data() + grp * cog * k, k, col.data(), k,
+                   false);
         col2im_add(col.data(), dx, g, grp);
     }
 }
@@ -140,19 +144,23 @@ void conv2d_backward_weight(const T* x, const T* dy, T* dw, const ConvGeometry& 
     col.resize(m * k);
     for (int64_t grp = 0; grp < g.groups; ++grp) {
         im2col(x, col.data(), g, grp);
-        gemm_tn<T>(cog, k, m, dy + grp * cog, g.cout, col.data(), k, dwr.data() + grp * cog * k, k, false);
+        gemm_tn<T>(cog, k, m, dy + grp * cog, g.cout, col.data(), k, dwr.data() + grp * cog * k, k,
+                   false);
     }
     for (int64_t co = 0; co < g.cout; ++co)
         for (int64_t ci = 0; ci < cig; ++ci)
             for (int64_t ky = 0; ky < g.kh; ++ky)
                 for (int64_t kx = 0; kx < g.kw; ++kx)
-                    dw[((co * cig + ci) * g.kh + ky) * g.kw + kx] += dwr[co * k + (ky * g.kw + kx) * cig + ci];
+                    dw[((co * cig + ci) * g.kh + ky) * g.kw + kx] +=
+                        dwr[co * k + (ky * g.kw + kx) * cig + ci];
 }
 
-#define EFFNET_INSTANTIATE(T)                                                                       \
-    template void conv2d_forward<T>(const T*, const T*, T*, const ConvGeometry&, CudaStream);            \
-    template void conv2d_backward_input<T>(const T*, const T*, T*, const ConvGeometry&, CudaStream);     \
-    template void conv2d_backward_weight<T>(const T*, const T*, T*, const ConvGeometry&, CudaStream);
+#define EFFNET_INSTANTIATE(T)                                                                 \
+    template void conv2d_forward<T>(const T*, const T*, T*, const ConvGeometry&, CudaStream); \
+    template void conv2d_backward_input<T>(const T*, const T*, T*, const ConvGeometry&,       \
+                                           CudaStream);                                       \
+    template void conv2d_backward_weight<T>(const T*, const T*, T*, const ConvGeometry&,      \
+                                            CudaStream);
 EFFNET_INSTANTIATE(float)
 EFFNET_INSTANTIATE(double)
 #undef EFFNET_INSTANTIATE

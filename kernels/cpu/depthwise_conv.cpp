@@ -51,7 +51,8 @@ void depthwise_conv2d_forward(const T* x, const T* w, T* y, const ConvGeometry& 
 }
 
 template <class T>
-void depthwise_conv2d_backward_input(const T* dy, const T* w, T* dx, const ConvGeometry& g, CudaStream) {
+void depthwise_conv2d_backward_input(const T* dy, const T* w, T* dx, const ConvGeometry& g,
+                                     CudaStream) {
     thread_local std::vector<T> wt;
     tap_major(w, wt, g);
     const int64_t ho = g.ho(), wo = g.wo(), C = g.cin;
@@ -84,7 +85,8 @@ void depthwise_conv2d_backward_input(const T* dy, const T* w, T* dx, const ConvG
 }
 
 template <class T>
-void depthwise_conv2d_backward_weight(const T* x, const T* dy, T* dw, const ConvGeometry& g, CudaStream) {
+void depthwise_conv2d_backward_weight(const T* x, const T* dy, T* dw, const ConvGeometry& g,
+                                      CudaStream) {
     const int64_t ho = g.ho(), wo = g.wo(), C = g.cin, taps = g.kh * g.kw;
     // Per-thread partial sums (tap-major), combined in thread order so the
     // result is bit-reproducible for a given thread count.
@@ -121,10 +123,13 @@ void depthwise_conv2d_backward_weight(const T* x, const T* dy, T* dw, const Conv
         for (int64_t t = 0; t < taps; ++t) dw[c * taps + t] += T(total[t * C + c]);
 }
 
-#define EFFNET_INSTANTIATE(T)                                                                                \
-    template void depthwise_conv2d_forward<T>(const T*, const T*, T*, const ConvGeometry&, CudaStream);           \
-    template void depthwise_conv2d_backward_input<T>(const T*, const T*, T*, const ConvGeometry&, CudaStream);    \
-    template void depthwise_conv2d_backward_weight<T>(const T*, const T*, T*, const ConvGeometry&, CudaStream);
+#define EFFNET_INSTANTIATE(T)                                                                      \
+    template void depthwise_conv2d_forward<T>(const T*, const T*, T*, const ConvGeometry&,         \
+                                              CudaStream);                                         \
+    template void depthwise_conv2d_backward_input<T>(const T*, const T*, T*, const ConvGeometry&,  \
+                                                     CudaStream);                                  \
+    template void depthwise_conv2d_backward_weight<T>(const T*, const T*, T*, const ConvGeometry&, \
+                                                      CudaStream);
 EFFNET_INSTANTIATE(float)
 EFFNET_INSTANTIATE(double)
 #undef EFFNET_INSTANTIATE

@@ -17,8 +17,8 @@ using MatMap = Eigen::Map<RowMatrix<T>, 0, Eigen::OuterStride<>>;
 
 // C[m x n] = A[m x k] * B[n x k]^T (+ C when accumulate)
 template <class T>
-void gemm_nt(int64_t m, int64_t n, int64_t k, const T* a, int64_t lda, const T* b, int64_t ldb, T* c,
-             int64_t ldc, bool accumulate) {
+void gemm_nt(int64_t m, int64_t n, int64_t k, const T* a, int64_t lda, const T* b, int64_t ldb,
+             T* c, int64_t ldc, bool accumulate) {
     ConstMatMap<T> A(a, m, k, Eigen::OuterStride<>(lda));
     ConstMatMap<T> B(b, n, k, Eigen::OuterStride<>(ldb));
     MatMap<T> C(c, m, n, Eigen::OuterStride<>(ldc));
@@ -30,8 +30,8 @@ void gemm_nt(int64_t m, int64_t n, int64_t k, const T* a, int64_t lda, const T* 
 
 // C[m x n] = A[m x k] * B[k x n] (+ C)
 template <class T>
-void gemm_nn(int64_t m, int64_t n, int64_t k, const T* a, int64_t lda, const T* b, int64_t ldb, T* c,
-             int64_t ldc, bool accumulate) {
+void gemm_nn(int64_t m, int64_t n, int64_t k, const T* a, int64_t lda, const T* b, int64_t ldb,
+             T* c, int64_t ldc, bool accumulate) {
     ConstMatMap<T> A(a, m, k, Eigen::OuterStride<>(lda));
     ConstMatMap<T> B(b, k, n, Eigen::OuterStride<>(ldb));
     MatMap<T> C(c, m, n, Eigen::OuterStride<>(ldc));
@@ -43,8 +43,8 @@ void gemm_nn(int64_t m, int64_t n, int64_t k, const T* a, int64_t lda, const T* 
 
 // C[m x n] = A[k x m]^T * B[k x n] (+ C)
 template <class T>
-void gemm_tn(int64_t m, int64_t n, int64_t k, const T* a, int64_t lda, const T* b, int64_t ldb, T* c,
-             int64_t ldc, bool accumulate) {
+void gemm_tn(int64_t m, int64_t n, int64_t k, const T* a, int64_t lda, const T* b, int64_t ldb,
+             T* c, int64_t ldc, bool accumulate) {
     ConstMatMap<T> A(a, k, m, Eigen::OuterStride<>(lda));
     ConstMatMap<T> B(b, k, n, Eigen::OuterStride<>(ldb));
     MatMap<T> C(c, m, n, Eigen::OuterStride<>(ldc));

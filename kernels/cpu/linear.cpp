@@ -5,7 +5,8 @@
 namespace effnet::cpu {
 
 template <class T>
-void linear_forward(const T* x, const T* w, const T* b, T* y, int64_t n, int64_t in, int64_t out, CudaStream) {
+void linear_forward(const T* x, const T* w, const T* b, T* y, int64_t n, int64_t in, int64_t out,
+                    CudaStream) {
     gemm_nt<T>(n, out, in, x, in, w, in, y, out, false);
     if (b)
         for (int64_t i = 0; i < n; ++i)
@@ -13,8 +14,8 @@ void linear_forward(const T* x, const T* w, const T* b, T* y, int64_t n, int64_t
 }
 
 template <class T>
-void linear_backward(const T* x, const T* w, const T* dy, T* dx, T* dw, T* db, int64_t n, int64_t in, int64_t out,
-                     CudaStream) {
+void linear_backward(const T* x, const T* w, const T* dy, T* dx, T* dw, T* db, int64_t n,
+                     int64_t in, int64_t out, CudaStream) {
     if (dx) gemm_nn<T>(n, in, out, dy, out, w, in, dx, in, false);
     gemm_tn<T>(out, in, n, dy, out, x, in, dw, in, true);
     if (db)
@@ -25,9 +26,11 @@ void linear_backward(const T* x, const T* w, const T* dy, T* dx, T* dw, T* db, i
         }
 }
 
-#define EFFNET_INSTANTIATE(T)                                                                            \
-    template void linear_forward<T>(const T*, const T*, const T*, T*, int64_t, int64_t, int64_t, CudaStream); \
-    template void linear_backward<T>(const T*, const T*, const T*, T*, T*, T*, int64_t, int64_t, int64_t, CudaStream);
+#define EFFNET_INSTANTIATE(T)                                                                    \
+    template void linear_forward<T>(const T*, const T*, const T*, T*, int64_t, int64_t, int64_t, \
+                                    CudaStream);                                                 \
+    template void linear_backward<T>(const T*, const T*, const T*, T*, T*, T*, int64_t, int64_t, \
+                                     int64_t, CudaStream);
 EFFNET_INSTANTIATE(float)
 EFFNET_INSTANTIATE(double)
 #undef EFFNET_INSTANTIATE

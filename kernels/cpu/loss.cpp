@@ -8,12 +8,12 @@
 namespace effnet::cpu {
 
 template <class T>
-void softmax_cross_entropy_forward(const T* logits, const int32_t* labels, T* probs, T* loss, int64_t n, int64_t k,
-                                   double smoothing, CudaStream) {
+void softmax_cross_entropy_forward(const T* logits, const int32_t* labels, T* probs, T* loss,
+                                   int64_t n, int64_t k, double smoothing, CudaStream) {
     double total = 0;
     for (int64_t i = 0; i < n; ++i) {
-        EFFNET_CHECK(labels[i] >= 0 && labels[i] < k, "label " << labels[i] << " of sample " << i
-                                                               << " outside [0, " << k << ")");
+        EFFNET_CHECK(labels[i] >= 0 && labels[i] < k,
+                     "label " << labels[i] << " of sample " << i << " outside [0, " << k << ")");
         const T* z = logits + i * k;
         const double zmax = *std::max_element(z, z + k);
         double denom = 0;
@@ -34,8 +34,8 @@ void softmax_cross_entropy_forward(const T* logits, const int32_t* labels, T* pr
 }
 
 template <class T>
-void softmax_cross_entropy_backward(const T* probs, const int32_t* labels, T* dlogits, int64_t n, int64_t k,
-                                    double smoothing, CudaStream) {
+void softmax_cross_entropy_backward(const T* probs, const int32_t* labels, T* dlogits, int64_t n,
+                                    int64_t k, double smoothing, CudaStream) {
     const double inv_n = 1.0 / double(n), uniform = smoothing / double(k);
     for (int64_t i = 0; i < n; ++i)
         for (int64_t j = 0; j < k; ++j) {
@@ -45,11 +45,12 @@ void softmax_cross_entropy_backward(const T* probs, const int32_t* labels, T* dl
 }
 
 template <class T>
-void bce_with_logits_forward(const T* logits, const int32_t* labels, T* probs, T* loss, int64_t n, double smoothing,
-                             CudaStream) {
+void bce_with_logits_forward(const T* logits, const int32_t* labels, T* probs, T* loss, int64_t n,
+                             double smoothing, CudaStream) {
     double total = 0;
     for (int64_t i = 0; i < n; ++i) {
-        EFFNET_CHECK(labels[i] == 0 || labels[i] == 1, "binary label " << labels[i] << " of sample " << i);
+        EFFNET_CHECK(labels[i] == 0 || labels[i] == 1,
+                     "binary label " << labels[i] << " of sample " << i);
         const double z = logits[i], t = (1 - smoothing) * labels[i] + smoothing / 2;
         total += std::max(z, 0.0) - z * t + std::log1p(std::exp(-std::fabs(z)));
         probs[i] = T(1.0 / (1.0 + std::exp(-z)));
@@ -58,20 +59,23 @@ void bce_with_logits_forward(const T* logits, const int32_t* labels, T* probs, T
 }
 
 template <class T>
-void bce_with_logits_backward(const T* probs, const int32_t* labels, T* dlogits, int64_t n, double smoothing,
-                              CudaStream) {
+void bce_with_logits_backward(const T* probs, const int32_t* labels, T* dlogits, int64_t n,
+                              double smoothing, CudaStream) {
     for (int64_t i = 0; i < n; ++i) {
         const double t = (1 - smoothing) * labels[i] + smoothing / 2;
         dlogits[i] = T((double(probs[i]) - t) / double(n));
     }
 }
 
-#define EFFNET_INSTANTIATE(T)                                                                                            \
-    template void softmax_cross_entropy_forward<T>(const T*, const int32_t*, T*, T*, int64_t, int64_t, double,          \
-                                                   CudaStream);                                                       \
-    template void softmax_cross_entropy_backward<T>(const T*, const int32_t*, T*, int64_t, int64_t, double, CudaStream); \
-    template void bce_with_logits_forward<T>(const T*, const int32_t*, T*, T*, int64_t, double, CudaStream);            \
-    template void bce_with_logits_backward<T>(const T*, const int32_t*, T*, int64_t, double, CudaStream);
+#define EFFNET_INSTANTIATE(T)                                                                   \
+    template void softmax_cross_entropy_forward<T>(const T*, const int32_t*, T*, T*, int64_t,   \
+                                                   int64_t, double, CudaStream);                \
+    template void softmax_cross_entropy_backward<T>(const T*, const int32_t*, T*, int64_t,      \
+                                                    int64_t, double, CudaStream);               \
+    template void bce_with_logits_forward<T>(const T*, const int32_t*, T*, T*, int64_t, double, \
+                                             CudaStream);                                       \
+    template void bce_with_logits_backward<T>(const T*, const int32_t*, T*, int64_t, double,    \
+                                              CudaStream);
 EFFNET_INSTANTIATE(float)
 EFFNET_INSTANTIATE(double)
 #undef EFFNET_INSTANTIATE

@@ -31,7 +31,8 @@ void global_avg_pool_backward(const T* dy, T* dx, int64_t n, int64_t hw, int64_t
 }
 
 template <class T>
-void channel_scale_forward(const T* x, const T* gate, T* y, int64_t n, int64_t hw, int64_t c, CudaStream) {
+void channel_scale_forward(const T* x, const T* gate, T* y, int64_t n, int64_t hw, int64_t c,
+                           CudaStream) {
 #pragma omp parallel for schedule(static)
     for (int64_t r = 0; r < n * hw; ++r) {
         const T* g = gate + (r / hw) * c;
@@ -41,8 +42,8 @@ void channel_scale_forward(const T* x, const T* gate, T* y, int64_t n, int64_t h
 }
 
 template <class T>
-void channel_scale_backward(const T* x, const T* gate, const T* dy, T* dx, T* dgate, int64_t n, int64_t hw,
-                            int64_t c, CudaStream) {
+void channel_scale_backward(const T* x, const T* gate, const T* dy, T* dx, T* dgate, int64_t n,
+                            int64_t hw, int64_t c, CudaStream) {
 #pragma omp parallel for schedule(static)
     for (int64_t i = 0; i < n; ++i) {
         std::vector<double> acc(c, 0.0);
@@ -58,12 +59,14 @@ void channel_scale_backward(const T* x, const T* gate, const T* dy, T* dx, T* dg
     }
 }
 
-#define EFFNET_INSTANTIATE(T)                                                                                 \
-    template void global_avg_pool_forward<T>(const T*, T*, int64_t, int64_t, int64_t, CudaStream);                 \
-    template void global_avg_pool_backward<T>(const T*, T*, int64_t, int64_t, int64_t, CudaStream);               \
-    template void channel_scale_forward<T>(const T*, const T*, T*, int64_t, int64_t, int64_t, CudaStream);         \
-    template void channel_scale_backward<T>(const T*, const T*, const T*, T*, T*, int64_t, int64_t, int64_t,  \
-                                            CudaStream);
+#define EFFNET_INSTANTIATE(T)                                                                      \
+    template void global_avg_pool_forward<T>(const T*, T*, int64_t, int64_t, int64_t, CudaStream); \
+    template void global_avg_pool_backward<T>(const T*, T*, int64_t, int64_t, int64_t,             \
+                                              CudaStream);                                         \
+    template void channel_scale_forward<T>(const T*, const T*, T*, int64_t, int64_t, int64_t,      \
+                                           CudaStream);                                            \
+    template void channel_scale_backward<T>(const T*, const T*, const T*, T*, T*, int64_t,         \
+                                            int64_t, int64_t, CudaStream);
 EFFNET_INSTANTIATE(float)
 EFFNET_INSTANTIATE(double)
 #undef EFFNET_INSTANTIATE

@@ -13,27 +13,33 @@ constexpr int kThreads = 256;
 
 __device__ __forceinline__ float sigmoidf(float x) { return 1.0f / (1.0f + expf(-x)); }
 
-__global__ void swish_forward_kernel(const float* __restrict__ x, float* __restrict__ y, int64_t n) {
-    for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x)
+__global__ void swish_forward_kernel(const float* __restrict__ x, float* __restrict__ y,
+                                     int64_t n) {
+    for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
+         i += int64_t(gridDim.x) * blockDim.x)
         y[i] = x[i] * sigmoidf(x[i]);
 }
 
 __global__ void swish_backward_kernel(const float* __restrict__ x, const float* __restrict__ dy,
                                       float* __restrict__ dx, int64_t n) {
-    for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
+    for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
+         i += int64_t(gridDim.x) * blockDim.x) {
         float s = sigmoidf(x[i]);
         dx[i] = dy[i] * s * (1.0f + x[i] * (1.0f - s));
     }
 }
 
-__global__ void sigmoid_forward_kernel(const float* __restrict__ x, float* __restrict__ y, int64_t n) {
-    for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x)
+__global__ void sigmoid_forward_kernel(const float* __restrict__ x, float* __restrict__ y,
+                                       int64_t n) {
+    for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
+         i += int64_t(gridDim.x) * blockDim.x)
         y[i] = sigmoidf(x[i]);
 }
 
 __global__ void sigmoid_backward_kernel(const float* __restrict__ y, const float* __restrict__ dy,
                                         float* __restrict__ dx, int64_t n) {
-    for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x)
+    for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
+         i += int64_t(gridDim.x) * blockDim.x)
         dx[i] = dy[i] * y[i] * (1.0f - y[i]);
 }
 

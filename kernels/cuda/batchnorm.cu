@@ -29,17 +29,18 @@ using reduce::Kind;
 
 // Final pass of the statistics; thread (tx, 0) of block bx finishes channel
 // final_channel(bx, tx). partial = [S1 | S2].
-__global__ void __launch_bounds__(crmap::kFinalChannels * crmap::kFinalLanes)
-    statistics_kernel(crmap::Map m, const double* __restrict__ partial, const float* __restrict__ x, double eps,
-                      double momentum, const float* __restrict__ gamma, const float* __restrict__ beta,
-                      float* __restrict__ mean, float* __restrict__ invstd, float* __restrict__ affine,
+__global__ void __launch_bounds__(crmap::kFinalChannels* crmap::kFinalLanes)
+    statistics_kernel(crmap::Map m, const double* __restrict__ partial, const float* __restrict__ x,
+                      double eps, double momentum, const float* __restrict__ gamma,
+                      const float* __restrict__ beta, float* __restrict__ mean,
+                      float* __restrict__ invstd, float* __restrict__ affine,
                       float* __restrict__ running_mean, float* __restrict__ running_var) {
     double s[2];
     reduce::sum_slices<2>(m, partial, s);
     const int64_t c = crmap::final_channel(blockIdx.x, threadIdx.x), C = m.channels;
     if (threadIdx.y != 0 || c >= C) return;
     const double rows = double(m.rows), shifted_mean = s[0] / rows;
-    const double mean_d = double(x[c]) + shifted_mean;  // x[c]: the shift of the partial pass
+    const double mean_d = double(x[c]) + shifted_mean;        // x[c]: the shift of the partial pass
     const double sq = fmax(s[1] - s[0] * shifted_mean, 0.0);  // sum (x - mean)^2
     const double is = 1.0 / sqrt(sq / rows + eps);
     mean[c] = float(mean_d);
@@ -55,9 +56,10 @@ __global__ void __launch_bounds__(crmap::kFinalChannels * crmap::kFinalLanes)
 
 // One thread per element: z = x * scale + shift; y = z, or swish(z) when fused.
 template <bool SWISH>
-__global__ void normalize_kernel(const float* __restrict__ x, const float* __restrict__ affine, float* __restrict__ y,
-                                 int64_t n, int64_t C) {
-    for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
+__global__ void normalize_kernel(const float* __restrict__ x, const float* __restrict__ affine,
+                                 float* __restrict__ y, int64_t n, int64_t C) {
+    for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
+         i += int64_t(gridDim.x) * blockDim.x) {
         const int64_t c = i % C;
         const float z = x[i] * affine[c] + affine[C + c];
         y[i] = SWISH ? z * (1.0f / (1.0f + expf(-z))) : z;  // as swish_forward_kernel rounds
@@ -66,10 +68,12 @@ __global__ void normalize_kernel(const float* __restrict__ x, const float* __res
 
 // One thread per element, running statistics: the eval-mode affine map, then swish when fused.
 template <bool SWISH>
-__global__ void eval_kernel(const float* __restrict__ x, const float* __restrict__ gamma, const float* __restrict__ beta,
-                            const float* __restrict__ rm, const float* __restrict__ rv, float* __restrict__ y, int64_t n,
+__global__ void eval_kernel(const float* __restrict__ x, const float* __restrict__ gamma,
+                            const float* __restrict__ beta, const float* __restrict__ rm,
+                            const float* __restrict__ rv, float* __restrict__ y, int64_t n,
                             int64_t C, float eps) {
-    for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
+    for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
+         i += int64_t(gridDim.x) * blockDim.x) {
         const int64_t c = i % C;
         const float scale = gamma[c] * rsqrtf(rv[c] + eps);
         const float z = x[i] * scale + (beta[c] - rm[c] * scale);
@@ -79,9 +83,10 @@ __global__ void eval_kernel(const float* __restrict__ x, const float* __restrict
 
 // Final pass of the backward sums (partial = [sum g | sum g*xhat]);
 // dgamma and dbeta accumulate.
-__global__ void __launch_bounds__(crmap::kFinalChannels * crmap::kFinalLanes)
-    backward_sums_kernel(crmap::Map m, const double* __restrict__ partial, float* __restrict__ sum_g,
-                         float* __restrict__ sum_g_xhat, float* __restrict__ dgamma, float* __restrict__ dbeta) {
+__global__ void __launch_bounds__(crmap::kFinalChannels* crmap::kFinalLanes)
+    backward_sums_kernel(crmap::Map m, const double* __restrict__ partial,
+                         float* __restrict__ sum_g, float* __restrict__ sum_g_xhat,
+                         float* __restrict__ dgamma, float* __restrict__ dbeta) {
     double s[2];
     reduce::sum_slices<2>(m, partial, s);
     const int64_t c = crmap::final_channel(blockIdx.x, threadIdx.x);
@@ -95,23 +100,28 @@ __global__ void __launch_bounds__(crmap::kFinalChannels * crmap::kFinalLanes)
 // One thread per element: dx = gamma*invstd * (g - sum_g/M - xhat * sum_g_xhat/M), g = dy or,
 // fused with swish, dz = dy * swish'(z).
 template <bool SWISH>
-__global__ void backward_dx_kernel(const float* __restrict__ x, const float* __restrict__ dy, const float* __restrict__ gamma,
+__global__ void backward_dx_kernel(const float* __restrict__ x, const float* __restrict__ dy,
+                                   const float* __restrict__ gamma,
                                    const float* __restrict__ affine, const float* __restrict__ mean,
-                                   const float* __restrict__ invstd, const float* __restrict__ sum_dy,
-                                   const float* __restrict__ sum_dy_xhat, float* __restrict__ dx, int64_t n, int64_t C,
-                                   float inv_rows) {
-    for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
+                                   const float* __restrict__ invstd,
+                                   const float* __restrict__ sum_dy,
+                                   const float* __restrict__ sum_dy_xhat, float* __restrict__ dx,
+                                   int64_t n, int64_t C, float inv_rows) {
+    for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
+         i += int64_t(gridDim.x) * blockDim.x) {
         const int64_t c = i % C;
         const float xhat = (x[i] - mean[c]) * invstd[c];
         const float g = SWISH ? bn_swish_grad(dy[i], x[i], affine[c], affine[C + c]) : dy[i];
-        dx[i] = gamma[c] * invstd[c] * (g - sum_dy[c] * inv_rows - xhat * sum_dy_xhat[c] * inv_rows);
+        dx[i] =
+            gamma[c] * invstd[c] * (g - sum_dy[c] * inv_rows - xhat * sum_dy_xhat[c] * inv_rows);
     }
 }
 
 constexpr int kThreads = 256;
 
 crmap::Map bn_map(int64_t rows, int64_t C, int vec) {
-    EFFNET_CHECK(rows >= 1 && C >= 1, "batch norm over " << rows << " rows of " << C << " channels");
+    EFFNET_CHECK(rows >= 1 && C >= 1,
+                 "batch norm over " << rows << " rows of " << C << " channels");
     return crmap::make_map(1, rows, C, vec, multiprocessor_count());
 }
 // The larger partial array of the two vector widths a call may take.
@@ -144,28 +154,32 @@ struct Workspace {
 
 // `affine` null: a plain batch norm (the map stays in the workspace).
 template <bool SWISH>
-void train_forward(const float* x, const float* gamma, const float* beta, float* y, float* save_mean, float* save_invstd,
-                   float* affine, float* running_mean, float* running_var, int64_t m, int64_t c, double eps, double momentum,
+void train_forward(const float* x, const float* gamma, const float* beta, float* y,
+                   float* save_mean, float* save_invstd, float* affine, float* running_mean,
+                   float* running_var, int64_t m, int64_t c, double eps, double momentum,
                    void* workspace, CudaStream stream) {
     const crmap::Map map = bn_map(m, c, crmap::vector_width(c, reduce::aligned16(x)));
     Workspace ws(workspace, m, c);
     if (!affine) affine = ws.affine;
     reduce::Operands op;
     op.a = x;
-    reduce::launch_partial<Kind::MOMENTS>(op, map, ws.partial, stream, "channel_partial_kernel<MOMENTS>");
+    reduce::launch_partial<Kind::MOMENTS>(op, map, ws.partial, stream,
+                                          "channel_partial_kernel<MOMENTS>");
     statistics_kernel<<<dim3(crmap::final_blocks_x(map), 1), reduce::final_block(), 0, stream>>>(
-        map, ws.partial, x, eps, momentum, gamma, beta, save_mean, save_invstd, affine, running_mean, running_var);
+        map, ws.partial, x, eps, momentum, gamma, beta, save_mean, save_invstd, affine,
+        running_mean, running_var);
     EFFNET_CHECK_LAUNCH("statistics_kernel", "M=" << m << " C=" << c);
-    normalize_kernel<SWISH><<<grid_stride_blocks(size_t(m * c), kThreads), kThreads, 0, stream>>>(x, affine, y,
-                                                                                                            m * c, c);
+    normalize_kernel<SWISH><<<grid_stride_blocks(size_t(m * c), kThreads), kThreads, 0, stream>>>(
+        x, affine, y, m * c, c);
     EFFNET_CHECK_LAUNCH("normalize_kernel", "M=" << m << " C=" << c << " swish=" << SWISH);
 }
 
 template <bool SWISH>
-void backward(const float* x, const float* dy, const float* gamma, const float* affine, const float* save_mean,
-              const float* save_invstd, float* dx, float* dgamma, float* dbeta, int64_t m, int64_t c, void* workspace,
-              CudaStream stream) {
-    const crmap::Map map = bn_map(m, c, crmap::vector_width(c, reduce::aligned16(x) && reduce::aligned16(dy)));
+void backward(const float* x, const float* dy, const float* gamma, const float* affine,
+              const float* save_mean, const float* save_invstd, float* dx, float* dgamma,
+              float* dbeta, int64_t m, int64_t c, void* workspace, CudaStream stream) {
+    const crmap::Map map =
+        bn_map(m, c, crmap::vector_width(c, reduce::aligned16(x) && reduce::aligned16(dy)));
     Workspace ws(workspace, m, c);
     reduce::Operands op;
     op.a = x;
@@ -173,19 +187,21 @@ void backward(const float* x, const float* dy, const float* gamma, const float* 
     op.mean = save_mean;
     op.invstd = save_invstd;
     op.affine = affine;
-    reduce::launch_partial<SWISH ? Kind::BACKWARD_SWISH : Kind::BACKWARD>(op, map, ws.partial, stream,
-                                                                        "channel_partial_kernel<BACKWARD>");
+    reduce::launch_partial<SWISH ? Kind::BACKWARD_SWISH : Kind::BACKWARD>(
+        op, map, ws.partial, stream, "channel_partial_kernel<BACKWARD>");
     backward_sums_kernel<<<dim3(crmap::final_blocks_x(map), 1), reduce::final_block(), 0, stream>>>(
         map, ws.partial, ws.sum_g, ws.sum_g_xhat, dgamma, dbeta);
     EFFNET_CHECK_LAUNCH("backward_sums_kernel", "M=" << m << " C=" << c);
     backward_dx_kernel<SWISH><<<grid_stride_blocks(size_t(m * c), kThreads), kThreads, 0, stream>>>(
-        x, dy, gamma, affine, save_mean, save_invstd, ws.sum_g, ws.sum_g_xhat, dx, m * c, c, 1.0f / float(m));
+        x, dy, gamma, affine, save_mean, save_invstd, ws.sum_g, ws.sum_g_xhat, dx, m * c, c,
+        1.0f / float(m));
     EFFNET_CHECK_LAUNCH("backward_dx_kernel", "M=" << m << " C=" << c << " swish=" << SWISH);
 }
 
 template <bool SWISH>
-void eval_forward(const float* x, const float* gamma, const float* beta, const float* running_mean, const float* running_var,
-                  float* y, int64_t m, int64_t c, double eps, CudaStream stream) {
+void eval_forward(const float* x, const float* gamma, const float* beta, const float* running_mean,
+                  const float* running_var, float* y, int64_t m, int64_t c, double eps,
+                  CudaStream stream) {
     eval_kernel<SWISH><<<grid_stride_blocks(size_t(m * c), kThreads), kThreads, 0, stream>>>(
         x, gamma, beta, running_mean, running_var, y, m * c, c, float(eps));
     EFFNET_CHECK_LAUNCH("eval_kernel", "M=" << m << " C=" << c << " swish=" << SWISH);
@@ -193,38 +209,47 @@ void eval_forward(const float* x, const float* gamma, const float* beta, const f
 
 }  // namespace
 
-void batchnorm_pass_train_forward(bool swish, const float* x, const float* gamma, const float* beta, float* y, float* save_mean,
-                   float* save_invstd, float* affine, float* running_mean, float* running_var, int64_t m, int64_t c,
-                   double eps, double momentum, void* workspace, CudaStream stream) {
-    (swish ? train_forward<true> : train_forward<false>)(x, gamma, beta, y, save_mean, save_invstd, affine, running_mean,
-                                                         running_var, m, c, eps, momentum, workspace, stream);
+void batchnorm_pass_train_forward(bool swish, const float* x, const float* gamma, const float* beta,
+                                  float* y, float* save_mean, float* save_invstd, float* affine,
+                                  float* running_mean, float* running_var, int64_t m, int64_t c,
+                                  double eps, double momentum, void* workspace, CudaStream stream) {
+    (swish ? train_forward<true> : train_forward<false>)(x, gamma, beta, y, save_mean, save_invstd,
+                                                         affine, running_mean, running_var, m, c,
+                                                         eps, momentum, workspace, stream);
 }
-void batchnorm_pass_eval_forward(bool swish, const float* x, const float* gamma, const float* beta, const float* running_mean,
-                  const float* running_var, float* y, int64_t m, int64_t c, double eps, CudaStream stream) {
-    (swish ? eval_forward<true> : eval_forward<false>)(x, gamma, beta, running_mean, running_var, y, m, c, eps, stream);
+void batchnorm_pass_eval_forward(bool swish, const float* x, const float* gamma, const float* beta,
+                                 const float* running_mean, const float* running_var, float* y,
+                                 int64_t m, int64_t c, double eps, CudaStream stream) {
+    (swish ? eval_forward<true> : eval_forward<false>)(x, gamma, beta, running_mean, running_var, y,
+                                                       m, c, eps, stream);
 }
-void batchnorm_pass_backward(bool swish, const float* x, const float* dy, const float* gamma, const float* affine, const float* save_mean,
-              const float* save_invstd, float* dx, float* dgamma, float* dbeta, int64_t m, int64_t c, void* workspace,
-              CudaStream stream) {
-    (swish ? backward<true> : backward<false>)(x, dy, gamma, affine, save_mean, save_invstd, dx, dgamma, dbeta, m, c,
-                                               workspace, stream);
-}
-
-void batchnorm_train_forward(const float* x, const float* gamma, const float* beta, float* y, float* save_mean,
-                             float* save_invstd, float* running_mean, float* running_var, int64_t m, int64_t c, double eps,
-                             double momentum, void* workspace, CudaStream stream) {
-    train_forward<false>(x, gamma, beta, y, save_mean, save_invstd, nullptr, running_mean, running_var, m, c, eps, momentum,
-                         workspace, stream);
+void batchnorm_pass_backward(bool swish, const float* x, const float* dy, const float* gamma,
+                             const float* affine, const float* save_mean, const float* save_invstd,
+                             float* dx, float* dgamma, float* dbeta, int64_t m, int64_t c,
+                             void* workspace, CudaStream stream) {
+    (swish ? backward<true> : backward<false>)(x, dy, gamma, affine, save_mean, save_invstd, dx,
+                                               dgamma, dbeta, m, c, workspace, stream);
 }
 
-void batchnorm_eval_forward(const float* x, const float* gamma, const float* beta, const float* running_mean,
-                            const float* running_var, float* y, int64_t m, int64_t c, double eps, CudaStream stream) {
+void batchnorm_train_forward(const float* x, const float* gamma, const float* beta, float* y,
+                             float* save_mean, float* save_invstd, float* running_mean,
+                             float* running_var, int64_t m, int64_t c, double eps, double momentum,
+                             void* workspace, CudaStream stream) {
+    train_forward<false>(x, gamma, beta, y, save_mean, save_invstd, nullptr, running_mean,
+                         running_var, m, c, eps, momentum, workspace, stream);
+}
+
+void batchnorm_eval_forward(const float* x, const float* gamma, const float* beta,
+                            const float* running_mean, const float* running_var, float* y,
+                            int64_t m, int64_t c, double eps, CudaStream stream) {
     eval_forward<false>(x, gamma, beta, running_mean, running_var, y, m, c, eps, stream);
 }
 
-void batchnorm_backward(const float* x, const float* dy, const float* gamma, const float* save_mean, const float* save_invstd,
-                        float* dx, float* dgamma, float* dbeta, int64_t m, int64_t c, void* workspace, CudaStream stream) {
-    backward<false>(x, dy, gamma, nullptr, save_mean, save_invstd, dx, dgamma, dbeta, m, c, workspace, stream);
+void batchnorm_backward(const float* x, const float* dy, const float* gamma, const float* save_mean,
+                        const float* save_invstd, float* dx, float* dgamma, float* dbeta, int64_t m,
+                        int64_t c, void* workspace, CudaStream stream) {
+    backward<false>(x, dy, gamma, nullptr, save_mean, save_invstd, dx, dgamma, dbeta, m, c,
+                    workspace, stream);
 }
 
 }  // namespace effnet::cuda

@@ -10,15 +10,17 @@
 
 namespace effnet::cuda {
 
-void batchnorm_pass_train_forward(bool swish, const float* x, const float* gamma, const float* beta, float* y,
-                                  float* save_mean, float* save_invstd, float* affine, float* running_mean,
-                                  float* running_var, int64_t m, int64_t c, double eps, double momentum, void* workspace,
-                                  CudaStream stream);
-void batchnorm_pass_eval_forward(bool swish, const float* x, const float* gamma, const float* beta, const float* running_mean,
-                                 const float* running_var, float* y, int64_t m, int64_t c, double eps, CudaStream stream);
-void batchnorm_pass_backward(bool swish, const float* x, const float* dy, const float* gamma, const float* affine,
-                             const float* save_mean, const float* save_invstd, float* dx, float* dgamma, float* dbeta,
-                             int64_t m, int64_t c, void* workspace, CudaStream stream);
+void batchnorm_pass_train_forward(bool swish, const float* x, const float* gamma, const float* beta,
+                                  float* y, float* save_mean, float* save_invstd, float* affine,
+                                  float* running_mean, float* running_var, int64_t m, int64_t c,
+                                  double eps, double momentum, void* workspace, CudaStream stream);
+void batchnorm_pass_eval_forward(bool swish, const float* x, const float* gamma, const float* beta,
+                                 const float* running_mean, const float* running_var, float* y,
+                                 int64_t m, int64_t c, double eps, CudaStream stream);
+void batchnorm_pass_backward(bool swish, const float* x, const float* dy, const float* gamma,
+                             const float* affine, const float* save_mean, const float* save_invstd,
+                             float* dx, float* dgamma, float* dbeta, int64_t m, int64_t c,
+                             void* workspace, CudaStream stream);
 
 #if defined(__CUDACC__)
 // dL/dz for y = swish(z), z = x * scale + shift, rounded as the swish kernels

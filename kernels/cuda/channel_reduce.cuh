@@ -42,8 +42,8 @@ struct Operands {
 // (tiles, slices, groups)). `partial` holds kQuantities<KIND> arrays of
 // partial_count(m) doubles.
 template <Kind KIND, int V>
-__global__ void __launch_bounds__(crmap::kThreads, crmap::kBlocksPerSm) channel_partial_kernel(Operands op, crmap::Map m,
-                                                                          double* __restrict__ partial) {
+__global__ void __launch_bounds__(crmap::kThreads, crmap::kBlocksPerSm)
+    channel_partial_kernel(Operands op, crmap::Map m, double* __restrict__ partial) {
     constexpr int Q = kQuantities<KIND>;
     __shared__ double red[Q][crmap::kThreads * V];
     const crmap::Lane l = crmap::lane(m, blockIdx.x, threadIdx.x);
@@ -59,11 +59,13 @@ __global__ void __launch_bounds__(crmap::kThreads, crmap::kBlocksPerSm) channel_
         for (int v = 0; v < V; ++v) {
             k[v] = KIND == Kind::MOMENTS ? op.a[c0 + v] : 0.0f;
             m1[v] = KIND == Kind::BACKWARD || KIND == Kind::BACKWARD_SWISH ? op.mean[c0 + v] : 0.0f;
-            is[v] = KIND == Kind::BACKWARD || KIND == Kind::BACKWARD_SWISH ? op.invstd[c0 + v] : 0.0f;
+            is[v] =
+                KIND == Kind::BACKWARD || KIND == Kind::BACKWARD_SWISH ? op.invstd[c0 + v] : 0.0f;
             sc[v] = KIND == Kind::BACKWARD_SWISH ? op.affine[c0 + v] : 0.0f;
             sh[v] = KIND == Kind::BACKWARD_SWISH ? op.affine[m.channels + c0 + v] : 0.0f;
         }
-        for (int64_t r = crmap::first_row(m, blockIdx.y, l.row_lane); r < m.rows; r += crmap::row_step(m)) {
+        for (int64_t r = crmap::first_row(m, blockIdx.y, l.row_lane); r < m.rows;
+             r += crmap::row_step(m)) {
             const int64_t i = crmap::element(m, blockIdx.z, r, l.cv);
             float a[V], b[V];
             load_vec<V>(op.a + i, a);
@@ -79,7 +81,9 @@ __global__ void __launch_bounds__(crmap::kThreads, crmap::kBlocksPerSm) channel_
                     acc[0][v] += d;
                     acc[1][v] += d * d;
                 } else {
-                    const float g = KIND == Kind::BACKWARD_SWISH ? bn_swish_grad(b[v], a[v], sc[v], sh[v]) : b[v];
+                    const float g = KIND == Kind::BACKWARD_SWISH
+                                        ? bn_swish_grad(b[v], a[v], sc[v], sh[v])
+                                        : b[v];
                     acc[0][v] += double(g);
                     acc[1][v] += double(g) * (double(a[v]) - double(m1[v])) * double(is[v]);
                 }
@@ -91,7 +95,8 @@ __global__ void __launch_bounds__(crmap::kThreads, crmap::kBlocksPerSm) channel_
 #pragma unroll
         for (int q = 0; q < Q; ++q)
 #pragma unroll
-            for (int v = 0; v < V; ++v) red[q][crmap::shared_slot(m, l.row_lane, l.local * V + v)] = acc[q][v];
+            for (int v = 0; v < V; ++v)
+                red[q][crmap::shared_slot(m, l.row_lane, l.local * V + v)] = acc[q][v];
     __syncthreads();
     const int j = threadIdx.x;
     const int64_t c = crmap::block_channel(m, blockIdx.x, j);
@@ -111,7 +116,8 @@ __global__ void __launch_bounds__(crmap::kThreads, crmap::kBlocksPerSm) channel_
 // summed over the slices in a fixed order. Valid in threads with
 // threadIdx.y == 0 (0 elsewhere). Every thread of the block must call it.
 template <int Q>
-__device__ void sum_slices(const crmap::Map& m, const double* __restrict__ partial, double (&total)[Q]) {
+__device__ void sum_slices(const crmap::Map& m, const double* __restrict__ partial,
+                           double (&total)[Q]) {
     __shared__ double red[Q][crmap::kFinalLanes][crmap::kFinalChannels];
     const int64_t c = crmap::final_channel(blockIdx.x, threadIdx.x);
     const size_t count = crmap::partial_count(m);
@@ -121,7 +127,8 @@ __device__ void sum_slices(const crmap::Map& m, const double* __restrict__ parti
     if (c < m.channels)
         for (unsigned slice = threadIdx.y; slice < m.slices; slice += crmap::kFinalLanes)
 #pragma unroll
-            for (int q = 0; q < Q; ++q) s[q] += partial[q * count + crmap::partial_index(m, blockIdx.y, slice, c)];
+            for (int q = 0; q < Q; ++q)
+                s[q] += partial[q * count + crmap::partial_index(m, blockIdx.y, slice, c)];
 #pragma unroll
     for (int q = 0; q < Q; ++q) red[q][threadIdx.y][threadIdx.x] = s[q];
     __syncthreads();
@@ -138,14 +145,16 @@ inline dim3 final_block() { return dim3(crmap::kFinalChannels, crmap::kFinalLane
 
 // Launches the partial pass with the map's vector width.
 template <Kind KIND>
-void launch_partial(const Operands& op, const crmap::Map& m, double* partial, CudaStream stream, const char* what) {
+void launch_partial(const Operands& op, const crmap::Map& m, double* partial, CudaStream stream,
+                    const char* what) {
     const dim3 grid(m.tiles, m.slices, unsigned(m.groups));
     if (m.vec == 4)
         channel_partial_kernel<KIND, 4><<<grid, crmap::kThreads, 0, stream>>>(op, m, partial);
     else
         channel_partial_kernel<KIND, 1><<<grid, crmap::kThreads, 0, stream>>>(op, m, partial);
-    EFFNET_CHECK_LAUNCH(what, "groups=" << m.groups << " rows=" << m.rows << " C=" << m.channels << " vec=" << m.vec
-                                        << " grid=" << m.tiles << "x" << m.slices << "x" << m.groups);
+    EFFNET_CHECK_LAUNCH(what, "groups=" << m.groups << " rows=" << m.rows << " C=" << m.channels
+                                        << " vec=" << m.vec << " grid=" << m.tiles << "x"
+                                        << m.slices << "x" << m.groups);
 }
 
 }  // namespace effnet::cuda::reduce

@@ -45,16 +45,18 @@ constexpr int64_t kMaxGridYZ = 65535;
 
 struct Map {
     int64_t groups = 1, rows = 1, channels = 1;
-    int vec = 1;              // floats per load
-    int64_t cvecs = 1;        // channel vectors: channels / vec
-    int tile = 1;             // channel vectors per block
-    int row_lanes = 1;        // kThreads / tile
-    unsigned tiles = 1;       // grid x
-    unsigned slices = 1;      // grid y
+    int vec = 1;          // floats per load
+    int64_t cvecs = 1;    // channel vectors: channels / vec
+    int tile = 1;         // channel vectors per block
+    int row_lanes = 1;    // kThreads / tile
+    unsigned tiles = 1;   // grid x
+    unsigned slices = 1;  // grid y
 };
 
 // 4 when channels % 4 == 0 and every pointer the kernel loads from is 16-byte aligned.
-inline int vector_width(int64_t channels, bool aligned16) { return channels % 4 == 0 && aligned16 ? 4 : 1; }
+inline int vector_width(int64_t channels, bool aligned16) {
+    return channels % 4 == 0 && aligned16 ? 4 : 1;
+}
 
 // Requires groups, rows, channels >= 1, channels % vec == 0 and sms >= 1.
 inline Map make_map(int64_t groups, int64_t rows, int64_t channels, int vec, int sms) {
@@ -64,11 +66,13 @@ inline Map make_map(int64_t groups, int64_t rows, int64_t channels, int vec, int
     m.channels = channels;
     m.vec = vec;
     m.cvecs = channels / vec;
-    const int64_t balanced = ceil_div<int64_t>(m.cvecs, ceil_div<int64_t>(m.cvecs, kMaxTileVectors));
+    const int64_t balanced =
+        ceil_div<int64_t>(m.cvecs, ceil_div<int64_t>(m.cvecs, kMaxTileVectors));
     m.tile = int(balanced);
     m.tiles = unsigned(ceil_div<int64_t>(m.cvecs, balanced));
     m.row_lanes = kThreads / m.tile;
-    const int64_t wanted = ceil_div<int64_t>(int64_t(kBlocksPerSm) * sms, int64_t(m.tiles) * groups);
+    const int64_t wanted =
+        ceil_div<int64_t>(int64_t(kBlocksPerSm) * sms, int64_t(m.tiles) * groups);
     const int64_t most = ceil_div<int64_t>(rows, m.row_lanes);
     int64_t slices = wanted < most ? wanted : most;
     if (slices > kMaxGridYZ) slices = kMaxGridYZ;
@@ -78,7 +82,9 @@ inline Map make_map(int64_t groups, int64_t rows, int64_t channels, int vec, int
 
 inline int64_t blocks(const Map& m) { return int64_t(m.tiles) * m.slices * m.groups; }
 // Doubles per summed quantity in the partial workspace.
-EFFNET_HD inline size_t partial_count(const Map& m) { return size_t(m.groups) * m.slices * size_t(m.channels); }
+EFFNET_HD inline size_t partial_count(const Map& m) {
+    return size_t(m.groups) * m.slices * size_t(m.channels);
+}
 
 // Thread t of block column bx in the partial pass.
 struct Lane {
@@ -95,7 +101,9 @@ EFFNET_HD inline Lane lane(const Map& m, unsigned bx, unsigned t) {
     l.loads = l.row_lane < m.row_lanes && l.cv < m.cvecs;
     return l;
 }
-EFFNET_HD inline int64_t first_row(const Map& m, unsigned by, int row_lane) { return int64_t(by) * m.row_lanes + row_lane; }
+EFFNET_HD inline int64_t first_row(const Map& m, unsigned by, int row_lane) {
+    return int64_t(by) * m.row_lanes + row_lane;
+}
 EFFNET_HD inline int64_t row_step(const Map& m) { return int64_t(m.slices) * m.row_lanes; }
 // Index of the first float of channel vector cv in row r of group g.
 EFFNET_HD inline int64_t element(const Map& m, unsigned g, int64_t r, int64_t cv) {
@@ -103,15 +111,23 @@ EFFNET_HD inline int64_t element(const Map& m, unsigned g, int64_t r, int64_t cv
 }
 // Shared-memory slot of channel j (< tile*vec) of the block for row lane rl:
 // [row_lanes][tile*vec], at most kThreads*vec slots per summed quantity.
-EFFNET_HD inline int shared_slot(const Map& m, int row_lane, int j) { return row_lane * m.tile * m.vec + j; }
+EFFNET_HD inline int shared_slot(const Map& m, int row_lane, int j) {
+    return row_lane * m.tile * m.vec + j;
+}
 // After the barrier, thread j < tile*vec of block column bx sums channel:
-EFFNET_HD inline int64_t block_channel(const Map& m, unsigned bx, int j) { return int64_t(bx) * m.tile * m.vec + j; }
+EFFNET_HD inline int64_t block_channel(const Map& m, unsigned bx, int j) {
+    return int64_t(bx) * m.tile * m.vec + j;
+}
 EFFNET_HD inline int64_t partial_index(const Map& m, unsigned g, unsigned slice, int64_t c) {
     return (int64_t(g) * m.slices + slice) * m.channels + c;
 }
 
 // Final pass: grid (final_blocks_x, groups), block (kFinalChannels, kFinalLanes).
-inline unsigned final_blocks_x(const Map& m) { return unsigned(ceil_div<int64_t>(m.channels, kFinalChannels)); }
-EFFNET_HD inline int64_t final_channel(unsigned bx, unsigned tx) { return int64_t(bx) * kFinalChannels + tx; }
+inline unsigned final_blocks_x(const Map& m) {
+    return unsigned(ceil_div<int64_t>(m.channels, kFinalChannels));
+}
+EFFNET_HD inline int64_t final_channel(unsigned bx, unsigned tx) {
+    return int64_t(bx) * kFinalChannels + tx;
+}
 
 }  // namespace effnet::crmap

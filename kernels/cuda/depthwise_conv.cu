@@ -43,7 +43,8 @@ struct Vec<1> {
 };
 
 // wt[tap * C + c] = w[c * taps + tap]; one thread per weight.
-__global__ void depthwise_relayout_kernel(const float* __restrict__ w, float* __restrict__ wt, int64_t c, int taps) {
+__global__ void depthwise_relayout_kernel(const float* __restrict__ w, float* __restrict__ wt,
+                                          int64_t c, int taps) {
     const int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
     if (i >= c * taps) return;
     const int64_t ch = i / taps, tap = i % taps;
@@ -64,11 +65,12 @@ __device__ __forceinline__ int cols_of(const ConvGeometry& g) {
 
 // One thread per (n, oy, ox, channel vector) of the output.
 template <int V, int K>
-__global__ void depthwise_forward_kernel(const float* __restrict__ x, const float* __restrict__ wt, float* __restrict__ y,
-                                         ConvGeometry g) {
+__global__ void depthwise_forward_kernel(const float* __restrict__ x, const float* __restrict__ wt,
+                                         float* __restrict__ y, ConvGeometry g) {
     const int64_t cvecs = g.cin / V, total = g.n * g.ho() * g.wo() * cvecs;
     const int kh = rows_of<K>(g), kw = cols_of<K>(g);
-    for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < total; i += int64_t(gridDim.x) * blockDim.x) {
+    for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < total;
+         i += int64_t(gridDim.x) * blockDim.x) {
         const Pixel o = unflatten(i, g.ho(), g.wo(), cvecs);
         typename Vec<V>::T acc = Vec<V>::zero();
 #pragma unroll
@@ -92,11 +94,12 @@ __global__ void depthwise_forward_kernel(const float* __restrict__ x, const floa
 // element. K, S > 0: the fast variant (fixed side and stride, I = int32_t);
 // 0: the generic one.
 template <int V, int K, int S, class I>
-__global__ void __launch_bounds__(kThreads) depthwise_backward_input_kernel(const float* __restrict__ dy,
-                                                                            const float* __restrict__ wt,
-                                                                            float* __restrict__ dx, Dims<I> d) {
+__global__ void __launch_bounds__(kThreads)
+    depthwise_backward_input_kernel(const float* __restrict__ dy, const float* __restrict__ wt,
+                                    float* __restrict__ dx, Dims<I> d) {
     const I cvecs = d.c / V, total = d.n * d.h * d.w * cvecs;
-    for (I i = I(blockIdx.x) * I(blockDim.x) + I(threadIdx.x); i < total; i += I(gridDim.x) * I(blockDim.x)) {
+    for (I i = I(blockIdx.x) * I(blockDim.x) + I(threadIdx.x); i < total;
+         i += I(gridDim.x) * I(blockDim.x)) {
         const PixelOf<I> p = unflatten<I>(i, d.h, d.w, cvecs);
         float acc[V];
 #pragma unroll
@@ -114,10 +117,9 @@ __global__ void __launch_bounds__(kThreads) depthwise_backward_input_kernel(cons
 // (wgrad_accumulate_row); the block then adds its kWgRows row lanes per
 // (tap, channel) in shared memory, in row-lane order.
 template <int K, int S, class I>
-__global__ void __launch_bounds__(kWgChannels* kWgRows) depthwise_backward_weight_kernel(const float* __restrict__ x,
-                                                                                        const float* __restrict__ dy,
-                                                                                        float* __restrict__ partial,
-                                                                                        Dims<I> d) {
+__global__ void __launch_bounds__(kWgChannels* kWgRows)
+    depthwise_backward_weight_kernel(const float* __restrict__ x, const float* __restrict__ dy,
+                                     float* __restrict__ partial, Dims<I> d) {
     constexpr int kSlots = K > 0 ? K * K : kMaxSide * kMaxSide;
     __shared__ float red[kWgRows][kSlots][kWgChannels];
     float acc[kSlots];
@@ -125,7 +127,8 @@ __global__ void __launch_bounds__(kWgChannels* kWgRows) depthwise_backward_weigh
     for (int t = 0; t < kSlots; ++t) acc[t] = 0.0f;
     const I c = I(wgrad_channel(blockIdx.x, threadIdx.x)), rows = d.n * d.ho;
     if (c < d.c)
-        for (I r = I(wgrad_first_row(blockIdx.y, threadIdx.y)); r < rows; r += I(wgrad_row_step(gridDim.y))) {
+        for (I r = I(wgrad_first_row(blockIdx.y, threadIdx.y)); r < rows;
+             r += I(wgrad_row_step(gridDim.y))) {
             const I n = r / d.ho, oy = r - n * d.ho;
             if constexpr (K > 0)
                 wgrad_accumulate_row<K, S, I>(x, dy, d, n, oy, c, acc);
@@ -137,7 +140,8 @@ __global__ void __launch_bounds__(kWgChannels* kWgRows) depthwise_backward_weigh
     __syncthreads();
     // Thread e of the block sums entries (tap, lane) = (e / 32, e % 32), e += 256.
     const int taps = d.kh * d.kw;
-    for (int e = int(threadIdx.y) * kWgChannels + int(threadIdx.x); e < taps * kWgChannels; e += kWgRows * kWgChannels) {
+    for (int e = int(threadIdx.y) * kWgChannels + int(threadIdx.x); e < taps * kWgChannels;
+         e += kWgRows * kWgChannels) {
         const int tap = e / kWgChannels, lane = e % kWgChannels;
         const int64_t ch = wgrad_channel(blockIdx.x, unsigned(lane));
         if (ch >= int64_t(d.c)) continue;
@@ -153,14 +157,15 @@ __global__ void __launch_bounds__(kWgChannels* kWgRows) depthwise_backward_weigh
 // slices ty, ty + kWgReduceLanes, ... in order (double), then the block adds
 // its lanes in order.
 __global__ void __launch_bounds__(kWgChannels* kWgReduceLanes)
-    depthwise_weight_reduce_kernel(const float* __restrict__ partial, float* __restrict__ dw, int64_t C, int taps,
-                                   unsigned slices) {
+    depthwise_weight_reduce_kernel(const float* __restrict__ partial, float* __restrict__ dw,
+                                   int64_t C, int taps, unsigned slices) {
     __shared__ double red[kWgReduceLanes][kWgChannels];
     const int64_t c = wgrad_channel(blockIdx.x, threadIdx.x);
     const int tap = int(blockIdx.y);
     double s = 0.0;
     if (c < C)
-        for (unsigned k = threadIdx.y; k < slices; k += kWgReduceLanes) s += partial[wgrad_partial_index(k, tap, taps, C, c)];
+        for (unsigned k = threadIdx.y; k < slices; k += kWgReduceLanes)
+            s += partial[wgrad_partial_index(k, tap, taps, C, c)];
     red[threadIdx.y][threadIdx.x] = s;
     __syncthreads();
     if (threadIdx.y == 0 && c < C) {
@@ -170,17 +175,17 @@ __global__ void __launch_bounds__(kWgChannels* kWgReduceLanes)
     }
 }
 
-
 void relayout(const float* w, float* wt, const ConvGeometry& g, CudaStream stream) {
     const int64_t n = g.cin * g.kh * g.kw;
-    depthwise_relayout_kernel<<<unsigned(ceil_div<int64_t>(n, kThreads)), kThreads, 0, stream>>>(w, wt, g.cin,
-                                                                                                           int(g.kh * g.kw));
+    depthwise_relayout_kernel<<<unsigned(ceil_div<int64_t>(n, kThreads)), kThreads, 0, stream>>>(
+        w, wt, g.cin, int(g.kh * g.kw));
     EFFNET_CHECK_LAUNCH("depthwise_relayout_kernel", "C=" << g.cin << " k=" << g.kh);
 }
 
 std::string describe(const ConvGeometry& g) {
     std::ostringstream os;
-    os << "N=" << g.n << " H=" << g.h << " W=" << g.w << " C=" << g.cin << " k=" << g.kh << " s=" << g.stride;
+    os << "N=" << g.n << " H=" << g.h << " W=" << g.w << " C=" << g.cin << " k=" << g.kh
+       << " s=" << g.stride;
     return os.str();
 }
 
@@ -206,7 +211,8 @@ void dispatch(const ConvGeometry& g, Launch launch) {
 }
 }  // namespace
 
-void depthwise_conv2d_forward(const float* x, const float* w, float* y, const ConvGeometry& g, float* d_wt, CudaStream stream) {
+void depthwise_conv2d_forward(const float* x, const float* w, float* y, const ConvGeometry& g,
+                              float* d_wt, CudaStream stream) {
     relayout(w, d_wt, g, stream);
     const int64_t total = g.n * g.ho() * g.wo() * g.cin;
     dispatch(g, [&](auto v, auto k) {
@@ -216,8 +222,8 @@ void depthwise_conv2d_forward(const float* x, const float* w, float* y, const Co
     EFFNET_CHECK_LAUNCH("depthwise_forward_kernel", describe(g));
 }
 
-void depthwise_conv2d_backward_input(const float* dy, const float* w, float* dx, const ConvGeometry& g, float* d_wt,
-                                     CudaStream stream) {
+void depthwise_conv2d_backward_input(const float* dy, const float* w, float* dx,
+                                     const ConvGeometry& g, float* d_wt, CudaStream stream) {
     relayout(w, d_wt, g, stream);
     const int64_t total = g.n * g.h * g.w * g.cin;
     const bool v4 = vector_width(g.cin) == 4;
@@ -226,31 +232,39 @@ void depthwise_conv2d_backward_input(const float* dy, const float* w, float* dx,
         const Dims<I> d = dims_of<I>(g);
         const unsigned blocks = elementwise_blocks(total / (v4 ? 4 : 1));
         if (v4)
-            depthwise_backward_input_kernel<4, k(), s(), I><<<blocks, kThreads, 0, stream>>>(dy, d_wt, dx, d);
+            depthwise_backward_input_kernel<4, k(), s(), I>
+                <<<blocks, kThreads, 0, stream>>>(dy, d_wt, dx, d);
         else
-            depthwise_backward_input_kernel<1, k(), s(), I><<<blocks, kThreads, 0, stream>>>(dy, d_wt, dx, d);
+            depthwise_backward_input_kernel<1, k(), s(), I>
+                <<<blocks, kThreads, 0, stream>>>(dy, d_wt, dx, d);
     });
-    EFFNET_CHECK_LAUNCH("depthwise_backward_input_kernel", describe(g) << (fast_backward(g) ? "" : " (generic)"));
+    EFFNET_CHECK_LAUNCH("depthwise_backward_input_kernel",
+                        describe(g) << (fast_backward(g) ? "" : " (generic)"));
 }
 
-size_t depthwise_weight_workspace_floats(const ConvGeometry& g) { return wgrad_partial_floats(g, multiprocessor_count()); }
+size_t depthwise_weight_workspace_floats(const ConvGeometry& g) {
+    return wgrad_partial_floats(g, multiprocessor_count());
+}
 
-void depthwise_conv2d_backward_weight(const float* x, const float* dy, float* dw, const ConvGeometry& g, float* d_partial,
-                                      CudaStream stream) {
+void depthwise_conv2d_backward_weight(const float* x, const float* dy, float* dw,
+                                      const ConvGeometry& g, float* d_partial, CudaStream stream) {
     EFFNET_CHECK(g.kh <= kMaxSide && g.kw <= kMaxSide,
-                 "depthwise weight gradient supports kernels up to " << kMaxSide << "x" << kMaxSide << ", got " << g.kh << "x"
-                                                                     << g.kw);
+                 "depthwise weight gradient supports kernels up to "
+                     << kMaxSide << "x" << kMaxSide << ", got " << g.kh << "x" << g.kw);
     const WgradGrid grid = wgrad_grid(g, multiprocessor_count());
     dispatch_backward(g, [&](auto k, auto s, auto index) {
         using I = typename decltype(index)::type;
-        depthwise_backward_weight_kernel<k(), s(), I><<<dim3(grid.x, grid.y), dim3(kWgChannels, kWgRows), 0,
-                                                        stream>>>(x, dy, d_partial, dims_of<I>(g));
+        depthwise_backward_weight_kernel<k(), s(), I>
+            <<<dim3(grid.x, grid.y), dim3(kWgChannels, kWgRows), 0, stream>>>(x, dy, d_partial,
+                                                                              dims_of<I>(g));
     });
     EFFNET_CHECK_LAUNCH("depthwise_backward_weight_kernel",
-                        describe(g) << " grid " << grid.x << "x" << grid.y << (fast_backward(g) ? "" : " (generic)"));
+                        describe(g) << " grid " << grid.x << "x" << grid.y
+                                    << (fast_backward(g) ? "" : " (generic)"));
     const int taps = int(g.kh * g.kw);
-    depthwise_weight_reduce_kernel<<<dim3(grid.x, unsigned(taps)), dim3(kWgChannels, kWgReduceLanes), 0,
-                                     stream>>>(d_partial, dw, g.cin, taps, grid.y);
+    depthwise_weight_reduce_kernel<<<dim3(grid.x, unsigned(taps)),
+                                     dim3(kWgChannels, kWgReduceLanes), 0, stream>>>(
+        d_partial, dw, g.cin, taps, grid.y);
     EFFNET_CHECK_LAUNCH("depthwise_weight_reduce_kernel", describe(g));
 }
 

@@ -49,11 +49,11 @@ using cuda::load_ro;
 using cuda::load_vec;
 
 constexpr int kThreads = 256;
-constexpr int kMaxSide = 5;       // widest kernel side of the weight gradient (5x5)
-constexpr int kWgChannels = 32;   // channel lanes per weight-gradient block
-constexpr int kWgRows = 8;        // row lanes per weight-gradient block
-constexpr int kWgBlocksPerSm = 3; // what fits at once for 5x5 (registers x 256 threads)
-constexpr int kWgReduceLanes = 8; // slice lanes of the weight-gradient reduction
+constexpr int kMaxSide = 5;        // widest kernel side of the weight gradient (5x5)
+constexpr int kWgChannels = 32;    // channel lanes per weight-gradient block
+constexpr int kWgRows = 8;         // row lanes per weight-gradient block
+constexpr int kWgBlocksPerSm = 3;  // what fits at once for 5x5 (registers x 256 threads)
+constexpr int kWgReduceLanes = 8;  // slice lanes of the weight-gradient reduction
 
 EFFNET_HD inline int vector_width(int64_t channels) { return channels % 4 == 0 ? 4 : 1; }
 
@@ -77,11 +77,17 @@ EFFNET_HD inline PixelOf<I> unflatten(I i, I h, I w, I cvecs) {
 }
 
 // Output pixel (oy, ox) reads input (oy*s - pad + ky, ox*s - pad + kx).
-EFFNET_HD inline int64_t input_row(const ConvGeometry& g, int64_t oy, int64_t ky) { return oy * g.stride - g.pad + ky; }
-EFFNET_HD inline int64_t input_col(const ConvGeometry& g, int64_t ox, int64_t kx) { return ox * g.stride - g.pad + kx; }
+EFFNET_HD inline int64_t input_row(const ConvGeometry& g, int64_t oy, int64_t ky) {
+    return oy * g.stride - g.pad + ky;
+}
+EFFNET_HD inline int64_t input_col(const ConvGeometry& g, int64_t ox, int64_t kx) {
+    return ox * g.stride - g.pad + kx;
+}
 
 // Grid of the element-wise (forward / backward_input) kernels.
-inline unsigned elementwise_blocks(int64_t elements) { return grid_stride_blocks(size_t(elements), kThreads); }
+inline unsigned elementwise_blocks(int64_t elements) {
+    return grid_stride_blocks(size_t(elements), kThreads);
+}
 
 // ---- sizes in a kernel's index type ---------------------------------------
 
@@ -92,7 +98,8 @@ struct Dims {
 };
 template <class I>
 inline Dims<I> dims_of(const ConvGeometry& g) {
-    return Dims<I>{I(g.n), I(g.h), I(g.w), I(g.cin), I(g.ho()), I(g.wo()), I(g.stride), I(g.pad), int(g.kh), int(g.kw)};
+    return Dims<I>{I(g.n),    I(g.h),      I(g.w),   I(g.cin),  I(g.ho()),
+                   I(g.wo()), I(g.stride), I(g.pad), int(g.kh), int(g.kw)};
 }
 
 // 32-bit indices suffice when every element index of x and dy, plus the last
@@ -106,7 +113,8 @@ inline bool fits_int32(const ConvGeometry& g) {
 
 // The fast backward variants: square 3x3 / 5x5 kernels, stride 1 or 2, 32-bit indices.
 inline bool fast_backward(const ConvGeometry& g) {
-    return g.kh == g.kw && (g.kh == 3 || g.kh == 5) && (g.stride == 1 || g.stride == 2) && fits_int32(g);
+    return g.kh == g.kw && (g.kh == 3 || g.kh == 5) && (g.stride == 1 || g.stride == 2) &&
+           fits_int32(g);
 }
 
 template <class I>
@@ -156,8 +164,8 @@ EFFNET_HD inline Range<I> output_range(I i, I pad, I k, I stride, I out) {
 
 // acc += dy[n, oy, ox, c0 .. c0+V) * wt[tap][c0 .. c0+V)
 template <int V, class I>
-EFFNET_HD inline void fma_tap(const float* dy, const float* wt, const Dims<I>& d, I n, I oy, I ox, I tap, I c0,
-                              float (&acc)[V]) {
+EFFNET_HD inline void fma_tap(const float* dy, const float* wt, const Dims<I>& d, I n, I oy, I ox,
+                              I tap, I c0, float (&acc)[V]) {
     float g[V], w[V];
     load_vec<V>(dy + ((n * d.ho + oy) * d.wo + ox) * d.c + c0, g);
     load_vec<V>(wt + tap * d.c + c0, w);
@@ -170,10 +178,11 @@ EFFNET_HD inline void fma_tap(const float* dy, const float* wt, const Dims<I>& d
 // tap-major, [kh*kw][C]. K, S > 0 are the fixed side and stride (the loops
 // unroll to ceil(K/S) outputs per axis); 0 takes them from d.
 template <int V, int K, int S, class I>
-EFFNET_HD inline void gather_input_grad(const float* dy, const float* wt, const Dims<I>& d, I n, I iy, I ix, I c0,
-                                        float (&acc)[V]) {
+EFFNET_HD inline void gather_input_grad(const float* dy, const float* wt, const Dims<I>& d, I n,
+                                        I iy, I ix, I c0, float (&acc)[V]) {
     const I kh = K > 0 ? I(K) : I(d.kh), kw = K > 0 ? I(K) : I(d.kw), s = S > 0 ? I(S) : d.stride;
-    const Range<I> ry = output_range<I>(iy, d.pad, kh, s, d.ho), rx = output_range<I>(ix, d.pad, kw, s, d.wo);
+    const Range<I> ry = output_range<I>(iy, d.pad, kh, s, d.ho),
+                   rx = output_range<I>(ix, d.pad, kw, s, d.wo);
     if constexpr (K > 0 && S > 0) {
         constexpr int kMost = (K + S - 1) / S;
         EFFNET_DW_UNROLL
@@ -191,7 +200,8 @@ EFFNET_HD inline void gather_input_grad(const float* dy, const float* wt, const 
     } else {
         for (I oy = ry.lo; oy <= ry.hi; ++oy)
             for (I ox = rx.lo; ox <= rx.hi; ++ox)
-                fma_tap<V, I>(dy, wt, d, n, oy, ox, (iy + d.pad - oy * s) * kw + (ix + d.pad - ox * s), c0, acc);
+                fma_tap<V, I>(dy, wt, d, n, oy, ox,
+                              (iy + d.pad - oy * s) * kw + (ix + d.pad - ox * s), c0, acc);
     }
 }
 
@@ -219,11 +229,16 @@ inline size_t wgrad_partial_floats(const ConvGeometry& g, int sms) {
     return size_t(wgrad_grid(g, sms).y) * size_t(g.kh * g.kw) * size_t(g.cin);
 }
 
-EFFNET_HD inline int64_t wgrad_channel(unsigned bx, unsigned tx) { return int64_t(bx) * kWgChannels + tx; }
-EFFNET_HD inline int64_t wgrad_first_row(unsigned by, unsigned ty) { return int64_t(by) * kWgRows + ty; }
+EFFNET_HD inline int64_t wgrad_channel(unsigned bx, unsigned tx) {
+    return int64_t(bx) * kWgChannels + tx;
+}
+EFFNET_HD inline int64_t wgrad_first_row(unsigned by, unsigned ty) {
+    return int64_t(by) * kWgRows + ty;
+}
 EFFNET_HD inline int64_t wgrad_row_step(unsigned slices) { return int64_t(slices) * kWgRows; }
 // partial[slice][tap][C]
-EFFNET_HD inline int64_t wgrad_partial_index(unsigned slice, int tap, int taps, int64_t channels, int64_t c) {
+EFFNET_HD inline int64_t wgrad_partial_index(unsigned slice, int tap, int taps, int64_t channels,
+                                             int64_t c) {
     return (int64_t(slice) * taps + tap) * channels + c;
 }
 // Register slot of tap (ky*kw + kx): the tap itself for a fixed side K, ky*kMaxSide + kx for the generic variant.
@@ -243,8 +258,8 @@ EFFNET_HD inline float x_or_zero(const float* x, I row, I ix, const Dims<I>& d) 
 // registers (win, indexed by constants once the loops unroll); moving one
 // output right shifts it S columns and loads S*K new inputs.
 template <int K, int S, class I>
-EFFNET_HD inline void wgrad_accumulate_row(const float* x, const float* dy, const Dims<I>& d, I n, I oy, I c,
-                                           float (&acc)[K * K]) {
+EFFNET_HD inline void wgrad_accumulate_row(const float* x, const float* dy, const Dims<I>& d, I n,
+                                           I oy, I c, float (&acc)[K * K]) {
     static_assert(S >= 1 && S <= K, "the window shift needs 1 <= stride <= side");
     I row[K];
     EFFNET_DW_UNROLL
@@ -254,9 +269,8 @@ EFFNET_HD inline void wgrad_accumulate_row(const float* x, const float* dy, cons
     }
     float win[K][K];
     EFFNET_DW_UNROLL
-    for (int ky = 0; ky < K; ++ky)
-        EFFNET_DW_UNROLL
-        for (int kx = 0; kx < K; ++kx) win[ky][kx] = x_or_zero<I>(x, row[ky], I(kx) - d.pad, d);
+    for (int ky = 0; ky < K; ++ky) EFFNET_DW_UNROLL
+    for (int kx = 0; kx < K; ++kx) win[ky][kx] = x_or_zero<I>(x, row[ky], I(kx) - d.pad, d);
     const float* g = dy + (n * d.ho + oy) * d.wo * d.c + c;
     for (I ox = 0; ox < d.wo; ++ox) {
         if (ox > 0) {
@@ -265,21 +279,22 @@ EFFNET_HD inline void wgrad_accumulate_row(const float* x, const float* dy, cons
                 EFFNET_DW_UNROLL
                 for (int kx = 0; kx < K - S; ++kx) win[ky][kx] = win[ky][kx + S];
                 EFFNET_DW_UNROLL
-                for (int kx = K - S; kx < K; ++kx) win[ky][kx] = x_or_zero<I>(x, row[ky], ox * S - d.pad + kx, d);
+                for (int kx = K - S; kx < K; ++kx)
+                    win[ky][kx] = x_or_zero<I>(x, row[ky], ox * S - d.pad + kx, d);
             }
         }
         const float gv = load_ro(g + ox * d.c);
         EFFNET_DW_UNROLL
-        for (int ky = 0; ky < K; ++ky)
-            EFFNET_DW_UNROLL
-            for (int kx = 0; kx < K; ++kx) acc[ky * K + kx] = fmaf(win[ky][kx], gv, acc[ky * K + kx]);
+        for (int ky = 0; ky < K; ++ky) EFFNET_DW_UNROLL
+        for (int kx = 0; kx < K; ++kx) acc[ky * K + kx] = fmaf(win[ky][kx], gv, acc[ky * K + kx]);
     }
 }
 
 // The generic variant (run-time sides up to kMaxSide and stride, 64-bit
 // indices): one load per in-bounds tap; tap (ky, kx) sums into acc[ky*kMaxSide + kx].
 template <class I>
-EFFNET_HD inline void wgrad_accumulate_row_generic(const float* x, const float* dy, const Dims<I>& d, I n, I oy, I c,
+EFFNET_HD inline void wgrad_accumulate_row_generic(const float* x, const float* dy,
+                                                   const Dims<I>& d, I n, I oy, I c,
                                                    float (&acc)[kMaxSide * kMaxSide]) {
     for (I ox = 0; ox < d.wo; ++ox) {
         const float gv = load_ro(dy + ((n * d.ho + oy) * d.wo + ox) * d.c + c);
@@ -291,7 +306,8 @@ EFFNET_HD inline void wgrad_accumulate_row_generic(const float* x, const float* 
             for (int kx = 0; kx < kMaxSide; ++kx) {
                 const I ix = ox * d.stride - d.pad + kx;
                 if (kx >= d.kw || ix < 0 || ix >= d.w) continue;
-                acc[ky * kMaxSide + kx] = fmaf(load_ro(x + ((n * d.h + iy) * d.w + ix) * d.c + c), gv, acc[ky * kMaxSide + kx]);
+                acc[ky * kMaxSide + kx] = fmaf(load_ro(x + ((n * d.h + iy) * d.w + ix) * d.c + c),
+                                               gv, acc[ky * kMaxSide + kx]);
             }
         }
     }

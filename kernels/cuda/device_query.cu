@@ -17,8 +17,9 @@ std::atomic<int> sm_cache[kMaxDevices];  // 0: not queried yet
 int multiprocessor_count() {
     int device = 0;
     EFFNET_CUDA_CHECK(cudaGetDevice(&device));
-    EFFNET_CHECK(device >= 0 && device < kMaxDevices, "CUDA device " << device << " beyond the " << kMaxDevices
-                                                                      << " the launch-map cache holds");
+    EFFNET_CHECK(device >= 0 && device < kMaxDevices, "CUDA device "
+                                                          << device << " beyond the " << kMaxDevices
+                                                          << " the launch-map cache holds");
     int sms = sm_cache[device].load(std::memory_order_relaxed);
     if (sms == 0) {
         EFFNET_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));

@@ -12,13 +12,13 @@
 namespace effnet::cuda {
 
 // C[m x n] (+)= A[m x k] * B[n x k]^T
-void gemm_nt(CublasHandle cublas, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b,
-             int64_t ldb, float* c, int64_t ldc, bool accumulate);
+void gemm_nt(CublasHandle cublas, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
+             const float* b, int64_t ldb, float* c, int64_t ldc, bool accumulate);
 // C[m x n] (+)= A[m x k] * B[k x n]
-void gemm_nn(CublasHandle cublas, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b,
-             int64_t ldb, float* c, int64_t ldc, bool accumulate);
+void gemm_nn(CublasHandle cublas, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
+             const float* b, int64_t ldb, float* c, int64_t ldc, bool accumulate);
 // C[m x n] (+)= A[k x m]^T * B[k x n]
-void gemm_tn(CublasHandle cublas, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b,
-             int64_t ldb, float* c, int64_t ldc, bool accumulate);
+void gemm_tn(CublasHandle cublas, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
+             const float* b, int64_t ldb, float* c, int64_t ldc, bool accumulate);
 
 }  // namespace effnet::cuda

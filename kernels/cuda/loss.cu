@@ -13,8 +13,9 @@ namespace effnet::cuda {
 namespace {
 constexpr int kThreads = 256;
 
-__global__ void softmax_ce_kernel(const float* __restrict__ z, const int32_t* __restrict__ y, float* __restrict__ probs,
-                                  float* __restrict__ per_sample, int64_t n, int64_t k, double smoothing) {
+__global__ void softmax_ce_kernel(const float* __restrict__ z, const int32_t* __restrict__ y,
+                                  float* __restrict__ probs, float* __restrict__ per_sample,
+                                  int64_t n, int64_t k, double smoothing) {
     const int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
     if (i >= n) return;
     const float* row = z + i * k;
@@ -38,17 +39,20 @@ __global__ void softmax_ce_kernel(const float* __restrict__ z, const int32_t* __
     per_sample[i] = float((1 - smoothing) * nll + smoothing / double(k) * uniform);
 }
 
-__global__ void bce_kernel(const float* __restrict__ z, const int32_t* __restrict__ y, float* __restrict__ probs,
-                           float* __restrict__ per_sample, int64_t n, double smoothing) {
+__global__ void bce_kernel(const float* __restrict__ z, const int32_t* __restrict__ y,
+                           float* __restrict__ probs, float* __restrict__ per_sample, int64_t n,
+                           double smoothing) {
     const int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
     if (i >= n) return;
     const double v = z[i], t = (1 - smoothing) * y[i] + smoothing / 2;
-    per_sample[i] = y[i] == 0 || y[i] == 1 ? float(fmax(v, 0.0) - v * t + log1p(exp(-fabs(v)))) : NAN;
+    per_sample[i] =
+        y[i] == 0 || y[i] == 1 ? float(fmax(v, 0.0) - v * t + log1p(exp(-fabs(v)))) : NAN;
     probs[i] = float(1.0 / (1.0 + exp(-v)));
 }
 
 // One block: loss[0] = mean of per_sample, summed in thread order then tree order.
-__global__ void mean_kernel(const float* __restrict__ per_sample, float* __restrict__ loss, int64_t n) {
+__global__ void mean_kernel(const float* __restrict__ per_sample, float* __restrict__ loss,
+                            int64_t n) {
     __shared__ double red[kThreads];
     double s = 0;
     for (int64_t i = threadIdx.x; i < n; i += kThreads) s += per_sample[i];
@@ -61,8 +65,9 @@ __global__ void mean_kernel(const float* __restrict__ per_sample, float* __restr
     if (threadIdx.x == 0) loss[0] = float(red[0] / double(n));
 }
 
-__global__ void softmax_ce_backward_kernel(const float* __restrict__ probs, const int32_t* __restrict__ y,
-                                           float* __restrict__ dz, int64_t n, int64_t k, double smoothing) {
+__global__ void softmax_ce_backward_kernel(const float* __restrict__ probs,
+                                           const int32_t* __restrict__ y, float* __restrict__ dz,
+                                           int64_t n, int64_t k, double smoothing) {
     const int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
     if (i >= n * k) return;
     const int64_t s = i / k, j = i % k;
@@ -70,39 +75,43 @@ __global__ void softmax_ce_backward_kernel(const float* __restrict__ probs, cons
     dz[i] = float((double(probs[i]) - q) / double(n));
 }
 
-__global__ void bce_backward_kernel(const float* __restrict__ probs, const int32_t* __restrict__ y, float* __restrict__ dz,
-                                    int64_t n, double smoothing) {
+__global__ void bce_backward_kernel(const float* __restrict__ probs, const int32_t* __restrict__ y,
+                                    float* __restrict__ dz, int64_t n, double smoothing) {
     const int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
-    if (i < n) dz[i] = float((double(probs[i]) - ((1 - smoothing) * y[i] + smoothing / 2)) / double(n));
+    if (i < n)
+        dz[i] = float((double(probs[i]) - ((1 - smoothing) * y[i] + smoothing / 2)) / double(n));
 }
 
 unsigned blocks(int64_t n) { return unsigned(ceil_div<int64_t>(n < 1 ? 1 : n, kThreads)); }
 }  // namespace
 
-void softmax_cross_entropy_forward(const float* logits, const int32_t* labels, float* probs, float* loss, float* d_scratch,
-                                   int64_t n, int64_t k, double smoothing, CudaStream stream) {
-    softmax_ce_kernel<<<blocks(n), kThreads, 0, stream>>>(logits, labels, probs, d_scratch, n, k, smoothing);
+void softmax_cross_entropy_forward(const float* logits, const int32_t* labels, float* probs,
+                                   float* loss, float* d_scratch, int64_t n, int64_t k,
+                                   double smoothing, CudaStream stream) {
+    softmax_ce_kernel<<<blocks(n), kThreads, 0, stream>>>(logits, labels, probs, d_scratch, n, k,
+                                                          smoothing);
     EFFNET_CHECK_LAUNCH("softmax_ce_kernel", "N=" << n << " K=" << k);
     mean_kernel<<<1, kThreads, 0, stream>>>(d_scratch, loss, n);
     EFFNET_CHECK_LAUNCH("mean_kernel", "N=" << n);
 }
 
-void softmax_cross_entropy_backward(const float* probs, const int32_t* labels, float* dlogits, int64_t n, int64_t k,
-                                    double smoothing, CudaStream stream) {
-    softmax_ce_backward_kernel<<<blocks(n * k), kThreads, 0, stream>>>(probs, labels, dlogits, n, k, smoothing);
+void softmax_cross_entropy_backward(const float* probs, const int32_t* labels, float* dlogits,
+                                    int64_t n, int64_t k, double smoothing, CudaStream stream) {
+    softmax_ce_backward_kernel<<<blocks(n * k), kThreads, 0, stream>>>(probs, labels, dlogits, n, k,
+                                                                       smoothing);
     EFFNET_CHECK_LAUNCH("softmax_ce_backward_kernel", "N=" << n << " K=" << k);
 }
 
-void bce_with_logits_forward(const float* logits, const int32_t* labels, float* probs, float* loss, float* d_scratch,
-                             int64_t n, double smoothing, CudaStream stream) {
+void bce_with_logits_forward(const float* logits, const int32_t* labels, float* probs, float* loss,
+                             float* d_scratch, int64_t n, double smoothing, CudaStream stream) {
     bce_kernel<<<blocks(n), kThreads, 0, stream>>>(logits, labels, probs, d_scratch, n, smoothing);
     EFFNET_CHECK_LAUNCH("bce_kernel", "N=" << n);
     mean_kernel<<<1, kThreads, 0, stream>>>(d_scratch, loss, n);
     EFFNET_CHECK_LAUNCH("mean_kernel", "N=" << n);
 }
 
-void bce_with_logits_backward(const float* probs, const int32_t* labels, float* dlogits, int64_t n, double smoothing,
-                              CudaStream stream) {
+void bce_with_logits_backward(const float* probs, const int32_t* labels, float* dlogits, int64_t n,
+                              double smoothing, CudaStream stream) {
     bce_backward_kernel<<<blocks(n), kThreads, 0, stream>>>(probs, labels, dlogits, n, smoothing);
     EFFNET_CHECK_LAUNCH("bce_backward_kernel", "N=" << n);
 }

@@ -12,17 +12,22 @@ namespace effnet {
 namespace {
 
 __global__ void fill_f32_kernel(float* dst, size_t n, float value) {
-    for (size_t i = blockIdx.x * size_t(blockDim.x) + threadIdx.x; i < n; i += size_t(gridDim.x) * blockDim.x)
+    for (size_t i = blockIdx.x * size_t(blockDim.x) + threadIdx.x; i < n;
+         i += size_t(gridDim.x) * blockDim.x)
         dst[i] = value;
 }
 
-__global__ void fill_uniform_kernel(float* dst, size_t n, uint64_t seed, uint64_t stream, float lo, float hi) {
-    for (size_t i = blockIdx.x * size_t(blockDim.x) + threadIdx.x; i < n; i += size_t(gridDim.x) * blockDim.x)
+__global__ void fill_uniform_kernel(float* dst, size_t n, uint64_t seed, uint64_t stream, float lo,
+                                    float hi) {
+    for (size_t i = blockIdx.x * size_t(blockDim.x) + threadIdx.x; i < n;
+         i += size_t(gridDim.x) * blockDim.x)
         dst[i] = lo + (hi - lo) * philox_uniform(seed, stream, i);
 }
 
-__global__ void fill_normal_kernel(float* dst, size_t n, uint64_t seed, uint64_t stream, float mean, float stddev) {
-    for (size_t i = blockIdx.x * size_t(blockDim.x) + threadIdx.x; i < n; i += size_t(gridDim.x) * blockDim.x)
+__global__ void fill_normal_kernel(float* dst, size_t n, uint64_t seed, uint64_t stream, float mean,
+                                   float stddev) {
+    for (size_t i = blockIdx.x * size_t(blockDim.x) + threadIdx.x; i < n;
+         i += size_t(gridDim.x) * blockDim.x)
         dst[i] = mean + stddev * philox_normal(seed, stream, i);
 }
 
@@ -38,14 +43,16 @@ void gpu::fill_f32(float* d_dst, size_t n, float value, CudaStream stream) {
 
 namespace cuda {
 
-void fill_uniform(float* d_dst, size_t n, uint64_t seed, uint64_t stream_id, float lo, float hi, CudaStream stream) {
+void fill_uniform(float* d_dst, size_t n, uint64_t seed, uint64_t stream_id, float lo, float hi,
+                  CudaStream stream) {
     if (n == 0) return;
     fill_uniform_kernel<<<grid_stride_blocks(n, kThreads), kThreads, 0, stream>>>(
         d_dst, n, seed, stream_id, lo, hi);
     EFFNET_CHECK_LAUNCH("fill_uniform_kernel", "n=" << n);
 }
 
-void fill_normal(float* d_dst, size_t n, uint64_t seed, uint64_t stream_id, float mean, float stddev, CudaStream stream) {
+void fill_normal(float* d_dst, size_t n, uint64_t seed, uint64_t stream_id, float mean,
+                 float stddev, CudaStream stream) {
     if (n == 0) return;
     fill_normal_kernel<<<grid_stride_blocks(n, kThreads), kThreads, 0, stream>>>(
         d_dst, n, seed, stream_id, mean, stddev);

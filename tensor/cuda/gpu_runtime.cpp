@@ -86,9 +86,12 @@ const Probe& probe() {
 
 cudaMemcpyKind to_cuda(CopyKind k) {
     switch (k) {
-        case CopyKind::HOST_TO_DEVICE: return cudaMemcpyHostToDevice;
-        case CopyKind::DEVICE_TO_HOST: return cudaMemcpyDeviceToHost;
-        case CopyKind::DEVICE_TO_DEVICE: return cudaMemcpyDeviceToDevice;
+        case CopyKind::HOST_TO_DEVICE:
+            return cudaMemcpyHostToDevice;
+        case CopyKind::DEVICE_TO_HOST:
+            return cudaMemcpyDeviceToHost;
+        case CopyKind::DEVICE_TO_DEVICE:
+            return cudaMemcpyDeviceToDevice;
     }
     return cudaMemcpyDefault;
 }
@@ -133,7 +136,8 @@ size_t free_device_bytes() {
 namespace {
 CudaStream checked_stream(CudaStream stream, const char* op) {
     // The stream rule (tensor/tensor.h): device work never goes to the legacy default stream.
-    EFFNET_CHECK(stream != nullptr, op << ": no stream given; device work runs on gpu::device_stream()");
+    EFFNET_CHECK(stream != nullptr,
+                 op << ": no stream given; device work runs on gpu::device_stream()");
     return stream;
 }
 }  // namespace
@@ -155,15 +159,20 @@ bool is_capturing(CudaStream stream) {
 }
 
 void memcpy_async(void* dst, const void* src, size_t bytes, CopyKind kind, CudaStream stream) {
-    EFFNET_CUDA_CHECK_MSG(cudaMemcpyAsync(dst, src, bytes, to_cuda(kind), checked_stream(stream, "memcpy_async")),
-                          "bytes=" << bytes);
+    EFFNET_CUDA_CHECK_MSG(
+        cudaMemcpyAsync(dst, src, bytes, to_cuda(kind), checked_stream(stream, "memcpy_async")),
+        "bytes=" << bytes);
 }
 
 void memset_zero_async(void* dst, size_t bytes, CudaStream stream) {
-    EFFNET_CUDA_CHECK_MSG(cudaMemsetAsync(dst, 0, bytes, checked_stream(stream, "memset_zero_async")), "bytes=" << bytes);
+    EFFNET_CUDA_CHECK_MSG(
+        cudaMemsetAsync(dst, 0, bytes, checked_stream(stream, "memset_zero_async")),
+        "bytes=" << bytes);
 }
 
-void synchronize(CudaStream stream) { EFFNET_CUDA_CHECK(cudaStreamSynchronize(checked_stream(stream, "synchronize"))); }
+void synchronize(CudaStream stream) {
+    EFFNET_CUDA_CHECK(cudaStreamSynchronize(checked_stream(stream, "synchronize")));
+}
 
 void Event::destroy() {
     if (event_) cudaEventDestroy(event_);
@@ -206,8 +215,8 @@ CublasHandle create_cublas(CudaStream stream, bool tf32) {
 // requested precision; PyTorch uses it when TF32 matmuls are disallowed);
 // TF32 tensor cores only with CUBLAS_TF32_TENSOR_OP_MATH (--tf32).
 void set_cublas_tf32(CublasHandle h, bool tf32) {
-    EFFNET_CUBLAS_CHECK(cublasSetMathMode(h, tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH),
-                        "math mode");
+    EFFNET_CUBLAS_CHECK(
+        cublasSetMathMode(h, tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH), "math mode");
 }
 
 void destroy_cublas(CublasHandle h) {
@@ -226,7 +235,8 @@ void Graph::destroy() {
 }
 
 void Graph::begin_capture(CudaStream stream) {
-    EFFNET_CUDA_CHECK(cudaStreamBeginCapture(checked_stream(stream, "Graph::begin_capture"), cudaStreamCaptureModeGlobal));
+    EFFNET_CUDA_CHECK(cudaStreamBeginCapture(checked_stream(stream, "Graph::begin_capture"),
+                                             cudaStreamCaptureModeGlobal));
 }
 
 void Graph::end_capture(CudaStream stream) {
@@ -246,7 +256,8 @@ void Graph::end_capture(CudaStream stream) {
 
 void Graph::cancel_capture(CudaStream stream) {
     cudaGraph_t g = nullptr;
-    cudaStreamEndCapture(checked_stream(stream, "Graph::cancel_capture"), &g);  // reports the capture's error; already known
+    cudaStreamEndCapture(checked_stream(stream, "Graph::cancel_capture"),
+                         &g);  // reports the capture's error; already known
     if (g) cudaGraphDestroy(g);
     cudaGetLastError();
 }

@@ -12,15 +12,41 @@ TEST(Cli, UnknownFlagIsAUsageError) {
 }
 
 TEST(Cli, BadValuesAreUsageErrors) {
-    for (const char* args : {"--lr abc", "--epochs 0", "--batch-size", "--device tpu", "--channels 2", "--loss bce --classes 2",
-                             "--norm-std 0,1,2", "--norm-mean a,b", "--max-image-side 8", "--cache-mb -1",
-                             "--kernels stem=fast", "--lr nan", "--weight-decay inf", "--val-fraction 2",
-                             "--val-fraction 0.5 --test-fraction 0.5", "--dropout 1.5", "--phantoms 0",
-                             "--clahe-tiles 0", "--workers 100000", "--bootstrap -1", "--plateau-factor 1",
-                             "--early-stopping-patience 0", "--classes 1000000", "--ema 1", "--ema -0.5",
-                             "--label-smoothing 1", "--tta 0", "--tta 9", "--warmup-epochs 2",
-                             "--schedule cosine --warmup-epochs 60", "--schedule step", "--operating-point sens=2",
-                             "--operating-point maybe", "--preset fast", "--calibrate temperature --classes 3",
+    for (const char* args : {"--lr abc",
+                             "--epochs 0",
+                             "--batch-size",
+                             "--device tpu",
+                             "--channels 2",
+                             "--loss bce --classes 2",
+                             "--norm-std 0,1,2",
+                             "--norm-mean a,b",
+                             "--max-image-side 8",
+                             "--cache-mb -1",
+                             "--kernels stem=fast",
+                             "--lr nan",
+                             "--weight-decay inf",
+                             "--val-fraction 2",
+                             "--val-fraction 0.5 --test-fraction 0.5",
+                             "--dropout 1.5",
+                             "--phantoms 0",
+                             "--clahe-tiles 0",
+                             "--workers 100000",
+                             "--bootstrap -1",
+                             "--plateau-factor 1",
+                             "--early-stopping-patience 0",
+                             "--classes 1000000",
+                             "--ema 1",
+                             "--ema -0.5",
+                             "--label-smoothing 1",
+                             "--tta 0",
+                             "--tta 9",
+                             "--warmup-epochs 2",
+                             "--schedule cosine --warmup-epochs 60",
+                             "--schedule step",
+                             "--operating-point sens=2",
+                             "--operating-point maybe",
+                             "--preset fast",
+                             "--calibrate temperature --classes 3",
                              "--auroc-ci wald"}) {
         AppResult r = run_app(bin("effnet_train") + " " + args);
         EXPECT_EQ(r.status, 2) << args << ": " << r.output;
@@ -31,9 +57,10 @@ TEST(Cli, BadValuesAreUsageErrors) {
 TEST(Cli, HelpListsEveryDefault) {
     AppResult r = run_app(bin("effnet_train") + " --help");
     EXPECT_EQ(r.status, 0);
-    for (const char* s : {"--lr V", "[default: 1e-05]", "--weight-decay V", "[default: 0.001]", "--batch-size V",
-                          "[default: 32]", "--plateau-patience V", "[default: 2]", "--early-stopping-patience V",
-                          "[default: 4]", "--epochs V", "[default: 50]", "--image-size V", "[default: 224]"})
+    for (const char* s :
+         {"--lr V", "[default: 1e-05]", "--weight-decay V", "[default: 0.001]", "--batch-size V",
+          "[default: 32]", "--plateau-patience V", "[default: 2]", "--early-stopping-patience V",
+          "[default: 4]", "--epochs V", "[default: 50]", "--image-size V", "[default: 224]"})
         EXPECT_NE(r.output.find(s), std::string::npos) << s;
 }
 
@@ -47,9 +74,11 @@ TEST(Cli, PrintModelCountsParameters) {
 }
 
 TEST(Cli, MissingDataIsAClearError) {
-    AppResult r = run_app(bin("effnet_train") + " --data /no/such/folder --out /tmp/effnet_cli_missing");
+    AppResult r =
+        run_app(bin("effnet_train") + " --data /no/such/folder --out /tmp/effnet_cli_missing");
     EXPECT_EQ(r.status, 1);
-    EXPECT_NE(r.output.find("/no/such/folder: no such file or folder"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("/no/such/folder: no such file or folder"), std::string::npos)
+        << r.output;
 }
 
 TEST(Cli, EvalAndPredictRequireWeights) {
@@ -66,6 +95,7 @@ TEST(OutOfMemoryAdvice, SuggestsABatchThatScalesWithTheOvershoot) {
     const size_t gib = size_t(1) << 30;
     EXPECT_EQ(effnet::suggest_batch_size(64, 70 * gib, 10 * gib, 80 * gib), 57);  // 64 * 72 / 80
     EXPECT_EQ(effnet::suggest_batch_size(256, 150 * gib, 10 * gib, 80 * gib), 115);
-    EXPECT_EQ(effnet::suggest_batch_size(32, 1 * gib, 0, 80 * gib), 31);  // always below the failing batch
+    EXPECT_EQ(effnet::suggest_batch_size(32, 1 * gib, 0, 80 * gib),
+              31);  // always below the failing batch
     EXPECT_EQ(effnet::suggest_batch_size(4, 800 * gib, 0, 80 * gib), 1);  // never below 1
 }

@@ -34,11 +34,13 @@ namespace {
 
 // 16 phantoms of 32x32 in batches of 8: two steps per epoch, three epochs.
 // One compute thread: a few seconds per run even on a busy machine.
-const std::string kRun = " --phantoms 16 --image-size 32 --batch-size 8 --workers 1 --bootstrap 20 --threads 1 --seed 3";
+const std::string kRun =
+    " --phantoms 16 --image-size 32 --batch-size 8 --workers 1 --bootstrap 20 --threads 1 --seed 3";
 const std::string kEpochs = " --epochs 3";
 
 fs::path fresh(const std::string& name) {
-    fs::path d = fs::temp_directory_path() / ("effnet_crash_" + std::to_string(::getpid()) + "_" + name);
+    fs::path d =
+        fs::temp_directory_path() / ("effnet_crash_" + std::to_string(::getpid()) + "_" + name);
     fs::remove_all(d);
     return d;
 }
@@ -55,20 +57,23 @@ struct Ended {
 };
 
 struct Launch {
-    std::string fault;          // EFFNET_FAULT for the child only
+    std::string fault;            // EFFNET_FAULT for the child only
     uint64_t max_file_bytes = 0;  // RLIMIT_FSIZE for the child only (0: unlimited)
 };
 
 pid_t spawn(const std::string& command, const fs::path& log, const Launch& how) {
     const pid_t pid = fork();
     if (pid != 0) return pid;
-    if (how.fault.empty()) unsetenv("EFFNET_FAULT");
-    else setenv("EFFNET_FAULT", how.fault.c_str(), 1);
+    if (how.fault.empty())
+        unsetenv("EFFNET_FAULT");
+    else
+        setenv("EFFNET_FAULT", how.fault.c_str(), 1);
     if (how.max_file_bytes) {
         rlimit r{how.max_file_bytes, how.max_file_bytes};
         setrlimit(RLIMIT_FSIZE, &r);
     }
-    execl("/bin/sh", "sh", "-c", ("exec " + command + " > " + log.string() + " 2>&1").c_str(), static_cast<char*>(nullptr));
+    execl("/bin/sh", "sh", "-c", ("exec " + command + " > " + log.string() + " 2>&1").c_str(),
+          static_cast<char*>(nullptr));
     _exit(127);
 }
 
@@ -85,7 +90,8 @@ Ended wait_for(pid_t pid, const fs::path& log) {
 Ended train(const fs::path& out, const std::string& extra, const Launch& how = {}) {
     fs::create_directories(out.parent_path());
     const fs::path log = out.string() + ".stdout";
-    return wait_for(spawn(bin("effnet_train") + kRun + extra + " --out " + out.string(), log, how), log);
+    return wait_for(spawn(bin("effnet_train") + kRun + extra + " --out " + out.string(), log, how),
+                    log);
 }
 
 // Everything that must not depend on interruptions: every tensor of both
@@ -104,8 +110,10 @@ std::string history_without_seconds(const std::string& csv) {
 
 Outcome outcome(const fs::path& dir) {
     Outcome o;
-    for (auto& t : read_safetensors((dir / "last.safetensors").string()).tensors) o.last.emplace_back(t.name, t.bytes);
-    for (auto& t : read_safetensors((dir / "best.safetensors").string()).tensors) o.best.emplace_back(t.name, t.bytes);
+    for (auto& t : read_safetensors((dir / "last.safetensors").string()).tensors)
+        o.last.emplace_back(t.name, t.bytes);
+    for (auto& t : read_safetensors((dir / "best.safetensors").string()).tensors)
+        o.best.emplace_back(t.name, t.bytes);
     o.history = history_without_seconds(slurp(dir / "history.csv"));
     o.report = slurp(dir / "report.txt");
     o.metrics = slurp(dir / "metrics.json");
@@ -114,15 +122,19 @@ Outcome outcome(const fs::path& dir) {
 
 void expect_same(const Outcome& want, const Outcome& got) {
     ASSERT_EQ(want.last.size(), got.last.size());
-    for (size_t i = 0; i < want.last.size(); ++i) EXPECT_TRUE(want.last[i] == got.last[i]) << want.last[i].first << " differs";
+    for (size_t i = 0; i < want.last.size(); ++i)
+        EXPECT_TRUE(want.last[i] == got.last[i]) << want.last[i].first << " differs";
     ASSERT_EQ(want.best.size(), got.best.size());
-    for (size_t i = 0; i < want.best.size(); ++i) EXPECT_TRUE(want.best[i] == got.best[i]) << want.best[i].first << " differs (best)";
+    for (size_t i = 0; i < want.best.size(); ++i)
+        EXPECT_TRUE(want.best[i] == got.best[i]) << want.best[i].first << " differs (best)";
     EXPECT_EQ(want.history, got.history);
     EXPECT_EQ(want.report, got.report);
     EXPECT_EQ(want.metrics, got.metrics);
 }
 
-std::string checkpoint_epoch(const fs::path& p) { return read_safetensors(p.string()).metadata.at("train.epoch"); }
+std::string checkpoint_epoch(const fs::path& p) {
+    return read_safetensors(p.string()).metadata.at("train.epoch");
+}
 
 int history_rows(const fs::path& dir) {
     const std::string h = slurp(dir / "history.csv");
@@ -132,7 +144,8 @@ int history_rows(const fs::path& dir) {
 std::vector<std::string> partial_writes(const fs::path& dir) {
     std::vector<std::string> out;
     for (auto& e : fs::directory_iterator(dir))
-        if (e.path().filename().string().find(".tmp.") != std::string::npos) out.push_back(e.path().filename().string());
+        if (e.path().filename().string().find(".tmp.") != std::string::npos)
+            out.push_back(e.path().filename().string());
     return out;
 }
 
@@ -201,13 +214,18 @@ void killed_at_random_times(const Outcome& reference, double reference_seconds) 
     std::string when;
     for (int attempt = 0; attempt < 16; ++attempt) {
         const bool resume = fs::exists(last);
-        const std::string args = kEpochs + (resume ? " --resume " + last : std::string(" --overwrite"));
-        const pid_t pid = spawn(bin("effnet_train") + kRun + args + " --out " + out.string(), log, {});
-        const double delay = kills < 4 ? std::uniform_real_distribution<double>(0.05, 0.8)(rng) * scale : 1e9;
+        const std::string args =
+            kEpochs + (resume ? " --resume " + last : std::string(" --overwrite"));
+        const pid_t pid =
+            spawn(bin("effnet_train") + kRun + args + " --out " + out.string(), log, {});
+        const double delay =
+            kills < 4 ? std::uniform_real_distribution<double>(0.05, 0.8)(rng) * scale : 1e9;
         const auto t0 = std::chrono::steady_clock::now();
         int status = 0;
         bool done = false;
-        while (!done && std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() < delay) {
+        while (!done &&
+               std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() <
+                   delay) {
             std::this_thread::sleep_for(std::chrono::milliseconds(2));
             done = waitpid(pid, &status, WNOHANG) == pid;
         }
@@ -222,7 +240,8 @@ void killed_at_random_times(const Outcome& reference, double reference_seconds) 
             scale /= 2;
             continue;
         }
-        ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << "seed " << seed << ": " << slurp(log);
+        ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+            << "seed " << seed << ": " << slurp(log);
         ++kills;
         when += (when.empty() ? "" : ", ") + std::to_string(delay).substr(0, 5) + " s";
         // Whatever the moment, what is on disk is a complete checkpoint and a
@@ -234,8 +253,8 @@ void killed_at_random_times(const Outcome& reference, double reference_seconds) 
             }
         }
     }
-    std::cout << "killed " << kills << " times (after " << when << "; seed " << seed << "), uninterrupted run "
-              << reference_seconds << " s\n";
+    std::cout << "killed " << kills << " times (after " << when << "; seed " << seed
+              << "), uninterrupted run " << reference_seconds << " s\n";
     EXPECT_GE(kills, 2);
     expect_same(reference, outcome(out));
     EXPECT_EQ(history_rows(out), 3);
@@ -250,7 +269,8 @@ TEST(CrashSafety, KilledInEachPhaseOrAtRandomResumesBitIdentically) {
     const fs::path reference_dir = fresh("reference");
     const auto t0 = std::chrono::steady_clock::now();
     const Ended ref = train(reference_dir, kEpochs);
-    const double reference_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const double reference_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     ASSERT_EQ(ref.exit_code, 0) << ref.output;
     const Outcome reference = outcome(reference_dir);
     fs::remove_all(reference_dir);
@@ -261,7 +281,8 @@ TEST(CrashSafety, KilledInEachPhaseOrAtRandomResumesBitIdentically) {
 TEST(CrashSafety, DamagedLastCheckpointIsRefusedSuggestingBest) {
     const fs::path out = finished_run("damaged");
     const std::string bytes = slurp(out / "last.safetensors");
-    const std::string last = (out / "last.safetensors").string(), best = (out / "best.safetensors").string();
+    const std::string last = (out / "last.safetensors").string(),
+                      best = (out / "best.safetensors").string();
     auto write = [&](const std::string& s) {
         std::ofstream f(last, std::ios::binary | std::ios::trunc);
         f << s;
@@ -270,7 +291,8 @@ TEST(CrashSafety, DamagedLastCheckpointIsRefusedSuggestingBest) {
     write(bytes.substr(0, bytes.size() / 2));
     Ended r = train(out, " --epochs 1 --resume " + last);
     EXPECT_EQ(r.exit_code, 1) << r.output;
-    EXPECT_NE(r.output.find("cannot resume from a damaged checkpoint: " + last), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("cannot resume from a damaged checkpoint: " + last), std::string::npos)
+        << r.output;
     EXPECT_NE(r.output.find("truncated"), std::string::npos) << r.output;
     EXPECT_NE(r.output.find("--resume " + best), std::string::npos) << r.output;
     std::string flipped = bytes;
@@ -310,14 +332,17 @@ TEST(CrashSafety, FailedCheckpointWriteKeepsThePreviousOne) {
 TEST(CrashSafety, FullFilesystemKeepsThePreviousCheckpoint) {
     // A 110 MB tmpfs in a private mount namespace holds epoch 1's two
     // checkpoints (2 x 48 MB) but not a third file.
-    if (run_app("unshare -m true").status != 0) GTEST_SKIP() << "no private mount namespaces here (unshare -m refused)";
+    if (run_app("unshare -m true").status != 0)
+        GTEST_SKIP() << "no private mount namespaces here (unshare -m refused)";
     const fs::path mnt = fresh("tmpfs"), keep = fresh("tmpfs_result");
     fs::create_directories(mnt);
     fs::create_directories(keep);
-    const std::string script = "mount -t tmpfs -o size=110m effnet_test " + mnt.string() + " || exit 77; " + bin("effnet_train") +
-                               kRun + " --epochs 2 --out " + mnt.string() + "/run > " + keep.string() +
-                               "/stdout 2>&1; echo $? > " + keep.string() + "/status; cp " + mnt.string() + "/run/last.safetensors " +
-                               keep.string() + "/; ls " + mnt.string() + "/run > " + keep.string() + "/files";
+    const std::string script = "mount -t tmpfs -o size=110m effnet_test " + mnt.string() +
+                               " || exit 77; " + bin("effnet_train") + kRun + " --epochs 2 --out " +
+                               mnt.string() + "/run > " + keep.string() +
+                               "/stdout 2>&1; echo $? > " + keep.string() + "/status; cp " +
+                               mnt.string() + "/run/last.safetensors " + keep.string() + "/; ls " +
+                               mnt.string() + "/run > " + keep.string() + "/files";
     const AppResult r = run_app("unshare -m sh -c '" + script + "'");
     if (r.status == 77) GTEST_SKIP() << "cannot mount a tmpfs here: " << r.output;
     const std::string output = slurp(keep / "stdout");
@@ -333,23 +358,30 @@ TEST(CrashSafety, FullFilesystemKeepsThePreviousCheckpoint) {
 TEST(OutputFolder, AnotherRunsOutputsAreRefusedUnlessOverwrite) {
     const fs::path out = fresh("other_run");
     fs::create_directories(out);
-    for (const char* f : {"history.csv", "best.safetensors", "last.safetensors"}) std::ofstream(out / f) << "x";
+    for (const char* f : {"history.csv", "best.safetensors", "last.safetensors"})
+        std::ofstream(out / f) << "x";
     std::ofstream(out / "last.safetensors.tmp.12345") << "partial";
     try {
         prepare_output_folder(out.string(), "", false);
         ADD_FAILURE() << "another run's outputs were accepted";
     } catch (const IoError& e) {
         const std::string m = e.what();
-        EXPECT_NE(m.find("holds another run's outputs (last.safetensors, best.safetensors, history.csv)"), std::string::npos) << m;
+        EXPECT_NE(
+            m.find("holds another run's outputs (last.safetensors, best.safetensors, history.csv)"),
+            std::string::npos)
+            << m;
         EXPECT_NE(m.find("--overwrite"), std::string::npos) << m;
-        EXPECT_NE(m.find("--resume " + (out / "last.safetensors").string()), std::string::npos) << m;
+        EXPECT_NE(m.find("--resume " + (out / "last.safetensors").string()), std::string::npos)
+            << m;
     }
     EXPECT_TRUE(fs::exists(out / "history.csv"));
     // Resuming from a checkpoint in the folder is the same run continuing.
-    EXPECT_NO_THROW(prepare_output_folder(out.string(), (out / "last.safetensors").string(), false));
+    EXPECT_NO_THROW(
+        prepare_output_folder(out.string(), (out / "last.safetensors").string(), false));
     EXPECT_FALSE(fs::exists(out / "last.safetensors.tmp.12345")) << "partial write kept";
     // Resuming from elsewhere into it is not.
-    EXPECT_THROW(prepare_output_folder(out.string(), "/elsewhere/last.safetensors", false), IoError);
+    EXPECT_THROW(prepare_output_folder(out.string(), "/elsewhere/last.safetensors", false),
+                 IoError);
     // --overwrite clears the old outputs; a folder with only a log is free.
     const auto notes = prepare_output_folder(out.string(), "", true);
     ASSERT_EQ(notes.size(), 1u);
@@ -360,31 +392,46 @@ TEST(OutputFolder, AnotherRunsOutputsAreRefusedUnlessOverwrite) {
     std::ofstream(out / "report.txt") << "x";
     const AppResult r = run_app(bin("effnet_train") + " --out " + out.string());
     EXPECT_EQ(r.status, 1);
-    EXPECT_NE(r.output.find("holds another run's outputs (report.txt)"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("holds another run's outputs (report.txt)"), std::string::npos)
+        << r.output;
     fs::remove_all(out);
 }
 
 TEST(CheckpointState, DamagedFieldsAreNamed) {
     std::map<std::string, std::string> md = {
-        {"train.epoch", "1"},        {"train.step_in_epoch", "0"}, {"train.global_step", "2"},
-        {"train.loss_sum", "0"},     {"train.correct", "0"},       {"train.seen", "0"},
-        {"train.epoch_seconds", "1.5"}, {"train.lr", "0.001"},     {"train.optimizer_steps", "2"},
-        {"train.seed", "3"},         {"train.batch", "8"},
-        {"train.history", "epoch,train_loss,train_acc,val_loss,val_acc,val_auroc,lr,seconds\n1,0.7,0.5,0.6,0.5,nan,0.001,1.0\n"}};
+        {"train.epoch", "1"},
+        {"train.step_in_epoch", "0"},
+        {"train.global_step", "2"},
+        {"train.loss_sum", "0"},
+        {"train.correct", "0"},
+        {"train.seen", "0"},
+        {"train.epoch_seconds", "1.5"},
+        {"train.lr", "0.001"},
+        {"train.optimizer_steps", "2"},
+        {"train.seed", "3"},
+        {"train.batch", "8"},
+        {"train.history",
+         "epoch,train_loss,train_acc,val_loss,val_acc,val_auroc,lr,seconds\n1,0.7,0.5,0.6,0.5,nan,"
+         "0.001,1.0\n"}};
     const TrainingState s = read_training_state(md, "c.safetensors");
     EXPECT_EQ(s.progress.history.size(), 1u);
     EXPECT_EQ(s.batch, 8);
-    struct Case { std::string key, value, says; };
-    for (const Case& c : {Case{"train.epoch", "abc", "'train.epoch' is 'abc', not an integer"},
-                          Case{"train.epoch", "1x", "'train.epoch' is '1x'"},
-                          Case{"train.batch", "0", "'train.batch' is '0'"},
-                          Case{"train.seen", "99999999999999999999999", "'train.seen'"},
-                          Case{"train.lr", "nan", "'train.lr' is 'nan', not a finite number"},
-                          Case{"train.seed", "-1", "'train.seed' is not an unsigned integer"},
-                          Case{"train.epoch", "2", "inconsistent"},
-                          Case{"train.history", "epoch,train_loss,train_acc,val_loss,val_acc,val_auroc,lr,seconds\n2,1,1,1,1,1,1,1\n",
-                               "history row 1 of the checkpoint is damaged"},
-                          Case{"train.history", "nonsense", "no header row"}}) {
+    struct Case {
+        std::string key, value, says;
+    };
+    for (const Case& c :
+         {Case{"train.epoch", "abc", "'train.epoch' is 'abc', not an integer"},
+          Case{"train.epoch", "1x", "'train.epoch' is '1x'"},
+          Case{"train.batch", "0", "'train.batch' is '0'"},
+          Case{"train.seen", "99999999999999999999999", "'train.seen'"},
+          Case{"train.lr", "nan", "'train.lr' is 'nan', not a finite number"},
+          Case{"train.seed", "-1", "'train.seed' is not an unsigned integer"},
+          Case{"train.epoch", "2", "inconsistent"},
+          Case{
+              "train.history",
+              "epoch,train_loss,train_acc,val_loss,val_acc,val_auroc,lr,seconds\n2,1,1,1,1,1,1,1\n",
+              "history row 1 of the checkpoint is damaged"},
+          Case{"train.history", "nonsense", "no header row"}}) {
         auto bad = md;
         bad[c.key] = c.value;
         try {
@@ -425,19 +472,26 @@ TEST(Reliability, NonFiniteWeightsAndOutputsAreRefused) {
     const fs::path dir = fresh("nonfinite");
     fs::create_directories(dir);
     const fs::path images = dir / "images";
-    ASSERT_EQ(run_app(bin("effnet_phantoms") + " --count 2 --size 32 --out " + images.string()).status, 0);
+    ASSERT_EQ(
+        run_app(bin("effnet_phantoms") + " --count 2 --size 32 --out " + images.string()).status,
+        0);
     // One NaN weight: refused at load, naming the tensor.
     const fs::path nan_w = dir / "nan.safetensors";
-    edit_tensor(run / "best.safetensors", nan_w, "blocks.2.0.conv_dw.weight", [](std::vector<float>& v) { v[5] = NAN; });
-    for (const std::string& cmd : {bin("effnet_predict") + " --weights " + nan_w.string() + " " + images.string(),
-                                   bin("effnet_eval") + " --weights " + nan_w.string() + " --data " + images.string() +
-                                       " --split train",
-                                   bin("effnet_train") + kRun + " --epochs 1 --init " + nan_w.string() + " --out " +
-                                       (dir / "init").string()}) {
+    edit_tensor(run / "best.safetensors", nan_w, "blocks.2.0.conv_dw.weight",
+                [](std::vector<float>& v) { v[5] = NAN; });
+    for (const std::string& cmd :
+         {bin("effnet_predict") + " --weights " + nan_w.string() + " " + images.string(),
+          bin("effnet_eval") + " --weights " + nan_w.string() + " --data " + images.string() +
+              " --split train",
+          bin("effnet_train") + kRun + " --epochs 1 --init " + nan_w.string() + " --out " +
+              (dir / "init").string()}) {
         const AppResult r = run_app(cmd);
         EXPECT_EQ(r.status, 1) << cmd << "\n" << r.output;
-        EXPECT_NE(r.output.find(nan_w.string() + ": tensor 'blocks.2.0.conv_dw.weight' holds non-finite values (1 NaN"),
-                  std::string::npos) << r.output;
+        EXPECT_NE(
+            r.output.find(nan_w.string() +
+                          ": tensor 'blocks.2.0.conv_dw.weight' holds non-finite values (1 NaN"),
+            std::string::npos)
+            << r.output;
         EXPECT_EQ(r.output.find(",nan,"), std::string::npos) << r.output;
     }
     // Finite but absurd weights overflow the logits: no probability is
@@ -453,11 +507,13 @@ TEST(Reliability, NonFiniteWeightsAndOutputsAreRefused) {
     edit_tensor(scaled, huge, "classifier.weight", [](std::vector<float>& v) {
         for (float& x : v) x = 3e38f;
     });
-    const AppResult p = run_app(bin("effnet_predict") + " --weights " + huge.string() + " " + images.string());
+    const AppResult p =
+        run_app(bin("effnet_predict") + " --weights " + huge.string() + " " + images.string());
     EXPECT_EQ(p.status, 1) << p.output;
     EXPECT_NE(p.output.find("the model's output is not finite"), std::string::npos) << p.output;
     EXPECT_EQ(p.output.find("nan"), std::string::npos) << p.output;
-    const AppResult e = run_app(bin("effnet_eval") + " --weights " + huge.string() + " --data " + images.string() + " --split train");
+    const AppResult e = run_app(bin("effnet_eval") + " --weights " + huge.string() + " --data " +
+                                images.string() + " --split train");
     EXPECT_EQ(e.status, 1) << e.output;
     EXPECT_NE(e.output.find("the model's output is not finite"), std::string::npos) << e.output;
     fs::remove_all(dir);

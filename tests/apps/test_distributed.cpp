@@ -27,7 +27,9 @@ namespace {
 
 // 32 phantoms of 64 px in global batches of 8: 4 steps an epoch. One compute
 // thread per process, so that two ranks share the two cores of CI.
-const std::string kRun = " --phantoms 32 --image-size 64 --batch-size 8 --epochs 1 --workers 1 --bootstrap 20 --threads 1";
+const std::string kRun =
+    " --phantoms 32 --image-size 64 --batch-size 8 --epochs 1 --workers 1 --bootstrap 20 --threads "
+    "1";
 constexpr double kLr = 1e-3;  // the phantom preset's
 
 fs::path fresh(const std::string& name) {
@@ -114,7 +116,8 @@ const fs::path& one_process_run() {
 TEST(Distributed, HelpSaysHowToRunSeveralProcesses) {
     AppResult r = run_app(bin("effnet_train") + " --help");
     EXPECT_EQ(r.status, 0);
-    EXPECT_NE(r.output.find(kWithMpi ? "mpirun -np N effnet_train" : "training is single-process"), std::string::npos)
+    EXPECT_NE(r.output.find(kWithMpi ? "mpirun -np N effnet_train" : "training is single-process"),
+              std::string::npos)
         << r.output;
     EXPECT_NE(r.output.find("--sync-bn"), std::string::npos);
 }
@@ -122,14 +125,16 @@ TEST(Distributed, HelpSaysHowToRunSeveralProcesses) {
 TEST(Distributed, TwoRanksWithSyncBnMatchOneProcessAndOnlyRankZeroWrites) {
     SKIP_WITHOUT_MPIRUN();
     const fs::path one = one_process_run(), two = fresh("two_ranks");
-    AppResult r = run_app(mpirun(2) + bin("effnet_train") + kRun + " --sync-bn --check-replicas 2 --out " + two.string());
+    AppResult r = run_app(mpirun(2) + bin("effnet_train") + kRun +
+                          " --sync-bn --check-replicas 2 --out " + two.string());
     ASSERT_EQ(r.status, 0) << r.output;
     EXPECT_NE(r.output.find("data parallel: MPI"), std::string::npos) << r.output;
     EXPECT_NE(r.output.find("global batch 8 = 2 x 4"), std::string::npos) << r.output;
     // One log: rank 1 printed and wrote nothing.
     EXPECT_EQ(count_of(r.output, "epoch 1/1  train loss"), 1u) << r.output;
     EXPECT_EQ(count_of(slurp(two / "train.log"), "model: EfficientNet-B0"), 1u);
-    for (const char* f : {"best.safetensors", "last.safetensors", "history.csv", "curves.png", "report.txt", "metrics.json"})
+    for (const char* f : {"best.safetensors", "last.safetensors", "history.csv", "curves.png",
+                          "report.txt", "metrics.json"})
         EXPECT_TRUE(fs::exists(two / f)) << f;
     // The report covers every test image (gathered from both ranks).
     EXPECT_NE(slurp(two / "report.txt").find("test split (8 images)"), std::string::npos);
@@ -138,7 +143,8 @@ TEST(Distributed, TwoRanksWithSyncBnMatchOneProcessAndOnlyRankZeroWrites) {
         const double a = history_value(one, 1, col), b = history_value(two, 1, col);
         EXPECT_NEAR(b, a, 1e-3 * std::abs(a)) << "history column " << col;
     }
-    expect_within_reduction_tolerance(weight_distance(one / "last.safetensors", two / "last.safetensors"), 4);
+    expect_within_reduction_tolerance(
+        weight_distance(one / "last.safetensors", two / "last.safetensors"), 4);
 }
 
 // The number after `label` in report.txt (NAN when absent).
@@ -161,7 +167,8 @@ TEST(Distributed, TwoRanksCalibrateAverageAndViewLikeOneProcess) {
     EXPECT_NE(slurp(two / "report.txt").find("test split (8 images)"), std::string::npos);
     for (const char* label : {"temperature scaling: T = ", "NLL on val ", "AUROC "}) {
         const double x = report_number(one, label), y = report_number(two, label);
-        ASSERT_TRUE(std::isfinite(x) && std::isfinite(y)) << label << "\n" << slurp(two / "report.txt");
+        ASSERT_TRUE(std::isfinite(x) && std::isfinite(y)) << label << "\n"
+                                                          << slurp(two / "report.txt");
         EXPECT_NEAR(y, x, 1e-2 * std::abs(x)) << label;
     }
 }
@@ -169,23 +176,29 @@ TEST(Distributed, TwoRanksCalibrateAverageAndViewLikeOneProcess) {
 TEST(Distributed, ResumesOnOneRankFromATwoRankCheckpoint) {
     SKIP_WITHOUT_MPIRUN();
     const fs::path one = one_process_run(), out = fresh("resumed");
-    AppResult first = run_app(mpirun(2) + bin("effnet_train") + kRun + " --sync-bn --max-steps 2 --out " + out.string());
+    AppResult first = run_app(mpirun(2) + bin("effnet_train") + kRun +
+                              " --sync-bn --max-steps 2 --out " + out.string());
     ASSERT_EQ(first.status, 0) << first.output;
-    ASSERT_NE(first.output.find("stopped after --max-steps at epoch 1, step 2"), std::string::npos) << first.output;
-    AppResult second = run_app(bin("effnet_train") + kRun + " --resume " + (out / "last.safetensors").string() +
-                               " --out " + out.string());
+    ASSERT_NE(first.output.find("stopped after --max-steps at epoch 1, step 2"), std::string::npos)
+        << first.output;
+    AppResult second = run_app(bin("effnet_train") + kRun + " --resume " +
+                               (out / "last.safetensors").string() + " --out " + out.string());
     ASSERT_EQ(second.status, 0) << second.output;
     EXPECT_NE(second.output.find("resumed"), std::string::npos) << second.output;
-    expect_within_reduction_tolerance(weight_distance(one / "last.safetensors", out / "last.safetensors"), 4);
-    const double a = history_value(one, 1, 1), b = history_value(out, 1, 1);  // the epoch's train loss, over both runs
+    expect_within_reduction_tolerance(
+        weight_distance(one / "last.safetensors", out / "last.safetensors"), 4);
+    const double a = history_value(one, 1, 1),
+                 b = history_value(out, 1, 1);  // the epoch's train loss, over both runs
     EXPECT_NEAR(b, a, 1e-3 * std::abs(a));
 }
 
 TEST(Distributed, AGlobalBatchThatDoesNotSplitIsAUsageError) {
     SKIP_WITHOUT_MPIRUN();
-    AppResult r = run_app(mpirun(2) + bin("effnet_train") + kRun + " --batch-size 7 --out " + fresh("odd").string());
+    AppResult r = run_app(mpirun(2) + bin("effnet_train") + kRun + " --batch-size 7 --out " +
+                          fresh("odd").string());
     EXPECT_NE(r.status, 0);
-    EXPECT_NE(r.output.find("--batch-size 7 is the global batch: it must split evenly over the 2 ranks (try 6 or 8)"),
+    EXPECT_NE(r.output.find("--batch-size 7 is the global batch: it must split evenly over the 2 "
+                            "ranks (try 6 or 8)"),
               std::string::npos)
         << r.output;
 }
@@ -196,9 +209,10 @@ TEST(Distributed, ARankThatDiesEndsTheJobWithAMessage) {
     const fs::path out = fresh("dead_rank");
     const std::string args = kRun + " --out " + out.string();
     const auto t0 = std::chrono::steady_clock::now();
-    AppResult r = run_app(mpirun(1, 120) + bin("effnet_train") + args + " : -np 1 -x EFFNET_FAULT=train.step:2 " +
-                          bin("effnet_train") + args);
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    AppResult r = run_app(mpirun(1, 120) + bin("effnet_train") + args +
+                          " : -np 1 -x EFFNET_FAULT=train.step:2 " + bin("effnet_train") + args);
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     EXPECT_NE(r.status, 0) << r.output;
     EXPECT_NE(r.status, 124) << "rank 0 hung until the timeout:\n" << r.output;
     EXPECT_LT(seconds, 90) << r.output;

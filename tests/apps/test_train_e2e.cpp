@@ -21,7 +21,8 @@ namespace fs = std::filesystem;
 
 namespace {
 // A tiny, fast configuration: 48 phantoms of 32x32, batches of 8.
-const std::string kTiny = " --phantoms 48 --image-size 32 --batch-size 8 --workers 1 --bootstrap 50 --threads 2";
+const std::string kTiny =
+    " --phantoms 48 --image-size 32 --batch-size 8 --workers 1 --bootstrap 50 --threads 2";
 
 fs::path fresh(const std::string& name) {
     fs::path d = fs::temp_directory_path() / ("effnet_e2e_" + name);
@@ -46,21 +47,24 @@ TEST(TrainEndToEnd, WritesEveryOutputWithSaneContents) {
     fs::path out = fresh("outputs");
     AppResult r = run_app(bin("effnet_train") + kTiny + " --epochs 2 --out " + out.string());
     ASSERT_EQ(r.status, 0) << r.output;
-    for (const char* f : {"best.safetensors", "last.safetensors", "history.csv", "curves.png", "report.txt", "metrics.json",
-                          "reliability.png", "train.log"})
+    for (const char* f : {"best.safetensors", "last.safetensors", "history.csv", "curves.png",
+                          "report.txt", "metrics.json", "reliability.png", "train.log"})
         EXPECT_TRUE(fs::exists(out / f)) << f;
     // history: a header and one row per epoch
     std::string hist = slurp(out / "history.csv");
-    EXPECT_EQ(hist.rfind("epoch,train_loss,train_acc,val_loss,val_acc,val_auroc,lr,seconds\n", 0), 0u);
+    EXPECT_EQ(hist.rfind("epoch,train_loss,train_acc,val_loss,val_acc,val_auroc,lr,seconds\n", 0),
+              0u);
     EXPECT_EQ(std::count(hist.begin(), hist.end(), '\n'), 3);
     // report: the scikit-learn layout, confusion matrix and AUROC
     std::string rep = slurp(out / "report.txt");
-    EXPECT_NE(rep.find("              precision    recall  f1-score   support"), std::string::npos) << rep;
+    EXPECT_NE(rep.find("              precision    recall  f1-score   support"), std::string::npos)
+        << rep;
     EXPECT_NE(rep.find("weighted avg"), std::string::npos);
     EXPECT_NE(rep.find("confusion matrix"), std::string::npos);
     EXPECT_NE(rep.find("AUROC"), std::string::npos);
     EXPECT_NE(rep.find("sensitivity"), std::string::npos);
-    for (const char* section : {"DeLong", "calibration (15 bins)", "operating points (thresholds chosen on val"})
+    for (const char* section :
+         {"DeLong", "calibration (15 bins)", "operating points (thresholds chosen on val"})
         EXPECT_NE(rep.find(section), std::string::npos) << section << "\n" << rep;
     // metrics.json parses and holds the test split's support
     json::Value m = json::parse(slurp(out / "metrics.json"));
@@ -69,7 +73,9 @@ TEST(TrainEndToEnd, WritesEveryOutputWithSaneContents) {
     EXPECT_EQ(m.find("weights")->text, "trained");
     EXPECT_TRUE(m.find("calibration")->find("before_temperature")->find("ece"));
     // The decision threshold chosen on val is stored with the best weights.
-    EXPECT_EQ(read_safetensors((out / "best.safetensors").string()).metadata.at("effnet.threshold_rule"), "youden on val");
+    EXPECT_EQ(
+        read_safetensors((out / "best.safetensors").string()).metadata.at("effnet.threshold_rule"),
+        "youden on val");
     EXPECT_EQ(decode_image((out / "reliability.png").string()).width > 0, true);
     // curves.png is a real image
     GreyImage curves = decode_image((out / "curves.png").string());
@@ -81,30 +87,37 @@ TEST(TrainEndToEnd, WritesEveryOutputWithSaneContents) {
     EXPECT_TRUE(best.find("optimizer.exp_avg"));
     // effnet_eval and effnet_predict read the checkpoint back
     fs::path ph = fresh("predict_images");
-    ASSERT_EQ(run_app(bin("effnet_phantoms") + " --count 4 --size 32 --out " + ph.string()).status, 0);
-    AppResult ev = run_app(bin("effnet_eval") + " --weights " + (out / "best.safetensors").string() + " --data " +
-                           ph.string() + " --split train --bootstrap 20");
+    ASSERT_EQ(run_app(bin("effnet_phantoms") + " --count 4 --size 32 --out " + ph.string()).status,
+              0);
+    AppResult ev =
+        run_app(bin("effnet_eval") + " --weights " + (out / "best.safetensors").string() +
+                " --data " + ph.string() + " --split train --bootstrap 20");
     EXPECT_EQ(ev.status, 0) << ev.output;
     EXPECT_NE(ev.output.find("weighted avg"), std::string::npos) << ev.output;
     fs::path cams = fresh("cams");
-    AppResult pr = run_app(bin("effnet_predict") + " --weights " + (out / "best.safetensors").string() + " --cam " +
-                           cams.string() + " " + ph.string());
+    AppResult pr =
+        run_app(bin("effnet_predict") + " --weights " + (out / "best.safetensors").string() +
+                " --cam " + cams.string() + " " + ph.string());
     EXPECT_EQ(pr.status, 0) << pr.output;
     EXPECT_EQ(pr.output.rfind("path,probability,label\n", 0), 0u) << pr.output;
     EXPECT_EQ(std::count(pr.output.begin(), pr.output.end(), '\n'), 5);
     size_t n_cams = 0;
-    for (auto& e : fs::directory_iterator(cams)) n_cams += e.path().string().find("_cam.png") != std::string::npos;
+    for (auto& e : fs::directory_iterator(cams))
+        n_cams += e.path().string().find("_cam.png") != std::string::npos;
     EXPECT_EQ(n_cams, 4u);
     // effnet_export writes an ONNX model (ModelProto opens with ir_version 8: bytes 08 08)
-    AppResult ex = run_app(bin("effnet_export") + " --weights " + (out / "best.safetensors").string() + " --onnx " +
-                           (out / "model.onnx").string() + " --threshold 0.4");
+    AppResult ex =
+        run_app(bin("effnet_export") + " --weights " + (out / "best.safetensors").string() +
+                " --onnx " + (out / "model.onnx").string() + " --threshold 0.4");
     EXPECT_EQ(ex.status, 0) << ex.output;
     const std::string onnx = slurp(out / "model.onnx");
     EXPECT_GT(onnx.size(), 15000000u);
     EXPECT_EQ(onnx.substr(0, 2), "\x08\x08");
     EXPECT_NE(onnx.find("threshold"), std::string::npos);
-    EXPECT_EQ(run_app(bin("effnet_export") + " --weights " + (out / "best.safetensors").string() + " --onnx " +
-                      (out / "x.onnx").string() + " --threshold 2").status, 2);
+    EXPECT_EQ(run_app(bin("effnet_export") + " --weights " + (out / "best.safetensors").string() +
+                      " --onnx " + (out / "x.onnx").string() + " --threshold 2")
+                  .status,
+              2);
 }
 
 namespace {
@@ -117,18 +130,23 @@ void expect_resume_bit_identical(const std::string& name, const std::string& rec
     // Stop in the middle of epoch 1 (4 steps per epoch), then continue.
     AppResult first = run_app(bin("effnet_train") + cfg + " --max-steps 3 --out " + b.string());
     ASSERT_EQ(first.status, 0) << first.output;
-    ASSERT_EQ(read_safetensors((b / "last.safetensors").string()).metadata.at("train.step_in_epoch"), "3");
-    AppResult second = run_app(bin("effnet_train") + cfg + " --resume " + (b / "last.safetensors").string() + " --out " + b.string());
+    ASSERT_EQ(
+        read_safetensors((b / "last.safetensors").string()).metadata.at("train.step_in_epoch"),
+        "3");
+    AppResult second = run_app(bin("effnet_train") + cfg + " --resume " +
+                               (b / "last.safetensors").string() + " --out " + b.string());
     ASSERT_EQ(second.status, 0) << second.output;
     EXPECT_NE(second.output.find("resumed"), std::string::npos);
     auto ta = tensors_of(a / "last.safetensors"), tb = tensors_of(b / "last.safetensors");
     ASSERT_EQ(ta.size(), tb.size());
-    for (size_t i = 0; i < ta.size(); ++i) EXPECT_TRUE(ta[i] == tb[i]) << ta[i].first << " differs after resume";
+    for (size_t i = 0; i < ta.size(); ++i)
+        EXPECT_TRUE(ta[i] == tb[i]) << ta[i].first << " differs after resume";
     // The history rows match too (losses and accuracies, not timings).
     auto rows = [](const std::string& csv) {
         std::string out;
         std::istringstream is(csv);
-        for (std::string line; std::getline(is, line);) out += line.substr(0, line.rfind(',')) + "\n";
+        for (std::string line; std::getline(is, line);)
+            out += line.substr(0, line.rfind(',')) + "\n";
         return out;
     };
     EXPECT_EQ(rows(slurp(a / "history.csv")), rows(slurp(b / "history.csv")));
@@ -138,9 +156,10 @@ void expect_resume_bit_identical(const std::string& name, const std::string& rec
 TEST(TrainEndToEnd, ResumeContinuesBitIdentically) {
     expect_resume_bit_identical("resume", "");
     // A different batch size cannot resume this state.
-    AppResult wrong = run_app(bin("effnet_train") + kTiny + " --batch-size 4 --epochs 3 --seed 5 --resume " +
-                              (fs::temp_directory_path() / "effnet_e2e_resume_b" / "last.safetensors").string() +
-                              " --out " + fresh("resume_c").string());
+    AppResult wrong =
+        run_app(bin("effnet_train") + kTiny + " --batch-size 4 --epochs 3 --seed 5 --resume " +
+                (fs::temp_directory_path() / "effnet_e2e_resume_b" / "last.safetensors").string() +
+                " --out " + fresh("resume_c").string());
     EXPECT_EQ(wrong.status, 1);
     EXPECT_NE(wrong.output.find("--batch-size 8"), std::string::npos) << wrong.output;
 }
@@ -148,22 +167,24 @@ TEST(TrainEndToEnd, ResumeContinuesBitIdentically) {
 // The recipe's state survives a resume too: the weight average and the
 // trained weights beside it, the cosine schedule's position, label smoothing.
 TEST(TrainEndToEnd, ResumeWithWeightAverageAndCosineContinuesBitIdentically) {
-    expect_resume_bit_identical("resume_ema", " --ema 0.9 --schedule cosine --warmup-epochs 1 --label-smoothing 0.1");
-    const SafetensorsFile last =
-        read_safetensors((fs::temp_directory_path() / "effnet_e2e_resume_ema_b" / "last.safetensors").string());
+    expect_resume_bit_identical(
+        "resume_ema", " --ema 0.9 --schedule cosine --warmup-epochs 1 --label-smoothing 0.1");
+    const SafetensorsFile last = read_safetensors(
+        (fs::temp_directory_path() / "effnet_e2e_resume_ema_b" / "last.safetensors").string());
     EXPECT_EQ(last.metadata.at("effnet.weights"), "ema");
     ASSERT_TRUE(last.find("blocks.1.0.conv_dw.weight"));
     ASSERT_TRUE(last.find("optimizer.raw.blocks.1.0.conv_dw.weight"));
     ASSERT_TRUE(last.find("optimizer.raw.bn1.running_mean"));
-    EXPECT_NE(last.find("blocks.1.0.conv_dw.weight")->bytes, last.find("optimizer.raw.blocks.1.0.conv_dw.weight")->bytes)
+    EXPECT_NE(last.find("blocks.1.0.conv_dw.weight")->bytes,
+              last.find("optimizer.raw.blocks.1.0.conv_dw.weight")->bytes)
         << "the average and the trained weights are different tensors";
 }
 
 TEST(TrainEndToEnd, InterruptFinishesTheStepAndCheckpoints) {
     fs::path out = fresh("sigint");
     fs::create_directories(out);
-    const std::string cmd = bin("effnet_train") + kTiny + " --epochs 50 --out " + out.string() + " > " +
-                            (out / "stdout.txt").string() + " 2>&1";
+    const std::string cmd = bin("effnet_train") + kTiny + " --epochs 50 --out " + out.string() +
+                            " > " + (out / "stdout.txt").string() + " 2>&1";
     pid_t pid = fork();
     ASSERT_GE(pid, 0);
     if (pid == 0) {
@@ -194,8 +215,10 @@ TEST(TrainEndToEnd, InterruptFinishesTheStepAndCheckpoints) {
 // sex column becomes subgroups.
 TEST(TrainEndToEnd, StoredTemperatureAndThresholdReachEvalAndPredict) {
     fs::path out = fresh("calibrated");
-    AppResult r = run_app(bin("effnet_train") + kTiny + " --epochs 1 --calibrate temperature --operating-point sens=0.8 --tta 2 --out " +
-                          out.string());
+    AppResult r =
+        run_app(bin("effnet_train") + kTiny +
+                " --epochs 1 --calibrate temperature --operating-point sens=0.8 --tta 2 --out " +
+                out.string());
     ASSERT_EQ(r.status, 0) << r.output;
     const std::string best = (out / "best.safetensors").string();
     const SafetensorsFile f = read_safetensors(best);
@@ -210,7 +233,8 @@ TEST(TrainEndToEnd, StoredTemperatureAndThresholdReachEvalAndPredict) {
 
     // Images with a CSV that names each one's sex.
     fs::path ph = fresh("calibrated_images");
-    ASSERT_EQ(run_app(bin("effnet_phantoms") + " --count 24 --size 32 --out " + ph.string()).status, 0);
+    ASSERT_EQ(run_app(bin("effnet_phantoms") + " --count 24 --size 32 --out " + ph.string()).status,
+              0);
     std::string csv = "path,label,split,sex\n";
     int i = 0;
     for (auto& e : fs::recursive_directory_iterator(ph))
@@ -219,11 +243,13 @@ TEST(TrainEndToEnd, StoredTemperatureAndThresholdReachEvalAndPredict) {
                    (i++ % 2 ? "F" : "M") + "\n";
     std::ofstream(ph / "labels.csv") << csv;
     fs::path eval_out = fresh("calibrated_eval");
-    AppResult ev = run_app(bin("effnet_eval") + " --weights " + best + " --data " + (ph / "labels.csv").string() +
-                           " --compare " + (out / "last.safetensors").string() + " --out " + eval_out.string());
+    AppResult ev = run_app(bin("effnet_eval") + " --weights " + best + " --data " +
+                           (ph / "labels.csv").string() + " --compare " +
+                           (out / "last.safetensors").string() + " --out " + eval_out.string());
     ASSERT_EQ(ev.status, 0) << ev.output;
-    for (const char* s : {"stored with the weights (sens=0.8 on val)", "temperature scaling: T = ", "stored with the weights",
-                          "subgroups", "sex=F", "sex=M", "comparison with", "paired DeLong"})
+    for (const char* s : {"stored with the weights (sens=0.8 on val)",
+                          "temperature scaling: T = ", "stored with the weights", "subgroups",
+                          "sex=F", "sex=M", "comparison with", "paired DeLong"})
         EXPECT_NE(ev.output.find(s), std::string::npos) << s << "\n" << ev.output;
     EXPECT_TRUE(fs::exists(eval_out / "reliability.png"));
     json::Value em = json::parse(slurp(eval_out / "metrics.json"));
@@ -249,7 +275,8 @@ TEST(TrainEndToEnd, StoredTemperatureAndThresholdReachEvalAndPredict) {
         EXPECT_EQ(pr.status, 0) << pr.output;
         return pr.output;
     };
-    const std::string all_one = labels_with(0.0, 1), none = labels_with(1.0, 1), flat = labels_with(0.5, 1000);
+    const std::string all_one = labels_with(0.0, 1), none = labels_with(1.0, 1),
+                      flat = labels_with(0.5, 1000);
     EXPECT_EQ(std::count(all_one.begin(), all_one.end(), '\n'), 25);
     EXPECT_EQ(all_one.find(",0\n"), std::string::npos) << all_one;
     EXPECT_EQ(none.find(",1\n"), std::string::npos) << none;
@@ -264,7 +291,8 @@ TEST(TrainEndToEnd, StoredTemperatureAndThresholdReachEvalAndPredict) {
 
 TEST(TrainEndToEnd, DivergingLossStopsWithAClearError) {
     fs::path out = fresh("nan");
-    AppResult r = run_app(bin("effnet_train") + kTiny + " --epochs 2 --lr 1e9 --out " + out.string());
+    AppResult r =
+        run_app(bin("effnet_train") + kTiny + " --epochs 2 --lr 1e9 --out " + out.string());
     EXPECT_EQ(r.status, 1) << r.output;
     EXPECT_TRUE(r.output.find("loss is NaN at epoch 1") != std::string::npos ||
                 r.output.find("loss is infinite at epoch 1") != std::string::npos)
@@ -273,7 +301,8 @@ TEST(TrainEndToEnd, DivergingLossStopsWithAClearError) {
 }
 
 TEST(TrainEndToEnd, RealDataWhenPresent) {
-    if (!fs::exists(EFFNET_SHARED_DATA)) GTEST_SKIP() << "development data not present: " << EFFNET_SHARED_DATA;
+    if (!fs::exists(EFFNET_SHARED_DATA))
+        GTEST_SKIP() << "development data not present: " << EFFNET_SHARED_DATA;
     AppResult r = run_app(bin("effnet_data_check") + " " + EFFNET_SHARED_DATA);
     EXPECT_EQ(r.status, 0) << r.output;
     EXPECT_NE(r.output.find("train      1776     1776     3552"), std::string::npos) << r.output;

@@ -26,11 +26,12 @@ struct BnShape {
 
 // "se_n32_7x7_c1152"; "bn_swish_m25088_c144" (or "batchnorm_...").
 inline std::string describe(const SeShape& s) {
-    return "se_n" + std::to_string(s.n) + "_" + std::to_string(s.h) + "x" + std::to_string(s.w) + "_c" +
-           std::to_string(s.c);
+    return "se_n" + std::to_string(s.n) + "_" + std::to_string(s.h) + "x" + std::to_string(s.w) +
+           "_c" + std::to_string(s.c);
 }
 inline std::string describe(const BnShape& s) {
-    return std::string(s.swish ? "bn_swish" : "batchnorm") + "_m" + std::to_string(s.rows) + "_c" + std::to_string(s.c);
+    return std::string(s.swish ? "bn_swish" : "batchnorm") + "_m" + std::to_string(s.rows) + "_c" +
+           std::to_string(s.c);
 }
 
 struct B0Shapes {
@@ -44,7 +45,8 @@ inline B0Shapes b0_shapes(int64_t batch, int64_t image = 224) {
     B0Shapes s;
     auto add_dw = [&](const ConvGeometry& g) {
         auto same = [&](const ConvGeometry& o) {
-            return std::tie(o.n, o.h, o.w, o.cin, o.kh, o.stride) == std::tie(g.n, g.h, g.w, g.cin, g.kh, g.stride);
+            return std::tie(o.n, o.h, o.w, o.cin, o.kh, o.stride) ==
+                   std::tie(g.n, g.h, g.w, g.cin, g.kh, g.stride);
         };
         if (std::none_of(s.depthwise.begin(), s.depthwise.end(), same)) s.depthwise.push_back(g);
     };
@@ -53,8 +55,11 @@ inline B0Shapes b0_shapes(int64_t batch, int64_t image = 224) {
         if (std::none_of(s.se.begin(), s.se.end(), same)) s.se.push_back({batch, h, h, c});
     };
     auto add_bn = [&](int64_t h, int64_t c, bool swish) {
-        auto same = [&](const BnShape& o) { return o.rows == batch * h * h && o.c == c && o.swish == swish; };
-        if (std::none_of(s.batchnorm.begin(), s.batchnorm.end(), same)) s.batchnorm.push_back({batch * h * h, c, swish});
+        auto same = [&](const BnShape& o) {
+            return o.rows == batch * h * h && o.c == c && o.swish == swish;
+        };
+        if (std::none_of(s.batchnorm.begin(), s.batchnorm.end(), same))
+            s.batchnorm.push_back({batch * h * h, c, swish});
     };
     const EfficientNetConfig cfg;
     int64_t h = (image + 2 - 3) / 2 + 1;  // the 3x3/2 stem, pad 1

@@ -19,10 +19,11 @@ namespace effnet {
 // "conv3x3s2g2_n1_5x4_c6to4" (grouped); padding other than k/2 is appended ("_p0").
 inline std::string describe(const ConvGeometry& g) {
     const bool depthwise = g.groups == g.cin && g.cin == g.cout && g.groups > 1;
-    std::string s = (depthwise ? "dw" : "conv") + std::to_string(g.kh) + "x" + std::to_string(g.kw) + "s" +
-                    std::to_string(g.stride);
+    std::string s = (depthwise ? "dw" : "conv") + std::to_string(g.kh) + "x" +
+                    std::to_string(g.kw) + "s" + std::to_string(g.stride);
     if (!depthwise && g.groups != 1) s += "g" + std::to_string(g.groups);
-    s += "_n" + std::to_string(g.n) + "_" + std::to_string(g.h) + "x" + std::to_string(g.w) + "_c" + std::to_string(g.cin);
+    s += "_n" + std::to_string(g.n) + "_" + std::to_string(g.h) + "x" + std::to_string(g.w) + "_c" +
+         std::to_string(g.cin);
     if (!depthwise) s += "to" + std::to_string(g.cout);
     if (g.pad != g.kh / 2) s += "_p" + std::to_string(g.pad);
     return s;

@@ -27,13 +27,14 @@ inline bool gpu_expected() {
 // Skips the current test, with the reason, when no CUDA device is usable (a
 // skipped test shows as "Skipped" in ctest's summary, never as passed), or
 // fails it under EFFNET_EXPECT_GPU=1.
-#define EFFNET_REQUIRE_GPU()                                                                            \
-    do {                                                                                                \
-        if (!::effnet::gpu::available()) {                                                              \
-            if (::effnet::test::gpu_expected())                                                         \
-                GTEST_FAIL() << "EFFNET_EXPECT_GPU=1, but this test cannot run: " << ::effnet::gpu::status(); \
-            GTEST_SKIP() << "needs a CUDA GPU: " << ::effnet::gpu::status();                            \
-        }                                                                                               \
+#define EFFNET_REQUIRE_GPU()                                                      \
+    do {                                                                          \
+        if (!::effnet::gpu::available()) {                                        \
+            if (::effnet::test::gpu_expected())                                   \
+                GTEST_FAIL() << "EFFNET_EXPECT_GPU=1, but this test cannot run: " \
+                             << ::effnet::gpu::status();                          \
+            GTEST_SKIP() << "needs a CUDA GPU: " << ::effnet::gpu::status();      \
+        }                                                                         \
     } while (0)
 
 namespace effnet::test {
@@ -45,12 +46,13 @@ struct Closeness {
     double max_abs_err = 0.0;
     double rel_l2 = 0.0;  // ||a - b|| / ||b||
     std::string str() const {
-        return "worst index " + std::to_string(worst) + ", max |err| " + std::to_string(max_abs_err) +
-               ", relative L2 " + std::to_string(rel_l2);
+        return "worst index " + std::to_string(worst) + ", max |err| " +
+               std::to_string(max_abs_err) + ", relative L2 " + std::to_string(rel_l2);
     }
 };
 
-inline Closeness compare(const std::vector<float>& got, const std::vector<float>& want, double atol, double rtol) {
+inline Closeness compare(const std::vector<float>& got, const std::vector<float>& want, double atol,
+                         double rtol) {
     Closeness c;
     double num = 0, den = 0, worst_excess = -1;
     if (got.size() != want.size()) {
@@ -96,17 +98,18 @@ struct Tolerance {
 constexpr Tolerance kOpTolerance{1e-4, 1e-4, 1e-5};
 constexpr Tolerance kB0Tolerance{1e-5, 1e-5, 1e-5};
 
-inline void expect_close(const std::vector<float>& got, const std::vector<float>& want, const std::string& what,
-                         const Tolerance& tol) {
+inline void expect_close(const std::vector<float>& got, const std::vector<float>& want,
+                         const std::string& what, const Tolerance& tol) {
     const Closeness c = compare(got, want, tol.atol, tol.rtol);
-    EXPECT_TRUE(c.ok && c.rel_l2 <= tol.rel_l2) << what << ": " << c.str() << " (atol " << tol.atol << ", rtol "
-                                                << tol.rtol << ")";
+    EXPECT_TRUE(c.ok && c.rel_l2 <= tol.rel_l2)
+        << what << ": " << c.str() << " (atol " << tol.atol << ", rtol " << tol.rtol << ")";
 }
 inline void expect_close(const std::vector<float>& got, const Tensor& want, const std::string& what,
                          const Tolerance& tol) {
     expect_close(got, want.to_vector(), what, tol);
 }
-inline void expect_close(const Tensor& got, const Tensor& want, const std::string& what, const Tolerance& tol) {
+inline void expect_close(const Tensor& got, const Tensor& want, const std::string& what,
+                         const Tolerance& tol) {
     expect_close(got.to_vector(), want.to_vector(), what, tol);
 }
 

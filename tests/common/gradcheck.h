@@ -12,13 +12,15 @@
 
 namespace effnet::test {
 
-inline std::vector<double> random_vector(size_t n, uint64_t seed, double lo = -1.0, double hi = 1.0) {
+inline std::vector<double> random_vector(size_t n, uint64_t seed, double lo = -1.0,
+                                         double hi = 1.0) {
     std::vector<double> v(n);
     for (size_t i = 0; i < n; ++i) v[i] = lo + (hi - lo) * philox_uniform(seed, 99, i);
     return v;
 }
 
-inline std::vector<float> random_floats(size_t n, uint64_t seed, float lo = -1.0f, float hi = 1.0f) {
+inline std::vector<float> random_floats(size_t n, uint64_t seed, float lo = -1.0f,
+                                        float hi = 1.0f) {
     std::vector<float> v(n);
     for (size_t i = 0; i < n; ++i) v[i] = lo + (hi - lo) * philox_uniform(seed, 98, i);
     return v;
@@ -47,7 +49,8 @@ std::vector<double> numeric_gradient(std::vector<double> x, Loss loss, double h 
 }
 
 // max |a - n| / max(1, max |n|): the error relative to the gradient's scale.
-inline double gradient_error(const std::vector<double>& analytic, const std::vector<double>& numeric) {
+inline double gradient_error(const std::vector<double>& analytic,
+                             const std::vector<double>& numeric) {
     double err = 0, scale = 1;
     for (size_t i = 0; i < numeric.size(); ++i) {
         err = std::max(err, std::fabs(analytic[i] - numeric[i]));

@@ -12,15 +12,19 @@ namespace effnet::test {
 
 // Why mpirun jobs cannot run here ("" when they can): for GTEST_SKIP.
 inline std::string mpirun_unavailable() {
-    if (!kWithMpi) return "this effnet was built without MPI (libopenmpi-dev); multi-process training is off";
-    if (std::string(EFFNET_MPIEXEC).empty()) return "MPI was found at build time but no mpirun (openmpi-bin)";
+    if (!kWithMpi)
+        return "this effnet was built without MPI (libopenmpi-dev); multi-process training is off";
+    if (std::string(EFFNET_MPIEXEC).empty())
+        return "MPI was found at build time but no mpirun (openmpi-bin)";
     return "";
 }
 
 // "timeout ... mpirun -np N": append the program and its arguments.
 inline std::string mpirun(int ranks, int timeout_s = 240) {
-    return "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1 timeout -k 10 " +
-           std::to_string(timeout_s) + " " + std::string(EFFNET_MPIEXEC) + " --oversubscribe -np " + std::to_string(ranks) + " ";
+    return "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 "
+           "OMPI_MCA_rmaps_base_oversubscribe=1 timeout -k 10 " +
+           std::to_string(timeout_s) + " " + std::string(EFFNET_MPIEXEC) + " --oversubscribe -np " +
+           std::to_string(ranks) + " ";
 }
 
 }  // namespace effnet::test

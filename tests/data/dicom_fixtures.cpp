@@ -54,10 +54,13 @@ void write_dicom(const std::filesystem::path& path, const DicomSpec& s) {
     DcmFileFormat file;
     DcmDataset* d = file.getDataset();
     const int samples = s.photometric == "RGB" ? 3 : 1;
-    check(d->putAndInsertString(DCM_SOPClassUID, UID_DigitalXRayImageStorageForPresentation), "SOP class");
-    check(d->putAndInsertString(DCM_SOPInstanceUID, "1.2.826.0.1.3680043.2.1125.1.1"), "SOP instance");
+    check(d->putAndInsertString(DCM_SOPClassUID, UID_DigitalXRayImageStorageForPresentation),
+          "SOP class");
+    check(d->putAndInsertString(DCM_SOPInstanceUID, "1.2.826.0.1.3680043.2.1125.1.1"),
+          "SOP instance");
     check(d->putAndInsertString(DCM_Modality, "DX"), "modality");
-    check(d->putAndInsertString(DCM_PhotometricInterpretation, s.photometric.c_str()), "photometric");
+    check(d->putAndInsertString(DCM_PhotometricInterpretation, s.photometric.c_str()),
+          "photometric");
     check(d->putAndInsertUint16(DCM_SamplesPerPixel, Uint16(samples)), "samples");
     if (samples == 3) check(d->putAndInsertUint16(DCM_PlanarConfiguration, 0), "planar");
     check(d->putAndInsertUint16(DCM_Rows, Uint16(s.rows)), "rows");
@@ -65,15 +68,23 @@ void write_dicom(const std::filesystem::path& path, const DicomSpec& s) {
     check(d->putAndInsertUint16(DCM_BitsAllocated, Uint16(s.bits_allocated)), "bits allocated");
     check(d->putAndInsertUint16(DCM_BitsStored, Uint16(s.bits_stored)), "bits stored");
     check(d->putAndInsertUint16(DCM_HighBit, Uint16(s.bits_stored - 1)), "high bit");
-    check(d->putAndInsertUint16(DCM_PixelRepresentation, s.is_signed ? 1 : 0), "pixel representation");
-    if (s.frames > 1) check(d->putAndInsertString(DCM_NumberOfFrames, std::to_string(s.frames).c_str()), "frames");
+    check(d->putAndInsertUint16(DCM_PixelRepresentation, s.is_signed ? 1 : 0),
+          "pixel representation");
+    if (s.frames > 1)
+        check(d->putAndInsertString(DCM_NumberOfFrames, std::to_string(s.frames).c_str()),
+              "frames");
     if (s.slope) check(d->putAndInsertString(DCM_RescaleSlope, num(*s.slope).c_str()), "slope");
-    if (s.intercept) check(d->putAndInsertString(DCM_RescaleIntercept, num(*s.intercept).c_str()), "intercept");
-    if (s.window_center) check(d->putAndInsertString(DCM_WindowCenter, num(*s.window_center).c_str()), "window center");
-    if (s.window_width) check(d->putAndInsertString(DCM_WindowWidth, num(*s.window_width).c_str()), "window width");
+    if (s.intercept)
+        check(d->putAndInsertString(DCM_RescaleIntercept, num(*s.intercept).c_str()), "intercept");
+    if (s.window_center)
+        check(d->putAndInsertString(DCM_WindowCenter, num(*s.window_center).c_str()),
+              "window center");
+    if (s.window_width)
+        check(d->putAndInsertString(DCM_WindowWidth, num(*s.window_width).c_str()), "window width");
 
     const size_t n = size_t(s.rows) * size_t(s.cols) * size_t(samples);
-    if (s.values.size() != n) throw std::runtime_error("test DICOM: values do not fill rows*cols*samples");
+    if (s.values.size() != n)
+        throw std::runtime_error("test DICOM: values do not fill rows*cols*samples");
     E_TransferSyntax xfer = EXS_LittleEndianExplicit;
     if (s.syntax == DicomSyntax::JPEG2000_FAKE) {
         auto* pixels = new DcmPixelData(DCM_PixelData);
@@ -81,7 +92,8 @@ void write_dicom(const std::filesystem::path& path, const DicomSpec& s) {
         seq->insert(new DcmPixelItem(DCM_PixelItemTag));  // the (empty) offset table
         DcmOffsetList offsets;
         const Uint8 junk[16] = {0xFF, 0x4F, 0xFF, 0x51, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
-        check(seq->storeCompressedFrame(offsets, const_cast<Uint8*>(junk), sizeof junk, 0), "J2K frame");
+        check(seq->storeCompressedFrame(offsets, const_cast<Uint8*>(junk), sizeof junk, 0),
+              "J2K frame");
         pixels->putOriginalRepresentation(EXS_JPEG2000LosslessOnly, nullptr, seq);
         check(d->insert(pixels), "J2K pixel data");
         xfer = EXS_JPEG2000LosslessOnly;
@@ -90,11 +102,14 @@ void write_dicom(const std::filesystem::path& path, const DicomSpec& s) {
         if (s.bits_allocated == 8) {
             std::vector<Uint8> px(total);
             for (size_t i = 0; i < total; ++i) px[i] = Uint8(s.values[i % n]);
-            check(d->putAndInsertUint8Array(DCM_PixelData, px.data(), unsigned(total)), "8-bit pixels");
+            check(d->putAndInsertUint8Array(DCM_PixelData, px.data(), unsigned(total)),
+                  "8-bit pixels");
         } else {
             std::vector<Uint16> px(total);
-            for (size_t i = 0; i < total; ++i) px[i] = Uint16(s.values[i % n] & 0xFFFF);  // two's complement when signed
-            check(d->putAndInsertUint16Array(DCM_PixelData, px.data(), unsigned(total)), "16-bit pixels");
+            for (size_t i = 0; i < total; ++i)
+                px[i] = Uint16(s.values[i % n] & 0xFFFF);  // two's complement when signed
+            check(d->putAndInsertUint16Array(DCM_PixelData, px.data(), unsigned(total)),
+                  "16-bit pixels");
         }
         if (s.syntax == DicomSyntax::JPEG_LOSSLESS) {
             DJ_RPLossless params;
@@ -108,10 +123,11 @@ void write_dicom(const std::filesystem::path& path, const DicomSpec& s) {
             check(d->chooseRepresentation(EXS_RLELossless, nullptr), "RLE encoding");
             xfer = EXS_RLELossless;
         }
-        if (!d->canWriteXfer(xfer)) throw std::runtime_error("test DICOM: cannot encode the requested transfer syntax");
+        if (!d->canWriteXfer(xfer))
+            throw std::runtime_error("test DICOM: cannot encode the requested transfer syntax");
     }
-    const OFCondition saved = s.meta_header ? file.saveFile(path.c_str(), xfer)
-                                            : d->saveFile(path.c_str(), xfer);
+    const OFCondition saved =
+        s.meta_header ? file.saveFile(path.c_str(), xfer) : d->saveFile(path.c_str(), xfer);
     check(saved, "saving " + path.string());
 }
 

@@ -23,7 +23,8 @@ struct DicomSpec {
     std::string photometric = "MONOCHROME2";  // or MONOCHROME1, RGB
     int bits_allocated = 16, bits_stored = 12;
     bool is_signed = false;
-    std::vector<int32_t> values;  // rows*cols stored values (RGB: 3 per pixel), repeated for every frame
+    std::vector<int32_t>
+        values;  // rows*cols stored values (RGB: 3 per pixel), repeated for every frame
     std::optional<double> slope, intercept;
     std::optional<double> window_center, window_width;
     int frames = 1;

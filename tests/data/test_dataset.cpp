@@ -55,7 +55,9 @@ TEST(Dataset, ClassFoldersWithNamedClasses) {
 
 TEST(Dataset, CsvRelativePathsSplitsAndBadRows) {
     auto d = scratch_dir("csv");
-    write_text(d / "labels.csv", "path,label,split,patient_id\nimgs/a.png,1,train,p1\nimgs/b.png,0,val,p2\nimgs/c.png,0,test,p3\n");
+    write_text(d / "labels.csv",
+               "path,label,split,patient_id\nimgs/a.png,1,train,p1\nimgs/b.png,0,val,p2\nimgs/"
+               "c.png,0,test,p3\n");
     for (const char* f : {"a.png", "b.png", "c.png"}) touch_png(d / "imgs" / f);
     Dataset ds = load_dataset((d / "labels.csv").string());
     ASSERT_EQ(ds.samples.size(), 3u);
@@ -64,17 +66,21 @@ TEST(Dataset, CsvRelativePathsSplitsAndBadRows) {
     EXPECT_EQ(ds.samples[2].group, "p3");
     EXPECT_TRUE(ds.samples[0].metadata.empty());
     // Optional subgroup columns, by name; empty and "Unknown" values give nothing.
-    write_text(d / "meta.csv", "path,Sex,label,age,view,projection\nimgs/a.png,F,1,71,frontal,PA\nimgs/b.png,Unknown,0,,,AP\n");
+    write_text(d / "meta.csv",
+               "path,Sex,label,age,view,projection\nimgs/a.png,F,1,71,frontal,PA\nimgs/"
+               "b.png,Unknown,0,,,AP\n");
     Dataset meta = load_dataset((d / "meta.csv").string());
     using Meta = std::vector<std::pair<std::string, std::string>>;
-    EXPECT_EQ(meta.samples[0].metadata, (Meta{{"sex", "F"}, {"age", "71"}, {"view", "frontal"}, {"projection", "PA"}}));
+    EXPECT_EQ(meta.samples[0].metadata,
+              (Meta{{"sex", "F"}, {"age", "71"}, {"view", "frontal"}, {"projection", "PA"}}));
     EXPECT_EQ(meta.samples[1].metadata, (Meta{{"projection", "AP"}}));
     write_text(d / "bad.csv", "path,label\nimgs/a.png,1\nimgs/b.png,maybe\n");
     try {
         load_dataset((d / "bad.csv").string());
         FAIL();
     } catch (const IoError& e) {
-        EXPECT_NE(std::string(e.what()).find("bad.csv:3: label 'maybe'"), std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find("bad.csv:3: label 'maybe'"), std::string::npos)
+            << e.what();
     }
     write_text(d / "noheader.csv", "a.png,1\n");
     EXPECT_THROW(load_dataset((d / "noheader.csv").string()), IoError);
@@ -90,18 +96,21 @@ TEST(Dataset, CsvRelativePathsSplitsAndBadRows) {
 TEST(Dataset, NihDataEntryByPositionWithPatientSplits) {
     auto d = scratch_dir("nih");
     std::string csv =
-        "Image Index,Finding Labels,Follow-up #,Patient ID,Patient Age,Patient Gender,View Position,"
+        "Image Index,Finding Labels,Follow-up #,Patient ID,Patient Age,Patient Gender,View "
+        "Position,"
         "OriginalImage[Width,Height],OriginalImagePixelSpacing[x,y],\n";
     int n = 0;
     for (int patient = 1; patient <= 40; ++patient)
         for (int k = 0; k < 3; ++k, ++n) {
             char name[32];
             std::snprintf(name, sizeof name, "%08d_%03d.png", patient, k);
-            const char* findings = patient % 4 == 0 ? "Cardiomegaly|Effusion" : patient % 4 == 1 ? "No Finding"
-                                 : patient % 4 == 2 ? "Cardiomegaly" : "Effusion";
+            const char* findings = patient % 4 == 0   ? "Cardiomegaly|Effusion"
+                                   : patient % 4 == 1 ? "No Finding"
+                                   : patient % 4 == 2 ? "Cardiomegaly"
+                                                      : "Effusion";
             const char* view = k == 2 ? "AP" : "PA";
-            csv += std::string(name) + "," + findings + "," + std::to_string(k) + "," + std::to_string(patient) +
-                   ",50,M," + view + ",2048,2500,0.143,0.143,\n";
+            csv += std::string(name) + "," + findings + "," + std::to_string(k) + "," +
+                   std::to_string(patient) + ",50,M," + view + ",2048,2500,0.143,0.143,\n";
             touch_png(d / "images_001" / "images" / name);
         }
     write_text(d / "Data_Entry_2017.csv", csv);
@@ -132,23 +141,29 @@ TEST(Dataset, NihDataEntryByPositionWithPatientSplits) {
 TEST(Dataset, CheXpertUncertainPolicies) {
     auto d = scratch_dir("chexpert");
     fs::create_directories(d / "CheXpert-v1.0-small");
-    write_text(d / "CheXpert-v1.0-small" / "train.csv",
-               "Path,Sex,Age,Frontal/Lateral,AP/PA,No Finding,Enlarged Cardiomediastinum,Cardiomegaly,Lung Opacity\n"
-               "CheXpert-v1.0-small/train/patient00001/study1/view1_frontal.jpg,F,68,Frontal,AP,1.0,,,\n"
-               "CheXpert-v1.0-small/train/patient00002/study1/view1_frontal.jpg,F,87,Frontal,AP,,,1.0,\n"
-               "CheXpert-v1.0-small/train/patient00003/study1/view1_frontal.jpg,M,40,Frontal,PA,,,-1.0,1.0\n"
-               "CheXpert-v1.0-small/train/patient00004/study1/view1_frontal.jpg,M,40,Frontal,PA,,,0.0,\n");
+    write_text(
+        d / "CheXpert-v1.0-small" / "train.csv",
+        "Path,Sex,Age,Frontal/Lateral,AP/PA,No Finding,Enlarged "
+        "Cardiomediastinum,Cardiomegaly,Lung Opacity\n"
+        "CheXpert-v1.0-small/train/patient00001/study1/view1_frontal.jpg,F,68,Frontal,AP,1.0,,,\n"
+        "CheXpert-v1.0-small/train/patient00002/study1/view1_frontal.jpg,F,87,Frontal,AP,,,1.0,\n"
+        "CheXpert-v1.0-small/train/patient00003/study1/"
+        "view1_frontal.jpg,M,40,Frontal,PA,,,-1.0,1.0\n"
+        "CheXpert-v1.0-small/train/patient00004/study1/view1_frontal.jpg,M,40,Frontal,PA,,,0.0,\n");
     for (int p = 1; p <= 4; ++p)
-        touch_png(d / ("CheXpert-v1.0-small/train/patient0000" + std::to_string(p) + "/study1/view1_frontal.jpg"));
+        touch_png(d / ("CheXpert-v1.0-small/train/patient0000" + std::to_string(p) +
+                       "/study1/view1_frontal.jpg"));
     const std::string csv = (d / "CheXpert-v1.0-small" / "train.csv").string();
     DatasetOptions o;
     Dataset ds = load_dataset(csv, o);
     EXPECT_EQ(ds.samples.size(), 3u);
     EXPECT_EQ(ds.samples[1].label, 1);
     EXPECT_EQ(ds.samples[1].group, "patient00002");
-    EXPECT_EQ(ds.samples[0].path, (d / "CheXpert-v1.0-small/train/patient00001/study1/view1_frontal.jpg").string());
+    EXPECT_EQ(ds.samples[0].path,
+              (d / "CheXpert-v1.0-small/train/patient00001/study1/view1_frontal.jpg").string());
     using Meta = std::vector<std::pair<std::string, std::string>>;
-    EXPECT_EQ(ds.samples[1].metadata, (Meta{{"sex", "F"}, {"age", "87"}, {"view", "frontal"}, {"projection", "AP"}}));
+    EXPECT_EQ(ds.samples[1].metadata,
+              (Meta{{"sex", "F"}, {"age", "87"}, {"view", "frontal"}, {"projection", "AP"}}));
     o.uncertain = UncertainPolicy::ONE;
     Dataset one = load_dataset(csv, o);
     EXPECT_EQ(one.samples.size(), 4u);
@@ -173,7 +188,8 @@ TEST(Dataset, PhantomsAreBalancedAndCarvingIsReproducible) {
 TEST(Dataset, MissingListedImagesAreNamedBeforeAnySplitArithmetic) {
     auto d = scratch_dir("csv_missing");
     // Every class-0 image is missing: the error names them, not "no images of class 0".
-    write_text(d / "labels.csv", "path,label\nimgs/a.png,1\nimgs/b.png,1\nimgs/gone1.png,0\nimgs/gone2.png,0\n");
+    write_text(d / "labels.csv",
+               "path,label\nimgs/a.png,1\nimgs/b.png,1\nimgs/gone1.png,0\nimgs/gone2.png,0\n");
     touch_png(d / "imgs" / "a.png");
     touch_png(d / "imgs" / "b.png");
     fs::create_directories(d / "imgs" / "gone2.png");  // a folder where a file should be
@@ -182,15 +198,21 @@ TEST(Dataset, MissingListedImagesAreNamedBeforeAnySplitArithmetic) {
         FAIL() << "missing images accepted";
     } catch (const IoError& e) {
         const std::string m = e.what();
-        EXPECT_NE(m.find((d / "labels.csv").string() + ": 2 of the 4 images it lists are missing or unreadable"), std::string::npos) << m;
-        EXPECT_NE(m.find((d / "imgs" / "gone1.png").string() + " (not found)"), std::string::npos) << m;
-        EXPECT_NE(m.find((d / "imgs" / "gone2.png").string() + " (not a file)"), std::string::npos) << m;
+        EXPECT_NE(m.find((d / "labels.csv").string() +
+                         ": 2 of the 4 images it lists are missing or unreadable"),
+                  std::string::npos)
+            << m;
+        EXPECT_NE(m.find((d / "imgs" / "gone1.png").string() + " (not found)"), std::string::npos)
+            << m;
+        EXPECT_NE(m.find((d / "imgs" / "gone2.png").string() + " (not a file)"), std::string::npos)
+            << m;
         EXPECT_NE(m.find(d.string() + ", the CSV's folder"), std::string::npos) << m;
         EXPECT_EQ(m.find("split"), std::string::npos) << m;
     }
     // Many missing: counted, the first ten named.
     std::string csv = "path,label\n";
-    for (int i = 0; i < 25; ++i) csv += "x" + std::to_string(i) + ".png," + std::to_string(i % 2) + "\n";
+    for (int i = 0; i < 25; ++i)
+        csv += "x" + std::to_string(i) + ".png," + std::to_string(i % 2) + "\n";
     write_text(d / "many.csv", csv);
     try {
         load_dataset((d / "many.csv").string());
@@ -201,7 +223,8 @@ TEST(Dataset, MissingListedImagesAreNamedBeforeAnySplitArithmetic) {
     }
     // CheXpert paths hint at --image-root.
     fs::create_directories(d / "chex");
-    write_text(d / "chex" / "valid.csv", "Path,Cardiomegaly\nCheXpert-v1.0/valid/patient1/study1/view1.jpg,1\n");
+    write_text(d / "chex" / "valid.csv",
+               "Path,Cardiomegaly\nCheXpert-v1.0/valid/patient1/study1/view1.jpg,1\n");
     try {
         load_dataset((d / "chex" / "valid.csv").string());
         FAIL();

@@ -129,10 +129,14 @@ TEST(Decode, BadFilesFailWithPathAndReason) {
     write_grey_png(d / "good.png", 20, 20, px);
     auto good = read_bytes(d / "good.png");
     write_bytes(d / "empty.png", {});
-    write_bytes(d / "truncated.png", std::vector<uint8_t>(good.begin(), good.begin() + long(good.size() / 2)));
+    write_bytes(d / "truncated.png",
+                std::vector<uint8_t>(good.begin(), good.begin() + long(good.size() / 2)));
     write_bytes(d / "header_only.png", std::vector<uint8_t>(good.begin(), good.begin() + 12));
     write_bytes(d / "notes.txt.png", {'h', 'e', 'l', 'l', 'o', ' ', 'w', 'o', 'r', 'l', 'd'});
-    struct Case { std::string file; std::string reason; };
+    struct Case {
+        std::string file;
+        std::string reason;
+    };
     for (const Case& c : {Case{"missing.png", "cannot open"}, Case{"empty.png", "empty file"},
                           Case{"truncated.png", "truncated"}, Case{"header_only.png", "truncated"},
                           Case{"notes.txt.png", "unsupported image format"}}) {
@@ -151,7 +155,9 @@ TEST(Decode, BadFilesFailWithPathAndReason) {
         decode_image((d / "good.png").string(), small);
         ADD_FAILURE() << "oversized image decoded";
     } catch (const IoError& e) {
-        EXPECT_NE(std::string(e.what()).find("image too large (20x20 > 16 pixels per side"), std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find("image too large (20x20 > 16 pixels per side"),
+                  std::string::npos)
+            << e.what();
     }
 }
 
@@ -166,7 +172,8 @@ struct PngChunkAt {
 std::vector<PngChunkAt> png_chunks(const std::vector<uint8_t>& b) {
     std::vector<PngChunkAt> out;
     for (size_t pos = 8; pos + 12 <= b.size();) {
-        const uint32_t n = uint32_t(b[pos]) << 24 | uint32_t(b[pos + 1]) << 16 | uint32_t(b[pos + 2]) << 8 | b[pos + 3];
+        const uint32_t n = uint32_t(b[pos]) << 24 | uint32_t(b[pos + 1]) << 16 |
+                           uint32_t(b[pos + 2]) << 8 | b[pos + 3];
         out.push_back({pos, n, std::string(b.begin() + long(pos + 4), b.begin() + long(pos + 8))});
         pos += size_t(n) + 12;
     }
@@ -191,7 +198,8 @@ std::vector<uint8_t> flip_idat(std::vector<uint8_t> b, size_t skip, size_t count
     return b;
 }
 
-std::string decode_error(const std::vector<uint8_t>& bytes, const std::string& name, const DecodeLimits& limits = {}) {
+std::string decode_error(const std::vector<uint8_t>& bytes, const std::string& name,
+                         const DecodeLimits& limits = {}) {
     try {
         GreyImage img = decode_image_bytes(bytes, name, limits);
         return "decoded " + std::to_string(img.width) + "x" + std::to_string(img.height);
@@ -204,7 +212,8 @@ std::vector<uint8_t> phantom_png(const fs::path& dir, int channels) {
     GreyImage g = render_phantom(sample_phantom(3, 7), 96);
     std::vector<uint8_t> px;
     for (uint8_t v : g.pixels)
-        for (int c = 0; c < channels; ++c) px.push_back(uint8_t(v + c));  // RGB: channels differ a little
+        for (int c = 0; c < channels; ++c)
+            px.push_back(uint8_t(v + c));  // RGB: channels differ a little
     const fs::path p = dir / ("phantom" + std::to_string(channels) + ".png");
     stbi_write_png(p.c_str(), g.width, g.height, channels, px.data(), g.width * channels);
     return read_bytes(p);
@@ -230,8 +239,11 @@ TEST(Checksum, KnownVectorsAndContinuation) {
     }
     EXPECT_EQ(effnet::crc32(big.data(), big.size()), ~c);
     EXPECT_EQ(effnet::adler32(big.data(), big.size()), b << 16 | a);
-    EXPECT_EQ(effnet::crc32(big.data() + 777, big.size() - 777, effnet::crc32(big.data(), 777)), ~c);
-    EXPECT_EQ(effnet::adler32(big.data() + 9999, big.size() - 9999, effnet::adler32(big.data(), 9999)), b << 16 | a);
+    EXPECT_EQ(effnet::crc32(big.data() + 777, big.size() - 777, effnet::crc32(big.data(), 777)),
+              ~c);
+    EXPECT_EQ(
+        effnet::adler32(big.data() + 9999, big.size() - 9999, effnet::adler32(big.data(), 9999)),
+        b << 16 | a);
 }
 
 // A phantom radiograph whose IDAT stream has 60 bytes bit-flipped: the
@@ -284,12 +296,16 @@ TEST(Decode, OversizedHeaderAndUnsupportedFormatsSayWhatIsWrong) {
     chunk(huge, "IDAT", {0x78, 0x01, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01});
     chunk(huge, "IEND", {});
     const std::string big = decode_error(huge, "huge.png");
-    EXPECT_NE(big.find("huge.png: image too large (100000x100000 > 16384 pixels per side, --max-image-side)"),
-              std::string::npos)
+    EXPECT_NE(
+        big.find(
+            "huge.png: image too large (100000x100000 > 16384 pixels per side, --max-image-side)"),
+        std::string::npos)
         << big;
-    const std::string gif = decode_error({'G', 'I', 'F', '8', '9', 'a', 1, 0, 1, 0, 0, 0, 0, ';'}, "scan.gif");
+    const std::string gif =
+        decode_error({'G', 'I', 'F', '8', '9', 'a', 1, 0, 1, 0, 0, 0, 0, ';'}, "scan.gif");
     EXPECT_EQ(gif, std::string("scan.gif: unsupported image format (GIF); ") +
-                       (dicom_available() ? "PNG, JPEG, BMP and DICOM" : "PNG, JPEG and BMP") + " are read");
+                       (dicom_available() ? "PNG, JPEG, BMP and DICOM" : "PNG, JPEG and BMP") +
+                       " are read");
     std::vector<uint8_t> tiff = {'I', 'I', '*', 0, 8, 0, 0, 0};
     EXPECT_NE(decode_error(tiff, "scan.tif").find("(TIFF)"), std::string::npos);
     // A bad IHDR field combination and a damaged IHDR CRC are named.
@@ -299,7 +315,8 @@ TEST(Decode, OversizedHeaderAndUnsupportedFormatsSayWhatIsWrong) {
     put32(odd_ihdr, 4);
     odd_ihdr.insert(odd_ihdr.end(), {3, 2, 0, 0, 0});  // 3-bit RGB does not exist
     chunk(odd, "IHDR", odd_ihdr);
-    EXPECT_NE(decode_error(odd, "odd.png").find("bit depth 3 with colour type 2"), std::string::npos);
+    EXPECT_NE(decode_error(odd, "odd.png").find("bit depth 3 with colour type 2"),
+              std::string::npos);
     odd[20] ^= 1;
     EXPECT_NE(decode_error(odd, "odd.png").find("CRC mismatch in chunk IHDR"), std::string::npos);
 }
@@ -343,13 +360,16 @@ TEST(Decode, JpegStructureIsCheckedBeforeStbImage) {
     dht.push_back(0x00);  // DC table 0
     for (int i = 0; i < 16; ++i) dht.push_back(i == 14 ? 255 : i == 15 ? 45 : 0);
     dht.insert(dht.end(), 300, 0);
-    std::vector<uint8_t> bad = {good[0], good[1]};  // element by element: GCC 12 warns falsely on insert here
+    std::vector<uint8_t> bad = {
+        good[0], good[1]};  // element by element: GCC 12 warns falsely on insert here
     for (uint8_t v : dht) bad.push_back(v);
     for (size_t i = 2; i < good.size(); ++i) bad.push_back(good[i]);
-    EXPECT_EQ(decode_error(bad, "dht.jpg"), "dht.jpg: corrupt JPEG (a Huffman table lists 300 codes, at most 256 exist)");
+    EXPECT_EQ(decode_error(bad, "dht.jpg"),
+              "dht.jpg: corrupt JPEG (a Huffman table lists 300 codes, at most 256 exist)");
     // Cut short: stb_image would fill the missing rows with grey.
     const std::vector<uint8_t> cut(good.begin(), good.begin() + long(good.size() * 2 / 3));
-    EXPECT_NE(decode_error(cut, "cut.jpg").find("cut.jpg: corrupt JPEG (truncated"), std::string::npos);
+    EXPECT_NE(decode_error(cut, "cut.jpg").find("cut.jpg: corrupt JPEG (truncated"),
+              std::string::npos);
     // Arithmetic coding (SOF9) is named as unsupported.
     std::vector<uint8_t> arith = good;
     for (size_t i = 0; i + 1 < arith.size(); ++i)
@@ -357,5 +377,6 @@ TEST(Decode, JpegStructureIsCheckedBeforeStbImage) {
             arith[i + 1] = 0xC9;
             break;
         }
-    EXPECT_NE(decode_error(arith, "a.jpg").find("unsupported JPEG coding (FFC9"), std::string::npos);
+    EXPECT_NE(decode_error(arith, "a.jpg").find("unsupported JPEG coding (FFC9"),
+              std::string::npos);
 }

@@ -46,10 +46,12 @@ double dicom_window(double x, double c, double w) {
     return ((x - (c - 0.5)) / (w - 1) + 0.5) * 255;
 }
 
-void expect_pixels_near(const GreyImage& img, const std::vector<double>& expected, const std::string& what) {
+void expect_pixels_near(const GreyImage& img, const std::vector<double>& expected,
+                        const std::string& what) {
     ASSERT_EQ(img.pixels.size(), expected.size()) << what;
     for (size_t i = 0; i < expected.size(); ++i)
-        EXPECT_NEAR(double(img.pixels[i]), expected[i], 1.0) << what << ", pixel " << i;  // rounding of 8-bit output
+        EXPECT_NEAR(double(img.pixels[i]), expected[i], 1.0)
+            << what << ", pixel " << i;  // rounding of 8-bit output
 }
 
 }  // namespace
@@ -138,7 +140,8 @@ TEST(Dicom, SignedSixteenBitAndEightBit) {
 
     DicomSpec e;
     e.bits_allocated = e.bits_stored = 8;
-    for (int i = 0; i < 20; ++i) e.values.push_back(50 + i * 5);  // 50 .. 145, stretched to 0 .. 255
+    for (int i = 0; i < 20; ++i)
+        e.values.push_back(50 + i * 5);  // 50 .. 145, stretched to 0 .. 255
     write_dicom(d / "eight.dcm", e);
     GreyImage eight = decode_image((d / "eight.dcm").string());
     EXPECT_EQ(eight.pixels.front(), 0);
@@ -151,7 +154,8 @@ TEST(Dicom, ColourBecomesLuminance) {
     DicomSpec s;
     s.photometric = "RGB";
     s.bits_allocated = s.bits_stored = 8;
-    for (int i = 0; i < 20; ++i) s.values.insert(s.values.end(), {i * 12, 0, 0});  // red ramp, equal steps of luminance
+    for (int i = 0; i < 20; ++i)
+        s.values.insert(s.values.end(), {i * 12, 0, 0});  // red ramp, equal steps of luminance
     write_dicom(d / "rgb.dcm", s);
     GreyImage img = decode_image((d / "rgb.dcm").string());
     EXPECT_EQ(img.pixels.front(), 0);
@@ -191,8 +195,10 @@ TEST(Dicom, CompressedSyntaxesDecodeOrAreRefusedByName) {
         spec.syntax = c.syntax;
         write_dicom(d / c.file, spec);
         const std::vector<uint8_t> bytes = read_bytes(d / c.file);
-        EXPECT_NE(std::string(bytes.begin(), bytes.end()).find(c.uid), std::string::npos) << c.file << " is not compressed";
-        EXPECT_EQ(decode_image((d / c.file).string()).pixels, plain.pixels) << c.file;  // lossless: identical
+        EXPECT_NE(std::string(bytes.begin(), bytes.end()).find(c.uid), std::string::npos)
+            << c.file << " is not compressed";
+        EXPECT_EQ(decode_image((d / c.file).string()).pixels, plain.pixels)
+            << c.file;  // lossless: identical
     }
     DicomSpec j2k = s;
     j2k.syntax = DicomSyntax::JPEG2000_FAKE;
@@ -213,7 +219,8 @@ TEST(Dicom, BadFilesAreRefusedWithTheReason) {
     none.pixel_data = false;
     write_dicom(d / "nopixels.dcm", none);
     std::string err = decode_error(d / "nopixels.dcm");
-    EXPECT_NE(err.find("nopixels.dcm: DICOM file without pixel data (SOP class"), std::string::npos) << err;
+    EXPECT_NE(err.find("nopixels.dcm: DICOM file without pixel data (SOP class"), std::string::npos)
+        << err;
 
     DicomSpec multi = s;
     multi.frames = 3;
@@ -223,11 +230,14 @@ TEST(Dicom, BadFilesAreRefusedWithTheReason) {
 
     write_dicom(d / "whole.dcm", s);
     std::vector<uint8_t> bytes = read_bytes(d / "whole.dcm");
-    for (size_t cut : {bytes.size() - 7, size_t(200)}) {  // inside the pixel data; inside the header
-        write_bytes(d / "truncated.dcm", std::vector<uint8_t>(bytes.begin(), bytes.begin() + std::ptrdiff_t(cut)));
+    for (size_t cut :
+         {bytes.size() - 7, size_t(200)}) {  // inside the pixel data; inside the header
+        write_bytes(d / "truncated.dcm",
+                    std::vector<uint8_t>(bytes.begin(), bytes.begin() + std::ptrdiff_t(cut)));
         err = decode_error(d / "truncated.dcm");
         ASSERT_NE(err.find("truncated.dcm: "), std::string::npos) << cut;
-        EXPECT_NE(err.substr(err.find(": ")).find("truncated"), std::string::npos) << cut << ": " << err;
+        EXPECT_NE(err.substr(err.find(": ")).find("truncated"), std::string::npos)
+            << cut << ": " << err;
     }
 
     DecodeLimits small;
@@ -252,7 +262,8 @@ TEST(Dicom, EveryDatasetLayoutReadsDicom) {
     for (int label = 0; label < 2; ++label)
         for (int i = 0; i < 3; ++i) {
             fs::create_directories(d / "folders" / std::to_string(label));
-            write_dicom(d / "folders" / std::to_string(label) / ("img" + std::to_string(i) + ".dcm"), s);
+            write_dicom(
+                d / "folders" / std::to_string(label) / ("img" + std::to_string(i) + ".dcm"), s);
         }
     Dataset folders = load_dataset((d / "folders").string());
     EXPECT_EQ(folders.samples.size(), 6u);
@@ -263,18 +274,21 @@ TEST(Dicom, EveryDatasetLayoutReadsDicom) {
     write_dicom(d / "csv" / "b.dcm", s);
     s.meta_header = true;
     write_dicom(d / "csv" / "c_no_extension", s);  // known by its "DICM"
-    std::ofstream(d / "csv" / "labels.csv") << "path,label,split\na.dcm,1,train\nb.dcm,0,train\nc_no_extension,1,val\n";
+    std::ofstream(d / "csv" / "labels.csv")
+        << "path,label,split\na.dcm,1,train\nb.dcm,0,train\nc_no_extension,1,val\n";
     Dataset csv = load_dataset((d / "csv" / "labels.csv").string());
     ASSERT_EQ(csv.samples.size(), 3u);
 
     fs::create_directories(d / "nih" / "images");
-    std::string entries = "Image Index,Finding Labels,Follow-up #,Patient ID,Patient Age,Patient Gender,View Position,"
-                          "OriginalImage[Width,Height],OriginalImagePixelSpacing[x,y],\n";
+    std::string entries =
+        "Image Index,Finding Labels,Follow-up #,Patient ID,Patient Age,Patient Gender,View "
+        "Position,"
+        "OriginalImage[Width,Height],OriginalImagePixelSpacing[x,y],\n";
     for (int p = 1; p <= 4; ++p) {
         char name[32];
         std::snprintf(name, sizeof name, "%08d_000", p);
-        entries += std::string(name) + ".png," + (p % 2 ? "Cardiomegaly" : "No Finding") + ",0," + std::to_string(p) +
-                   ",50,M,PA,2048,2500,0.143,0.143,\n";
+        entries += std::string(name) + ".png," + (p % 2 ? "Cardiomegaly" : "No Finding") + ",0," +
+                   std::to_string(p) + ",50,M,PA,2048,2500,0.143,0.143,\n";
         write_dicom(d / "nih" / "images" / (std::string(name) + ".dcm"), s);
     }
     std::ofstream(d / "nih" / "Data_Entry_2017.csv") << entries;
@@ -283,13 +297,16 @@ TEST(Dicom, EveryDatasetLayoutReadsDicom) {
     EXPECT_EQ(fs::path(nih.samples[0].path).extension(), ".dcm");
 
     fs::create_directories(d / "chexpert" / "CheXpert-v1.0" / "train" / "patient00001" / "study1");
-    write_dicom(d / "chexpert" / "CheXpert-v1.0" / "train" / "patient00001" / "study1" / "view1_frontal.dcm", s);
+    write_dicom(d / "chexpert" / "CheXpert-v1.0" / "train" / "patient00001" / "study1" /
+                    "view1_frontal.dcm",
+                s);
     std::ofstream(d / "chexpert" / "CheXpert-v1.0" / "train.csv")
         << "Path,Sex,Age,Frontal/Lateral,AP/PA,No Finding,Cardiomegaly\n"
            "CheXpert-v1.0/train/patient00001/study1/view1_frontal.jpg,F,68,Frontal,AP,,1.0\n";
     DatasetOptions no_val;
     no_val.val_fraction = 0;
-    Dataset chexpert = load_dataset((d / "chexpert" / "CheXpert-v1.0" / "train.csv").string(), no_val);
+    Dataset chexpert =
+        load_dataset((d / "chexpert" / "CheXpert-v1.0" / "train.csv").string(), no_val);
     ASSERT_EQ(chexpert.samples.size(), 1u);
     EXPECT_EQ(fs::path(chexpert.samples[0].path).extension(), ".dcm");  // the listed .jpg is absent
     EXPECT_EQ(decode_image(chexpert.samples[0].path).pixels.back(), 255);
@@ -317,6 +334,8 @@ TEST(Dicom, RefusedByNameInABuildWithoutDcmtk) {
     for (char c : std::string("DICMjunk")) bytes.push_back(uint8_t(c));
     write_bytes(d / "x.img", bytes);
     std::string err = decode_error(d / "x.img");
-    EXPECT_NE(err.find("x.img: a DICOM file, but this effnet was built without DICOM support"), std::string::npos) << err;
+    EXPECT_NE(err.find("x.img: a DICOM file, but this effnet was built without DICOM support"),
+              std::string::npos)
+        << err;
     EXPECT_NE(dicom_support().find("not available"), std::string::npos);
 }

@@ -18,7 +18,8 @@ PipelineConfig small_pipeline(bool augment) {
     return p;
 }
 
-std::vector<std::vector<float>> epoch_batches(Loader& l, int epoch, std::vector<std::vector<int>>* labels = nullptr) {
+std::vector<std::vector<float>> epoch_batches(Loader& l, int epoch,
+                                              std::vector<std::vector<int>>* labels = nullptr) {
     std::vector<std::vector<float>> out;
     l.start_epoch(epoch);
     Batch b;
@@ -82,7 +83,8 @@ TEST(Loader, NormalisesGreyToThreeChannelsOrOne) {
     // Channel c of pixel i is (x - mean_c) / std_c for the same x.
     const float x = three[0] * 0.229f + 0.485f;
     EXPECT_NEAR(three[1], (x - 0.456f) / 0.224f, 1e-5);
-    EXPECT_NEAR(one[0], (x - (0.485f + 0.456f + 0.406f) / 3) / ((0.229f + 0.224f + 0.225f) / 3), 1e-5);
+    EXPECT_NEAR(one[0], (x - (0.485f + 0.456f + 0.406f) / 3) / ((0.229f + 0.224f + 0.225f) / 3),
+                1e-5);
 }
 
 TEST(Loader, BadFilesAreSkippedAndCountedOrStopUnderStrict) {
@@ -90,8 +92,10 @@ TEST(Loader, BadFilesAreSkippedAndCountedOrStopUnderStrict) {
     std::vector<Sample> samples;
     for (int i = 0; i < 6; ++i) {
         fs::path p = d / ("img" + std::to_string(i) + ".png");
-        if (i == 2) write_bytes(p, {1, 2, 3});  // corrupt
-        else if (i != 4) write_grey_png(p, 40, 30, std::vector<uint8_t>(1200, uint8_t(20 * i)));
+        if (i == 2)
+            write_bytes(p, {1, 2, 3});  // corrupt
+        else if (i != 4)
+            write_grey_png(p, 40, 30, std::vector<uint8_t>(1200, uint8_t(20 * i)));
         samples.push_back({p.string(), i % 2, Split::TRAIN, "", -1, {}});  // img4.png is missing
     }
     LoaderConfig c;
@@ -107,7 +111,8 @@ TEST(Loader, BadFilesAreSkippedAndCountedOrStopUnderStrict) {
     std::map<std::string, std::string> reasons;  // workers may log in either order
     for (auto& [path, reason] : log.entries()) reasons[fs::path(path).filename().string()] = reason;
     ASSERT_EQ(reasons.count("img2.png") + reasons.count("img4.png"), 2u);
-    EXPECT_NE(reasons["img2.png"].find("unsupported image format"), std::string::npos) << reasons["img2.png"];
+    EXPECT_NE(reasons["img2.png"].find("unsupported image format"), std::string::npos)
+        << reasons["img2.png"];
     EXPECT_NE(reasons["img4.png"].find("cannot open"), std::string::npos) << reasons["img4.png"];
     c.strict = true;
     Loader strict(samples, small_pipeline(false), c, nullptr);

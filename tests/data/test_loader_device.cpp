@@ -49,7 +49,8 @@ TEST_F(LoaderDevice, EachDeviceBatchEqualsTheHostBatchItCameFrom) {
     pipe.phantom_seed = 3;
     // One slot refilled by next() itself, and worker threads refilling one or two slots.
     for (auto [workers, prefetch] : {std::pair{0, 1}, std::pair{1, 1}, std::pair{2, 2}}) {
-        SCOPED_TRACE("workers=" + std::to_string(workers) + " prefetch=" + std::to_string(prefetch));
+        SCOPED_TRACE("workers=" + std::to_string(workers) +
+                     " prefetch=" + std::to_string(prefetch));
         LoaderConfig cfg;
         cfg.batch_size = 3;
         cfg.workers = workers;
@@ -58,19 +59,24 @@ TEST_F(LoaderDevice, EachDeviceBatchEqualsTheHostBatchItCameFrom) {
         cfg.seed = 5;
         cfg.pinned = true;
         Loader loader(ds.samples, pipe, cfg, nullptr);
-        ASSERT_TRUE(loader.batches_per_epoch() > prefetch) << "every slot must be refilled at least once";
+        ASSERT_TRUE(loader.batches_per_epoch() > prefetch)
+            << "every slot must be refilled at least once";
         loader.start_epoch(0);
         std::vector<Copied> copies;
         Batch b;
         while (loader.next(b)) {
             ASSERT_TRUE(b.images.is_pinned()) << "the fake runtime gives pinned staging buffers";
-            copies.push_back({b.images.to_vector(), int32_values(b.labels), to_device(b, Device::CUDA)});
-            EXPECT_EQ(fake_gpu::pending(), 2u) << "queued: this batch's two copies (the previous ones ran when next() waited)";
+            copies.push_back(
+                {b.images.to_vector(), int32_values(b.labels), to_device(b, Device::CUDA)});
+            EXPECT_EQ(fake_gpu::pending(), 2u)
+                << "queued: this batch's two copies (the previous ones ran when next() waited)";
         }
         ASSERT_EQ(int64_t(copies.size()), loader.batches_per_epoch());
         for (size_t i = 0; i < copies.size(); ++i) {
-            EXPECT_EQ(copies[i].device.images.to_vector(), copies[i].images) << "images of batch " << i;
-            EXPECT_EQ(int32_values(copies[i].device.labels), copies[i].labels) << "labels of batch " << i;
+            EXPECT_EQ(copies[i].device.images.to_vector(), copies[i].images)
+                << "images of batch " << i;
+            EXPECT_EQ(int32_values(copies[i].device.labels), copies[i].labels)
+                << "labels of batch " << i;
         }
     }
 }

@@ -44,7 +44,8 @@ TEST(HistogramEqualization, MonotoneFullRangeAndNearUniformCdf) {
     std::vector<int> hist(256, 0), in_hist(256, 0);
     for (uint8_t v : eq.pixels) ++hist[v];
     for (uint8_t v : img.pixels) ++in_hist[v];
-    const double level_mass = double(*std::max_element(in_hist.begin(), in_hist.end())) / img.pixels.size();
+    const double level_mass =
+        double(*std::max_element(in_hist.begin(), in_hist.end())) / img.pixels.size();
     int64_t cum = 0;
     double worst = 0;
     for (int v = 0; v < 256; ++v) {
@@ -80,7 +81,8 @@ TEST(Clahe, StaysInRangeAndRaisesLocalContrast) {
     GreyImage tight = clahe(img, 4, 4, 1.0);
     EXPECT_LT(local_std(tight, 0), local_std(out, 0));
     GreyImage flat = make(32, 32, [](int, int) { return 128; });
-    for (uint8_t v : clahe(flat, 4, 4, 2.0).pixels) EXPECT_NEAR(v, 128, 128);  // defined and in range
+    for (uint8_t v : clahe(flat, 4, 4, 2.0).pixels)
+        EXPECT_NEAR(v, 128, 128);  // defined and in range
 }
 
 TEST(Resize, AreaAveragingWhenShrinking) {
@@ -141,8 +143,10 @@ TEST(Phantom, LabelsObeyTheCardiothoracicRatio) {
 }
 
 TEST(Phantom, DeterministicForASeed) {
-    EXPECT_EQ(render_phantom(sample_phantom(3, 5), 64).pixels, render_phantom(sample_phantom(3, 5), 64).pixels);
-    EXPECT_NE(render_phantom(sample_phantom(3, 5), 64).pixels, render_phantom(sample_phantom(4, 5), 64).pixels);
+    EXPECT_EQ(render_phantom(sample_phantom(3, 5), 64).pixels,
+              render_phantom(sample_phantom(3, 5), 64).pixels);
+    EXPECT_NE(render_phantom(sample_phantom(3, 5), 64).pixels,
+              render_phantom(sample_phantom(4, 5), 64).pixels);
 }
 
 TEST(Augment, SeededAndOffByDefault) {

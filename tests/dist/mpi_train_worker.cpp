@@ -40,14 +40,16 @@ ModelSpec spec(bool duplicated) {
 
 // The global batch of step `step`: images in [-1, 1], labels alternating.
 // `duplicated`: its second half repeats its first.
-void global_batch(int step, bool duplicated, std::vector<float>& images, std::vector<int32_t>& labels) {
+void global_batch(int step, bool duplicated, std::vector<float>& images,
+                  std::vector<int32_t>& labels) {
     const int64_t per = kSize * kSize * 3;
     images.resize(size_t(kGlobalBatch * per));
     labels.resize(size_t(kGlobalBatch));
     for (int64_t i = 0; i < kGlobalBatch; ++i) {
         const int64_t src = duplicated ? i % (kGlobalBatch / 2) : i;
         for (int64_t k = 0; k < per; ++k)
-            images[size_t(i * per + k)] = 2.0f * philox_uniform(uint64_t(step), uint64_t(src), uint64_t(k)) - 1.0f;
+            images[size_t(i * per + k)] =
+                2.0f * philox_uniform(uint64_t(step), uint64_t(src), uint64_t(k)) - 1.0f;
         labels[size_t(i)] = int32_t(src % 2);
     }
 }
@@ -56,8 +58,10 @@ struct Replica {
     Model model;
     LossHead head;
     AdamW opt;
-    Replica(int64_t batch, bool duplicated) : model(spec(duplicated), Device::CPU, 7), head(LossKind::CROSS_ENTROPY, batch, 2, Device::CPU),
-                             opt(*model.store, adamw()) {
+    Replica(int64_t batch, bool duplicated)
+        : model(spec(duplicated), Device::CPU, 7),
+          head(LossKind::CROSS_ENTROPY, batch, 2, Device::CPU),
+          opt(*model.store, adamw()) {
         model.plan(batch, Device::CPU);
     }
     static AdamWConfig adamw() {
@@ -73,7 +77,8 @@ double worst_relative_error(const std::vector<float>& a, const std::vector<float
     double scale = 0, worst = 0;
     for (float v : b) scale = std::max(scale, double(std::abs(v)));
     for (size_t i = 0; i < a.size(); ++i)
-        worst = std::max(worst, std::abs(double(a[i]) - double(b[i])) / (1e-3 * scale + std::abs(double(b[i]))));
+        worst = std::max(
+            worst, std::abs(double(a[i]) - double(b[i])) / (1e-3 * scale + std::abs(double(b[i]))));
     return worst;
 }
 
@@ -96,8 +101,8 @@ int run(dist::Communicator& comm, const std::string& mode) {
         capture_one.before_update = [&](Context&) {
             if (step == 0) first_grad_one = one.model.store->grads().to_vector();
         };
-        train_step(*one.model.net, *one.model.store, one.head, one.opt, x, y, RunState{Mode::TRAIN, 3, uint64_t(step)},
-                   ctx, capture_one);
+        train_step(*one.model.net, *one.model.store, one.head, one.opt, x, y,
+                   RunState{Mode::TRAIN, 3, uint64_t(step)}, ctx, capture_one);
         // This rank's share, its gradient averaged over the ranks in the hook.
         const int64_t first = comm.rank() * local;
         Tensor xs = x.narrow0(first, local), ys = y.narrow0(first, local);
@@ -109,11 +114,13 @@ int run(dist::Communicator& comm, const std::string& mode) {
             comm.all_reduce_average(mine.model.store->grads(), c);
             if (step == 0) first_grad_mine = mine.model.store->grads().to_vector();
         };
-        train_step(*mine.model.net, *mine.model.store, mine.head, mine.opt, xs, ys, run, ctx, average);
+        train_step(*mine.model.net, *mine.model.store, mine.head, mine.opt, xs, ys, run, ctx,
+                   average);
     }
     const double grad_error = worst_relative_error(first_grad_mine, first_grad_one);
     // Parameters: how far from the 1-process run, and in how many elements.
-    const std::vector<float> w_mine = mine.model.store->values().to_vector(), w_one = one.model.store->values().to_vector();
+    const std::vector<float> w_mine = mine.model.store->values().to_vector(),
+                             w_one = one.model.store->values().to_vector();
     double param_max = 0;
     size_t param_apart = 0;
     for (size_t i = 0; i < w_one.size(); ++i) {
@@ -125,7 +132,8 @@ int run(dist::Communicator& comm, const std::string& mode) {
     // Bit-identical replicas: every rank's hash equals rank 0's.
     bool identical = true;
     try {
-        dist::check_replicas(comm, replica_state_hash(mine.model, mine.opt, !duplicated), "after the steps");
+        dist::check_replicas(comm, replica_state_hash(mine.model, mine.opt, !duplicated),
+                             "after the steps");
     } catch (const dist::DistError& e) {
         std::cerr << e.what() << "\n";
         identical = false;
@@ -136,18 +144,24 @@ int run(dist::Communicator& comm, const std::string& mode) {
             w[0] = std::nextafter(w[0], 1e9f);
         }
         try {
-            dist::check_replicas(comm, replica_state_hash(mine.model, mine.opt, true), "after step 3");
+            dist::check_replicas(comm, replica_state_hash(mine.model, mine.opt, true),
+                                 "after step 3");
         } catch (const dist::DistError& e) {
             if (comm.is_root()) std::cout << "replica check: " << e.what() << "\n";
-            return std::string(e.what()).find("rank " + std::to_string(comm.size() - 1) + ": ") != std::string::npos ? 0 : 1;
+            return std::string(e.what()).find("rank " + std::to_string(comm.size() - 1) + ": ") !=
+                           std::string::npos
+                       ? 0
+                       : 1;
         }
         std::cerr << "the replica check missed a divergence\n";
         return 1;
     }
     if (comm.is_root())
-        std::cout << mode << ": first-step gradient worst relative error " << grad_error << "; after " << kSteps
-                  << " steps parameters at most " << param_max << " from the 1-process run, " << param_apart << " of "
-                  << w_one.size() << " further than 1e-5; replicas " << (identical ? "bit-identical" : "DIFFER") << "\n";
+        std::cout << mode << ": first-step gradient worst relative error " << grad_error
+                  << "; after " << kSteps << " steps parameters at most " << param_max
+                  << " from the 1-process run, " << param_apart << " of " << w_one.size()
+                  << " further than 1e-5; replicas " << (identical ? "bit-identical" : "DIFFER")
+                  << "\n";
     // Tolerances (docs/distributed.md). Gradients: the ranks sum their rows in
     // another order than one process (float partial sums per rank, then the
     // double average; BN sums in double), so they agree to float rounding

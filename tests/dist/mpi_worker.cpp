@@ -32,13 +32,13 @@ namespace {
 struct Failed : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
-#define WORKER_EXPECT(cond, what)                                                      \
-    do {                                                                               \
-        if (!(cond)) {                                                                 \
-            std::ostringstream os_;                                                    \
-            os_ << "check failed: " #cond " (" << what << ")";                         \
-            throw Failed(os_.str());                                                   \
-        }                                                                              \
+#define WORKER_EXPECT(cond, what)                              \
+    do {                                                       \
+        if (!(cond)) {                                         \
+            std::ostringstream os_;                            \
+            os_ << "check failed: " #cond " (" << what << ")"; \
+            throw Failed(os_.str());                           \
+        }                                                      \
     } while (0)
 
 // Rank r's element k: values of very different magnitude, so that the sum
@@ -63,11 +63,12 @@ void collectives(Communicator& comm) {
         comm.all_reduce_average(t, ctx);
         for (size_t k = 0; k < len; ++k)
             WORKER_EXPECT(std::memcmp(&mine[k], &expected[k], 4) == 0,
-                          "all_reduce_average of " << len << " floats, element " << k << ": " << mine[k] << " vs "
-                                                   << expected[k]);
+                          "all_reduce_average of " << len << " floats, element " << k << ": "
+                                                   << mine[k] << " vs " << expected[k]);
         ByteHash h;
         h.add(mine.data(), len * 4);
-        const std::vector<uint64_t> hashes = comm.gather(std::vector<uint64_t>{h.value()}, GatherTo::ALL);
+        const std::vector<uint64_t> hashes =
+            comm.gather(std::vector<uint64_t>{h.value()}, GatherTo::ALL);
         for (uint64_t x : hashes) WORKER_EXPECT(x == hashes[0], "every rank holds the same bits");
     }
     // Broadcast: a tensor, raw bytes, a string, from the last rank as well.
@@ -77,10 +78,13 @@ void collectives(Communicator& comm) {
     int64_t word = me == 0 ? 1234567 : -1;
     comm.broadcast_bytes(&word, sizeof word);
     WORKER_EXPECT(word == 1234567, "broadcast_bytes");
-    WORKER_EXPECT(comm.broadcast_string(me == 0 ? "from rank 0" : "") == "from rank 0", "broadcast_string");
+    WORKER_EXPECT(comm.broadcast_string(me == 0 ? "from rank 0" : "") == "from rank 0",
+                  "broadcast_string");
     // Sum of a few doubles, in rank order.
-    std::vector<double> sums = comm.all_reduce_sum(std::vector<double>{double(me), 0.5, me == 1 ? 1.0 : 0.0});
-    WORKER_EXPECT(sums[0] == double(n * (n - 1) / 2) && sums[1] == 0.5 * n && sums[2] == 1.0, "all_reduce_sum");
+    std::vector<double> sums =
+        comm.all_reduce_sum(std::vector<double>{double(me), 0.5, me == 1 ? 1.0 : 0.0});
+    WORKER_EXPECT(sums[0] == double(n * (n - 1) / 2) && sums[1] == 0.5 * n && sums[2] == 1.0,
+                  "all_reduce_sum");
     // Gather: rank r sends r+1 copies of r; an empty part is allowed.
     std::vector<int> part(size_t(me + 1), me), expect_all;
     for (int r = 0; r < n; ++r) expect_all.insert(expect_all.end(), size_t(r + 1), r);
@@ -100,8 +104,10 @@ void diverge(Communicator& comm) {
     } catch (const DistError& e) {
         const std::string what = e.what();
         WORKER_EXPECT(what.find("replicas diverged after step 4") != std::string::npos, what);
-        WORKER_EXPECT(what.find("rank " + std::to_string(comm.size() - 1) + ":") != std::string::npos, what);
-        WORKER_EXPECT(comm.size() < 3 || what.find("rank 1:") == std::string::npos, "rank 1 did not diverge: " << what);
+        WORKER_EXPECT(
+            what.find("rank " + std::to_string(comm.size() - 1) + ":") != std::string::npos, what);
+        WORKER_EXPECT(comm.size() < 3 || what.find("rank 1:") == std::string::npos,
+                      "rank 1 did not diverge: " << what);
         return;
     }
     throw Failed("the replica check passed on diverged state");
@@ -124,13 +130,16 @@ void time_all_reduce(Communicator& comm) {
         comm.barrier();
         const auto t0 = std::chrono::steady_clock::now();
         comm.all_reduce_average(grads, ctx);
-        const double t = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+        const double t =
+            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
+                .count();
         if (i >= 3) ms.push_back(t);
     }
     std::sort(ms.begin(), ms.end());
     if (comm.is_root())
-        std::cout << "all-reduce of 4010110 floats on " << comm.size() << " ranks: median " << ms[ms.size() / 2]
-                  << " ms (min " << ms.front() << ", max " << ms.back() << ")\n";
+        std::cout << "all-reduce of 4010110 floats on " << comm.size() << " ranks: median "
+                  << ms[ms.size() / 2] << " ms (min " << ms.front() << ", max " << ms.back()
+                  << ")\n";
 }
 
 }  // namespace
@@ -140,13 +149,18 @@ int main(int argc, char** argv) {
     std::unique_ptr<Communicator> comm;
     try {
         comm = open_communicator({});
-        if (mode == "collectives") collectives(*comm);
-        else if (mode == "diverge") diverge(*comm);
-        else if (mode == "die") die(*comm);
-        else if (mode == "time") time_all_reduce(*comm);
+        if (mode == "collectives")
+            collectives(*comm);
+        else if (mode == "diverge")
+            diverge(*comm);
+        else if (mode == "die")
+            die(*comm);
+        else if (mode == "time")
+            time_all_reduce(*comm);
         else if (mode == "throw") {
             comm->barrier();
-            if (comm->rank() == comm->size() - 1) throw NumericError("loss is NaN at epoch 1, step 3");
+            if (comm->rank() == comm->size() - 1)
+                throw NumericError("loss is NaN at epoch 1, step 3");
             Context ctx;
             Tensor t = Tensor::zeros(Shape{16});
             comm->all_reduce_average(t, ctx);

@@ -12,14 +12,15 @@
 using namespace effnet::test;
 
 namespace {
-#define SKIP_WITHOUT_MPIRUN()                                              \
-    do {                                                                   \
-        const std::string why = mpirun_unavailable();                      \
-        if (!why.empty()) GTEST_SKIP() << why;                             \
+#define SKIP_WITHOUT_MPIRUN()                         \
+    do {                                              \
+        const std::string why = mpirun_unavailable(); \
+        if (!why.empty()) GTEST_SKIP() << why;        \
     } while (0)
 
 const std::string kWorker = std::string(EFFNET_BIN_DIR) + "/mpi_worker";
-const std::string kTrainWorker = "-x OMP_NUM_THREADS=1 " + std::string(EFFNET_BIN_DIR) + "/mpi_train_worker";
+const std::string kTrainWorker =
+    "-x OMP_NUM_THREADS=1 " + std::string(EFFNET_BIN_DIR) + "/mpi_train_worker";
 }  // namespace
 
 TEST(Mpi, CollectivesOnTwoRanks) {
@@ -48,11 +49,13 @@ TEST(Mpi, ADeadRankEndsTheJobWithAMessage) {
     SKIP_WITHOUT_MPIRUN();
     const auto t0 = std::chrono::steady_clock::now();
     AppResult r = run_app(mpirun(2, 60) + kWorker + " die");
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     EXPECT_NE(r.status, 0) << r.output;
     EXPECT_NE(r.status, 124) << "the surviving rank hung until the timeout:\n" << r.output;
     EXPECT_LT(seconds, 30) << r.output;
-    EXPECT_NE(r.output.find("rank 1"), std::string::npos) << r.output;  // mpirun names the dead rank
+    EXPECT_NE(r.output.find("rank 1"), std::string::npos)
+        << r.output;  // mpirun names the dead rank
     EXPECT_EQ(r.output.find("worker ok"), std::string::npos) << r.output;
 }
 
@@ -60,11 +63,14 @@ TEST(Mpi, AnErrorOnOneRankAbortsTheOthers) {
     SKIP_WITHOUT_MPIRUN();
     const auto t0 = std::chrono::steady_clock::now();
     AppResult r = run_app(mpirun(2, 60) + kWorker + " throw");
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     EXPECT_NE(r.status, 0) << r.output;
     EXPECT_NE(r.status, 124) << r.output;
     EXPECT_LT(seconds, 30) << r.output;
-    EXPECT_NE(r.output.find("rank 1 of 2: mpi_worker: loss is NaN at epoch 1, step 3"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("rank 1 of 2: mpi_worker: loss is NaN at epoch 1, step 3"),
+              std::string::npos)
+        << r.output;
 }
 
 // Training steps (tests/dist/mpi_train_worker.cpp prints the measured errors).

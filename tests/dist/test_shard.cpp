@@ -35,7 +35,8 @@ TEST(Shard, SharesOfEveryRankTileEachGlobalBatchInOrder) {
             std::vector<int64_t> all{};
             all.resize(size_t(images));
             std::iota(all.begin(), all.end(), 0);
-            EXPECT_EQ(concatenated_shares(images, batch, ranks, false), all) << images << " images, " << ranks << " ranks";
+            EXPECT_EQ(concatenated_shares(images, batch, ranks, false), all)
+                << images << " images, " << ranks << " ranks";
         }
 }
 
@@ -80,14 +81,14 @@ TEST(Shard, GlobalBatchMustSplitEvenly) {
     } catch (const ContractError& e) {
         EXPECT_NE(std::string(e.what()).find("try 28 or 32"), std::string::npos) << e.what();
     }
-    EXPECT_THROW(check_global_batch(2, 3), ContractError);  // fewer images than ranks
+    EXPECT_THROW(check_global_batch(2, 3), ContractError);     // fewer images than ranks
     EXPECT_THROW(batch_share(10, 4, 3, 0, 2), ContractError);  // past the epoch
 }
 
 TEST(Shard, ThreadsSplitTheHostsCoresOverItsRanks) {
     EXPECT_EQ(threads_per_rank(16, 4, 0), 4);
     EXPECT_EQ(threads_per_rank(2, 2, 0), 1);
-    EXPECT_EQ(threads_per_rank(2, 3, 0), 1);  // never 0
+    EXPECT_EQ(threads_per_rank(2, 3, 0), 1);   // never 0
     EXPECT_EQ(threads_per_rank(16, 4, 3), 3);  // --threads wins
     EXPECT_EQ(threads_per_rank(8, 1, 0), 8);
 }
@@ -121,9 +122,9 @@ TEST(ByteHash, EqualBytesHashEquallyAndOneBitChangesIt) {
 
 TEST(OrderedAverage, SumsInRankOrderInDoubleAndRoundsOnce) {
     // Three ranks' contributions where float left-to-right summation loses the small terms.
-    const std::vector<float> contrib = {1e8f, 3.0f, 0.5f,  // rank 0
-                                        1.0f, -3.0f, 0.25f,  // rank 1
-                                        -1e8f, 1.0f, 0.125f};  // rank 2
+    const std::vector<float> contrib = {1e8f,  3.0f,  0.5f,     // rank 0
+                                        1.0f,  -3.0f, 0.25f,    // rank 1
+                                        -1e8f, 1.0f,  0.125f};  // rank 2
     std::vector<float> out(3);
     average_in_rank_order(contrib.data(), 3, 3, out.data());
     EXPECT_EQ(out[0], float((1e8 + 1.0 - 1e8) / 3.0));  // float sums would give 0

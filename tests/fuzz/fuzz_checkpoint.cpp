@@ -22,8 +22,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     } catch (const Error&) {
         return 0;
     }
-    fuzz::expect_only_reported_errors([&] { ModelSpec::from_metadata(f.metadata, "fuzz.safetensors"); });
-    fuzz::expect_only_reported_errors([&] { read_decision_settings(f.metadata, "fuzz.safetensors"); });
+    fuzz::expect_only_reported_errors(
+        [&] { ModelSpec::from_metadata(f.metadata, "fuzz.safetensors"); });
+    fuzz::expect_only_reported_errors(
+        [&] { read_decision_settings(f.metadata, "fuzz.safetensors"); });
     fuzz::expect_only_reported_errors([&] { read_training_state(f.metadata, "fuzz.safetensors"); });
     fuzz::expect_only_reported_errors([&] {
         ReduceLROnPlateau plateau;
@@ -31,7 +33,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         EarlyStopping early(EarlyStoppingConfig{});
         early.load(f.metadata, "early.");
     });
-    fuzz::expect_only_reported_errors([&] { load_weights(f, layer, WeightsMatch::PARTIAL, "fuzz.safetensors", {"optimizer."}); });
-    fuzz::expect_only_reported_errors([&] { load_weights(f, layer, WeightsMatch::EXACT, "fuzz.safetensors"); });
+    fuzz::expect_only_reported_errors(
+        [&] { load_weights(f, layer, WeightsMatch::PARTIAL, "fuzz.safetensors", {"optimizer."}); });
+    fuzz::expect_only_reported_errors(
+        [&] { load_weights(f, layer, WeightsMatch::EXACT, "fuzz.safetensors"); });
     return 0;
 }

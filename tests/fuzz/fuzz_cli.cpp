@@ -28,7 +28,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             if (a == "--help" || a == "-h") return;
         parse_train_command(int(args.size()), argv.data(), cmd);
         const TrainConfig& c = cmd.config;
-        if (c.batch < 1 || c.epochs < 1 || !(c.adamw.lr > 0) || c.model.image_size < 32) std::abort();  // the checks' promise
+        if (c.batch < 1 || c.epochs < 1 || !(c.adamw.lr > 0) || c.model.image_size < 32)
+            std::abort();  // the checks' promise
     });
     return 0;
 }

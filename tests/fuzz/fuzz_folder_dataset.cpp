@@ -14,7 +14,8 @@ namespace fs = std::filesystem;
 namespace {
 // A relative path that stays inside the root: no "..", no absolute paths, a few levels.
 bool harmless(const std::string& p) {
-    if (p.empty() || p.size() > 120 || p[0] == '/' || p.find('\0') != std::string::npos) return false;
+    if (p.empty() || p.size() > 120 || p[0] == '/' || p.find('\0') != std::string::npos)
+        return false;
     int depth = 0;
     std::istringstream parts(p);
     for (std::string part; std::getline(parts, part, '/');) {

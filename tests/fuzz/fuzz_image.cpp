@@ -10,10 +10,13 @@ using namespace effnet;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     DecodeLimits limits;
-    limits.max_side = 1024;  // keeps each input fast; the side check itself is exercised at any limit
+    limits.max_side =
+        1024;  // keeps each input fast; the side check itself is exercised at any limit
     fuzz::expect_only_reported_errors([&] {
-        const GreyImage img = decode_image_bytes(std::vector<uint8_t>(data, data + size), "fuzz.img", limits);
-        if (img.width < 1 || img.height < 1 || img.width > limits.max_side || img.height > limits.max_side ||
+        const GreyImage img =
+            decode_image_bytes(std::vector<uint8_t>(data, data + size), "fuzz.img", limits);
+        if (img.width < 1 || img.height < 1 || img.width > limits.max_side ||
+            img.height > limits.max_side ||
             img.pixels.size() != size_t(img.width) * size_t(img.height))
             std::abort();
         equalize_histogram(img);

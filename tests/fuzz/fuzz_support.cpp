@@ -12,8 +12,9 @@ std::filesystem::path make_scratch() {
     // In memory where there is a tmpfs: the dataset targets create files on
     // every input, and a disk makes them ten times slower.
     std::error_code ec;
-    const std::filesystem::path base =
-        std::filesystem::is_directory("/dev/shm", ec) ? std::filesystem::path("/dev/shm") : std::filesystem::temp_directory_path();
+    const std::filesystem::path base = std::filesystem::is_directory("/dev/shm", ec)
+                                           ? std::filesystem::path("/dev/shm")
+                                           : std::filesystem::temp_directory_path();
     std::string tmpl = (base / "effnet_fuzz_XXXXXX").string();
     if (!::mkdtemp(tmpl.data())) std::abort();
     static std::filesystem::path dir;

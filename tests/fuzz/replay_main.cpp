@@ -29,8 +29,10 @@ namespace {
 constexpr size_t kMaxAllocation = size_t(2048) << 20;
 void* capped_allocation(size_t n) {
     if (n > kMaxAllocation) {
-        std::fprintf(stderr, "replay: finding: one allocation of %zu bytes, beyond the fuzzing limit of %zu\n", n,
-                     kMaxAllocation);
+        std::fprintf(
+            stderr,
+            "replay: finding: one allocation of %zu bytes, beyond the fuzzing limit of %zu\n", n,
+            kMaxAllocation);
         std::abort();
     }
     if (void* p = std::malloc(n ? n : 1)) return p;
@@ -69,7 +71,8 @@ int main(int argc, char** argv) {
     std::sort(inputs.begin(), inputs.end());
     for (const fs::path& p : inputs) {
         std::ifstream f(p, std::ios::binary);
-        const std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+        const std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(f)),
+                                         std::istreambuf_iterator<char>());
         std::fprintf(stderr, "replay: %s (%zu bytes)\n", p.c_str(), bytes.size());
         LLVMFuzzerTestOneInput(bytes.data(), bytes.size());
     }

@@ -75,7 +75,9 @@ inline std::vector<ProtoField> fields(const std::vector<ProtoField>& msg, int nu
 // The one field numbered `number`; throws when it is absent or repeated.
 inline ProtoField field(const std::vector<ProtoField>& msg, int number) {
     auto f = fields(msg, number);
-    if (f.size() != 1) throw std::runtime_error("field " + std::to_string(number) + " occurs " + std::to_string(f.size()) + " times");
+    if (f.size() != 1)
+        throw std::runtime_error("field " + std::to_string(number) + " occurs " +
+                                 std::to_string(f.size()) + " times");
     return f[0];
 }
 

@@ -40,14 +40,16 @@ TEST(ClassificationReport, MatchesScikitLearnLayoutExactly) {
 }
 
 TEST(ClassificationReport, ZeroDivisionGivesZero) {
-    BinaryReport r = binary_report({0.1, 0.2, 0.3}, {0, 1, 1}, 0.5, 0);  // nothing predicted positive
+    BinaryReport r =
+        binary_report({0.1, 0.2, 0.3}, {0, 1, 1}, 0.5, 0);  // nothing predicted positive
     EXPECT_EQ(r.cls[1].precision, 0.0);
     EXPECT_EQ(r.cls[1].f1, 0.0);
     EXPECT_NE(classification_report(r).find("0.00"), std::string::npos);
 }
 
 TEST(Auroc, KnownValuesTiesAndOneClass) {
-    EXPECT_DOUBLE_EQ(auroc({0.1, 0.4, 0.35, 0.8}, {0, 0, 1, 1}), 0.75);  // scikit-learn's roc_auc_score example
+    EXPECT_DOUBLE_EQ(auroc({0.1, 0.4, 0.35, 0.8}, {0, 0, 1, 1}),
+                     0.75);  // scikit-learn's roc_auc_score example
     EXPECT_DOUBLE_EQ(auroc({0.5, 0.5}, {0, 1}), 0.5);
     EXPECT_DOUBLE_EQ(auroc({0.2, 0.9, 0.1}, {1, 1, 0}), 1.0);
     EXPECT_TRUE(std::isnan(auroc({0.2, 0.3}, {1, 1})));

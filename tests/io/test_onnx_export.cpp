@@ -53,7 +53,8 @@ struct TestModel {
         std::vector<NamedBuffer> buffers;
         net.collect_buffers("", buffers);
         auto ends = [](const std::string& s, const std::string& tail) {
-            return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
+            return s.size() >= tail.size() &&
+                   s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
         };
         uint64_t k = 100;
         for (auto& b : buffers) {
@@ -78,7 +79,9 @@ OnnxExportOptions options(int size, int64_t channels) {
     return o;
 }
 
-std::vector<ProtoField> graph_of(const std::string& model) { return parse_proto(field(parse_proto(model), 7).bytes); }
+std::vector<ProtoField> graph_of(const std::string& model) {
+    return parse_proto(field(parse_proto(model), 7).bytes);
+}
 
 }  // namespace
 
@@ -95,8 +98,8 @@ TEST(OnnxWriter, EncodesTheWireFormatByteForByte) {
     n.inputs = {"x", "w"};
     n.outputs = {"y"};
     n.attributes = {OnnxAttribute::of_float("alpha", 0.5f), OnnxAttribute::of_int("group", 1),
-                    OnnxAttribute::of_ints("kernel_shape", {1, 1}), OnnxAttribute::of_string("mode", "a"),
-                    OnnxAttribute::of_int("neg", -1)};
+                    OnnxAttribute::of_ints("kernel_shape", {1, 1}),
+                    OnnxAttribute::of_string("mode", "a"), OnnxAttribute::of_int("neg", -1)};
     m.graph.name = "g";
     m.graph.nodes = {n};
     m.graph.initializers = {{"w", {1, 1, 1, 1}, {2.0f}}};
@@ -104,10 +107,14 @@ TEST(OnnxWriter, EncodesTheWireFormatByteForByte) {
     m.graph.outputs = {{"y", OnnxElemType::FLOAT, {{0, "batch"}, {1, ""}, {1, ""}, {1, ""}}}};
     m.metadata = {{"k", "v"}};
     EXPECT_EQ(hex(encode_onnx(m)),
-              "080812066566666e65741a03302e313ac9010a6b0a01780a01771201791a01632204436f6e762a0f0a05616c706861150000003f"
-              "a001012a0c0a0567726f75701801a001022a150a0c6b65726e656c5f736861706540014001a001072a0c0a046d6f64652201"
-              "61a001032a130a036e656718ffffffffffffffffff01a001021201672a13080108010801080110014201774a04000000405a"
-              "200a0178121b0a19080112150a07120562617463680a0208010a0208010a02080162200a0179121b0a19080112150a0712"
+              "080812066566666e65741a03302e313ac9010a6b0a01780a01771201791a01632204436f6e762a0f0a05"
+              "616c706861150000003f"
+              "a001012a0c0a0567726f75701801a001022a150a0c6b65726e656c5f736861706540014001a001072a0c"
+              "0a046d6f64652201"
+              "61a001032a130a036e656718ffffffffffffffffff01a001021201672a13080108010801080110014201"
+              "774a04000000405a"
+              "200a0178121b0a19080112150a07120562617463680a0208010a0208010a02080162200a0179121b0a19"
+              "080112150a0712"
               "0562617463680a0208010a0208010a02080142040a00101172060a016b120176");
 }
 
@@ -141,12 +148,14 @@ TEST(OnnxExport, B0GraphIsWellFormed) {
         std::vector<std::string> dims;
         for (auto& d : fields(parse_proto(field(tensor_type, 2).bytes), 1)) {
             const auto dim = parse_proto(d.bytes);
-            dims.push_back(fields(dim, 2).empty() ? std::to_string(field(dim, 1).as_int()) : field(dim, 2).bytes);
+            dims.push_back(fields(dim, 2).empty() ? std::to_string(field(dim, 1).as_int())
+                                                  : field(dim, 2).bytes);
         }
         return dims;
     };
     std::string in_name, out_name;
-    EXPECT_EQ(dims_of(field(g, 11), in_name), (std::vector<std::string>{"batch", "3", "224", "224"}));
+    EXPECT_EQ(dims_of(field(g, 11), in_name),
+              (std::vector<std::string>{"batch", "3", "224", "224"}));
     EXPECT_EQ(dims_of(field(g, 12), out_name), (std::vector<std::string>{"batch", "2"}));
     EXPECT_EQ(in_name, "input");
     EXPECT_EQ(out_name, "logits");
@@ -167,14 +176,17 @@ TEST(OnnxExport, B0GraphIsWellFormed) {
     for (auto& nf : fields(g, 1)) {
         const auto node = parse_proto(nf.bytes);
         for (auto& in : fields(node, 1)) {
-            EXPECT_TRUE(defined.count(in.bytes)) << field(node, 3).bytes << " reads " << in.bytes << " before it is made";
+            EXPECT_TRUE(defined.count(in.bytes))
+                << field(node, 3).bytes << " reads " << in.bytes << " before it is made";
             unused.erase(in.bytes);
         }
-        for (auto& out : fields(node, 2)) EXPECT_TRUE(defined.insert(out.bytes).second) << out.bytes << " made twice";
+        for (auto& out : fields(node, 2))
+            EXPECT_TRUE(defined.insert(out.bytes).second) << out.bytes << " made twice";
         ++ops[field(node, 4).bytes];
     }
     EXPECT_TRUE(defined.count("logits"));
-    EXPECT_TRUE(unused.empty()) << unused.size() << " initializers unused, e.g. " << *unused.begin();
+    EXPECT_TRUE(unused.empty()) << unused.size() << " initializers unused, e.g. "
+                                << *unused.begin();
     // B0: stem + head, 1 depthwise-separable block (dw, pw, 2 SE) and 15 MBConv (pw, dw, pwl, 2 SE).
     EXPECT_EQ(ops["Conv"], 2 + 4 + 15 * 5);
     EXPECT_EQ(ops["Add"], 9);  // the residual blocks: 1 + 1 + 2 + 2 + 3 in stages 2-6
@@ -186,7 +198,8 @@ TEST(OnnxExport, B0GraphIsWellFormed) {
     int64_t bn_channels = 0;
     for (auto& [name, layer] : model.net.execution_order()) {
         auto count = [&](Layer* l) {
-            if (dynamic_cast<BatchNorm2d*>(l)) bn_channels += l->num_params() / 2;  // gamma and beta
+            if (dynamic_cast<BatchNorm2d*>(l))
+                bn_channels += l->num_params() / 2;  // gamma and beta
         };
         count(layer);
         for (auto& [child_name, child] : layer->children()) count(child);
@@ -262,7 +275,8 @@ TEST_P(OnnxRuntimeMatch, LogitsMatchEffnet) {
         load_sample(sample, o.pipeline, 0, 0, x.f32() + i * s * s * ch);
     }
     Context ctx(Device::CPU);
-    const std::vector<float> logits = model.net.forward(x, RunState{Mode::EVAL, 0, 0}, ctx).to_vector();
+    const std::vector<float> logits =
+        model.net.forward(x, RunState{Mode::EVAL, 0, 0}, ctx).to_vector();
     float largest = 0;
     for (float v : logits) largest = std::max(largest, std::fabs(v));
     ASSERT_GT(largest, 0.05f) << "logits too small for a 1e-4 comparison to mean anything";
@@ -275,17 +289,19 @@ TEST_P(OnnxRuntimeMatch, LogitsMatchEffnet) {
         for (int64_t y = 0; y < s; ++y)
             for (int64_t xx = 0; xx < s; ++xx)
                 for (int64_t k = 0; k < ch; ++k)
-                    nchw[size_t(((i * ch + k) * s + y) * s + xx)] = x.f32()[((i * s + y) * s + xx) * ch + k];
+                    nchw[size_t(((i * ch + k) * s + y) * s + xx)] =
+                        x.f32()[((i * s + y) * s + xx) * ch + k];
     auto dump = [](const fs::path& p, const std::vector<float>& v) {
         std::ofstream f(p, std::ios::binary);
         f.write(reinterpret_cast<const char*>(v.data()), std::streamsize(v.size() * sizeof(float)));
     };
     dump(dir / "input.f32", nchw);
     dump(dir / "logits.f32", logits);
-    const std::string cmd = "'" + python + "' " EFFNET_SOURCE_DIR "/scripts/onnx_check.py " + (dir / "model.onnx").string() +
-                            " " + (dir / "input.f32").string() + " " + (dir / "logits.f32").string() + " " +
-                            std::to_string(n) + "," + std::to_string(ch) + "," + std::to_string(s) + "," +
-                            std::to_string(s) + " --atol 1e-4 2>&1";
+    const std::string cmd = "'" + python + "' " EFFNET_SOURCE_DIR "/scripts/onnx_check.py " +
+                            (dir / "model.onnx").string() + " " + (dir / "input.f32").string() +
+                            " " + (dir / "logits.f32").string() + " " + std::to_string(n) + "," +
+                            std::to_string(ch) + "," + std::to_string(s) + "," + std::to_string(s) +
+                            " --atol 1e-4 2>&1";
     FILE* p = popen(cmd.c_str(), "r");
     ASSERT_TRUE(p);
     std::string out;
@@ -300,4 +316,6 @@ TEST_P(OnnxRuntimeMatch, LogitsMatchEffnet) {
 INSTANTIATE_TEST_SUITE_P(, OnnxRuntimeMatch,
                          ::testing::Values(RuntimeCase{"b0_rgb_softmax_224", 2, 3, 224},
                                            RuntimeCase{"b0_grey_sigmoid_96", 1, 1, 96}),
-                         [](const ::testing::TestParamInfo<RuntimeCase>& i) { return std::string(i.param.name); });
+                         [](const ::testing::TestParamInfo<RuntimeCase>& i) {
+                             return std::string(i.param.name);
+                         });

@@ -37,7 +37,9 @@ std::vector<uint8_t> floats_le(std::initializer_list<float> v) {
     }
     return out;
 }
-std::string temp_path(const std::string& name) { return (fs::temp_directory_path() / ("effnet_test_" + name)).string(); }
+std::string temp_path(const std::string& name) {
+    return (fs::temp_directory_path() / ("effnet_test_" + name)).string();
+}
 
 // An EfficientNet-B0 with two classes, its parameters bound and initialised from `seed`.
 struct B0 {
@@ -62,7 +64,8 @@ TEST(Json, ParsesNestedValuesAndEscapes) {
 }
 
 TEST(Json, RejectsMalformedInputWithPosition) {
-    for (const char* bad : {"{", "{\"a\":}", "[1,]", "{\"a\":1} x", "\"unterminated", "{\"a\" 1}", "01x", "[\"\\q\"]"}) {
+    for (const char* bad : {"{", "{\"a\":}", "[1,]", "{\"a\":1} x", "\"unterminated", "{\"a\" 1}",
+                            "01x", "[\"\\q\"]"}) {
         EXPECT_THROW(json::parse(bad), IoError) << bad;
     }
     std::string deep(200, '[');
@@ -76,8 +79,9 @@ TEST(Json, RejectsMalformedInputWithPosition) {
 
 TEST(Safetensors, MinimalFileWrittenByteByByteLoads) {
     // What PyTorch's safetensors.torch.save_file writes for {"w": tensor([[1, 2], [3, 4.5]])}.
-    auto file = with_header(R"({"w":{"dtype":"F32","shape":[2,2],"data_offsets":[0,16]},"__metadata__":{"format":"pt"}})",
-                            floats_le({1, 2, 3, 4.5f}));
+    auto file = with_header(
+        R"({"w":{"dtype":"F32","shape":[2,2],"data_offsets":[0,16]},"__metadata__":{"format":"pt"}})",
+        floats_le({1, 2, 3, 4.5f}));
     SafetensorsFile f = parse_safetensors(file, "mem");
     ASSERT_EQ(f.tensors.size(), 1u);
     EXPECT_EQ(f.tensors[0].name, "w");
@@ -93,18 +97,27 @@ TEST(Safetensors, RejectsCorruptFilesWithReasons) {
     const std::string good = R"({"w":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}})";
     const std::vector<uint8_t> whole = with_header(good, data);
     const std::vector<uint8_t> cut_in_header(whole.begin(), whole.begin() + 20);
-    struct Case { std::vector<uint8_t> bytes; const char* reason; };
+    struct Case {
+        std::vector<uint8_t> bytes;
+        const char* reason;
+    };
     std::vector<Case> cases = {
         {{1, 2, 3}, "shorter than"},
-        {with_header(good, {1, 2, 3}), "outside"},                                     // truncated data
-        {cut_in_header, "past the end"},                                               // truncated header
-        {with_header(R"({"w":{"dtype":"F32","shape":[4],"data_offsets":[0,20]}})", data), "outside"},
+        {with_header(good, {1, 2, 3}), "outside"},  // truncated data
+        {cut_in_header, "past the end"},            // truncated header
+        {with_header(R"({"w":{"dtype":"F32","shape":[4],"data_offsets":[0,20]}})", data),
+         "outside"},
         {with_header(R"({"w":{"dtype":"F32","shape":[3],"data_offsets":[0,16]}})", data), "need"},
         {with_header(R"({"w":{"dtype":"F32","shape":[4],"data_offsets":[8,4]}})", data), "outside"},
-        {with_header(R"({"w":{"dtype":"F32","shape":[-4],"data_offsets":[0,16]}})", data), "non-negative"},
-        {with_header(R"({"w":{"dtype":"X9","shape":[4],"data_offsets":[0,16]}})", data), "unsupported dtype"},
+        {with_header(R"({"w":{"dtype":"F32","shape":[-4],"data_offsets":[0,16]}})", data),
+         "non-negative"},
+        {with_header(R"({"w":{"dtype":"X9","shape":[4],"data_offsets":[0,16]}})", data),
+         "unsupported dtype"},
         {with_header(R"({"w":{"dtype":"F32","shape":[4]}})", data), "lacks"},
-        {with_header(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})", data), "overlap"},
+        {with_header(
+             R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})",
+             data),
+         "overlap"},
         {with_header(R"({"w":{"dtype":"F32",)", data), "malformed JSON"},
         {with_header(R"([1,2])", data), "not a JSON object"},
         {with_header(R"({"__metadata__":{"k":3}})", data), "not a string"},
@@ -117,8 +130,10 @@ TEST(Safetensors, RejectsCorruptFilesWithReasons) {
             parse_safetensors(cases[i].bytes, "case.safetensors");
             ADD_FAILURE() << "case " << i << " was accepted";
         } catch (const IoError& e) {
-            EXPECT_NE(std::string(e.what()).find(cases[i].reason), std::string::npos) << "case " << i << ": " << e.what();
-            EXPECT_NE(std::string(e.what()).find("case.safetensors"), std::string::npos) << "the error names the file";
+            EXPECT_NE(std::string(e.what()).find(cases[i].reason), std::string::npos)
+                << "case " << i << ": " << e.what();
+            EXPECT_NE(std::string(e.what()).find("case.safetensors"), std::string::npos)
+                << "the error names the file";
         }
     }
 }
@@ -127,7 +142,8 @@ TEST(Safetensors, WriteReadRoundTripAndMissingFile) {
     const std::string path = temp_path("roundtrip.safetensors");
     std::vector<float> a = {1.5f, -2, 3};
     int64_t counter = 7;
-    write_safetensors(path, {{"a", DType::FLOAT32, {3}, a.data()}, {"n", DType::INT64, {}, &counter}},
+    write_safetensors(path,
+                      {{"a", DType::FLOAT32, {3}, a.data()}, {"n", DType::INT64, {}, &counter}},
                       {{"epoch", "3"}, {"note", "quote \" and \\"}});
     SafetensorsFile f = read_safetensors(path);
     ASSERT_EQ(f.tensors.size(), 2u);
@@ -159,7 +175,8 @@ TEST(Safetensors, AtomicWriteFailureLeavesNoPartialFile) {
     in >> s;
     EXPECT_EQ(s, "new!");
     for (auto& e : fs::directory_iterator(fs::temp_directory_path()))
-        EXPECT_EQ(e.path().filename().string().find("effnet_test_atomic.bin.tmp"), std::string::npos);
+        EXPECT_EQ(e.path().filename().string().find("effnet_test_atomic.bin.tmp"),
+                  std::string::npos);
     fs::remove(path);
 }
 
@@ -182,8 +199,10 @@ TEST(Weights, ModelRoundTripAndLoadReport) {
     // Missing and unexpected tensors are reported by name.
     std::vector<float> extra = {1};
     std::vector<float> w(32 * 3 * 3 * 3, 0.5f);
-    write_safetensors(path, {{"conv_stem.weight", DType::FLOAT32, {32, 3, 3, 3}, w.data()},
-                             {"not_a_layer.weight", DType::FLOAT32, {1}, extra.data()}}, {});
+    write_safetensors(path,
+                      {{"conv_stem.weight", DType::FLOAT32, {32, 3, 3, 3}, w.data()},
+                       {"not_a_layer.weight", DType::FLOAT32, {1}, extra.data()}},
+                      {});
     r = load_weights(read_safetensors(path), b.net, WeightsMatch::PARTIAL, path);
     EXPECT_EQ(r.loaded.size(), 1u);
     EXPECT_EQ(r.unexpected, std::vector<std::string>{"not_a_layer.weight"});
@@ -213,7 +232,9 @@ TEST(Weights, NonFiniteValuesAreRefusedNamingTheTensor) {
             ADD_FAILURE() << "a non-finite " << name << " loaded";
         } catch (const IoError& e) {
             const std::string m = e.what();
-            EXPECT_NE(m.find(damaged + ": tensor '" + name + "' holds non-finite values"), std::string::npos) << m;
+            EXPECT_NE(m.find(damaged + ": tensor '" + name + "' holds non-finite values"),
+                      std::string::npos)
+                << m;
             EXPECT_NE(m.find("the first at index 17"), std::string::npos) << m;
         }
         fs::remove(damaged);
@@ -227,7 +248,9 @@ TEST(Weights, NonFiniteValuesAreRefusedNamingTheTensor) {
         check_finite(h, "h.safetensors");
         ADD_FAILURE() << "F16 NaN passed";
     } catch (const IoError& e) {
-        EXPECT_NE(std::string(e.what()).find("(1 NaN, 1 infinite of 3; the first at index 1)"), std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find("(1 NaN, 1 infinite of 3; the first at index 1)"),
+                  std::string::npos)
+            << e.what();
     }
     h.dtype = DType::BFLOAT16;
     half = {0x3F80, 0x7F80, 0x0001};
@@ -245,7 +268,8 @@ TEST(Safetensors, DataChecksumCatchesDamageAfterWriting) {
     for (size_t i = 0; i < w.size(); ++i) w[i] = float(i) * 0.25f;
     write_safetensors(path, {{"w", DType::FLOAT32, {8, 8}, w.data()}}, {{"k", "v"}});
     std::ifstream in(path, std::ios::binary);
-    std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)),
+                               std::istreambuf_iterator<char>());
     const SafetensorsFile ok = parse_safetensors(bytes, path);
     EXPECT_EQ(ok.metadata.at("k"), "v");
     EXPECT_EQ(ok.metadata.at("effnet.data_crc32").size(), 8u);
@@ -254,7 +278,9 @@ TEST(Safetensors, DataChecksumCatchesDamageAfterWriting) {
         parse_safetensors(bytes, path);
         ADD_FAILURE() << "a damaged tensor passed";
     } catch (const IoError& e) {
-        EXPECT_NE(std::string(e.what()).find("the tensor data fails its checksum"), std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find("the tensor data fails its checksum"),
+                  std::string::npos)
+            << e.what();
     }
     fs::remove(path);
 }
@@ -279,12 +305,14 @@ TEST(Safetensors, AtomicWriteThatRunsOutOfSpaceKeepsTheOldFile) {
     std::signal(SIGXFSZ, old_handler);
     EXPECT_NE(message.find(path + ": could not be written (write "), std::string::npos) << message;
     EXPECT_NE(message.find("File too large"), std::string::npos) << message;
-    EXPECT_NE(message.find("the previous effnet_test_fsize.bin is unchanged"), std::string::npos) << message;
+    EXPECT_NE(message.find("the previous effnet_test_fsize.bin is unchanged"), std::string::npos)
+        << message;
     std::ifstream in(path);
     std::string s;
     std::getline(in, s);
     EXPECT_EQ(s, "the previous content");
     for (auto& e : fs::directory_iterator(fs::temp_directory_path()))
-        EXPECT_EQ(e.path().filename().string().find("effnet_test_fsize.bin.tmp"), std::string::npos) << e.path();
+        EXPECT_EQ(e.path().filename().string().find("effnet_test_fsize.bin.tmp"), std::string::npos)
+            << e.path();
     fs::remove(path);
 }

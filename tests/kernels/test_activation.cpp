@@ -55,7 +55,8 @@ TEST(SwishGpu, MatchesCpuReference) {
         swish_forward(x, y_ref, cpu_ctx);
         swish_backward(x, dy, dx_ref, cpu_ctx);
         Tensor xd = x.to(Device::CUDA), dyd = dy.to(Device::CUDA);
-        Tensor yd = Tensor::full(x.shape(), NAN, Device::CUDA), dxd = Tensor::full(x.shape(), NAN, Device::CUDA);
+        Tensor yd = Tensor::full(x.shape(), NAN, Device::CUDA),
+               dxd = Tensor::full(x.shape(), NAN, Device::CUDA);
         swish_forward(xd, yd, ctx);
         swish_backward(xd, dyd, dxd, ctx);
         ctx.synchronize();
@@ -75,7 +76,8 @@ TEST(SigmoidGpu, MatchesCpuReference) {
         Tensor y_ref = Tensor::empty(x.shape()), dx_ref = Tensor::empty(x.shape());
         sigmoid_forward(x, y_ref, cpu_ctx);
         sigmoid_backward(y_ref, dy, dx_ref, cpu_ctx);
-        Tensor yd = Tensor::full(x.shape(), NAN, Device::CUDA), dxd = Tensor::full(x.shape(), NAN, Device::CUDA);
+        Tensor yd = Tensor::full(x.shape(), NAN, Device::CUDA),
+               dxd = Tensor::full(x.shape(), NAN, Device::CUDA);
         Tensor xd = x.to(Device::CUDA), dyd = dy.to(Device::CUDA);
         sigmoid_forward(xd, yd, ctx);
         sigmoid_backward(yd, dyd, dxd, ctx);

@@ -24,12 +24,13 @@ TEST(AdamW, TwoStepsMatchClosedForm) {
     s.step = 2;
     std::vector<double> g2 = {-1.0, 0.0};
     cpu::adamw_update(p.data(), g2.data(), m.data(), v.data(), 2, s, nullptr);
-    const double m2 = 0.9 * 0.05 + 0.1 * -1.0;                   // -0.055
-    const double v2 = 0.999 * 0.00025 + 0.001 * 1.0;             // 0.00124975
+    const double m2 = 0.9 * 0.05 + 0.1 * -1.0;        // -0.055
+    const double v2 = 0.999 * 0.00025 + 0.001 * 1.0;  // 0.00124975
     const double bc1 = 1 - 0.81, bc2 = 1 - 0.999 * 0.999;
     EXPECT_NEAR(m[0], m2, 1e-15);
     EXPECT_NEAR(v[0], v2, 1e-15);
-    EXPECT_NEAR(p[0], p0 * 0.999 - (0.1 / bc1) * m2 / (std::sqrt(v2) / std::sqrt(bc2) + 1e-8), 1e-12);
+    EXPECT_NEAR(p[0], p0 * 0.999 - (0.1 / bc1) * m2 / (std::sqrt(v2) / std::sqrt(bc2) + 1e-8),
+                1e-12);
 }
 
 TEST(AdamW, FloatAgreesWithDouble) {
@@ -54,7 +55,8 @@ TEST(AdamWGpu, MatchesCpuOverSeveralSteps) {
     EFFNET_REQUIRE_GPU();
     Context g(Device::CUDA), c;
     const int64_t n = 100003;
-    Tensor p = random_tensor(Shape{n}, 31), m = Tensor::zeros(Shape{n}), v = Tensor::zeros(Shape{n});
+    Tensor p = random_tensor(Shape{n}, 31), m = Tensor::zeros(Shape{n}),
+           v = Tensor::zeros(Shape{n});
     Tensor pd = to_gpu(p), md = to_gpu(m), vd = to_gpu(v);
     AdamWStep s;
     s.lr = 1e-3;
@@ -62,7 +64,8 @@ TEST(AdamWGpu, MatchesCpuOverSeveralSteps) {
     for (int t = 1; t <= 3; ++t) {
         Tensor grad = random_tensor(Shape{n}, 40 + uint64_t(t));
         s.step = t;
-        adamw_update(p, grad, m, v, 5, n - 10, s, c);  // an interior range: the ends must stay untouched
+        adamw_update(p, grad, m, v, 5, n - 10, s,
+                     c);  // an interior range: the ends must stay untouched
         adamw_update(pd, to_gpu(grad), md, vd, 5, n - 10, s, g);
     }
     expect_close(pd, p, "parameters", kOpTolerance);

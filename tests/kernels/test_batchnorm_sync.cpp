@@ -74,8 +74,15 @@ struct Alone final : ChannelSumReducer {
 struct BnState {
     std::vector<double> y, mean, invstd, affine, rm, rv, dx, dgamma, dbeta;
     BnState(int64_t m, int64_t c)
-        : y(size_t(m * c)), mean(size_t(c)), invstd(size_t(c)), affine(size_t(2 * c)), rm(size_t(c), 0.1),
-          rv(size_t(c), 2.0), dx(size_t(m * c)), dgamma(size_t(c), 0.5), dbeta(size_t(c), -0.25) {}
+        : y(size_t(m * c)),
+          mean(size_t(c)),
+          invstd(size_t(c)),
+          affine(size_t(2 * c)),
+          rm(size_t(c), 0.1),
+          rv(size_t(c), 2.0),
+          dx(size_t(m * c)),
+          dgamma(size_t(c), 0.5),
+          dbeta(size_t(c), -0.25) {}
 };
 
 void expect_close(const double* got, const double* want, size_t n, const char* what) {
@@ -90,20 +97,25 @@ void check_ranks_match_one_process(const std::vector<int64_t>& cuts, bool swish)
     const int64_t c = 5, m = cuts.back();
     const int n = int(cuts.size()) - 1;
     // A large channel mean over a small spread, as after a ReLU-like layer.
-    std::vector<double> x = random_vector(size_t(m * c), 11, 3.0, 5.0), dy = random_vector(size_t(m * c), 12);
-    const std::vector<double> gamma = random_vector(size_t(c), 13, 0.5, 1.5), beta = random_vector(size_t(c), 14);
+    std::vector<double> x = random_vector(size_t(m * c), 11, 3.0, 5.0),
+                        dy = random_vector(size_t(m * c), 12);
+    const std::vector<double> gamma = random_vector(size_t(c), 13, 0.5, 1.5),
+                              beta = random_vector(size_t(c), 14);
     BnState whole(m, c);
     if (swish) {
-        cpu::bn_swish_train_forward(x.data(), gamma.data(), beta.data(), whole.y.data(), whole.mean.data(),
-                                    whole.invstd.data(), whole.affine.data(), whole.rm.data(), whole.rv.data(), m, c, 1e-5,
-                                    0.1, nullptr);
-        cpu::bn_swish_backward(x.data(), dy.data(), gamma.data(), whole.mean.data(), whole.invstd.data(),
-                               whole.affine.data(), whole.dx.data(), whole.dgamma.data(), whole.dbeta.data(), m, c, nullptr);
+        cpu::bn_swish_train_forward(x.data(), gamma.data(), beta.data(), whole.y.data(),
+                                    whole.mean.data(), whole.invstd.data(), whole.affine.data(),
+                                    whole.rm.data(), whole.rv.data(), m, c, 1e-5, 0.1, nullptr);
+        cpu::bn_swish_backward(x.data(), dy.data(), gamma.data(), whole.mean.data(),
+                               whole.invstd.data(), whole.affine.data(), whole.dx.data(),
+                               whole.dgamma.data(), whole.dbeta.data(), m, c, nullptr);
     } else {
-        cpu::batchnorm_train_forward(x.data(), gamma.data(), beta.data(), whole.y.data(), whole.mean.data(),
-                                     whole.invstd.data(), whole.rm.data(), whole.rv.data(), m, c, 1e-5, 0.1, nullptr);
-        cpu::batchnorm_backward(x.data(), dy.data(), gamma.data(), whole.mean.data(), whole.invstd.data(), whole.dx.data(),
-                                whole.dgamma.data(), whole.dbeta.data(), m, c, nullptr);
+        cpu::batchnorm_train_forward(x.data(), gamma.data(), beta.data(), whole.y.data(),
+                                     whole.mean.data(), whole.invstd.data(), whole.rm.data(),
+                                     whole.rv.data(), m, c, 1e-5, 0.1, nullptr);
+        cpu::batchnorm_backward(x.data(), dy.data(), gamma.data(), whole.mean.data(),
+                                whole.invstd.data(), whole.dx.data(), whole.dgamma.data(),
+                                whole.dbeta.data(), m, c, nullptr);
     }
     ThreadRanks ranks(n);
     std::vector<BnState> part;
@@ -116,16 +128,19 @@ void check_ranks_match_one_process(const std::vector<int64_t>& cuts, bool swish)
         std::fill(s.dgamma.begin(), s.dgamma.end(), 0.5 / n);
         std::fill(s.dbeta.begin(), s.dbeta.end(), -0.25 / n);
         if (swish) {
-            cpu::bn_swish_train_forward_synced(xr, gamma.data(), beta.data(), s.y.data(), s.mean.data(), s.invstd.data(),
-                                               s.affine.data(), s.rm.data(), s.rv.data(), rows, c, 1e-5, 0.1,
-                                               ranks.rank(r));
-            cpu::bn_swish_backward_synced(xr, dyr, gamma.data(), s.mean.data(), s.invstd.data(), s.affine.data(),
-                                          s.dx.data(), s.dgamma.data(), s.dbeta.data(), rows, c, ranks.rank(r));
+            cpu::bn_swish_train_forward_synced(
+                xr, gamma.data(), beta.data(), s.y.data(), s.mean.data(), s.invstd.data(),
+                s.affine.data(), s.rm.data(), s.rv.data(), rows, c, 1e-5, 0.1, ranks.rank(r));
+            cpu::bn_swish_backward_synced(xr, dyr, gamma.data(), s.mean.data(), s.invstd.data(),
+                                          s.affine.data(), s.dx.data(), s.dgamma.data(),
+                                          s.dbeta.data(), rows, c, ranks.rank(r));
         } else {
-            cpu::batchnorm_train_forward_synced(xr, gamma.data(), beta.data(), s.y.data(), s.mean.data(), s.invstd.data(),
-                                                s.rm.data(), s.rv.data(), rows, c, 1e-5, 0.1, ranks.rank(r));
-            cpu::batchnorm_backward_synced(xr, dyr, gamma.data(), s.mean.data(), s.invstd.data(), s.dx.data(),
-                                           s.dgamma.data(), s.dbeta.data(), rows, c, ranks.rank(r));
+            cpu::batchnorm_train_forward_synced(xr, gamma.data(), beta.data(), s.y.data(),
+                                                s.mean.data(), s.invstd.data(), s.rm.data(),
+                                                s.rv.data(), rows, c, 1e-5, 0.1, ranks.rank(r));
+            cpu::batchnorm_backward_synced(xr, dyr, gamma.data(), s.mean.data(), s.invstd.data(),
+                                           s.dx.data(), s.dgamma.data(), s.dbeta.data(), rows, c,
+                                           ranks.rank(r));
         }
     });
     std::vector<double> dgamma(size_t(c), 0.0), dbeta(size_t(c), 0.0);
@@ -137,7 +152,8 @@ void check_ranks_match_one_process(const std::vector<int64_t>& cuts, bool swish)
         expect_close(s.mean.data(), whole.mean.data(), size_t(c), "saved mean");
         expect_close(s.invstd.data(), whole.invstd.data(), size_t(c), "saved invstd");
         expect_close(s.rm.data(), whole.rm.data(), size_t(c), "running mean");
-        expect_close(s.rv.data(), whole.rv.data(), size_t(c), "running var (unbiased over the global batch)");
+        expect_close(s.rv.data(), whole.rv.data(), size_t(c),
+                     "running var (unbiased over the global batch)");
         for (int64_t j = 0; j < c; ++j) {
             dgamma[size_t(j)] += s.dgamma[size_t(j)];
             dbeta[size_t(j)] += s.dbeta[size_t(j)];
@@ -151,14 +167,22 @@ void check_ranks_match_one_process(const std::vector<int64_t>& cuts, bool swish)
 }  // namespace
 
 TEST(BatchNormSync, TwoRanksMatchOneProcess) { check_ranks_match_one_process({0, 12, 24}, false); }
-TEST(BatchNormSync, ThreeUnevenRanksMatchOneProcess) { check_ranks_match_one_process({0, 5, 12, 20}, false); }
-TEST(BatchNormSync, FusedSwishTwoRanksMatchOneProcess) { check_ranks_match_one_process({0, 12, 24}, true); }
-TEST(BatchNormSync, FusedSwishThreeUnevenRanksMatchOneProcess) { check_ranks_match_one_process({0, 7, 9, 20}, true); }
+TEST(BatchNormSync, ThreeUnevenRanksMatchOneProcess) {
+    check_ranks_match_one_process({0, 5, 12, 20}, false);
+}
+TEST(BatchNormSync, FusedSwishTwoRanksMatchOneProcess) {
+    check_ranks_match_one_process({0, 12, 24}, true);
+}
+TEST(BatchNormSync, FusedSwishThreeUnevenRanksMatchOneProcess) {
+    check_ranks_match_one_process({0, 7, 9, 20}, true);
+}
 
 TEST(BatchNormSync, OneRankIsThePlainKernelBitForBit) {
     const int64_t m = 37, c = 19;
-    const std::vector<float> x = random_floats(size_t(m * c), 21, 2.0f, 4.0f), dy = random_floats(size_t(m * c), 22);
-    const std::vector<float> gamma = random_floats(size_t(c), 23), beta = random_floats(size_t(c), 24);
+    const std::vector<float> x = random_floats(size_t(m * c), 21, 2.0f, 4.0f),
+                             dy = random_floats(size_t(m * c), 22);
+    const std::vector<float> gamma = random_floats(size_t(c), 23),
+                             beta = random_floats(size_t(c), 24);
     for (bool swish : {false, true}) {
         std::vector<float> y[2], mean[2], invstd[2], affine[2], rm[2], rv[2], dx[2], dg[2], db[2];
         for (int k = 0; k < 2; ++k) {
@@ -174,28 +198,35 @@ TEST(BatchNormSync, OneRankIsThePlainKernelBitForBit) {
         }
         Alone alone;
         if (swish) {
-            cpu::bn_swish_train_forward(x.data(), gamma.data(), beta.data(), y[0].data(), mean[0].data(), invstd[0].data(),
-                                        affine[0].data(), rm[0].data(), rv[0].data(), m, c, 1e-5, 0.1, nullptr);
-            cpu::bn_swish_train_forward_synced(x.data(), gamma.data(), beta.data(), y[1].data(), mean[1].data(),
-                                               invstd[1].data(), affine[1].data(), rm[1].data(), rv[1].data(), m, c, 1e-5,
-                                               0.1, alone);
+            cpu::bn_swish_train_forward(x.data(), gamma.data(), beta.data(), y[0].data(),
+                                        mean[0].data(), invstd[0].data(), affine[0].data(),
+                                        rm[0].data(), rv[0].data(), m, c, 1e-5, 0.1, nullptr);
+            cpu::bn_swish_train_forward_synced(x.data(), gamma.data(), beta.data(), y[1].data(),
+                                               mean[1].data(), invstd[1].data(), affine[1].data(),
+                                               rm[1].data(), rv[1].data(), m, c, 1e-5, 0.1, alone);
             for (int k = 0; k < 2; ++k) {
                 if (k == 0)
-                    cpu::bn_swish_backward(x.data(), dy.data(), gamma.data(), mean[0].data(), invstd[0].data(),
-                                           affine[0].data(), dx[0].data(), dg[0].data(), db[0].data(), m, c, nullptr);
+                    cpu::bn_swish_backward(x.data(), dy.data(), gamma.data(), mean[0].data(),
+                                           invstd[0].data(), affine[0].data(), dx[0].data(),
+                                           dg[0].data(), db[0].data(), m, c, nullptr);
                 else
-                    cpu::bn_swish_backward_synced(x.data(), dy.data(), gamma.data(), mean[1].data(), invstd[1].data(),
-                                                  affine[1].data(), dx[1].data(), dg[1].data(), db[1].data(), m, c, alone);
+                    cpu::bn_swish_backward_synced(x.data(), dy.data(), gamma.data(), mean[1].data(),
+                                                  invstd[1].data(), affine[1].data(), dx[1].data(),
+                                                  dg[1].data(), db[1].data(), m, c, alone);
             }
         } else {
-            cpu::batchnorm_train_forward(x.data(), gamma.data(), beta.data(), y[0].data(), mean[0].data(), invstd[0].data(),
-                                         rm[0].data(), rv[0].data(), m, c, 1e-5, 0.1, nullptr);
-            cpu::batchnorm_train_forward_synced(x.data(), gamma.data(), beta.data(), y[1].data(), mean[1].data(),
-                                                invstd[1].data(), rm[1].data(), rv[1].data(), m, c, 1e-5, 0.1, alone);
-            cpu::batchnorm_backward(x.data(), dy.data(), gamma.data(), mean[0].data(), invstd[0].data(), dx[0].data(),
-                                    dg[0].data(), db[0].data(), m, c, nullptr);
-            cpu::batchnorm_backward_synced(x.data(), dy.data(), gamma.data(), mean[1].data(), invstd[1].data(),
-                                           dx[1].data(), dg[1].data(), db[1].data(), m, c, alone);
+            cpu::batchnorm_train_forward(x.data(), gamma.data(), beta.data(), y[0].data(),
+                                         mean[0].data(), invstd[0].data(), rm[0].data(),
+                                         rv[0].data(), m, c, 1e-5, 0.1, nullptr);
+            cpu::batchnorm_train_forward_synced(x.data(), gamma.data(), beta.data(), y[1].data(),
+                                                mean[1].data(), invstd[1].data(), rm[1].data(),
+                                                rv[1].data(), m, c, 1e-5, 0.1, alone);
+            cpu::batchnorm_backward(x.data(), dy.data(), gamma.data(), mean[0].data(),
+                                    invstd[0].data(), dx[0].data(), dg[0].data(), db[0].data(), m,
+                                    c, nullptr);
+            cpu::batchnorm_backward_synced(x.data(), dy.data(), gamma.data(), mean[1].data(),
+                                           invstd[1].data(), dx[1].data(), dg[1].data(),
+                                           db[1].data(), m, c, alone);
         }
         EXPECT_EQ(y[0], y[1]) << "swish " << swish;
         EXPECT_EQ(dx[0], dx[1]) << "swish " << swish;
@@ -212,8 +243,10 @@ TEST(BatchNormSync, DispatchTakesTheReducerForHostTensors) {
         void sum(double*, size_t) override { ++calls; }
     } counting;
     Context ctx;
-    Tensor x = Tensor::from_vector(Shape{4, 3}, random_floats(12, 31)), g = Tensor::full(Shape{3}, 1.0f);
-    Tensor b = Tensor::zeros(Shape{3}), y = Tensor::zeros(Shape{4, 3}), y0 = Tensor::zeros(Shape{4, 3});
+    Tensor x = Tensor::from_vector(Shape{4, 3}, random_floats(12, 31)),
+           g = Tensor::full(Shape{3}, 1.0f);
+    Tensor b = Tensor::zeros(Shape{3}), y = Tensor::zeros(Shape{4, 3}),
+           y0 = Tensor::zeros(Shape{4, 3});
     Tensor mean = Tensor::zeros(Shape{3}), invstd = Tensor::zeros(Shape{3});
     Tensor rm = Tensor::zeros(Shape{3}), rv = Tensor::full(Shape{3}, 1.0f);
     BatchNormParams p;
@@ -228,10 +261,14 @@ TEST(BatchNormSyncGpu, RefusedOnGpuTensorsWithAReason) {
     EFFNET_REQUIRE_GPU();
     Alone alone;
     Context ctx(Device::CUDA);
-    Tensor x = Tensor::zeros(Shape{4, 3}, Device::CUDA), y = Tensor::zeros(Shape{4, 3}, Device::CUDA);
-    Tensor g = Tensor::full(Shape{3}, 1.0f, Device::CUDA), b = Tensor::zeros(Shape{3}, Device::CUDA);
-    Tensor mean = Tensor::zeros(Shape{3}, Device::CUDA), invstd = Tensor::zeros(Shape{3}, Device::CUDA);
-    Tensor rm = Tensor::zeros(Shape{3}, Device::CUDA), rv = Tensor::full(Shape{3}, 1.0f, Device::CUDA);
+    Tensor x = Tensor::zeros(Shape{4, 3}, Device::CUDA),
+           y = Tensor::zeros(Shape{4, 3}, Device::CUDA);
+    Tensor g = Tensor::full(Shape{3}, 1.0f, Device::CUDA),
+           b = Tensor::zeros(Shape{3}, Device::CUDA);
+    Tensor mean = Tensor::zeros(Shape{3}, Device::CUDA),
+           invstd = Tensor::zeros(Shape{3}, Device::CUDA);
+    Tensor rm = Tensor::zeros(Shape{3}, Device::CUDA),
+           rv = Tensor::full(Shape{3}, 1.0f, Device::CUDA);
     BatchNormParams p;
     p.sync = &alone;
     try {

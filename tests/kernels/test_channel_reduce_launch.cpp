@@ -27,7 +27,8 @@ struct Case {
     int64_t groups, rows, channels;
     bool b0;  // a B0 shape at batch 32: the occupancy target applies
     std::string str() const {
-        return "groups=" + std::to_string(groups) + " rows=" + std::to_string(rows) + " C=" + std::to_string(channels);
+        return "groups=" + std::to_string(groups) + " rows=" + std::to_string(rows) +
+               " C=" + std::to_string(channels);
     }
 };
 
@@ -37,9 +38,9 @@ std::vector<Case> cases() {
     for (const test::BnShape& s : b0.batchnorm) v.push_back({1, s.rows, s.c, true});
     for (const test::SeShape& s : b0.se) v.push_back({s.n, s.h * s.w, s.c, true});
     // Odd sizes: tiny, channel counts that are not multiples of 4 or of the tile, one row, many channels.
-    for (Case c : {Case{1, 7, 5, false}, Case{1, 1, 1, false}, Case{1, 1000, 33, false}, Case{3, 13, 35, false},
-                   Case{2, 5, 1, false}, Case{1, 50, 1282, false}, Case{5, 1, 40, false}, Case{1, 3, 4100, false},
-                   Case{7, 9, 12, false}})
+    for (Case c : {Case{1, 7, 5, false}, Case{1, 1, 1, false}, Case{1, 1000, 33, false},
+                   Case{3, 13, 35, false}, Case{2, 5, 1, false}, Case{1, 50, 1282, false},
+                   Case{5, 1, 40, false}, Case{1, 3, 4100, false}, Case{7, 9, 12, false}})
         v.push_back(c);
     return v;
 }
@@ -58,9 +59,11 @@ std::string walk(const Map& m) {
                 for (unsigned t = 0; t < unsigned(kThreads); ++t) {
                     const Lane l = lane(m, bx, t);
                     if (l.loads)
-                        for (int64_t r = first_row(m, by, l.row_lane); r < m.rows; r += row_step(m)) {
+                        for (int64_t r = first_row(m, by, l.row_lane); r < m.rows;
+                             r += row_step(m)) {
                             const int64_t i = element(m, g, r, l.cv);
-                            if (i < 0 || i + m.vec > total || i % m.vec) return "bad read at " + std::to_string(i);
+                            if (i < 0 || i + m.vec > total || i % m.vec)
+                                return "bad read at " + std::to_string(i);
                             for (int v = 0; v < m.vec; ++v) ++seen[size_t(i + v)];
                         }
                     if (l.row_lane < m.row_lanes)
@@ -75,14 +78,19 @@ std::string walk(const Map& m) {
                     const int64_t c = block_channel(m, bx, j);
                     if (j >= m.tile * m.vec || c >= m.channels) continue;
                     for (int rl = 0; rl < m.row_lanes; ++rl)
-                        if (slot[size_t(shared_slot(m, rl, j))] != 1) return "shared slot not written once";
+                        if (slot[size_t(shared_slot(m, rl, j))] != 1)
+                            return "shared slot not written once";
                     ++written[size_t(partial_index(m, g, by, c))];
                 }
             }
     for (int64_t i = 0; i < total; ++i)
-        if (seen[size_t(i)] != 1) return "element " + std::to_string(i) + " read " + std::to_string(seen[size_t(i)]) + " times";
+        if (seen[size_t(i)] != 1)
+            return "element " + std::to_string(i) + " read " + std::to_string(seen[size_t(i)]) +
+                   " times";
     for (size_t i = 0; i < partials; ++i)
-        if (written[i] != 1) return "partial " + std::to_string(i) + " written " + std::to_string(written[i]) + " times";
+        if (written[i] != 1)
+            return "partial " + std::to_string(i) + " written " + std::to_string(written[i]) +
+                   " times";
     // Final pass.
     std::vector<uint8_t> out(size_t(m.groups * m.channels), 0);
     for (unsigned g = 0; g < m.groups; ++g)
@@ -91,13 +99,17 @@ std::string walk(const Map& m) {
                 for (unsigned tx = 0; tx < unsigned(kFinalChannels); ++tx) {
                     const int64_t c = final_channel(bx, tx);
                     if (c >= m.channels) continue;
-                    for (unsigned s = ty; s < m.slices; s += kFinalLanes) ++read[size_t(partial_index(m, g, s, c))];
+                    for (unsigned s = ty; s < m.slices; s += kFinalLanes)
+                        ++read[size_t(partial_index(m, g, s, c))];
                     if (ty == 0) ++out[size_t(g * m.channels + c)];
                 }
     for (size_t i = 0; i < partials; ++i)
-        if (read[i] != 1) return "partial " + std::to_string(i) + " read " + std::to_string(read[i]) + " times by the final pass";
+        if (read[i] != 1)
+            return "partial " + std::to_string(i) + " read " + std::to_string(read[i]) +
+                   " times by the final pass";
     for (size_t i = 0; i < out.size(); ++i)
-        if (out[i] != 1) return "output " + std::to_string(i) + " written " + std::to_string(out[i]) + " times";
+        if (out[i] != 1)
+            return "output " + std::to_string(i) + " written " + std::to_string(out[i]) + " times";
     return "";
 }
 
@@ -137,5 +149,6 @@ TEST(ChannelReduceLaunch, B0Batch32ShapesGiveTwoBlocksPerSmAndBusyLanes) {
             where = k.str();
         }
     }
-    std::printf("fewest blocks over B0 batch-32 reductions: %lld (%s)\n", static_cast<long long>(fewest), where.c_str());
+    std::printf("fewest blocks over B0 batch-32 reductions: %lld (%s)\n",
+                static_cast<long long>(fewest), where.c_str());
 }

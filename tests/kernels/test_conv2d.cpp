@@ -13,7 +13,8 @@ using namespace effnet::test;
 
 namespace {
 // Straight from the definition, independent of im2col and GEMM.
-std::vector<double> naive_conv(const std::vector<double>& x, const std::vector<double>& w, const ConvGeometry& g) {
+std::vector<double> naive_conv(const std::vector<double>& x, const std::vector<double>& w,
+                               const ConvGeometry& g) {
     std::vector<double> y(g.n * g.ho() * g.wo() * g.cout, 0.0);
     const int64_t cig = g.cin_per_group(), cog = g.cout_per_group();
     for (int64_t n = 0; n < g.n; ++n)
@@ -25,7 +26,8 @@ std::vector<double> naive_conv(const std::vector<double>& x, const std::vector<d
                     for (int64_t ci = 0; ci < cig; ++ci)
                         for (int64_t ky = 0; ky < g.kh; ++ky)
                             for (int64_t kx = 0; kx < g.kw; ++kx) {
-                                int64_t iy = oy * g.stride - g.pad + ky, ix = ox * g.stride - g.pad + kx;
+                                int64_t iy = oy * g.stride - g.pad + ky,
+                                        ix = ox * g.stride - g.pad + kx;
                                 if (iy < 0 || iy >= g.h || ix < 0 || ix >= g.w) continue;
                                 s += x[((n * g.h + iy) * g.w + ix) * g.cin + grp * cig + ci] *
                                      w[((co * cig + ci) * g.kh + ky) * g.kw + kx];
@@ -70,18 +72,20 @@ TEST_P(Conv2dTest, BackwardMatchesFiniteDifferences) {
     EXPECT_LT(gradient_error(dw, numeric_gradient(w, loss_w)), kGradTolerance) << "weight gradient";
 }
 
-INSTANTIATE_TEST_SUITE_P(Geometries, Conv2dTest,
-                         ::testing::Values(conv_geometry(2, 7, 5, 3, 4, 3, 2),   // stem-like 3x3/2, odd sizes
-                                           conv_geometry(1, 6, 6, 3, 5, 3, 1),   // batch 1
-                                           conv_geometry(2, 3, 5, 7, 6, 1, 1),   // pointwise (GEMM path)
-                                           conv_geometry(1, 5, 4, 6, 4, 3, 2, 2),  // grouped
-                                           conv_geometry(1, 9, 7, 2, 3, 5, 2)),  // 5x5/2
-                         ParamName());
+INSTANTIATE_TEST_SUITE_P(
+    Geometries, Conv2dTest,
+    ::testing::Values(conv_geometry(2, 7, 5, 3, 4, 3, 2),     // stem-like 3x3/2, odd sizes
+                      conv_geometry(1, 6, 6, 3, 5, 3, 1),     // batch 1
+                      conv_geometry(2, 3, 5, 7, 6, 1, 1),     // pointwise (GEMM path)
+                      conv_geometry(1, 5, 4, 6, 4, 3, 2, 2),  // grouped
+                      conv_geometry(1, 9, 7, 2, 3, 5, 2)),    // 5x5/2
+    ParamName());
 
 TEST(Conv2d, ShapeMismatchThrowsWithShapes) {
     Context ctx;
     ConvGeometry g = conv_geometry(1, 4, 4, 3, 8, 3, 1);
-    Tensor x = Tensor::zeros(Shape{1, 4, 4, 2}), w = Tensor::zeros(Shape{8, 3, 3, 3}), y = Tensor::zeros(Shape{1, 4, 4, 8});
+    Tensor x = Tensor::zeros(Shape{1, 4, 4, 2}), w = Tensor::zeros(Shape{8, 3, 3, 3}),
+           y = Tensor::zeros(Shape{1, 4, 4, 8});
     try {
         conv2d_forward(x, w, y, g, ctx);
         FAIL();
@@ -96,11 +100,13 @@ TEST(Conv2d, ShapeMismatchThrowsWithShapes) {
 TEST(Conv2dGpu, PointwiseAndStemMatchCpuOnBothPaths) {
     EFFNET_REQUIRE_GPU();
     Context g(Device::CUDA), c;
-    for (const ConvGeometry& cg : {conv_geometry(4, 224, 224, 3, 32, 3, 2), conv_geometry(2, 7, 9, 3, 5, 3, 2),
-                                   conv_geometry(4, 56, 56, 24, 144, 1, 1), conv_geometry(4, 7, 7, 320, 1280, 1, 1),
-                                   conv_geometry(1, 5, 3, 7, 6, 1, 1)}) {
+    for (const ConvGeometry& cg :
+         {conv_geometry(4, 224, 224, 3, 32, 3, 2), conv_geometry(2, 7, 9, 3, 5, 3, 2),
+          conv_geometry(4, 56, 56, 24, 144, 1, 1), conv_geometry(4, 7, 7, 320, 1280, 1, 1),
+          conv_geometry(1, 5, 3, 7, 6, 1, 1)}) {
         SCOPED_TRACE(describe(cg));
-        const Shape xs{cg.n, cg.h, cg.w, cg.cin}, ys{cg.n, cg.ho(), cg.wo(), cg.cout}, ws{cg.cout, cg.cin, cg.kh, cg.kw};
+        const Shape xs{cg.n, cg.h, cg.w, cg.cin}, ys{cg.n, cg.ho(), cg.wo(), cg.cout},
+            ws{cg.cout, cg.cin, cg.kh, cg.kw};
         Tensor x = random_tensor(xs, 61), w = random_tensor(ws, 62), dy = random_tensor(ys, 63);
         Tensor y = Tensor::empty(ys), dx = Tensor::empty(xs), dw = Tensor::full(ws, 0.25f);
         conv2d_forward(x, w, y, cg, c);
@@ -111,7 +117,8 @@ TEST(Conv2dGpu, PointwiseAndStemMatchCpuOnBothPaths) {
         for (const char* spec : {"stem=custom", "stem=cudnn"}) {
             SCOPED_TRACE(spec);
             apply_kernel_spec(g, spec);
-            Tensor yd = poisoned_gpu(ys), dxd = poisoned_gpu(xs), dwd = Tensor::full(ws, 0.25f, Device::CUDA);
+            Tensor yd = poisoned_gpu(ys), dxd = poisoned_gpu(xs),
+                   dwd = Tensor::full(ws, 0.25f, Device::CUDA);
             conv2d_forward(to_gpu(x), to_gpu(w), yd, cg, g);
             conv2d_backward_input(to_gpu(dy), to_gpu(w), dxd, cg, g);
             conv2d_backward_weight(to_gpu(x), to_gpu(dy), dwd, cg, g);
@@ -122,8 +129,9 @@ TEST(Conv2dGpu, PointwiseAndStemMatchCpuOnBothPaths) {
             // tests/common/tolerance.h; 5.7e-4 for the stem), rtol 1e-4.
             expect_close(yd, y, "forward", kOpTolerance);
             expect_close(dxd, dx, "input gradient", kOpTolerance);
-            const double dw_atol =
-                std::max(1e-4, float_sum_atol(cg.n * cg.ho() * cg.wo(), rms(x.to_vector()) * rms(dy.to_vector())));
+            const double dw_atol = std::max(
+                1e-4,
+                float_sum_atol(cg.n * cg.ho() * cg.wo(), rms(x.to_vector()) * rms(dy.to_vector())));
             expect_close(dwd, dw, "weight gradient (accumulated)", kOpTolerance.with_atol(dw_atol));
         }
     }

@@ -44,15 +44,18 @@ TEST_P(DepthwiseTest, BackwardMatchesFiniteDifferences) {
         cpu::depthwise_conv2d_forward(xv.data(), wv.data(), y.data(), g, nullptr);
         return dot(y, r);
     };
-    EXPECT_LT(gradient_error(dx, numeric_gradient(x, [&](const auto& xv) { return fwd(xv, w); })), kGradTolerance);
-    EXPECT_LT(gradient_error(dw, numeric_gradient(w, [&](const auto& wv) { return fwd(x, wv); })), kGradTolerance);
+    EXPECT_LT(gradient_error(dx, numeric_gradient(x, [&](const auto& xv) { return fwd(xv, w); })),
+              kGradTolerance);
+    EXPECT_LT(gradient_error(dw, numeric_gradient(w, [&](const auto& wv) { return fwd(x, wv); })),
+              kGradTolerance);
 }
 
-INSTANTIATE_TEST_SUITE_P(Geometries, DepthwiseTest,
-                         ::testing::Values(depthwise_geometry(2, 7, 7, 5, 3, 1), depthwise_geometry(2, 7, 9, 3, 3, 2),
-                                           depthwise_geometry(1, 8, 6, 4, 5, 1), depthwise_geometry(1, 9, 9, 3, 5, 2),
-                                           depthwise_geometry(1, 1, 1, 6, 3, 1), depthwise_geometry(3, 2, 3, 9, 5, 2)),
-                         ParamName());
+INSTANTIATE_TEST_SUITE_P(
+    Geometries, DepthwiseTest,
+    ::testing::Values(depthwise_geometry(2, 7, 7, 5, 3, 1), depthwise_geometry(2, 7, 9, 3, 3, 2),
+                      depthwise_geometry(1, 8, 6, 4, 5, 1), depthwise_geometry(1, 9, 9, 3, 5, 2),
+                      depthwise_geometry(1, 1, 1, 6, 3, 1), depthwise_geometry(3, 2, 3, 9, 5, 2)),
+    ParamName());
 
 // ---- GPU vs the CPU reference (helpers and tolerances: common/gpu_test.h) ----
 
@@ -63,7 +66,8 @@ void check_depthwise(const ConvGeometry& g, uint64_t seed, Context& gpu) {
     SCOPED_TRACE(describe(g));
     Context cpu_ctx;
     const Shape xs{g.n, g.h, g.w, g.cin}, ys{g.n, g.ho(), g.wo(), g.cin}, ws{g.cin, 1, g.kh, g.kw};
-    Tensor x = random_tensor(xs, seed), w = random_tensor(ws, seed + 1), dy = random_tensor(ys, seed + 2);
+    Tensor x = random_tensor(xs, seed), w = random_tensor(ws, seed + 1),
+           dy = random_tensor(ys, seed + 2);
     Tensor dw0 = random_tensor(ws, seed + 3);
     Tensor y = Tensor::empty(ys), dx = Tensor::empty(xs), dw = Tensor::empty(ws);
     dw.copy_from(dw0);
@@ -78,8 +82,10 @@ void check_depthwise(const ConvGeometry& g, uint64_t seed, Context& gpu) {
     expect_close(yd.to_vector(), y, "forward", kB0Tolerance);
     expect_close(dxd.to_vector(), dx, "input gradient", kB0Tolerance);
     const std::vector<float> dw_gpu = dwd.to_vector();
-    const double atol = float_sum_atol(g.n * g.ho() * g.wo(), rms(x.to_vector()) * rms(dy.to_vector()));
-    expect_close(dw_gpu, dw, "weight gradient (accumulated onto random values)", kB0Tolerance.with_atol(atol));
+    const double atol =
+        float_sum_atol(g.n * g.ho() * g.wo(), rms(x.to_vector()) * rms(dy.to_vector()));
+    expect_close(dw_gpu, dw, "weight gradient (accumulated onto random values)",
+                 kB0Tolerance.with_atol(atol));
     {  // once more: a fixed summation order gives the same bits
         Tensor again = to_gpu(dw0);
         depthwise_conv2d_backward_weight(xd, dyd, again, g, gpu);
@@ -100,10 +106,13 @@ TEST(DepthwiseGpu, MatchesCpuReference) {
          {depthwise_geometry(4, 112, 112, 32, 3, 1), depthwise_geometry(4, 112, 112, 96, 3, 2),
           depthwise_geometry(4, 56, 56, 144, 5, 2), depthwise_geometry(4, 28, 28, 240, 5, 1),
           depthwise_geometry(4, 14, 14, 672, 5, 2), depthwise_geometry(4, 7, 7, 1152, 3, 1),
-          depthwise_geometry(1, 7, 9, 5, 3, 2), depthwise_geometry(3, 5, 5, 6, 5, 1), depthwise_geometry(1, 1, 1, 12, 3, 1)}) {
+          depthwise_geometry(1, 7, 9, 5, 3, 2), depthwise_geometry(3, 5, 5, 6, 5, 1),
+          depthwise_geometry(1, 1, 1, 12, 3, 1)}) {
         SCOPED_TRACE(describe(g));
-        const Shape xs{g.n, g.h, g.w, g.cin}, ys{g.n, g.ho(), g.wo(), g.cin}, ws{g.cin, 1, g.kh, g.kw};
-        Tensor x = random_tensor(xs, 1 + g.cin), w = random_tensor(ws, 2 + g.cin), dy = random_tensor(ys, 3 + g.cin);
+        const Shape xs{g.n, g.h, g.w, g.cin}, ys{g.n, g.ho(), g.wo(), g.cin},
+            ws{g.cin, 1, g.kh, g.kw};
+        Tensor x = random_tensor(xs, 1 + g.cin), w = random_tensor(ws, 2 + g.cin),
+               dy = random_tensor(ys, 3 + g.cin);
         Tensor y = Tensor::empty(ys), dx = Tensor::empty(xs), dw = Tensor::zeros(ws);
         depthwise_conv2d_forward(x, w, y, g, cpu_ctx);
         depthwise_conv2d_backward_input(dy, w, dx, g, cpu_ctx);
@@ -113,8 +122,8 @@ TEST(DepthwiseGpu, MatchesCpuReference) {
         depthwise_conv2d_forward(xd, wd, yd, g, gpu);
         depthwise_conv2d_backward_input(dyd, wd, dxd, g, gpu);
         depthwise_conv2d_backward_weight(xd, dyd, dwd, g, gpu);
-        const double dw_atol =
-            std::max(1e-4, float_sum_atol(g.n * g.ho() * g.wo(), rms(x.to_vector()) * rms(dy.to_vector())));
+        const double dw_atol = std::max(
+            1e-4, float_sum_atol(g.n * g.ho() * g.wo(), rms(x.to_vector()) * rms(dy.to_vector())));
         expect_close(yd, y, "forward", kOpTolerance);
         expect_close(dxd, dx, "input gradient", kOpTolerance);
         expect_close(dwd, dw, "weight gradient", kOpTolerance.with_atol(dw_atol));
@@ -127,7 +136,8 @@ TEST(DepthwiseGpu, MatchesCpuReference) {
         depthwise_conv2d_backward_weight(xd, dyd, dwv, g, vendor);
         expect_close(yv, yd, "cuDNN forward vs custom", kOpTolerance);
         expect_close(dxv, dxd, "cuDNN input gradient vs custom", kOpTolerance);
-        expect_close(dwv, dwd, "cuDNN weight gradient vs custom", kOpTolerance.with_atol(2 * dw_atol));
+        expect_close(dwv, dwd, "cuDNN weight gradient vs custom",
+                     kOpTolerance.with_atol(2 * dw_atol));
     }
 }
 
@@ -144,14 +154,18 @@ TEST(DepthwiseGpu, B0Batch32MatchesCpu) {
 TEST(GradientAccumulationGpu, DepthwiseWeightGradientAccumulates) {
     EFFNET_REQUIRE_GPU();
     Context gpu(Device::CUDA), c;
-    for (const ConvGeometry& g : {depthwise_geometry(2, 14, 14, 48, 5, 2), depthwise_geometry(3, 7, 9, 5, 3, 1),
-                                  depthwise_geometry(1, 9, 4, 7, 5, 2), depthwise_geometry(2, 6, 6, 8, 7, 1)}) {
+    for (const ConvGeometry& g :
+         {depthwise_geometry(2, 14, 14, 48, 5, 2), depthwise_geometry(3, 7, 9, 5, 3, 1),
+          depthwise_geometry(1, 9, 4, 7, 5, 2), depthwise_geometry(2, 6, 6, 8, 7, 1)}) {
         SCOPED_TRACE(describe(g));
-        const Shape xs{g.n, g.h, g.w, g.cin}, ys{g.n, g.ho(), g.wo(), g.cin}, ws{g.cin, 1, g.kh, g.kw};
-        Tensor x = random_tensor(xs, 801), dy = random_tensor(ys, 802), dw0 = random_tensor(ws, 803), dw = Tensor::empty(ws);
+        const Shape xs{g.n, g.h, g.w, g.cin}, ys{g.n, g.ho(), g.wo(), g.cin},
+            ws{g.cin, 1, g.kh, g.kw};
+        Tensor x = random_tensor(xs, 801), dy = random_tensor(ys, 802),
+               dw0 = random_tensor(ws, 803), dw = Tensor::empty(ws);
         if (g.kh > 5) {  // the hand-written weight gradient stops at 5x5 and says so
             Tensor dwd = to_gpu(dw0);
-            EXPECT_THROW(depthwise_conv2d_backward_weight(to_gpu(x), to_gpu(dy), dwd, g, gpu), ContractError);
+            EXPECT_THROW(depthwise_conv2d_backward_weight(to_gpu(x), to_gpu(dy), dwd, g, gpu),
+                         ContractError);
             continue;
         }
         dw.copy_from(dw0);
@@ -160,7 +174,9 @@ TEST(GradientAccumulationGpu, DepthwiseWeightGradientAccumulates) {
             depthwise_conv2d_backward_weight(x, dy, dw, g, c);
             depthwise_conv2d_backward_weight(xd, dyd, dwd, g, gpu);
         }
-        const double atol = 2 * float_sum_atol(g.n * g.ho() * g.wo(), rms(x.to_vector()) * rms(dy.to_vector()));
-        expect_close(dwd, dw, "dw after two backward passes onto random values", kB0Tolerance.with_atol(atol));
+        const double atol =
+            2 * float_sum_atol(g.n * g.ho() * g.wo(), rms(x.to_vector()) * rms(dy.to_vector()));
+        expect_close(dwd, dw, "dw after two backward passes onto random values",
+                     kB0Tolerance.with_atol(atol));
     }
 }

@@ -13,8 +13,10 @@ TEST(Dropout, DropsAboutPAndScalesKept) {
     cpu::dropout_apply(x.data(), y.data(), n, 0.2f, 7, 3, 0, nullptr);
     int64_t zeros = 0;
     for (float v : y) {
-        if (v == 0) ++zeros;
-        else EXPECT_FLOAT_EQ(v, 1.25f);
+        if (v == 0)
+            ++zeros;
+        else
+            EXPECT_FLOAT_EQ(v, 1.25f);
     }
     EXPECT_NEAR(double(zeros) / n, 0.2, 0.01);
 }
@@ -42,9 +44,12 @@ TEST(DropPath, DropsWholeSamples) {
     cpu::drop_path_apply(x.data(), y.data(), batch, per, 0.5f, 1, 2, 0, nullptr);
     int dropped = 0;
     for (int64_t s = 0; s < batch; ++s) {
-        for (int64_t i = 1; i < per; ++i) ASSERT_EQ(y[s * per + i], y[s * per]) << "sample " << s << " partly dropped";
-        if (y[s * per] == 0) ++dropped;
-        else EXPECT_FLOAT_EQ(y[s * per], 4.0f);
+        for (int64_t i = 1; i < per; ++i)
+            ASSERT_EQ(y[s * per + i], y[s * per]) << "sample " << s << " partly dropped";
+        if (y[s * per] == 0)
+            ++dropped;
+        else
+            EXPECT_FLOAT_EQ(y[s * per], 4.0f);
     }
     EXPECT_GT(dropped, 10);
     EXPECT_LT(dropped, 54);
@@ -57,14 +62,16 @@ TEST(Dropout, FirstPlacesRowsInALargerBatch) {
     std::vector<float> x(n, 1.0f), whole(n), halves(n), shifted(n);
     cpu::dropout_apply(x.data(), whole.data(), n, 0.5f, 3, 4, 0, nullptr);
     cpu::dropout_apply(x.data(), halves.data(), n / 2, 0.5f, 3, 4, 0, nullptr);
-    cpu::dropout_apply(x.data() + n / 2, halves.data() + n / 2, n / 2, 0.5f, 3, 4, uint64_t(n / 2), nullptr);
+    cpu::dropout_apply(x.data() + n / 2, halves.data() + n / 2, n / 2, 0.5f, 3, 4, uint64_t(n / 2),
+                       nullptr);
     EXPECT_EQ(halves, whole);
     cpu::dropout_apply(x.data() + n / 2, shifted.data() + n / 2, n / 2, 0.5f, 3, 4, 0, nullptr);
     EXPECT_NE(std::vector<float>(shifted.begin() + n / 2, shifted.end()),
               std::vector<float>(whole.begin() + n / 2, whole.end()));
     cpu::drop_path_apply(x.data(), whole.data(), batch, per, 0.5f, 3, 5, 0, nullptr);
     cpu::drop_path_apply(x.data(), halves.data(), batch / 2, per, 0.5f, 3, 5, 0, nullptr);
-    cpu::drop_path_apply(x.data() + n / 2, halves.data() + n / 2, batch / 2, per, 0.5f, 3, 5, uint64_t(batch / 2), nullptr);
+    cpu::drop_path_apply(x.data() + n / 2, halves.data() + n / 2, batch / 2, per, 0.5f, 3, 5,
+                         uint64_t(batch / 2), nullptr);
     EXPECT_EQ(halves, whole);
 }
 
@@ -80,7 +87,8 @@ TEST(Dropout, ZeroProbabilityIsIdentity) {
 TEST(DropoutGpu, SameMasksAsCpu) {
     EFFNET_REQUIRE_GPU();
     Context g(Device::CUDA), c;
-    Tensor x = random_tensor(Shape{4, 9, 9, 13}, 51), y = Tensor::empty(x.shape()), yd = poisoned_gpu(x.shape());
+    Tensor x = random_tensor(Shape{4, 9, 9, 13}, 51), y = Tensor::empty(x.shape()),
+           yd = poisoned_gpu(x.shape());
     dropout_forward(x, y, 0.3f, 7, 99, 0, c);
     dropout_forward(to_gpu(x), yd, 0.3f, 7, 99, 0, g);
     EXPECT_EQ(yd.to_vector(), y.to_vector()) << "Philox masks must agree bit for bit";

@@ -11,7 +11,8 @@ using namespace effnet::test;
 
 TEST(Elementwise, AddAndAddInplace) {
     Context ctx;
-    Tensor a = Tensor::from_vector(Shape{3}, {1, 2, 3}), b = Tensor::from_vector(Shape{3}, {10, 20, 30});
+    Tensor a = Tensor::from_vector(Shape{3}, {1, 2, 3}),
+           b = Tensor::from_vector(Shape{3}, {10, 20, 30});
     Tensor y = Tensor::full(Shape{3}, NAN);
     add(a, b, y, ctx);
     EXPECT_EQ(y.to_vector(), (std::vector<float>{11, 22, 33}));
@@ -23,7 +24,8 @@ TEST(Elementwise, AddAndAddInplace) {
 
 TEST(Elementwise, MovingAverage) {
     Context ctx;
-    Tensor y = Tensor::from_vector(Shape{3}, {1, -2, 4}), x = Tensor::from_vector(Shape{3}, {3, 2, 4});
+    Tensor y = Tensor::from_vector(Shape{3}, {1, -2, 4}),
+           x = Tensor::from_vector(Shape{3}, {3, 2, 4});
     moving_average(y, x, 0.75f, ctx);
     // 0.75 y + 0.25 x, exact in binary
     EXPECT_EQ(y.to_vector(), (std::vector<float>{1.5f, -1.0f, 4.0f}));
@@ -40,10 +42,12 @@ TEST(ElementwiseGpu, MatchesCpuReference) {
     EFFNET_REQUIRE_GPU();
     Context ctx(Device::CUDA), cpu_ctx;
     for (int64_t n : {1, 257, 99991}) {
-        Tensor a = Tensor::from_vector(Shape{n}, random_floats(n, 5)), b = Tensor::from_vector(Shape{n}, random_floats(n, 6));
+        Tensor a = Tensor::from_vector(Shape{n}, random_floats(n, 5)),
+               b = Tensor::from_vector(Shape{n}, random_floats(n, 6));
         Tensor ref = Tensor::empty(a.shape());
         add(a, b, ref, cpu_ctx);
-        Tensor ad = a.to(Device::CUDA), bd = b.to(Device::CUDA), yd = Tensor::full(a.shape(), NAN, Device::CUDA);
+        Tensor ad = a.to(Device::CUDA), bd = b.to(Device::CUDA),
+               yd = Tensor::full(a.shape(), NAN, Device::CUDA);
         add(ad, bd, yd, ctx);
         auto c = compare(yd.to_vector(), ref.to_vector(), 0, 0);  // exact: one rounding either side
         EXPECT_TRUE(c.ok) << c.str();

@@ -27,16 +27,21 @@ TEST(GlobalAvgPool, ForwardAndBackward) {
 
 TEST(ChannelScale, BackwardMatchesFiniteDifferences) {
     const int64_t n = 3, hw = 7, c = 5;
-    auto x = random_vector(n * hw * c, 33), gate = random_vector(n * c, 34, 0, 1), r = random_vector(n * hw * c, 35);
+    auto x = random_vector(n * hw * c, 33), gate = random_vector(n * c, 34, 0, 1),
+         r = random_vector(n * hw * c, 35);
     std::vector<double> dx(x.size(), NAN), dgate(gate.size(), NAN);
-    cpu::channel_scale_backward(x.data(), gate.data(), r.data(), dx.data(), dgate.data(), n, hw, c, nullptr);
+    cpu::channel_scale_backward(x.data(), gate.data(), r.data(), dx.data(), dgate.data(), n, hw, c,
+                                nullptr);
     auto loss = [&](const std::vector<double>& xv, const std::vector<double>& gv) {
         std::vector<double> y(xv.size());
         cpu::channel_scale_forward(xv.data(), gv.data(), y.data(), n, hw, c, nullptr);
         return dot(y, r);
     };
-    EXPECT_LT(gradient_error(dx, numeric_gradient(x, [&](const auto& v) { return loss(v, gate); })), kGradTolerance);
-    EXPECT_LT(gradient_error(dgate, numeric_gradient(gate, [&](const auto& v) { return loss(x, v); })), kGradTolerance);
+    EXPECT_LT(gradient_error(dx, numeric_gradient(x, [&](const auto& v) { return loss(v, gate); })),
+              kGradTolerance);
+    EXPECT_LT(
+        gradient_error(dgate, numeric_gradient(gate, [&](const auto& v) { return loss(x, v); })),
+        kGradTolerance);
 }
 
 // ---- GPU vs the CPU reference (helpers and tolerances: common/gpu_test.h) ----
@@ -49,7 +54,8 @@ void check_squeeze_excite(const SeShape& s, uint64_t seed, Context& g) {
     SCOPED_TRACE(describe(s));
     Context c;
     const Shape xs{s.n, s.h, s.w, s.c}, ps{s.n, s.c};
-    Tensor x = random_tensor(xs, seed), gate = random_tensor(ps, seed + 1, 0.0f, 1.0f), dy = random_tensor(xs, seed + 2), dp = random_tensor(ps, seed + 3);
+    Tensor x = random_tensor(xs, seed), gate = random_tensor(ps, seed + 1, 0.0f, 1.0f),
+           dy = random_tensor(xs, seed + 2), dp = random_tensor(ps, seed + 3);
     Tensor xd = to_gpu(x), gated = to_gpu(gate), dyd = to_gpu(dy);
     Tensor pool = Tensor::empty(ps), poold = poisoned_gpu(ps);
     global_avg_pool_forward(x, pool, c);
@@ -84,10 +90,12 @@ void check_squeeze_excite(const SeShape& s, uint64_t seed, Context& g) {
 TEST(SqueezeExciteGpu, PoolAndScaleMatchCpu) {
     EFFNET_REQUIRE_GPU();
     Context g(Device::CUDA), c;
-    for (Shape xs : {Shape{2, 112, 112, 32}, Shape{3, 7, 7, 1152}, Shape{1, 3, 5, 7}, Shape{5, 1, 1, 40}}) {
+    for (Shape xs :
+         {Shape{2, 112, 112, 32}, Shape{3, 7, 7, 1152}, Shape{1, 3, 5, 7}, Shape{5, 1, 1, 40}}) {
         SCOPED_TRACE(xs.str());
         const Shape ps{xs[0], xs[3]};
-        Tensor x = random_tensor(xs, 11), gate = random_tensor(ps, 12, 0, 1), dy = random_tensor(xs, 13), dp = random_tensor(ps, 14);
+        Tensor x = random_tensor(xs, 11), gate = random_tensor(ps, 12, 0, 1),
+               dy = random_tensor(xs, 13), dp = random_tensor(ps, 14);
         Tensor pool = Tensor::empty(ps), poold = poisoned_gpu(ps);
         global_avg_pool_forward(x, pool, c);
         global_avg_pool_forward(to_gpu(x), poold, g);

@@ -25,14 +25,16 @@ inline double dot_f(const std::vector<float>& a, const std::vector<float>& b) {
     return s;
 }
 
-inline void check_layer_gradients(Layer& layer, ParameterStore& store, const Shape& in_shape, uint64_t seed,
-                                  double eps = 1e-2, double tol = 2e-2) {
+inline void check_layer_gradients(Layer& layer, ParameterStore& store, const Shape& in_shape,
+                                  uint64_t seed, double eps = 1e-2, double tol = 2e-2) {
     Context ctx;
     RunState run{Mode::TRAIN, 5, 3};
     Shape out_shape = layer.setup(in_shape, Device::CPU);
     Tensor x = Tensor::from_vector(in_shape, random_floats(in_shape.numel(), seed));
     std::vector<float> r = random_floats(out_shape.numel(), seed + 1);
-    auto loss = [&](const Tensor& xin) { return dot_f(layer.forward(xin, run, ctx).to_vector(), r); };
+    auto loss = [&](const Tensor& xin) {
+        return dot_f(layer.forward(xin, run, ctx).to_vector(), r);
+    };
 
     layer.forward(x, run, ctx);
     store.zero_grads();
@@ -46,9 +48,12 @@ inline void check_layer_gradients(Layer& layer, ParameterStore& store, const Sha
             xp[i] += float(eps) * v[i];
             xm[i] -= float(eps) * v[i];
         }
-        double numeric = (loss(Tensor::from_vector(in_shape, xp)) - loss(Tensor::from_vector(in_shape, xm))) / (2 * eps);
+        double numeric =
+            (loss(Tensor::from_vector(in_shape, xp)) - loss(Tensor::from_vector(in_shape, xm))) /
+            (2 * eps);
         double analytic = dot_f(dxv, v);
-        EXPECT_NEAR(analytic, numeric, tol * std::max(1.0, std::fabs(numeric))) << layer.kind() << " input direction " << trial;
+        EXPECT_NEAR(analytic, numeric, tol * std::max(1.0, std::fabs(numeric)))
+            << layer.kind() << " input direction " << trial;
     }
     if (store.count() == 0) return;
     std::vector<float> theta = store.values().to_vector();
@@ -63,7 +68,8 @@ inline void check_layer_gradients(Layer& layer, ParameterStore& store, const Sha
         double numeric = (at(eps) - at(-eps)) / (2 * eps);
         at(0);
         double analytic = dot_f(gp, v);
-        EXPECT_NEAR(analytic, numeric, tol * std::max(1.0, std::fabs(numeric))) << layer.kind() << " parameter direction " << trial;
+        EXPECT_NEAR(analytic, numeric, tol * std::max(1.0, std::fabs(numeric)))
+            << layer.kind() << " parameter direction " << trial;
     }
 }
 

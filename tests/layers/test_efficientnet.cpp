@@ -71,8 +71,15 @@ TEST(EfficientNet, OutputShapesAt224AndScaledVariants) {
     EXPECT_EQ(blocks[0].second->output_shape(), (Shape{1, 112, 112, 16}));
 
     // timm: B1 4 more blocks (23), head 1280; B2 head 1408; B3 head 1536, stem 40.
-    struct Want { int b; size_t blocks; int64_t head; int64_t stem; int64_t last; };
-    for (Want w : {Want{1, 23, 1280, 32, 320}, Want{2, 23, 1408, 32, 352}, Want{3, 26, 1536, 40, 384}}) {
+    struct Want {
+        int b;
+        size_t blocks;
+        int64_t head;
+        int64_t stem;
+        int64_t last;
+    };
+    for (Want w :
+         {Want{1, 23, 1280, 32, 320}, Want{2, 23, 1408, 32, 352}, Want{3, 26, 1536, 40, 384}}) {
         EfficientNet net(EfficientNetConfig::variant(w.b, 2));
         ParameterStore s(net, Device::CPU);
         EXPECT_EQ(net.block_list().size(), w.blocks) << "B" << w.b;
@@ -111,12 +118,14 @@ TEST(EfficientNet, ForwardBackwardGivesFiniteGradientsForEveryParameter) {
     labels.i32()[0] = 0;
     labels.i32()[1] = 1;
     Tensor logits = t.net.forward(x, RunState{Mode::TRAIN, 1, 0}, t.ctx);
-    Tensor probs = Tensor::empty(logits.shape()), loss = Tensor::empty(Shape{1}), dlogits = Tensor::empty(logits.shape());
+    Tensor probs = Tensor::empty(logits.shape()), loss = Tensor::empty(Shape{1}),
+           dlogits = Tensor::empty(logits.shape());
     float l = softmax_cross_entropy_forward(logits, labels, probs, loss, t.ctx);
     EXPECT_TRUE(std::isfinite(l));
     softmax_cross_entropy_backward(probs, labels, dlogits, t.ctx);
     t.store.zero_grads();
-    EXPECT_FALSE(t.net.backward(dlogits, t.ctx).defined()) << "the stem computes no gradient for the image";
+    EXPECT_FALSE(t.net.backward(dlogits, t.ctx).defined())
+        << "the stem computes no gradient for the image";
     std::vector<NamedParam> ps;
     t.net.collect_params("", ps);
     for (auto& p : ps) {
@@ -146,13 +155,17 @@ TEST(EfficientNet, SharedGradientArenaHoldsNoState) {
         std::vector<float> g;
         for (int i = 0; i < passes; ++i) {
             Tensor logits = t.net.forward(x, RunState{Mode::TRAIN, 1, 0}, t.ctx);
-            Tensor probs = Tensor::empty(logits.shape()), loss = Tensor::empty(Shape{1}), dz = Tensor::empty(logits.shape());
+            Tensor probs = Tensor::empty(logits.shape()), loss = Tensor::empty(Shape{1}),
+                   dz = Tensor::empty(logits.shape());
             softmax_cross_entropy_forward(logits, labels, probs, loss, t.ctx);
             softmax_cross_entropy_backward(probs, labels, dz, t.ctx);
             t.store.zero_grads();
             t.net.backward(dz, t.ctx);
-            if (i == 0) g = t.store.grads().to_vector();
-            else EXPECT_EQ(t.store.grads().to_vector(), g) << "pass " << i + 1 << " differs from the first";
+            if (i == 0)
+                g = t.store.grads().to_vector();
+            else
+                EXPECT_EQ(t.store.grads().to_vector(), g)
+                    << "pass " << i + 1 << " differs from the first";
         }
         return g;
     };
@@ -199,7 +212,8 @@ TEST(EfficientNet, OverfitsSixteenImages) {
     Tensor x = Tensor::from_vector(Shape{n, hw, hw, 3}, random_floats(n * hw * hw * 3, 3));
     Tensor labels = Tensor::empty(Shape{n}, Device::CPU, DType::INT32);
     for (int64_t i = 0; i < n; ++i) labels.i32()[i] = int32_t(i % 2);
-    Tensor probs = Tensor::empty(Shape{n, 2}), loss = Tensor::empty(Shape{1}), dlogits = Tensor::empty(Shape{n, 2});
+    Tensor probs = Tensor::empty(Shape{n, 2}), loss = Tensor::empty(Shape{1}),
+           dlogits = Tensor::empty(Shape{n, 2});
     Tensor m = Tensor::zeros(t.store.values().shape()), v = Tensor::zeros(t.store.values().shape());
     float first = 0, last = 0;
     for (int step = 1; step <= 60; ++step) {
@@ -247,12 +261,13 @@ struct StepResult {
     float loss = 0;
     std::vector<float> logits, grads;
 };
-StepResult train_step(EfficientNet& net, ParameterStore& st, Context& ctx, const Tensor& x, const Tensor& labels,
-                      const RunState& run) {
+StepResult train_step(EfficientNet& net, ParameterStore& st, Context& ctx, const Tensor& x,
+                      const Tensor& labels, const RunState& run) {
     const Device d = ctx.device();
     Tensor xd = x.to(d), ld = labels.to(d);
     Tensor logits = net.forward(xd, run, ctx);
-    Tensor p = Tensor::empty(logits.shape(), d), l = Tensor::empty(Shape{1}, d), dz = Tensor::empty(logits.shape(), d);
+    Tensor p = Tensor::empty(logits.shape(), d), l = Tensor::empty(Shape{1}, d),
+           dz = Tensor::empty(logits.shape(), d);
     StepResult r;
     r.loss = softmax_cross_entropy_forward(logits, ld, p, l, ctx);
     softmax_cross_entropy_backward(p, ld, dz, ctx);
@@ -267,7 +282,8 @@ StepResult train_step(EfficientNet& net, ParameterStore& st, Context& ctx, const
 // random sign): the size of the difference two correct implementations make.
 Tensor rounding_perturbed(const Tensor& x) {
     std::vector<float> v = x.to_vector();
-    for (size_t i = 0; i < v.size(); ++i) v[i] *= 1.0f + (philox_uniform(77, 5, i) < 0.5 ? -1.0f : 1.0f) * 0x1p-24f;
+    for (size_t i = 0; i < v.size(); ++i)
+        v[i] *= 1.0f + (philox_uniform(77, 5, i) < 0.5 ? -1.0f : 1.0f) * 0x1p-24f;
     return Tensor::from_vector(x.shape(), v);
 }
 
@@ -291,8 +307,9 @@ std::string mismatched_params(const std::vector<float>& got, const std::vector<f
         }
         const double allowed = 1e-4 * std::sqrt(norm) + 10 * std::sqrt(floor);
         if (!(std::sqrt(err) <= allowed))
-            out += " " + r.name + " (error " + std::to_string(std::sqrt(err)) + " > allowed " + std::to_string(allowed) +
-                   "; error / rounding floor " + std::to_string(std::sqrt(err / floor)) + ")";
+            out += " " + r.name + " (error " + std::to_string(std::sqrt(err)) + " > allowed " +
+                   std::to_string(allowed) + "; error / rounding floor " +
+                   std::to_string(std::sqrt(err / floor)) + ")";
     }
     return out;
 }
@@ -329,10 +346,13 @@ TEST(EfficientNet, PerParameterGradientCheckNamesAWrongSmallTensor) {
     EXPECT_EQ(mismatched_params(again.grads, want.grads, noise.grads, st), "");
     for (const char* name : {"blocks.1.0.bn1.bias", "blocks.1.0.se.conv_reduce.bias"}) {
         std::vector<float> wrong = want.grads;
-        auto r = std::find_if(st.ranges().begin(), st.ranges().end(), [&](const ParamRange& p) { return p.name == name; });
+        auto r = std::find_if(st.ranges().begin(), st.ranges().end(),
+                              [&](const ParamRange& p) { return p.name == name; });
         ASSERT_NE(r, st.ranges().end()) << name;
         for (int64_t i = r->offset; i < r->offset + r->count; ++i) wrong[size_t(i)] *= 1.02f;
-        EXPECT_NE(mismatched_params(wrong, want.grads, noise.grads, st).find(name), std::string::npos) << name;
+        EXPECT_NE(mismatched_params(wrong, want.grads, noise.grads, st).find(name),
+                  std::string::npos)
+            << name;
     }
 }
 
@@ -340,7 +360,8 @@ TEST(EfficientNetGpu, ForwardBackwardMatchesCpuAndIsDeterministic) {
     EFFNET_REQUIRE_GPU();
     const Shape in{4, 64, 64, 3};
     CpuGpuTwins t(3, in);
-    const Tensor x = Tensor::from_vector(in, random_floats(in.numel(), 8)), labels = alternating_labels(4, 0);
+    const Tensor x = Tensor::from_vector(in, random_floats(in.numel(), 8)),
+                 labels = alternating_labels(4, 0);
     const RunState run{Mode::TRAIN, 1, 2};
     const StepResult want = train_step(t.cpu_net, t.cs, t.cc, x, labels, run);
     const StepResult noise = train_step(t.cpu_net, t.cs, t.cc, rounding_perturbed(x), labels, run);
@@ -349,7 +370,8 @@ TEST(EfficientNetGpu, ForwardBackwardMatchesCpuAndIsDeterministic) {
     auto lc = test::compare(got.logits, want.logits, 1e-4, 1e-3);
     EXPECT_TRUE(lc.ok) << "logits: " << lc.str();
     EXPECT_LE(test::compare(got.grads, want.grads, 1e-3, 1e-2).rel_l2, 1e-4) << "all gradients";
-    EXPECT_EQ(mismatched_params(got.grads, want.grads, noise.grads, t.gs), "") << "gradients beyond rounding";
+    EXPECT_EQ(mismatched_params(got.grads, want.grads, noise.grads, t.gs), "")
+        << "gradients beyond rounding";
     const StepResult again = train_step(t.gpu_net, t.gs, t.gc, x, labels, run);
     EXPECT_EQ(again.grads, got.grads) << "two identical GPU steps must give identical gradients";
 }
@@ -366,20 +388,24 @@ TEST(EfficientNetGpu, CudnnPathsMatchCpuAndAreDeterministic) {
     const Shape in{4, 64, 64, 3};
     CpuGpuTwins t(4, in);
     apply_kernel_spec(t.gc, "cudnn");
-    const Tensor x = Tensor::from_vector(in, random_floats(in.numel(), 9)), labels = alternating_labels(4, 1);
+    const Tensor x = Tensor::from_vector(in, random_floats(in.numel(), 9)),
+                 labels = alternating_labels(4, 1);
     const RunState run{Mode::TRAIN, 1, 3};
     const StepResult want = train_step(t.cpu_net, t.cs, t.cc, x, labels, run);
     const StepResult noise = train_step(t.cpu_net, t.cs, t.cc, rounding_perturbed(x), labels, run);
     const StepResult first = train_step(t.gpu_net, t.gs, t.gc, x, labels, run);
     const StepResult second = train_step(t.gpu_net, t.gs, t.gc, x, labels, run);
-    EXPECT_LE(test::compare(first.grads, want.grads, 1e-3, 1e-2).rel_l2, 1e-4) << "all gradients vs the CPU";
-    EXPECT_EQ(mismatched_params(first.grads, want.grads, noise.grads, t.gs), "") << "gradients beyond rounding";
+    EXPECT_LE(test::compare(first.grads, want.grads, 1e-3, 1e-2).rel_l2, 1e-4)
+        << "all gradients vs the CPU";
+    EXPECT_EQ(mismatched_params(first.grads, want.grads, noise.grads, t.gs), "")
+        << "gradients beyond rounding";
     const std::vector<std::string> nondeterministic = cudnn_nondeterministic_choices();
     if (!nondeterministic.empty()) {
         std::string list;
         for (const auto& n : nondeterministic) list += "\n  " + n;
-        std::cout << "[ NOTE     ] bit-identity not checked: cuDNN offered only non-deterministic algorithms for" << list
-                  << "\n";
+        std::cout << "[ NOTE     ] bit-identity not checked: cuDNN offered only non-deterministic "
+                     "algorithms for"
+                  << list << "\n";
         return;
     }
     std::string differ;
@@ -387,7 +413,8 @@ TEST(EfficientNetGpu, CudnnPathsMatchCpuAndAreDeterministic) {
         if (!std::equal(first.grads.begin() + r.offset, first.grads.begin() + r.offset + r.count,
                         second.grads.begin() + r.offset))
             differ += " " + r.name;
-    EXPECT_TRUE(differ.empty()) << "two identical steps with cuDNN give different gradients:" << differ;
+    EXPECT_TRUE(differ.empty()) << "two identical steps with cuDNN give different gradients:"
+                                << differ;
 }
 
 // Every layer of B0 at its real shapes (224x224, batch 2), one at a time: the
@@ -407,7 +434,8 @@ TEST(EfficientNetGpu, EveryB0LayerAtItsShapeMatchesCpu) {
     Tensor h = Tensor::from_vector(in, random_floats(in.numel(), 9));
     const RunState run{Mode::TRAIN, 4, 7};
     for (size_t i = 0; i < cpu_layers.size(); ++i) {
-        const std::string name = cpu_layers[i].first.empty() ? cpu_layers[i].second->kind() : cpu_layers[i].first;
+        const std::string name =
+            cpu_layers[i].first.empty() ? cpu_layers[i].second->kind() : cpu_layers[i].first;
         SCOPED_TRACE(name + " " + h.shape().str());
         Tensor yc = cpu_layers[i].second->forward(h, run, cc);
         Tensor yg = gpu_layers[i].second->forward(h.to(Device::CUDA), run, gc);

@@ -61,14 +61,16 @@ TEST(BatchNormSwishLayer, EqualsBatchNormThenSwish) {
     for (Mode mode : {Mode::TRAIN, Mode::EVAL}) {
         SCOPED_TRACE(mode == Mode::TRAIN ? "train" : "eval");
         auto got = fused.forward(x, RunState{mode, 0, 0}, ctx).to_vector();
-        auto want = act.forward(bn.forward(x, RunState{mode, 0, 0}, ctx), RunState{mode, 0, 0}, ctx).to_vector();
+        auto want = act.forward(bn.forward(x, RunState{mode, 0, 0}, ctx), RunState{mode, 0, 0}, ctx)
+                        .to_vector();
         auto c = compare(got, want, 1e-6, 1e-6);
         EXPECT_TRUE(c.ok) << c.str();
     }
     fused.forward(x, RunState{Mode::TRAIN, 0, 1}, ctx);
     bn.forward(x, RunState{Mode::TRAIN, 0, 1}, ctx);
     act.forward(bn.last_output(), RunState{Mode::TRAIN, 0, 1}, ctx);
-    auto c = compare(fused.backward(dy, ctx).to_vector(), bn.backward(act.backward(dy, ctx), ctx).to_vector(), 1e-5, 1e-5);
+    auto c = compare(fused.backward(dy, ctx).to_vector(),
+                     bn.backward(act.backward(dy, ctx), ctx).to_vector(), 1e-5, 1e-5);
     EXPECT_TRUE(c.ok) << c.str();
     std::vector<NamedParam> pf, pb;
     fused.collect_params("", pf);
@@ -131,7 +133,8 @@ TEST(Layers, ForwardRejectsWrongShapeWithClearMessage) {
     }
     Tensor bigger = Tensor::zeros(Shape{3, 8, 8, 3});
     EXPECT_THROW(c.forward(bigger, RunState{}, ctx), ContractError);
-    EXPECT_NO_THROW(c.forward(Tensor::zeros(Shape{1, 8, 8, 3}), RunState{}, ctx));  // smaller batch is fine
+    EXPECT_NO_THROW(
+        c.forward(Tensor::zeros(Shape{1, 8, 8, 3}), RunState{}, ctx));  // smaller batch is fine
 }
 
 TEST(Layers, BatchNormTrainAndEvalDiffer) {

@@ -20,7 +20,7 @@ TEST(AdamWOptimizer, DecaysWeightsButNotBiases) {
     std::vector<NamedParam> ps;
     lin.collect_params("", ps);
     for (float w : ps[0].value.to_vector()) EXPECT_FLOAT_EQ(w, 1.0f - 0.5f * 0.1f);  // decayed only
-    EXPECT_FLOAT_EQ(ps[1].value.to_vector()[0], 1.0f);                              // bias untouched
+    EXPECT_FLOAT_EQ(ps[1].value.to_vector()[0], 1.0f);  // bias untouched
     EXPECT_EQ(opt.steps(), 1);
     cfg.decay_all = true;
     AdamW all(store, cfg);

@@ -40,12 +40,12 @@ TEST(ReduceLROnPlateau, CooldownMinLrAndMaxMode) {
     c.min_lr = 0.05;
     ReduceLROnPlateau s(c);
     double lr = 1.0;
-    lr = s.step(0.5, lr);   // best 0.5
-    lr = s.step(0.4, lr);   // bad 1 > 0: cut to 0.1, cooldown 1
+    lr = s.step(0.5, lr);  // best 0.5
+    lr = s.step(0.4, lr);  // bad 1 > 0: cut to 0.1, cooldown 1
     EXPECT_DOUBLE_EQ(lr, 0.1);
-    lr = s.step(0.3, lr);   // bad, but cooldown resets the count
+    lr = s.step(0.3, lr);  // bad, but cooldown resets the count
     EXPECT_DOUBLE_EQ(lr, 0.1);
-    lr = s.step(0.3, lr);   // bad again: cut, floored at min_lr
+    lr = s.step(0.3, lr);  // bad again: cut, floored at min_lr
     EXPECT_DOUBLE_EQ(lr, 0.05);
     lr = s.step(0.2, lr);
     lr = s.step(0.2, lr);
@@ -73,9 +73,14 @@ TEST(SchedulerState, FreshStateRoundTripsAndDamagedStateIsRefused) {
     plateau.save(meta, "plateau.");
     ASSERT_NO_THROW(back.load(meta, "early."));
     EXPECT_EQ(back.best_epoch(), -1);
-    for (auto [key, value] : std::vector<std::pair<std::string, std::string>>{
-             {"early.best_epoch", "x"}, {"early.wait", "-1"}, {"early.best", "nan"}, {"early.best", "0.5abc"},
-             {"plateau.bad_epochs", "1e3"}, {"plateau.cooldown_left", ""}, {"plateau.best", "1e999"}}) {
+    for (auto [key, value] :
+         std::vector<std::pair<std::string, std::string>>{{"early.best_epoch", "x"},
+                                                          {"early.wait", "-1"},
+                                                          {"early.best", "nan"},
+                                                          {"early.best", "0.5abc"},
+                                                          {"plateau.bad_epochs", "1e3"},
+                                                          {"plateau.cooldown_left", ""},
+                                                          {"plateau.best", "1e999"}}) {
         auto bad = meta;
         bad[key] = value;
         EarlyStopping e(EarlyStoppingConfig{});
@@ -85,7 +90,8 @@ TEST(SchedulerState, FreshStateRoundTripsAndDamagedStateIsRefused) {
             p.load(bad, "plateau.");
             ADD_FAILURE() << key << "='" << value << "' accepted";
         } catch (const IoError& err) {
-            EXPECT_NE(std::string(err.what()).find("'" + key + "'"), std::string::npos) << err.what();
+            EXPECT_NE(std::string(err.what()).find("'" + key + "'"), std::string::npos)
+                << err.what();
         }
     }
 }
@@ -128,14 +134,17 @@ TEST(CosineSchedule, WarmupThenHalfCosineToTheFloor) {
     EXPECT_NEAR(cosine_lr(c, 9), 1e-5 + (1e-3 - 1e-5) * (1 + std::cos(7 * M_PI / 8)) / 2, 1e-18);
     EXPECT_DOUBLE_EQ(cosine_lr(c, 10), 1e-5);
     EXPECT_DOUBLE_EQ(cosine_lr(c, 1000), 1e-5);  // past the end: the floor
-    for (int64_t t = 2; t < 10; ++t) EXPECT_GT(cosine_lr(c, t), cosine_lr(c, t + 1)) << "not decreasing at " << t;
+    for (int64_t t = 2; t < 10; ++t)
+        EXPECT_GT(cosine_lr(c, t), cosine_lr(c, t + 1)) << "not decreasing at " << t;
 }
 
 TEST(CosineSchedule, NoWarmupStartsAtTheBaseAndBadConfigsAreRefused) {
     const CosineConfig c{2e-3, 0, 0, 4};
     EXPECT_DOUBLE_EQ(cosine_lr(c, 0), 2e-3);
     EXPECT_NEAR(cosine_lr(c, 2), 1e-3, 1e-18);
-    EXPECT_THROW(cosine_lr(CosineConfig{1e-3, 0, 5, 5}, 0), ContractError);   // warm-up fills the run
-    EXPECT_THROW(cosine_lr(CosineConfig{1e-3, 2e-3, 0, 5}, 0), ContractError);  // floor above the base
+    EXPECT_THROW(cosine_lr(CosineConfig{1e-3, 0, 5, 5}, 0),
+                 ContractError);  // warm-up fills the run
+    EXPECT_THROW(cosine_lr(CosineConfig{1e-3, 2e-3, 0, 5}, 0),
+                 ContractError);  // floor above the base
     EXPECT_THROW(cosine_lr(CosineConfig{1e-3, 0, 0, 5}, -1), ContractError);
 }

@@ -24,13 +24,15 @@ inline std::vector<double> parity_uniform(const std::string& name, int64_t n) {
 }
 
 // Values of the tensor `name` with PyTorch shape `shape`, in PyTorch's flat order.
-inline std::vector<float> parity_values(const std::string& name, const std::vector<int64_t>& shape) {
+inline std::vector<float> parity_values(const std::string& name,
+                                        const std::vector<int64_t>& shape) {
     int64_t n = 1;
     for (int64_t d : shape) n *= d;
     const std::vector<double> s = parity_uniform(name, n);
     const std::string leaf = name.substr(name.rfind('.') + 1);
     const std::string module = name.substr(0, name.rfind('.'));
-    const std::string module_leaf = module.substr(module.rfind('.') == std::string::npos ? 0 : module.rfind('.') + 1);
+    const std::string module_leaf =
+        module.substr(module.rfind('.') == std::string::npos ? 0 : module.rfind('.') + 1);
     const bool bn = module_leaf.rfind("bn", 0) == 0;
     std::vector<float> v(static_cast<size_t>(n));
     for (int64_t i = 0; i < n; ++i) {

@@ -89,22 +89,27 @@ struct Case {
     int64_t batch, size;
     Tensor x, labels;
 
-    Case(int64_t b, int64_t s, Device d) : net(make_config()), store(net, d), ctx(d), batch(b), size(s) {
+    Case(int64_t b, int64_t s, Device d)
+        : net(make_config()), store(net, d), ctx(d), batch(b), size(s) {
         std::vector<NamedParam> ps;
         net.collect_params("", ps);
-        for (auto& p : ps) p.value.copy_from(Tensor::from_vector(p.value.shape(), parity_values(p.name, p.value.shape().dims())));
+        for (auto& p : ps)
+            p.value.copy_from(Tensor::from_vector(p.value.shape(),
+                                                  parity_values(p.name, p.value.shape().dims())));
         std::vector<NamedBuffer> bs;
         net.collect_buffers("", bs);
         for (auto& b2 : bs)
             if (b2.value->dtype() == DType::FLOAT32)
-                b2.value->copy_from(Tensor::from_vector(b2.value->shape(), parity_values(b2.name, b2.value->shape().dims())));
+                b2.value->copy_from(Tensor::from_vector(
+                    b2.value->shape(), parity_values(b2.name, b2.value->shape().dims())));
         // Input: the formula in NCHW order, stored NHWC.
         std::vector<double> w = parity_uniform("input", b * 3 * s * s);
         std::vector<float> nhwc(w.size());
         for (int64_t n = 0; n < b; ++n)
             for (int64_t c = 0; c < 3; ++c)
                 for (int64_t i = 0; i < s * s; ++i)
-                    nhwc[size_t((n * s * s + i) * 3 + c)] = float(0.5 * w[size_t((n * 3 + c) * s * s + i)]);
+                    nhwc[size_t((n * s * s + i) * 3 + c)] =
+                        float(0.5 * w[size_t((n * 3 + c) * s * s + i)]);
         x = Tensor::from_vector(Shape{b, s, s, 3}, nhwc).to(d);
         Tensor host_labels = Tensor::empty(Shape{b}, Device::CPU, DType::INT32);
         for (int64_t n = 0; n < b; ++n) host_labels.i32()[n] = int32_t(n % 2);
@@ -119,10 +124,14 @@ struct Case {
     }
 };
 
-double rel(double got, double want, double scale) { return std::fabs(got - want) / std::max(scale, 1e-30); }
+double rel(double got, double want, double scale) {
+    return std::fabs(got - want) / std::max(scale, 1e-30);
+}
 
 // The allowed absolute error: the base tolerance, or 4x PyTorch float32's own error.
-double allowed(double base, double want, double torch32) { return std::max(base, 4 * std::fabs(torch32 - want)); }
+double allowed(double base, double want, double torch32) {
+    return std::max(base, 4 * std::fabs(torch32 - want));
+}
 
 // 90th percentile of PyTorch float32's relative gradient-norm error in a case,
 // ignoring gradients that are mathematically zero (relative error > 1).
@@ -140,8 +149,8 @@ double float32_noise(const json::Value& golden) {
 
 void check_case(const json::Value& g, Device device) {
     const int64_t batch = int64_t(g.find("batch")->number), size = int64_t(g.find("size")->number);
-    SCOPED_TRACE("batch " + std::to_string(batch) + " at " + std::to_string(size) + "x" + std::to_string(size) + " on " +
-                 device_name(device));
+    SCOPED_TRACE("batch " + std::to_string(batch) + " at " + std::to_string(size) + "x" +
+                 std::to_string(size) + " on " + device_name(device));
     Case c(batch, size, device);
     Worst worst;
 
@@ -155,10 +164,12 @@ void check_case(const json::Value& g, Device device) {
         for (size_t i = 0; i < w.size(); ++i) {
             worst.see(rel(got[i], w[i], scale), what + "[" + std::to_string(i) + "]");
             EXPECT_LE(std::fabs(got[i] - w[i]), allowed(1e-4 * scale, w[i], t[i]))
-                << what << "[" << i << "]: " << got[i] << " vs timm " << w[i] << " (torch float32 " << t[i] << ")";
+                << what << "[" << i << "]: " << got[i] << " vs timm " << w[i] << " (torch float32 "
+                << t[i] << ")";
         }
     };
-    compare_logits(c.net.forward(c.x, RunState{Mode::EVAL, 0, 0}, c.ctx), "eval_logits", "eval logits");
+    compare_logits(c.net.forward(c.x, RunState{Mode::EVAL, 0, 0}, c.ctx), "eval_logits",
+                   "eval logits");
 
     // The trainer's step (train/step.h); its logits, loss, gradients, running
     // statistics and updated weights are each compared below.
@@ -168,11 +179,13 @@ void check_case(const json::Value& g, Device device) {
     ac.decay_all = true;  // torch.optim.AdamW decays every tensor of its one group
     AdamW opt(c.store, ac);
     LossHead head(LossKind::CROSS_ENTROPY, batch, c.net.config().num_classes, device);
-    Tensor logits = train_step(c.net, c.store, head, opt, c.x, c.labels, RunState{Mode::TRAIN, 0, 0}, c.ctx);
+    Tensor logits =
+        train_step(c.net, c.store, head, opt, c.x, c.labels, RunState{Mode::TRAIN, 0, 0}, c.ctx);
     compare_logits(logits, "train_logits", "train logits");
     const double l = head.loss().to_vector()[0];
     const double want_loss = g.find("loss")->number;
-    EXPECT_LE(std::fabs(l - want_loss), allowed(1e-4 * std::fabs(want_loss), want_loss, t32.find("loss")->number))
+    EXPECT_LE(std::fabs(l - want_loss),
+              allowed(1e-4 * std::fabs(want_loss), want_loss, t32.find("loss")->number))
         << "loss " << l << " vs timm " << want_loss;
 
     std::vector<NamedParam> ps;
@@ -183,7 +196,8 @@ void check_case(const json::Value& g, Device device) {
     for (auto& [name, gr] : grads.members) sq += gr.find("norm")->number * gr.find("norm")->number;
     for (auto& p : ps) count += double(p.value.numel());
     const double floor = 1e-5 * std::sqrt(sq / count);
-    std::cout << "  float32 noise (p90 of torch float32's relative gradient-norm error): " << noise << "\n";
+    std::cout << "  float32 noise (p90 of torch float32's relative gradient-norm error): " << noise
+              << "\n";
     ASSERT_EQ(grads.members.size(), ps.size()) << "timm and effnet have different parameter sets";
     for (auto& p : ps) {
         const json::Value* w = grads.find(p.name);
@@ -199,43 +213,56 @@ void check_case(const json::Value& g, Device device) {
         const double wn = w->find("norm")->number, ws = w->find("sum")->number;
         const double rms = wn / std::sqrt(double(gv.size()));
         const double tn = t->find("norm")->number, ts = t->find("sum")->number;
-        const double norm_tol = std::max({allowed(1e-4 * wn, wn, tn), 4 * noise * wn, floor * std::sqrt(double(gv.size()))});
+        const double norm_tol = std::max(
+            {allowed(1e-4 * wn, wn, tn), 4 * noise * wn, floor * std::sqrt(double(gv.size()))});
         if (std::getenv("EFFNET_PARITY_VERBOSE"))
-            std::printf("%-40s effnet %.2e  torch32 %.2e\n", p.name.c_str(), rel(norm, wn, wn), rel(tn, wn, wn));
-        worst.see(std::fabs(norm - wn) / norm_tol, p.name + " grad norm (in units of its tolerance)");
-        EXPECT_LE(std::fabs(norm - wn), norm_tol) << p.name << " gradient norm " << norm << " vs timm " << wn << " (torch float32 " << tn << ")";
+            std::printf("%-40s effnet %.2e  torch32 %.2e\n", p.name.c_str(), rel(norm, wn, wn),
+                        rel(tn, wn, wn));
+        worst.see(std::fabs(norm - wn) / norm_tol,
+                  p.name + " grad norm (in units of its tolerance)");
+        EXPECT_LE(std::fabs(norm - wn), norm_tol)
+            << p.name << " gradient norm " << norm << " vs timm " << wn << " (torch float32 " << tn
+            << ")";
         // Sums get 8x PyTorch's error: a squeeze-excite FC's weight gradient is an
         // outer product, so its sum carries the (cancelling) gate gradient's error
         // coherently; builds that differ only in vector width land 1x-4x from
         // PyTorch there.
-        const double sum_tol = std::max({std::max(1e-4 * (std::fabs(ws) + wn), 8 * std::fabs(ts - ws)),
-                                         4 * noise * (std::fabs(ws) + wn), floor * std::sqrt(double(gv.size()))});
+        const double sum_tol =
+            std::max({std::max(1e-4 * (std::fabs(ws) + wn), 8 * std::fabs(ts - ws)),
+                      4 * noise * (std::fabs(ws) + wn), floor * std::sqrt(double(gv.size()))});
         worst.see(std::fabs(sum - ws) / sum_tol, p.name + " grad sum (in units of its tolerance)");
-        EXPECT_LE(std::fabs(sum - ws), sum_tol) << p.name << " gradient sum " << sum << " vs timm " << ws << " (torch float32 "
-                                                << ts << ")";
-        std::vector<double> idx = numbers(*w->find("index")), val = numbers(*w->find("value")), tv = numbers(*t->find("value"));
+        EXPECT_LE(std::fabs(sum - ws), sum_tol) << p.name << " gradient sum " << sum << " vs timm "
+                                                << ws << " (torch float32 " << ts << ")";
+        std::vector<double> idx = numbers(*w->find("index")), val = numbers(*w->find("value")),
+                            tv = numbers(*t->find("value"));
         for (size_t k = 0; k < idx.size(); ++k) {
             const double got = gv[size_t(idx[k])];
             const double scale = std::max(std::fabs(val[k]), rms);
-            const double tol = std::max({allowed(1e-3 * scale, val[k], tv[k]), 4 * noise * scale, floor});
-            worst.see(std::fabs(got - val[k]) / tol, p.name + " grad element (in units of its tolerance)");
+            const double tol =
+                std::max({allowed(1e-3 * scale, val[k], tv[k]), 4 * noise * scale, floor});
+            worst.see(std::fabs(got - val[k]) / tol,
+                      p.name + " grad element (in units of its tolerance)");
             EXPECT_LE(std::fabs(got - val[k]), tol)
-                << p.name << " grad[" << idx[k] << "] " << got << " vs timm " << val[k] << " (torch float32 " << tv[k] << ")";
+                << p.name << " grad[" << idx[k] << "] " << got << " vs timm " << val[k]
+                << " (torch float32 " << tv[k] << ")";
         }
     }
     // Element-wise mode: every gradient element against the dump of
     // `make_golden.py --full DIR` (float64 results stored as float32, with
     // torch's float32 gradients beside them for the same per-element rule).
     if (const char* dir = std::getenv("EFFNET_GOLDEN_FULL")) {
-        const std::string path = std::string(dir) + "/b" + std::to_string(batch) + "_s" + std::to_string(size) + ".safetensors";
+        const std::string path = std::string(dir) + "/b" + std::to_string(batch) + "_s" +
+                                 std::to_string(size) + ".safetensors";
         SafetensorsFile full = read_safetensors(path);
         int64_t compared = 0;
         for (auto& p : ps) {
             const SafetensorsEntry* e = full.find("grad." + p.name);
             const SafetensorsEntry* e32 = full.find("grad32." + p.name);
-            ASSERT_TRUE(e && e32 && e->bytes.size() == p.grad.nbytes() && e32->bytes.size() == p.grad.nbytes())
+            ASSERT_TRUE(e && e32 && e->bytes.size() == p.grad.nbytes() &&
+                        e32->bytes.size() == p.grad.nbytes())
                 << path << ": grad." << p.name << " / grad32." << p.name;
-            std::vector<float> want(size_t(p.grad.numel())), t32v(want.size()), got = p.grad.to_vector();
+            std::vector<float> want(size_t(p.grad.numel())), t32v(want.size()),
+                got = p.grad.to_vector();
             std::memcpy(want.data(), e->bytes.data(), e->bytes.size());
             std::memcpy(t32v.data(), e32->bytes.data(), e32->bytes.size());
             // Per tensor: relative L2 error and worst element error (in units of
@@ -253,17 +280,21 @@ void check_case(const json::Value& g, Device device) {
                 m_ours = std::max(m_ours, std::fabs(d) / scale);
                 m_t32 = std::max(m_t32, std::fabs(d32) / scale);
             }
-            const double l2 = std::sqrt(e_ours / std::max(sq, 1e-300)), l2_t32 = std::sqrt(e_t32 / std::max(sq, 1e-300));
+            const double l2 = std::sqrt(e_ours / std::max(sq, 1e-300)),
+                         l2_t32 = std::sqrt(e_t32 / std::max(sq, 1e-300));
             const bool zero = std::sqrt(sq) < floor * std::sqrt(double(want.size()));
             if (!zero) {
-                EXPECT_LE(l2, std::max({1e-4, 4 * l2_t32, 4 * noise})) << p.name << ": relative L2 error " << l2
-                                                                        << " (torch float32 " << l2_t32 << ")";
-                EXPECT_LE(m_ours, std::max({1e-3, 4 * m_t32, 4 * noise})) << p.name << ": worst element error " << m_ours
-                                                                           << " (torch float32 " << m_t32 << ")";
+                EXPECT_LE(l2, std::max({1e-4, 4 * l2_t32, 4 * noise}))
+                    << p.name << ": relative L2 error " << l2 << " (torch float32 " << l2_t32
+                    << ")";
+                EXPECT_LE(m_ours, std::max({1e-3, 4 * m_t32, 4 * noise}))
+                    << p.name << ": worst element error " << m_ours << " (torch float32 " << m_t32
+                    << ")";
             }
             compared += int64_t(want.size());
         }
-        std::cout << "  full-tensor mode: " << compared << " gradient elements compared with " << path << "\n";
+        std::cout << "  full-tensor mode: " << compared << " gradient elements compared with "
+                  << path << "\n";
     }
 
     std::vector<NamedBuffer> bs;
@@ -275,7 +306,8 @@ void check_case(const json::Value& g, Device device) {
         std::vector<double> idx = numbers(*w->find("index")), val = numbers(*w->find("value"));
         std::vector<double> tv = numbers(*t32.find("running")->find(b.name)->find("value"));
         for (size_t k = 0; k < idx.size(); ++k)
-            EXPECT_LE(std::fabs(v[size_t(idx[k])] - val[k]), allowed(1e-4 * std::max(1.0, std::fabs(val[k])), val[k], tv[k]))
+            EXPECT_LE(std::fabs(v[size_t(idx[k])] - val[k]),
+                      allowed(1e-4 * std::max(1.0, std::fabs(val[k])), val[k], tv[k]))
                 << b.name << "[" << idx[k] << "]";
     }
 
@@ -293,10 +325,13 @@ void check_case(const json::Value& g, Device device) {
         std::vector<double> gidx = numbers(*gw.find("index")), gval = numbers(*gw.find("value"));
         std::vector<double> gt32 = numbers(*t32.find("grads")->find(p.name)->find("value"));
         for (size_t k = 0; k < idx.size(); ++k) {
-            const bool sign_in_noise = k < gidx.size() && gidx[k] == idx[k] &&
-                                       std::fabs(gval[k]) <= std::max(4 * std::fabs(gt32[k] - gval[k]), noise * gnorm);
-            EXPECT_LE(std::fabs(v[size_t(idx[k])] - val[k]), allowed(sign_in_noise ? 2.02 * ac.lr + 2e-7 : base, val[k], tv[k]))
-                << p.name << "[" << idx[k] << "] after one AdamW step: " << v[size_t(idx[k])] << " vs timm " << val[k];
+            const bool sign_in_noise =
+                k < gidx.size() && gidx[k] == idx[k] &&
+                std::fabs(gval[k]) <= std::max(4 * std::fabs(gt32[k] - gval[k]), noise * gnorm);
+            EXPECT_LE(std::fabs(v[size_t(idx[k])] - val[k]),
+                      allowed(sign_in_noise ? 2.02 * ac.lr + 2e-7 : base, val[k], tv[k]))
+                << p.name << "[" << idx[k] << "] after one AdamW step: " << v[size_t(idx[k])]
+                << " vs timm " << val[k];
         }
     }
     std::cout << "  worst: " << worst.err << " (" << worst.what << ")\n";
@@ -310,9 +345,13 @@ TEST(Parity, GoldenFileDescribesTimm) {
     EXPECT_EQ(g.find("cases")->items.size(), 2u);
 }
 
-TEST(Parity, MatchesTimmAt128Batch2) { check_case(load_golden().find("cases")->items[0], Device::CPU); }
+TEST(Parity, MatchesTimmAt128Batch2) {
+    check_case(load_golden().find("cases")->items[0], Device::CPU);
+}
 
-TEST(Parity, MatchesTimmAt224Batch2) { check_case(load_golden().find("cases")->items[1], Device::CPU); }
+TEST(Parity, MatchesTimmAt224Batch2) {
+    check_case(load_golden().find("cases")->items[1], Device::CPU);
+}
 
 TEST(ParityGpu, MatchesTimmAt128Batch2) {
     EFFNET_REQUIRE_GPU();

@@ -51,7 +51,8 @@ void log(const std::string& op, CudaStream stream) { state().calls.push_back({op
 void enqueue(const std::string& op, CudaStream stream, std::function<void()> run) {
     std::lock_guard<std::mutex> lock(state().mu);
     log(op, stream);
-    EFFNET_CHECK(stream == the_stream(), op << " enqueued on stream " << stream << ", not the device stream");
+    EFFNET_CHECK(stream == the_stream(),
+                 op << " enqueued on stream " << stream << ", not the device stream");
     state().queue.push_back({++state().enqueued, std::move(run)});
 }
 
@@ -138,7 +139,8 @@ void Event::destroy() {}
 void Event::record(CudaStream stream) {
     std::lock_guard<std::mutex> lock(state().mu);
     log("event_record", stream);
-    EFFNET_CHECK(stream == the_stream(), "event recorded on stream " << stream << ", not the device stream");
+    EFFNET_CHECK(stream == the_stream(),
+                 "event recorded on stream " << stream << ", not the device stream");
     event_ = reinterpret_cast<CUevent_st*>(uintptr_t(state().enqueued));
     recorded_ = true;
 }
@@ -172,10 +174,14 @@ void Graph::launch(CudaStream) {}
 
 namespace effnet::cuda {
 // Device random fills: the CPU fill, deferred like every device operation.
-void fill_uniform(float* d_dst, size_t n, uint64_t seed, uint64_t stream_id, float lo, float hi, CudaStream stream) {
-    fake_gpu::enqueue("random", stream, [=] { cpu::fill_uniform(d_dst, n, seed, stream_id, lo, hi, nullptr); });
+void fill_uniform(float* d_dst, size_t n, uint64_t seed, uint64_t stream_id, float lo, float hi,
+                  CudaStream stream) {
+    fake_gpu::enqueue("random", stream,
+                      [=] { cpu::fill_uniform(d_dst, n, seed, stream_id, lo, hi, nullptr); });
 }
-void fill_normal(float* d_dst, size_t n, uint64_t seed, uint64_t stream_id, float mean, float stddev, CudaStream stream) {
-    fake_gpu::enqueue("random", stream, [=] { cpu::fill_normal(d_dst, n, seed, stream_id, mean, stddev, nullptr); });
+void fill_normal(float* d_dst, size_t n, uint64_t seed, uint64_t stream_id, float mean,
+                 float stddev, CudaStream stream) {
+    fake_gpu::enqueue("random", stream,
+                      [=] { cpu::fill_normal(d_dst, n, seed, stream_id, mean, stddev, nullptr); });
 }
 }  // namespace effnet::cuda

@@ -22,8 +22,9 @@
 namespace effnet::fake_gpu {
 
 struct Call {
-    std::string op;      // "memcpy_h2d", "memcpy_d2h", "memcpy_d2d", "memset", "fill", "random", "sync", "event", ...
-    CudaStream stream;   // the stream it was enqueued on (or synchronised)
+    std::string
+        op;  // "memcpy_h2d", "memcpy_d2h", "memcpy_d2d", "memset", "fill", "random", "sync", "event", ...
+    CudaStream stream;  // the stream it was enqueued on (or synchronised)
 };
 
 // Calls since the last reset, in order.

@@ -20,7 +20,8 @@ TEST(Philox, KnownAnswerVector) {
 }
 
 TEST(Random, SameSeedSameValuesDifferentSeedDifferent) {
-    Tensor a = Tensor::empty(Shape{1000}), b = Tensor::empty(Shape{1000}), c = Tensor::empty(Shape{1000});
+    Tensor a = Tensor::empty(Shape{1000}), b = Tensor::empty(Shape{1000}),
+           c = Tensor::empty(Shape{1000});
     fill_uniform(a, 42, 7, -1, 1);
     fill_uniform(b, 42, 7, -1, 1);
     fill_uniform(c, 43, 7, -1, 1);

@@ -39,8 +39,10 @@ TEST_F(StreamRule, TheFakeDefersWorkUntilTheStreamIsSynchronised) {
     // so the checks below can fail.
     Tensor d = Tensor::full(Shape{8}, 3.0f, Device::CUDA);
     std::vector<float> host(8, 0.0f);
-    gpu::memcpy_async(host.data(), d.raw(), d.nbytes(), gpu::CopyKind::DEVICE_TO_HOST, gpu::device_stream());
-    EXPECT_TRUE(std::isnan(host[0])) << "the copy's destination must hold poison until the stream runs it";
+    gpu::memcpy_async(host.data(), d.raw(), d.nbytes(), gpu::CopyKind::DEVICE_TO_HOST,
+                      gpu::device_stream());
+    EXPECT_TRUE(std::isnan(host[0]))
+        << "the copy's destination must hold poison until the stream runs it";
     gpu::synchronize(gpu::device_stream());
     EXPECT_EQ(host[0], 3.0f);
 }

@@ -99,7 +99,8 @@ TEST(Context, KernelSpecSetsEachFamily) {
     EXPECT_EQ(ctx.batchnorm_kernels, KernelChoice::CUDNN);
     EXPECT_EQ(ctx.depthwise_kernels, KernelChoice::CUSTOM);  // untouched
     EXPECT_EQ(ctx.conv_kernels, KernelChoice::CUDNN);
-    for (const char* bad : {"fast", "depthwise=fast", "pointwise=cudnn", "depthwise=cudnn,", "depthwise"})
+    for (const char* bad :
+         {"fast", "depthwise=fast", "pointwise=cudnn", "depthwise=cudnn,", "depthwise"})
         EXPECT_THROW(apply_kernel_spec(ctx, bad), ContractError) << bad;
 }
 
@@ -131,7 +132,8 @@ TEST(Tensor, CpuOnlyBuildRefusesCudaTensorsAndContexts) {
     float host = 0;
     EXPECT_THROW(Tensor::wrap(&host, Shape{1}, Device::CUDA), CudaError);
     EXPECT_THROW(Context{Device::CUDA}, ContractError);
-    EXPECT_FALSE(Tensor::pinned(Shape{4}).is_pinned()) << "pinned tensors are plain host memory here";
+    EXPECT_FALSE(Tensor::pinned(Shape{4}).is_pinned())
+        << "pinned tensors are plain host memory here";
 }
 
 TEST(TensorGpu, CopyRoundTripHostDeviceHost) {

@@ -31,7 +31,8 @@ TEST(TrainStep, HookRunsBetweenBackwardAndTheUpdate) {
         values_in_hook = store.values().to_vector();
         grads_in_hook = store.grads().to_vector();
     }};
-    Tensor logits = train_step(net, store, head, opt, x, labels, RunState{Mode::TRAIN, 1, 0}, ctx, hooks);
+    Tensor logits =
+        train_step(net, store, head, opt, x, labels, RunState{Mode::TRAIN, 1, 0}, ctx, hooks);
 
     ASSERT_EQ(values_in_hook.size(), before.size()) << "the hook did not run";
     EXPECT_EQ(values_in_hook, before) << "the hook must see the weights before the update";
@@ -42,7 +43,8 @@ TEST(TrainStep, HookRunsBetweenBackwardAndTheUpdate) {
     }
     EXPECT_GT(grad_sq, 0) << "the hook must see the gradients of this step";
     EXPECT_LT(stale, 1e6) << "stale gradients were not zeroed before backward";
-    EXPECT_EQ(store.grads().to_vector(), grads_in_hook) << "the gradients stay in the store after the update";
+    EXPECT_EQ(store.grads().to_vector(), grads_in_hook)
+        << "the gradients stay in the store after the update";
     EXPECT_NE(store.values().to_vector(), before) << "AdamW did not update the weights";
     EXPECT_EQ(opt.steps(), 1);
     EXPECT_EQ(logits.shape(), (Shape{2, 2}));

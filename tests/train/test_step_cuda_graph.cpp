@@ -53,13 +53,15 @@ TEST(CudaGraphGpu, CapturedTrainingStepEqualsTheEagerStep) {
     Tensor labels = labels_host.to(Device::CUDA);
 
     Trainee a(in, 2), b(in, 2);
-    a.step(x, labels, 0);  // first steps eager on both: allocations and algorithm choices happen here
+    a.step(x, labels,
+           0);  // first steps eager on both: allocations and algorithm choices happen here
     b.step(x, labels, 0);
     a.step(x, labels, 1);
     a.ctx.synchronize();
     b.ctx.synchronize();
 
-    if constexpr (kWithCuda) {  // graphs exist only in the CUDA build (this test has skipped elsewhere)
+    if constexpr (
+        kWithCuda) {  // graphs exist only in the CUDA build (this test has skipped elsewhere)
         gpu::Graph graph;
         graph.begin_capture(b.ctx.stream());
         b.step(x, labels, 1);
@@ -68,7 +70,8 @@ TEST(CudaGraphGpu, CapturedTrainingStepEqualsTheEagerStep) {
     }
     b.ctx.synchronize();
 
-    EXPECT_EQ(b.store.values().to_vector(), a.store.values().to_vector()) << "parameters after the replayed step";
+    EXPECT_EQ(b.store.values().to_vector(), a.store.values().to_vector())
+        << "parameters after the replayed step";
     EXPECT_EQ(b.opt.exp_avg().to_vector(), a.opt.exp_avg().to_vector()) << "AdamW first moments";
     EXPECT_EQ(b.head.loss().to_vector(), a.head.loss().to_vector()) << "loss of the second step";
 }
