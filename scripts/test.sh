@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds and runs every test, in both flavours:
+# Checks the source layout (scripts/check_format.sh), then builds and runs
+# every test, in both flavours:
 #   build/      the default build (CUDA backend when the toolkit is present;
 #               GPU tests skip, with their reason, when no GPU is usable;
 #               host code for this CPU, -march=native)
@@ -21,6 +22,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs="$(nproc)"
+# Every C++ and CUDA source in .clang-format's layout (a few seconds; first,
+# so a layout slip fails before the builds).
+bash scripts/check_format.sh
 # The Python environment of the ONNX Runtime test (onnx, onnxruntime from
 # PyPI; without PyPI that test skips with the reason), made during the build.
 bash scripts/onnx_venv.sh &
