@@ -19,17 +19,11 @@ namespace fs = std::filesystem;
 
 namespace {
 
-#define SKIP_WITHOUT_MPIRUN()                         \
-    do {                                              \
-        const std::string why = mpirun_unavailable(); \
-        if (!why.empty()) GTEST_SKIP() << why;        \
-    } while (0)
-
 // 32 phantoms of 64 px in global batches of 8: 4 steps an epoch. One compute
 // thread per process, so that two ranks share the two cores of CI.
 const std::string kRun =
-    " --phantoms 32 --image-size 64 --batch-size 8 --epochs 1 --workers 1 --bootstrap 20 --threads "
-    "1";
+    " --phantoms 32 --image-size 64 --batch-size 8 --epochs 1 --workers 1 --bootstrap 20"
+    " --threads 1";
 constexpr double kLr = 1e-3;  // the phantom preset's
 
 fs::path fresh(const std::string& name) {

@@ -28,3 +28,10 @@ inline std::string mpirun(int ranks, int timeout_s = 240) {
 }
 
 }  // namespace effnet::test
+
+// In a TEST: skips it, with the reason, where mpirun jobs cannot run.
+#define SKIP_WITHOUT_MPIRUN()                                         \
+    do {                                                              \
+        const std::string why = ::effnet::test::mpirun_unavailable(); \
+        if (!why.empty()) GTEST_SKIP() << why;                        \
+    } while (0)

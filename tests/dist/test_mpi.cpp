@@ -12,12 +12,6 @@
 using namespace effnet::test;
 
 namespace {
-#define SKIP_WITHOUT_MPIRUN()                         \
-    do {                                              \
-        const std::string why = mpirun_unavailable(); \
-        if (!why.empty()) GTEST_SKIP() << why;        \
-    } while (0)
-
 const std::string kWorker = std::string(EFFNET_BIN_DIR) + "/mpi_worker";
 const std::string kTrainWorker =
     "-x OMP_NUM_THREADS=1 " + std::string(EFFNET_BIN_DIR) + "/mpi_train_worker";
