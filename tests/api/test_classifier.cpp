@@ -245,7 +245,9 @@ TEST(PublicApi, ExplainsWithGradCamOfTheHeadActivations) {
 
     // The same map from the training graph's head activations.
     const GraphResult g = training_graph(files().weights, image);
-    const SafetensorsEntry* entry = read_safetensors(files().weights).find("classifier.weight");
+    // `entry` points into the file: it must outlive the pointer.
+    const SafetensorsFile weights_file = read_safetensors(files().weights);
+    const SafetensorsEntry* entry = weights_file.find("classifier.weight");
     ASSERT_TRUE(entry);
     std::vector<float> w(entry->bytes.size() / sizeof(float));
     std::memcpy(w.data(), entry->bytes.data(), entry->bytes.size());
