@@ -31,6 +31,9 @@ struct GreyImage {
 struct DecodeLimits {
     int max_side = 16384;  // larger images are refused before decoding
 };
+// IoError naming `name` for a zero side or one beyond `limits` (every decoder
+// calls it once the header gives the size, before decoding pixels).
+void check_side_limits(int64_t w, int64_t h, const DecodeLimits& limits, const std::string& name);
 
 GreyImage decode_image(const std::string& path, const DecodeLimits& limits = {});
 GreyImage decode_image_bytes(const std::vector<uint8_t>& bytes, const std::string& name,

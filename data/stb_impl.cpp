@@ -32,6 +32,7 @@
 #include "data/dicom.h"
 #include "data/image.h"
 #include "data/jpeg_check.h"
+#include "data/jpeg_decode.h"
 #include "data/png_check.h"
 #include "data/png_fast.h"
 #include "tensor/error.h"
@@ -49,6 +50,14 @@ std::vector<uint8_t> read_file_bytes(const std::string& path) {
 
 GreyImage decode_image(const std::string& path, const DecodeLimits& limits) {
     return decode_image_bytes(read_file_bytes(path), path, limits);
+}
+
+void check_side_limits(int64_t w, int64_t h, const DecodeLimits& limits, const std::string& name) {
+    if (w <= 0 || h <= 0) throw IoError(name + ": zero width or height");
+    if (w > limits.max_side || h > limits.max_side)
+        throw IoError(name + ": image too large (" + std::to_string(w) + "x" + std::to_string(h) +
+                      " > " + std::to_string(limits.max_side) +
+                      " pixels per side, --max-image-side)");
 }
 
 namespace {
@@ -83,14 +92,6 @@ Format sniff_format(const std::vector<uint8_t>& b, std::string& other_name) {
     else
         other_name = "not PNG, JPEG or BMP by its first bytes";
     return Format::OTHER;
-}
-
-void check_side_limits(int64_t w, int64_t h, const DecodeLimits& limits, const std::string& name) {
-    if (w <= 0 || h <= 0) throw IoError(name + ": zero width or height");
-    if (w > limits.max_side || h > limits.max_side)
-        throw IoError(name + ": image too large (" + std::to_string(w) + "x" + std::to_string(h) +
-                      " > " + std::to_string(limits.max_side) +
-                      " pixels per side, --max-image-side)");
 }
 
 // stb_image inflates PNG data without checking chunk CRCs or the zlib
@@ -139,7 +140,10 @@ GreyImage decode_image_bytes(const std::vector<uint8_t>& bytes, const std::strin
         if (decode_grey8_png(bytes, name, fast)) return fast;
         verify_png_for_stb(bytes, h, name);
     }
-    if (format == Format::JPEG) check_jpeg_structure(bytes, name);
+    if (format == Format::JPEG) {
+        check_jpeg_structure(bytes, name);
+        if (jpeg_through_libjpeg()) return decode_jpeg_grey(bytes, name, limits);
+    }
     const auto* buf = bytes.data();
     const int len = static_cast<int>(bytes.size());
     int w = 0, h = 0, comp = 0;

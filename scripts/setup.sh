@@ -3,7 +3,7 @@
 # Idempotent and silent when everything is present. Needs root (or sudo).
 set -euo pipefail
 
-packages=(cmake ninja-build g++ libeigen3-dev libstb-dev libgtest-dev libpng-dev libdcmtk-dev
+packages=(cmake ninja-build g++ libeigen3-dev libstb-dev libgtest-dev libpng-dev libjpeg-dev libdcmtk-dev
           openmpi-bin libopenmpi-dev  # multi-process training (dist/, docs/distributed.md)
           pkg-config                   # the install test also builds examples/classify with effnet.pc
           clang libclang-rt-dev libomp-dev  # the sanitizer and fuzz flavour (scripts/sanitize.sh)

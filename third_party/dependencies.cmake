@@ -60,6 +60,19 @@ else()
     message(STATUS "effnet: no libpng (libpng-dev); all images decode through stb_image")
 endif()
 
+# --- libjpeg-turbo (optional, wanted) ------------------------------------------
+# JPEG decodes through libjpeg (data/jpeg_decode.cpp) when present:
+# stb_image 2.27's Huffman decoder reads past its tables on damaged
+# entropy-coded data (a fuzzing finding), libjpeg-turbo refuses it. Without
+# libjpeg-dev JPEGs fall back to stb_image behind data/jpeg_check.cpp.
+find_package(JPEG QUIET)
+set(EFFNET_HAVE_LIBJPEG ${JPEG_FOUND})
+if(JPEG_FOUND)
+    message(STATUS "effnet: libjpeg ${JPEG_VERSION} for JPEG")
+else()
+    message(STATUS "effnet: no libjpeg (libjpeg-dev); JPEGs decode through stb_image")
+endif()
+
 # --- DCMTK (optional) ----------------------------------------------------------
 # DICOM input (data/dicom.cpp): dcmdata parses files and decodes RLE, dcmimgle
 # and dcmimage turn stored values into grey pixels, dcmjpeg and dcmjpls decode

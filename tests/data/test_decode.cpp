@@ -345,7 +345,7 @@ TEST(PngCheck, InflatedSizesIncludingAdam7) {
     EXPECT_EQ(png_inflated_size(h), 2u);
 }
 
-TEST(Decode, JpegStructureIsCheckedBeforeStbImage) {
+TEST(Decode, JpegStructureIsCheckedBeforeDecoding) {
     auto d = scratch_dir("decode_jpeg");
     std::vector<uint8_t> rgb(16 * 16 * 3, 90);
     write_rgb_jpg(d / "ok.jpg", 16, 16, rgb);
@@ -370,6 +370,19 @@ TEST(Decode, JpegStructureIsCheckedBeforeStbImage) {
     const std::vector<uint8_t> cut(good.begin(), good.begin() + long(good.size() * 2 / 3));
     EXPECT_NE(decode_error(cut, "cut.jpg").find("cut.jpg: corrupt JPEG (truncated"),
               std::string::npos);
+    // A scan decoding with a table no DHT defined (AC table 3 for the third
+    // component): stb_image decoded it from uninitialised memory (found by
+    // fuzz_image, tests/fuzz/regressions/image/crash-ef7d8...).
+    std::vector<uint8_t> undefined = good;
+    for (size_t i = 0; i + 1 < undefined.size(); ++i)
+        if (undefined[i] == 0xFF && undefined[i + 1] == 0xDA) {
+            ASSERT_EQ(undefined[i + 4], 3);  // three components
+            undefined[i + 4 + 1 + 2 * 2 + 1] = 0x13;
+            break;
+        }
+    EXPECT_EQ(decode_error(undefined, "u.jpg"),
+              "u.jpg: corrupt JPEG (a scan decodes with AC Huffman table 3, which no DHT segment "
+              "before it defines)");
     // Arithmetic coding (SOF9) is named as unsupported.
     std::vector<uint8_t> arith = good;
     for (size_t i = 0; i + 1 < arith.size(); ++i)
