@@ -98,6 +98,11 @@ bool parse_train_command(int argc, char** argv, TrainCommand& cmd) {
     p.flag("--no-augment", &no_augment, "no training augmentation");
     p.flag("--hflip", &c.augment.hflip, "allow horizontal flips (off: the heart sits on the left)");
     p.option("--rotate", &c.augment.rotate_deg, "augmentation rotation range in degrees");
+    p.option("--crop-scale", &c.augment.scale_min,
+             "augmentation: smallest area of the random crop, a fraction of the image");
+    p.option("--brightness", &c.augment.brightness,
+             "augmentation: brightness shift range, a fraction of full scale");
+    p.option("--contrast", &c.augment.contrast, "augmentation: contrast factor range, 1 +- V");
     p.option("--seed", &c.seed, "seed of all randomness (init, shuffling, augmentation, dropout)");
     p.option("--workers", &c.workers, "loader threads");
     p.option("--cache-mb", &c.cache_mb,
@@ -217,6 +222,10 @@ bool parse_train_command(int argc, char** argv, TrainCommand& cmd) {
         c.augment.rotate_deg < 0)
         throw cli::UsageError(
             "--weight-decay, --min-lr, --min-delta and --rotate must not be negative");
+    if (!(c.augment.scale_min > 0 && c.augment.scale_min <= c.augment.scale_max) ||
+        !within(c.augment.brightness, 0, 1) || !(c.augment.contrast >= 0 && c.augment.contrast < 1))
+        throw cli::UsageError(
+            "--crop-scale must be in (0, 1], --brightness in [0, 1] and --contrast in [0, 1)");
     if (!(c.plateau.factor > 0 && c.plateau.factor < 1) || c.plateau.patience < 0 ||
         c.plateau.cooldown < 0 || c.early.patience < 1)
         throw cli::UsageError(

@@ -174,6 +174,16 @@ std::string recipe_line(const TrainConfig& cfg) {
              : "plateau schedule (patience " + std::to_string(cfg.plateau.patience) + ")";
     s += ", early stopping patience " + std::to_string(cfg.early.patience) + ", at most " +
          std::to_string(cfg.epochs) + " epochs";
+    if (cfg.augment.enabled)
+        s += ", augmentation (crop area " + fmt("%g", cfg.augment.scale_min) + "-" +
+             fmt("%g", cfg.augment.scale_max) + ", rotation +-" +
+             fmt("%g", cfg.augment.rotate_deg) + " deg, brightness +-" +
+             fmt("%g", cfg.augment.brightness) + ", contrast +-" + fmt("%g", cfg.augment.contrast) +
+             (cfg.augment.hflip ? ", flips" : "") + ")";
+    else
+        s += ", no augmentation";
+    s += ", dropout " + fmt("%g", double(cfg.model.network().dropout)) + ", drop path " +
+         fmt("%g", cfg.model.drop_path);
     if (cfg.ema_decay > 0) s += ", weight average (EMA) decay " + fmt("%g", cfg.ema_decay);
     if (cfg.label_smoothing > 0) s += ", label smoothing " + fmt("%g", cfg.label_smoothing);
     if (cfg.tta > 1) s += ", " + std::to_string(cfg.tta) + " test-time views";

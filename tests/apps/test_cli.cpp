@@ -47,7 +47,11 @@ TEST(Cli, BadValuesAreUsageErrors) {
                              "--operating-point maybe",
                              "--preset fast",
                              "--calibrate temperature --classes 3",
-                             "--auroc-ci wald"}) {
+                             "--auroc-ci wald",
+                             "--crop-scale 0",
+                             "--crop-scale 1.5",
+                             "--brightness -0.1",
+                             "--contrast 1"}) {
         AppResult r = run_app(bin("effnet_train") + " " + args);
         EXPECT_EQ(r.status, 2) << args << ": " << r.output;
         EXPECT_NE(r.output.find("effnet_train:"), std::string::npos) << r.output;

@@ -93,3 +93,18 @@ TEST(TrainCommand, RecipeAndEvaluationFlags) {
     EXPECT_EQ(c.operating_points[2].target, 0.3);
     EXPECT_EQ(c.auroc_interval, AurocInterval::BOOTSTRAP);
 }
+
+TEST(TrainCommand, AugmentationStrengthFlags) {
+    const TrainConfig d = parse({"--data", "x"}).config;
+    EXPECT_EQ(d.augment.scale_min, 0.85);
+    EXPECT_EQ(d.augment.brightness, 0.1);
+    EXPECT_EQ(d.augment.contrast, 0.1);
+    const TrainConfig c = parse({"--data", "x", "--crop-scale", "0.6", "--brightness", "0.2",
+                                 "--contrast", "0.25", "--rotate", "15"})
+                              .config;
+    EXPECT_EQ(c.augment.scale_min, 0.6);
+    EXPECT_EQ(c.augment.scale_max, 1.0);
+    EXPECT_EQ(c.augment.brightness, 0.2);
+    EXPECT_EQ(c.augment.contrast, 0.25);
+    EXPECT_EQ(c.augment.rotate_deg, 15);
+}
