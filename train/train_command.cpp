@@ -23,6 +23,10 @@ void apply_preset(const std::string& preset, TrainConfig& c,
     if (!given("--warmup-epochs") && c.schedule == LrSchedule::COSINE)
         c.warmup_epochs = s.warmup_epochs;
     if (!given("--label-smoothing")) c.label_smoothing = s.label_smoothing;
+    if (!given("--crop-scale")) c.augment.scale_min = s.crop_scale;
+    if (!given("--rotate")) c.augment.rotate_deg = s.rotate_deg;
+    if (!given("--brightness")) c.augment.brightness = s.brightness;
+    if (!given("--contrast")) c.augment.contrast = s.contrast;
     if (!given("--epochs")) c.epochs = s.epochs;
 }
 
@@ -42,7 +46,8 @@ bool parse_train_command(int argc, char** argv, TrainCommand& cmd) {
         "Without --data: synthetic phantoms, quick preset (64 px, lr 1e-3, 12 epochs).\n"
         "With --data: the reference recipe (224 px, AdamW lr 1e-5, wd 1e-3, plateau patience 2,\n"
         "early stopping patience 4, histogram equalisation, at most 50 epochs); --preset scratch\n"
-        "for training from random weights (lr 1e-3 and the settings docs/results.md chose).\n" +
+        "for training from random weights (lr 1e-3, stronger augmentation, at most 30 epochs:\n"
+        "the settings docs/results.md chose).\n" +
             dicom_support() + "\n" + dist::multi_process_support());
     p.option("--data", &c.data,
              "class folders ROOT/{train,val,test}/{0,1}, a path,label[,split] CSV, "

@@ -32,7 +32,15 @@ struct ScratchPreset {
     LrSchedule schedule = LrSchedule::PLATEAU;
     double warmup_epochs = 0;
     double label_smoothing = 0;
-    int epochs = 50;
+    // Stronger augmentation (docs/results.md E4: the only change that beat
+    // the reference on validation; it learns slower, still improving at 30).
+    double crop_scale = 0.6;  // --crop-scale
+    double rotate_deg = 15;   // --rotate
+    double brightness = 0.2;  // --brightness
+    double contrast = 0.2;    // --contrast
+    // The epochs E4 was measured with: 1.4x the reference run's 22, inside
+    // the 2x wall-time budget of issue 17 (50 could take 2.3x).
+    int epochs = 30;
 };
 ScratchPreset scratch_preset();
 

@@ -38,6 +38,10 @@ TEST(Presets, ReferenceIsTodaysDefaultsExactly) {
         EXPECT_EQ(c->early.patience, 4);
         EXPECT_EQ(c->model.image_size, 224);
         EXPECT_TRUE(c->augment.enabled);
+        EXPECT_EQ(c->augment.scale_min, 0.85);
+        EXPECT_EQ(c->augment.rotate_deg, 10);
+        EXPECT_EQ(c->augment.brightness, 0.1);
+        EXPECT_EQ(c->augment.contrast, 0.1);
         EXPECT_EQ(c->auroc_interval, AurocInterval::DELONG);
     }
     EXPECT_EQ(ref.preset, "reference");
@@ -54,16 +58,46 @@ TEST(Presets, ScratchSetsItsValuesAndFlagsWin) {
     EXPECT_EQ(c.warmup_epochs, s.schedule == LrSchedule::COSINE ? s.warmup_epochs : 0);
     EXPECT_EQ(c.label_smoothing, s.label_smoothing);
     EXPECT_EQ(c.epochs, s.epochs);
+    EXPECT_EQ(c.epochs, 30);
+    EXPECT_EQ(c.augment.scale_min, s.crop_scale);
+    EXPECT_EQ(c.augment.rotate_deg, s.rotate_deg);
+    EXPECT_EQ(c.augment.brightness, s.brightness);
+    EXPECT_EQ(c.augment.contrast, s.contrast);
+    EXPECT_TRUE(c.augment.enabled);
+    EXPECT_FALSE(c.augment.hflip);
     // What the preset does not name stays the reference's.
     EXPECT_EQ(c.adamw.weight_decay, 1e-3);
     EXPECT_EQ(c.batch, 32);
     EXPECT_EQ(c.model.image_size, 224);
     EXPECT_EQ(c.early.patience, 4);
     // Flags on the command line keep their values, whatever the preset says.
-    const TrainConfig o =
-        parse({"--data", "x", "--preset", "scratch", "--lr", "3e-4", "--ema", "0.9", "--epochs",
-               "7", "--label-smoothing", "0.05", "--schedule", "plateau"})
-            .config;
+    const TrainConfig o = parse({"--data",
+                                 "x",
+                                 "--preset",
+                                 "scratch",
+                                 "--lr",
+                                 "3e-4",
+                                 "--ema",
+                                 "0.9",
+                                 "--epochs",
+                                 "7",
+                                 "--label-smoothing",
+                                 "0.05",
+                                 "--schedule",
+                                 "plateau",
+                                 "--crop-scale",
+                                 "0.85",
+                                 "--rotate",
+                                 "10",
+                                 "--brightness",
+                                 "0.1",
+                                 "--contrast",
+                                 "0.1"})
+                              .config;
+    EXPECT_EQ(o.augment.scale_min, 0.85);
+    EXPECT_EQ(o.augment.rotate_deg, 10);
+    EXPECT_EQ(o.augment.brightness, 0.1);
+    EXPECT_EQ(o.augment.contrast, 0.1);
     EXPECT_EQ(o.adamw.lr, 3e-4);
     EXPECT_EQ(o.ema_decay, 0.9);
     EXPECT_EQ(o.epochs, 7);
