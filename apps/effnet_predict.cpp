@@ -44,7 +44,10 @@ void write_overlay(const std::string& path, const Heatmap& h) {
 std::vector<std::string> image_files(const std::vector<std::string>& args) {
     std::vector<std::string> files;
     for (const std::string& a : args) {
-        if (!fs::is_directory(a)) {
+        // Anything that is not a folder is read as an image, whose reader
+        // names the file and the problem (missing, refused name, corrupt).
+        std::error_code ec;
+        if (!fs::is_directory(a, ec)) {
             files.push_back(a);
             continue;
         }

@@ -271,8 +271,11 @@ Dataset load_chexpert(const std::string& path, const std::vector<std::string>& h
         if (p != std::string::npos) patient = rel.substr(p, rel.find('/', p) - p);
         fs::path image = root / rel;
         // CheXpert lists JPEGs; where only a DICOM of the same name is there, take it.
+        // The probes do not throw: a name the system refuses (too long, say) is
+        // reported with the other unusable files by check_listed_images.
+        std::error_code ec;
         if (fs::path dcm = fs::path(image).replace_extension(".dcm");
-            !fs::exists(image) && fs::exists(dcm))
+            !fs::exists(image, ec) && fs::exists(dcm, ec))
             image = dcm;
         Sample s{image.string(), label, split, patient, -1, {}};
         if (sex_col < f.size()) add_metadata(s, "sex", f[sex_col]);
@@ -293,11 +296,13 @@ void check_listed_images(const Dataset& ds, const std::string& csv,
     for (const Sample& s : ds.samples) {
         std::error_code ec;
         const fs::file_status st = fs::status(s.path, ec);
-        const char* why = !fs::exists(st)                       ? "not found"
-                          : !fs::is_regular_file(st)            ? "not a file"
-                          : ::access(s.path.c_str(), R_OK) != 0 ? "not readable"
-                                                                : nullptr;
-        if (why) bad.push_back(s.path + " (" + why + ")");
+        const bool refused = ec && ec != std::errc::no_such_file_or_directory;
+        const std::string why = refused                               ? ec.message()
+                                : !fs::exists(st)                     ? "not found"
+                                : !fs::is_regular_file(st)            ? "not a file"
+                                : ::access(s.path.c_str(), R_OK) != 0 ? "not readable"
+                                                                      : "";
+        if (!why.empty()) bad.push_back(s.path + " (" + why + ")");
     }
     if (bad.empty()) return;
     std::string list;
@@ -421,7 +426,9 @@ Dataset phantom_dataset(uint64_t seed, int64_t n_train, int64_t n_val, int64_t n
     return ds;
 }
 
-Dataset load_dataset(const std::string& spec, const DatasetOptions& opts) {
+namespace {
+
+Dataset read_dataset(const std::string& spec, const DatasetOptions& opts) {
     const fs::path p(spec);
     if (!fs::exists(p)) throw IoError(spec + ": no such file or folder");
     Dataset ds;
@@ -453,6 +460,19 @@ Dataset load_dataset(const std::string& spec, const DatasetOptions& opts) {
     if (ds.samples.empty()) throw IoError(spec + ": no images found");
     carve_splits(ds, opts);
     return ds;
+}
+
+}  // namespace
+
+// A folder that cannot be listed or a name the system refuses surfaces from
+// std::filesystem as its own exception; it becomes the reader's IoError so
+// that every caller reports it with the dataset's name.
+Dataset load_dataset(const std::string& spec, const DatasetOptions& opts) {
+    try {
+        return read_dataset(spec, opts);
+    } catch (const fs::filesystem_error& e) {
+        throw IoError(spec + ": " + e.what());
+    }
 }
 
 }  // namespace effnet

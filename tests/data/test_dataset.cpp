@@ -172,6 +172,34 @@ TEST(Dataset, CheXpertUncertainPolicies) {
     EXPECT_EQ(load_dataset(csv, o).samples[2].label, 0);
 }
 
+// A name longer than the file system allows makes std::filesystem throw its
+// own exception; the readers report it like any other unusable file.
+TEST(Dataset, NamesTheSystemRefusesAreReportedNotThrownThrough) {
+    auto d = scratch_dir("csv_long_names");
+    const std::string too_long(300, 'x');  // over NAME_MAX (255) on every Linux file system
+    fs::create_directories(d / "CheXpert-v1.0-small" / "valid" / "patient1");
+    write_text(d / "CheXpert-v1.0-small" / "valid.csv",
+               "Path,Sex,Age,Cardiomegaly\nCheXpert-v1.0-small/valid/patient1/" + too_long +
+                   ".jpg,F,87,1.0\n");
+    try {
+        load_dataset((d / "CheXpert-v1.0-small" / "valid.csv").string());
+        FAIL() << "an over-long listed name accepted";
+    } catch (const IoError& e) {
+        const std::string m = e.what();
+        EXPECT_NE(m.find("1 of the 1 images it lists is missing or unreadable"), std::string::npos)
+            << m;
+        EXPECT_NE(m.find(too_long + ".jpg (File name too long)"), std::string::npos) << m;
+    }
+    const std::string spec = (d / (too_long + ".csv")).string();
+    try {
+        load_dataset(spec);
+        FAIL() << "an over-long dataset name accepted";
+    } catch (const IoError& e) {
+        EXPECT_EQ(std::string(e.what()).rfind(spec + ": ", 0), 0u) << e.what();
+        EXPECT_NE(std::string(e.what()).find("File name too long"), std::string::npos) << e.what();
+    }
+}
+
 TEST(Dataset, PhantomsAreBalancedAndCarvingIsReproducible) {
     Dataset ds = phantom_dataset(1, 200, 50, 50);
     EXPECT_EQ(ds.count(Split::TRAIN), 200);
