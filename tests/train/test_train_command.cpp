@@ -58,7 +58,7 @@ TEST(Presets, ScratchSetsItsValuesAndFlagsWin) {
     EXPECT_EQ(c.warmup_epochs, s.schedule == LrSchedule::COSINE ? s.warmup_epochs : 0);
     EXPECT_EQ(c.label_smoothing, s.label_smoothing);
     EXPECT_EQ(c.epochs, s.epochs);
-    EXPECT_EQ(c.epochs, 30);
+    EXPECT_EQ(c.epochs, 40);
     EXPECT_EQ(c.augment.scale_min, s.crop_scale);
     EXPECT_EQ(c.augment.rotate_deg, s.rotate_deg);
     EXPECT_EQ(c.augment.brightness, s.brightness);
