@@ -46,8 +46,8 @@ bool parse_train_command(int argc, char** argv, TrainCommand& cmd) {
         "Without --data: synthetic phantoms, quick preset (64 px, lr 1e-3, 12 epochs).\n"
         "With --data: the reference recipe (224 px, AdamW lr 1e-5, wd 1e-3, plateau patience 2,\n"
         "early stopping patience 4, histogram equalisation, at most 50 epochs); --preset scratch\n"
-        "for training from random weights (lr 1e-3, stronger augmentation, EMA, 40 epochs:\n"
-        "the settings docs/results.md chose).\n" +
+        "for training from random weights (lr 1e-3, stronger augmentation, EMA, at most 40\n"
+        "epochs: the settings docs/results.md chose).\n" +
             dicom_support() + "\n" + dist::multi_process_support());
     p.option("--data", &c.data,
              "class folders ROOT/{train,val,test}/{0,1}, a path,label[,split] CSV, "
