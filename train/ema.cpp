@@ -1,6 +1,7 @@
 #include "train/ema.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "kernels/elementwise.h"
 #include "tensor/error.h"
@@ -34,6 +35,15 @@ WeightEma::WeightEma(Model& model, double decay) : model_(model), decay_(decay) 
 
 double WeightEma::decay_at(double decay, int64_t step) {
     return std::min(decay, double(1 + step) / double(10 + step));
+}
+
+int64_t WeightEma::warmup_steps(double decay) {
+    // (1 + t) / (10 + t) >= decay  <=>  t >= (10 decay - 1) / (1 - decay); the
+    // loops settle the last unit as decay_at rounds.
+    int64_t t = std::max<int64_t>(0, int64_t(std::ceil((10 * decay - 1) / (1 - decay))));
+    while (t > 0 && decay_at(decay, t - 1) >= decay) --t;
+    while (decay_at(decay, t) < decay) ++t;
+    return t;
 }
 
 void WeightEma::update(int64_t step, Context& ctx) {

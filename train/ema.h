@@ -7,9 +7,13 @@
 // mean and variance are averaged like the weights (ModelEmaV2 averages the
 // whole state dict), not recomputed. Integer buffers (batch-norm's
 // num_batches_tracked counter) are copied. The average starts as a copy of the
-// model when it is made (after --init) and has no warm-up, so pick the decay
-// for the number of steps a run takes: the average spans about 1 / (1 - decay)
-// steps (0.998: 500 steps, 5 epochs of 3,000 images at batch 32).
+// model when it is made (after --init). Its decay warms up as TensorFlow's
+// num_updates rule does, d_t = min(decay, (1 + t) / (10 + t)) after step t,
+// so that the random initial weights do not hold it at chance for the first
+// epochs: `decay` itself applies only from warmup_steps(decay) on (0.995:
+// step 1,790; 0.998: 4,490, past the end of a 40-epoch run of 3,000 images at
+// batch 32, whose whole average is then the warm-up's and the same for every
+// larger decay). The run's log says where the warm-up ends.
 //
 // The average lives on the parameters' device; update() enqueues its work on
 // the context's stream and reads nothing back (the stream rule), so it can
@@ -39,6 +43,8 @@ public:
     double decay() const { return decay_; }
     // d_t above.
     static double decay_at(double decay, int64_t step);
+    // The first step t whose d_t is `decay` itself: the end of the warm-up.
+    static int64_t warmup_steps(double decay);
     // The averaging step after training step `step` (the run's global step,
     // counted from 0), from the model's current weights.
     void update(int64_t step, Context& ctx);

@@ -191,6 +191,19 @@ std::string recipe_line(const TrainConfig& cfg) {
     return s;
 }
 
+// Where the weight average's warm-up ends against the run's steps: a decay
+// whose warm-up outlasts the run acts as every larger one (train/ema.h).
+std::string ema_warmup_line(const TrainConfig& cfg, int64_t steps_per_epoch) {
+    const int64_t warm = WeightEma::warmup_steps(cfg.ema_decay);
+    const int64_t steps = int64_t(cfg.epochs) * steps_per_epoch;
+    const std::string decay = fmt("%g", cfg.ema_decay);
+    return "weight average: decay min(" + decay + ", (1 + t) / (10 + t)) after step t, " + decay +
+           " itself from step " + std::to_string(warm) +
+           (warm < steps ? " of " + std::to_string(steps) + " at most"
+                         : ", past this run's " + std::to_string(steps) +
+                               " steps at most: any larger --ema gives the same run");
+}
+
 }  // namespace
 
 double cosine_schedule_lr(const TrainingRun& run, int64_t step) {
@@ -257,6 +270,7 @@ TrainingRun::TrainingRun(const TrainConfig& config, dist::Communicator& communic
              (device == Device::CUDA ? " (kernels " + kernel_spec(ctx) + ")" : "") + ", " +
              std::to_string(cfg.workers) + " loader workers");
     log.line(recipe_line(cfg));
+    if (ema) log.line(ema_warmup_line(cfg, train_loader.batches_per_epoch()));
     if (comm.size() > 1) {
         if (cfg.sync_bn && device == Device::CUDA)
             throw ContractError(

@@ -178,6 +178,13 @@ TEST(TrainEndToEnd, ResumeWithWeightAverageAndCosineContinuesBitIdentically) {
     EXPECT_NE(last.find("blocks.1.0.conv_dw.weight")->bytes,
               last.find("optimizer.raw.blocks.1.0.conv_dw.weight")->bytes)
         << "the average and the trained weights are different tensors";
+    // The log says where the average's warm-up ends: (1 + t) / (10 + t) = 0.9 at t = 80.
+    const std::string log =
+        slurp(fs::temp_directory_path() / "effnet_e2e_resume_ema_b" / "train.log");
+    EXPECT_NE(log.find("weight average: decay min(0.9, (1 + t) / (10 + t)) after step t, 0.9 "
+                       "itself from step 80"),
+              std::string::npos)
+        << log;
 }
 
 TEST(TrainEndToEnd, InterruptFinishesTheStepAndCheckpoints) {

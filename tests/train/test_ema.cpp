@@ -89,6 +89,15 @@ TEST(WeightEma, WarmupFollowsTheWeightsFirstThenReachesTheDecay) {
     EXPECT_DOUBLE_EQ(WeightEma::decay_at(0.995, 1790), 0.995);  // 1791 / 1800 = 0.995
     EXPECT_DOUBLE_EQ(WeightEma::decay_at(0.995, 100000), 0.995);
     EXPECT_DOUBLE_EQ(WeightEma::decay_at(0.05, 0), 0.05);
+    // The end of the warm-up: the first step at the decay itself.
+    EXPECT_EQ(WeightEma::warmup_steps(0.995), 1790);
+    EXPECT_EQ(WeightEma::warmup_steps(0.998), 4490);  // 4491 / 4500 = 0.998
+    EXPECT_EQ(WeightEma::warmup_steps(0.05), 0);
+    for (double d : {0.5, 0.9, 0.99, 0.997, 0.998, 0.999, 0.9999}) {
+        const int64_t w = WeightEma::warmup_steps(d);
+        EXPECT_EQ(WeightEma::decay_at(d, w), d) << d;
+        EXPECT_LT(WeightEma::decay_at(d, w - 1), d) << d;
+    }
     // The first update of a fresh average: 0.1 of the old weights, 0.9 of the new.
     Model m(tiny_spec(), Device::CPU, 6);
     Context ctx;
