@@ -191,11 +191,15 @@ std::string recipe_line(const TrainConfig& cfg) {
     return s;
 }
 
+// The steps of a run that trains every epoch: the cosine schedule's length.
+int64_t steps_at_most(const TrainConfig& cfg, const Loader& train) {
+    return train.batches_per_epoch() * cfg.epochs;
+}
+
 // Where the weight average's warm-up ends against the run's steps: a decay
 // whose warm-up outlasts the run acts as every larger one (train/ema.h).
-std::string ema_warmup_line(const TrainConfig& cfg, int64_t steps_per_epoch) {
+std::string ema_warmup_line(const TrainConfig& cfg, int64_t steps) {
     const int64_t warm = WeightEma::warmup_steps(cfg.ema_decay);
-    const int64_t steps = int64_t(cfg.epochs) * steps_per_epoch;
     const std::string decay = fmt("%g", cfg.ema_decay);
     return "weight average: decay min(" + decay + ", (1 + t) / (10 + t)) after step t, " + decay +
            " itself from step " + std::to_string(warm) +
@@ -211,7 +215,7 @@ double cosine_schedule_lr(const TrainingRun& run, int64_t step) {
     CosineConfig c;
     c.base_lr = run.cfg.adamw.lr;
     c.min_lr = run.cfg.plateau.min_lr;
-    c.total_steps = per_epoch * run.cfg.epochs;
+    c.total_steps = steps_at_most(run.cfg, run.train_loader);
     c.warmup_steps = int64_t(std::llround(run.cfg.warmup_epochs * double(per_epoch)));
     return cosine_lr(c, step);
 }
@@ -270,7 +274,7 @@ TrainingRun::TrainingRun(const TrainConfig& config, dist::Communicator& communic
              (device == Device::CUDA ? " (kernels " + kernel_spec(ctx) + ")" : "") + ", " +
              std::to_string(cfg.workers) + " loader workers");
     log.line(recipe_line(cfg));
-    if (ema) log.line(ema_warmup_line(cfg, train_loader.batches_per_epoch()));
+    if (ema) log.line(ema_warmup_line(cfg, steps_at_most(cfg, train_loader)));
     if (comm.size() > 1) {
         if (cfg.sync_bn && device == Device::CUDA)
             throw ContractError(
