@@ -36,9 +36,15 @@ Plane augment(const Plane& src, const AugmentConfig& cfg, uint64_t seed, uint64_
     const double area = u(cfg.scale_min, cfg.scale_max);
     const double log_r = u(std::log(cfg.ratio_min), std::log(cfg.ratio_max));
     const double ratio = std::exp(log_r);
-    const double cw = std::min(1.0, std::sqrt(area * ratio)),
-                 ch = std::min(1.0, std::sqrt(area / ratio));
-    const double cx = u(cw / 2, 1 - cw / 2), cy = u(ch / 2, 1 - ch / 2);  // crop centre, normalised
+    // A crop (area <= 1) stays inside the image; a window larger than the
+    // image (area > 1: a zoom out) keeps the whole image inside it along each
+    // side it exceeds, the rest filled with black like the rotation's corners.
+    const double side_max = area > 1 ? HUGE_VAL : 1.0;
+    const double cw = std::min(side_max, std::sqrt(area * ratio)),
+                 ch = std::min(side_max, std::sqrt(area / ratio));
+    // The window's centre, normalised: a crop lies within [0, 1]; a larger
+    // window covers it (the bounds swap, which u() allows).
+    const double cx = u(cw / 2, 1 - cw / 2), cy = u(ch / 2, 1 - ch / 2);
     const double angle = u(-cfg.rotate_deg, cfg.rotate_deg) * 3.14159265358979323846 / 180;
     const bool flip = cfg.hflip && u(0, 1) < 0.5;
     const double bright = u(-cfg.brightness, cfg.brightness) * 255;

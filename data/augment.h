@@ -3,7 +3,9 @@
 // One affine resampling (bilinear, zero fill) combines a random resized crop
 // (area fraction in [scale_min, scale_max], aspect ratio in [ratio_min,
 // ratio_max]) and a rotation in [-rotate_deg, rotate_deg]; then brightness
-// and contrast jitter. Horizontal flips are OFF by default: the heart sits on
+// and contrast jitter. An area above 1 (scale_max > 1) is a window larger
+// than the image: the film shrinks inside a black border (a zoom out, as a
+// smaller patient or a longer source distance would show it). Horizontal flips are OFF by default: the heart sits on
 // the patient's left, and a flipped film is anatomically a different image.
 // Every random draw comes from Philox(seed, stream), so a sample gets the
 // same augmentation whatever thread or worker count produced it.

@@ -105,6 +105,9 @@ bool parse_train_command(int argc, char** argv, TrainCommand& cmd) {
     p.option("--rotate", &c.augment.rotate_deg, "augmentation rotation range in degrees");
     p.option("--crop-scale", &c.augment.scale_min,
              "augmentation: smallest area of the random crop, a fraction of the image");
+    p.option("--crop-scale-max", &c.augment.scale_max,
+             "augmentation: largest area of the crop window; above 1 the film also shrinks "
+             "inside a black border (zoom out)");
     p.option("--brightness", &c.augment.brightness,
              "augmentation: brightness shift range, a fraction of full scale");
     p.option("--contrast", &c.augment.contrast, "augmentation: contrast factor range, 1 +- V");
@@ -228,9 +231,11 @@ bool parse_train_command(int argc, char** argv, TrainCommand& cmd) {
         throw cli::UsageError(
             "--weight-decay, --min-lr, --min-delta and --rotate must not be negative");
     if (!(c.augment.scale_min > 0 && c.augment.scale_min <= c.augment.scale_max) ||
-        !within(c.augment.brightness, 0, 1) || !(c.augment.contrast >= 0 && c.augment.contrast < 1))
+        !within(c.augment.scale_max, 0, 4) || !within(c.augment.brightness, 0, 1) ||
+        !(c.augment.contrast >= 0 && c.augment.contrast < 1))
         throw cli::UsageError(
-            "--crop-scale must be in (0, 1], --brightness in [0, 1] and --contrast in [0, 1)");
+            "--crop-scale must be positive and at most --crop-scale-max, which is at most 4; "
+            "--brightness in [0, 1] and --contrast in [0, 1)");
     if (!(c.plateau.factor > 0 && c.plateau.factor < 1) || c.plateau.patience < 0 ||
         c.plateau.cooldown < 0 || c.early.patience < 1)
         throw cli::UsageError(

@@ -50,6 +50,8 @@ TEST(Cli, BadValuesAreUsageErrors) {
                              "--auroc-ci wald",
                              "--crop-scale 0",
                              "--crop-scale 1.5",
+                             "--crop-scale 0.8 --crop-scale-max 0.7",
+                             "--crop-scale-max 5",
                              "--brightness -0.1",
                              "--contrast 1"}) {
         AppResult r = run_app(bin("effnet_train") + " " + args);

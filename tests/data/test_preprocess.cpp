@@ -149,6 +149,45 @@ TEST(Phantom, DeterministicForASeed) {
               render_phantom(sample_phantom(4, 5), 64).pixels);
 }
 
+// A window of 1.44 times the image's area (1.2 times its side) shows the
+// whole film shrunk by 1.2 inside a black border, wherever the window's
+// centre falls: the film's total brightness is kept up to the 1.44 of the
+// shrink, and the border takes 1 - 1 / 1.44 of the pixels.
+TEST(Augment, ZoomOutShowsTheWholeFilmInsideABlackBorder) {
+    Plane p;
+    p.width = p.height = 60;
+    p.v.assign(size_t(60) * 60, 200.0f);
+    AugmentConfig zoom_out;
+    zoom_out.enabled = true;
+    zoom_out.scale_min = zoom_out.scale_max = 1.44;
+    zoom_out.ratio_min = zoom_out.ratio_max = 1.0;
+    zoom_out.rotate_deg = zoom_out.brightness = zoom_out.contrast = 0;
+    for (uint64_t stream = 0; stream < 5; ++stream) {
+        const Plane out = augment(p, zoom_out, 7, stream);
+        double total = 0;
+        int black = 0, film = 0;
+        for (float v : out.v) {
+            total += v;
+            black += v == 0.0f;
+            film += v == 200.0f;
+        }
+        EXPECT_NEAR(total / (200.0 * 3600), 1 / 1.44, 0.015) << "stream " << stream;
+        // 1 - 1/1.44 = 0.306 of the pixels are border; bilinear edges blur a
+        // line of pixels on each side of the film (4 x 50 of 3600).
+        EXPECT_NEAR(black / 3600.0, 0.306, 0.06) << "stream " << stream;
+        EXPECT_NEAR(film / 3600.0, 0.694, 0.06) << "stream " << stream;
+    }
+    // Crops (area <= 1) stay inside the image: no border, only the outermost
+    // samples reach at most half a pixel past the last pixel centre.
+    AugmentConfig crop = zoom_out;
+    crop.scale_min = 0.6;
+    crop.scale_max = 1.0;
+    crop.ratio_min = 0.9;
+    crop.ratio_max = 1.1;
+    for (uint64_t stream = 0; stream < 5; ++stream)
+        for (float v : augment(p, crop, 7, stream).v) ASSERT_GT(v, 100.0f) << "stream " << stream;
+}
+
 TEST(Augment, SeededAndOffByDefault) {
     Plane p = to_plane(render_phantom(sample_phantom(1, 1), 48));
     AugmentConfig off;

@@ -141,4 +141,8 @@ TEST(TrainCommand, AugmentationStrengthFlags) {
     EXPECT_EQ(c.augment.brightness, 0.2);
     EXPECT_EQ(c.augment.contrast, 0.25);
     EXPECT_EQ(c.augment.rotate_deg, 15);
+    const TrainConfig z =
+        parse({"--data", "x", "--preset", "scratch", "--crop-scale-max", "1.4"}).config;
+    EXPECT_EQ(z.augment.scale_min, scratch_preset().crop_scale);
+    EXPECT_EQ(z.augment.scale_max, 1.4);
 }
