@@ -2,6 +2,7 @@
 
 #include "train/cli.h"
 #include "data/augment.h"
+#include "data/mixup.h"
 #include "data/dicom.h"
 #include "dist/communicator.h"
 #include "tensor/error.h"
@@ -145,6 +146,9 @@ bool parse_train_command(int argc, char** argv, TrainCommand& cmd) {
     p.choice("--schedule", &schedule, {"plateau", "cosine"}, "learning-rate schedule");
     p.option("--warmup-epochs", &c.warmup_epochs,
              "linear warm-up before the cosine schedule, in epochs");
+    p.option("--mixup", &c.mixup_alpha,
+             "mixup: each training image blended with a partner, lambda ~ Beta(V, V) per step, "
+             "the target mixed alike (0: off; at most 1)");
     p.option("--label-smoothing", &c.label_smoothing,
              "label smoothing of the training loss, in [0, 1)");
     p.option("--tta", &c.tta,
@@ -243,6 +247,8 @@ bool parse_train_command(int argc, char** argv, TrainCommand& cmd) {
             "--early-stopping-patience >= 1");
     if (!(c.ema_decay >= 0 && c.ema_decay < 1))
         throw cli::UsageError("--ema must be in [0, 1) (e.g. 0.998)");
+    if (!(c.mixup_alpha >= 0 && c.mixup_alpha <= kMaxMixupAlpha))
+        throw cli::UsageError("--mixup must be in [0, 1] (e.g. 0.2)");
     if (!(c.label_smoothing >= 0 && c.label_smoothing < 1))
         throw cli::UsageError("--label-smoothing must be in [0, 1)");
     if (c.tta < 1 || c.tta > kMaxTtaViews)

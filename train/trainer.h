@@ -78,6 +78,8 @@ struct TrainConfig {
     LrSchedule schedule = LrSchedule::PLATEAU;
     double warmup_epochs = 0;    // --warmup-epochs, with the cosine schedule
     double label_smoothing = 0;  // --label-smoothing (kernels/loss.h)
+    double mixup_alpha =
+        0;  // --mixup: Beta(alpha, alpha) blends of image pairs (data/mixup.h); 0: none
     // The final evaluation.
     int tta = 1;             // --tta: test-time views averaged (data/augment.h)
     bool calibrate = false;  // --calibrate temperature: fit T on val, store it

@@ -186,6 +186,7 @@ std::string recipe_line(const TrainConfig& cfg) {
          fmt("%g", cfg.model.drop_path);
     if (cfg.ema_decay > 0) s += ", weight average (EMA) decay " + fmt("%g", cfg.ema_decay);
     if (cfg.label_smoothing > 0) s += ", label smoothing " + fmt("%g", cfg.label_smoothing);
+    if (cfg.mixup_alpha > 0) s += ", mixup Beta(" + fmt("%g", cfg.mixup_alpha) + ")";
     if (cfg.tta > 1) s += ", " + std::to_string(cfg.tta) + " test-time views";
     if (cfg.calibrate) s += ", temperature calibration";
     return s;

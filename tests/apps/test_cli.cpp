@@ -38,6 +38,8 @@ TEST(Cli, BadValuesAreUsageErrors) {
                              "--ema 1",
                              "--ema -0.5",
                              "--label-smoothing 1",
+                             "--mixup 1.5",
+                             "--mixup -0.1",
                              "--tta 0",
                              "--tta 9",
                              "--warmup-epochs 2",

@@ -165,10 +165,12 @@ TEST(TrainEndToEnd, ResumeContinuesBitIdentically) {
 }
 
 // The recipe's state survives a resume too: the weight average and the
-// trained weights beside it, the cosine schedule's position, label smoothing.
+// trained weights beside it, the cosine schedule's position, label smoothing,
+// mixup's lambdas (drawn from the step).
 TEST(TrainEndToEnd, ResumeWithWeightAverageAndCosineContinuesBitIdentically) {
     expect_resume_bit_identical(
-        "resume_ema", " --ema 0.9 --schedule cosine --warmup-epochs 1 --label-smoothing 0.1");
+        "resume_ema",
+        " --ema 0.9 --schedule cosine --warmup-epochs 1 --label-smoothing 0.1 --mixup 0.4");
     const SafetensorsFile last = read_safetensors(
         (fs::temp_directory_path() / "effnet_e2e_resume_ema_b" / "last.safetensors").string());
     EXPECT_EQ(last.metadata.at("effnet.weights"), "ema");
@@ -185,6 +187,25 @@ TEST(TrainEndToEnd, ResumeWithWeightAverageAndCosineContinuesBitIdentically) {
                        "itself from step 80"),
               std::string::npos)
         << log;
+}
+
+// --mixup reaches the training batches: the recipe line names it and the
+// training loss differs from the same run's without it.
+TEST(TrainEndToEnd, MixupBlendsTheTrainingBatches) {
+    const fs::path plain = fresh("mixup_off"), mixed = fresh("mixup_on");
+    const std::string cfg = kTiny + " --epochs 1 --seed 5";
+    ASSERT_EQ(run_app(bin("effnet_train") + cfg + " --out " + plain.string()).status, 0);
+    AppResult r = run_app(bin("effnet_train") + cfg + " --mixup 0.4 --out " + mixed.string());
+    ASSERT_EQ(r.status, 0) << r.output;
+    EXPECT_NE(r.output.find(", mixup Beta(0.4)"), std::string::npos) << r.output;
+    auto train_loss = [](const std::string& csv) {
+        std::istringstream is(csv);
+        std::string header, row;
+        std::getline(is, header);
+        std::getline(is, row);
+        return row.substr(0, row.find(',', row.find(',') + 1));  // "epoch,train_loss"
+    };
+    EXPECT_NE(train_loss(slurp(plain / "history.csv")), train_loss(slurp(mixed / "history.csv")));
 }
 
 TEST(TrainEndToEnd, InterruptFinishesTheStepAndCheckpoints) {

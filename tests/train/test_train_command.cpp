@@ -107,12 +107,30 @@ TEST(Presets, ScratchSetsItsValuesAndFlagsWin) {
 }
 
 TEST(TrainCommand, RecipeAndEvaluationFlags) {
-    const TrainConfig c =
-        parse({"--data", "x", "--ema", "0.998", "--schedule", "cosine", "--warmup-epochs", "2",
-               "--label-smoothing", "0.1", "--tta", "4", "--calibrate", "temperature",
-               "--operating-point", "sens=0.90", "--operating-point=spec=0.95,threshold=0.3",
-               "--auroc-ci", "bootstrap"})
-            .config;
+    const TrainConfig c = parse({"--data",
+                                 "x",
+                                 "--ema",
+                                 "0.998",
+                                 "--schedule",
+                                 "cosine",
+                                 "--warmup-epochs",
+                                 "2",
+                                 "--label-smoothing",
+                                 "0.1",
+                                 "--tta",
+                                 "4",
+                                 "--calibrate",
+                                 "temperature",
+                                 "--operating-point",
+                                 "sens=0.90",
+                                 "--operating-point=spec=0.95,threshold=0.3",
+                                 "--auroc-ci",
+                                 "bootstrap",
+                                 "--mixup",
+                                 "0.2"})
+                              .config;
+    EXPECT_EQ(c.mixup_alpha, 0.2);
+    EXPECT_EQ(parse({"--data", "x", "--preset", "scratch"}).config.mixup_alpha, 0);
     EXPECT_EQ(c.ema_decay, 0.998);
     EXPECT_EQ(c.schedule, LrSchedule::COSINE);
     EXPECT_EQ(c.warmup_epochs, 2);
