@@ -5,8 +5,10 @@
 // ratio_max]) and a rotation in [-rotate_deg, rotate_deg]; then brightness
 // and contrast jitter. An area above 1 (scale_max > 1) is a window larger
 // than the image: the film shrinks inside a black border (a zoom out, as a
-// smaller patient or a longer source distance would show it). Horizontal flips are OFF by default: the heart sits on
-// the patient's left, and a flipped film is anatomically a different image.
+// smaller patient or a longer source distance would show it); a draw of
+// area <= 1 is a crop inside the image whatever scale_max is. Horizontal
+// flips are OFF by default: the heart sits on the patient's left, and a
+// flipped film is anatomically a different image.
 // Every random draw comes from Philox(seed, stream), so a sample gets the
 // same augmentation whatever thread or worker count produced it.
 #pragma once

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "data/mixup.h"
 #include "data/phantom.h"
 #include "data/preprocess.h"
 #include "dist/shard.h"
@@ -60,13 +61,17 @@ void finish_sample(const GreyImage& prepared, const PipelineConfig& cfg, uint64_
 }
 
 DeviceBatch to_device(const Batch& b, Device device) {
-    if (device == Device::CPU) return {b.images, b.labels};
+    if (device == Device::CPU) return {b.images, b.labels, b.partner_labels};
     EFFNET_CHECK(b.buffers_read,
                  "to_device: the batch has no event for its buffers (not from a Loader)");
     DeviceBatch d{Tensor::empty(b.images.shape(), device, b.images.dtype()),
-                  Tensor::empty(b.labels.shape(), device, b.labels.dtype())};
+                  Tensor::empty(b.labels.shape(), device, b.labels.dtype()), Tensor()};
     d.images.copy_from_host_async(b.images, *b.buffers_read);
     d.labels.copy_from_host_async(b.labels, *b.buffers_read);  // re-recorded: marks both copies
+    if (b.partner_labels.raw()) {
+        d.partner_labels = Tensor::empty(b.partner_labels.shape(), device, DType::INT32);
+        d.partner_labels.copy_from_host_async(b.partner_labels, *b.buffers_read);  // and all three
+    }
     return d;
 }
 
@@ -102,6 +107,10 @@ Loader::Loader(std::vector<Sample> samples, const PipelineConfig& pipeline, cons
         Shape shape{per_rank, s, s, c};
         slot.images = cfg.pinned ? Tensor::pinned(shape) : Tensor::empty(shape);
         slot.labels = Tensor::empty(Shape{per_rank}, Device::CPU, DType::INT32);
+        if (cfg.mixup_alpha > 0)
+            slot.partner_labels = cfg.pinned
+                                      ? Tensor::pinned(Shape{per_rank}, DType::INT32)
+                                      : Tensor::empty(Shape{per_rank}, Device::CPU, DType::INT32);
     }
     cache_.resize(samples_.size());
 }
@@ -204,6 +213,13 @@ void Loader::fill(Slot& slot, int64_t batch) {
         slot.labels.i32()[slot.samples.size()] = s.label;
         slot.samples.push_back(&s);
     }
+    if (cfg_.mixup_alpha > 0) {
+        slot.mix_lambda =
+            mixup_lambda(cfg_.mixup_alpha, cfg_.seed, (uint64_t(epoch_) << 32) | uint64_t(batch));
+        mix_pairs(slot.images.f32(), slot.labels.i32(), slot.partner_labels.i32(),
+                  int64_t(slot.samples.size()), per, begin - batch * cfg_.batch_size,
+                  slot.mix_lambda);
+    }
 }
 
 void Loader::worker_loop() {
@@ -264,6 +280,8 @@ bool Loader::next(Batch& out) {
         const int64_t n = int64_t(slot->samples.size());
         out.images = slot->images.narrow0(0, n);
         out.labels = slot->labels.narrow0(0, n);
+        out.partner_labels = cfg_.mixup_alpha > 0 ? slot->partner_labels.narrow0(0, n) : Tensor();
+        out.mix_lambda = cfg_.mixup_alpha > 0 ? slot->mix_lambda : 1.0f;
         out.samples = slot->samples;
         out.index = next_to_consume_ - 1;
         out.offset = dist::batch_share(int64_t(order_.size()), cfg_.batch_size, out.index,

@@ -102,6 +102,9 @@ struct LoaderConfig {
     // Training shards: a last batch with fewer images than shard_count is left
     // out on every rank (each rank's step needs an image; dist/shard.h).
     bool training_shards = false;
+    // Training: mixup of each batch's images in pairs (data/mixup.h), lambda ~
+    // Beta(mixup_alpha, mixup_alpha) per batch; 0: off.
+    double mixup_alpha = 0;
 };
 
 struct Batch {
@@ -110,6 +113,12 @@ struct Batch {
     std::vector<const Sample*> samples;  // the n samples, in order
     int64_t index = 0;                   // batch number in the epoch
     int64_t offset = 0;  // position of this share's first sample in the global batch
+    // Mixup (LoaderConfig::mixup_alpha > 0): the images are already blended,
+    // image i with weight mix_lambda and its partner with 1 - mix_lambda;
+    // partner_labels [n] int32 holds the partners' labels. Otherwise
+    // partner_labels is empty and mix_lambda 1.
+    Tensor partner_labels;
+    float mix_lambda = 1;
     // A consumer that copies images/labels to the GPU asynchronously records
     // this event after the copy (Tensor::copy_from_host_async); the loader
     // waits for it before refilling these buffers.
@@ -122,7 +131,7 @@ struct Batch {
 // record the batch's buffers_read event, so the loader refills the buffers
 // only after the copies have read them.
 struct DeviceBatch {
-    Tensor images, labels;
+    Tensor images, labels, partner_labels;  // partner_labels: with mixup only
 };
 DeviceBatch to_device(const Batch& b, Device device);
 
@@ -152,8 +161,9 @@ public:
 
 private:
     struct Slot {
-        Tensor images, labels;
-        gpu::Event read;  // recorded by the consumer's asynchronous copy out of images/labels
+        Tensor images, labels, partner_labels;
+        float mix_lambda = 1;
+        gpu::Event read;  // recorded by the consumer's asynchronous copy out of the tensors
         std::vector<const Sample*> samples;
         int64_t batch = -1;
         bool ready = false;

@@ -15,7 +15,6 @@
 #include <cmath>
 #include <filesystem>
 
-#include "data/mixup.h"
 #include "io/fault_point.h"
 #include "io/metrics.h"
 #include "io/plot.h"
@@ -49,18 +48,6 @@ void check_loss(double loss, const TrainingRun& run, int epoch, int rank) {
                        (fs::exists(run.last_path) ? "the last good state is in " + run.last_path
                                                   : std::string("no checkpoint was written yet")) +
                        "; try a smaller --lr");
-}
-
-// --mixup: blends this rank's share of the batch with itself reversed, on
-// the host before the copy to the device, and hands the partners' labels and
-// the step's lambda to the loss head (data/mixup.h).
-void mix_batch(TrainingRun& run, Batch& b) {
-    const int64_t n = b.size();
-    const float lambda = mixup_lambda(run.cfg.mixup_alpha, run.cfg.seed, run.prog.global_step);
-    mix_with_reversed(b.images.f32(), n, n > 0 ? b.images.numel() / n : 0, lambda);
-    Tensor partners = Tensor::empty(b.labels.shape(), Device::CPU, DType::INT32);
-    reversed_labels(b.labels.i32(), partners.i32(), n);
-    run.head.set_mix(run.device == Device::CPU ? partners : partners.to(run.device), lambda);
 }
 
 }  // namespace
@@ -101,8 +88,9 @@ EpochEnd run_epoch(TrainingRun& run, int epoch) {
             continue;
         }
         hooks.loss_scale = shares.loss_scale;
-        if (cfg.mixup_alpha > 0) mix_batch(run, b);
         const DeviceBatch db = to_device(b, run.device);
+        // --mixup: the loader blended the images; the loss mixes the labels alike.
+        if (cfg.mixup_alpha > 0) run.head.set_mix(db.partner_labels, b.mix_lambda);
         if (cfg.schedule == LrSchedule::COSINE)
             run.opt.set_lr(cosine_schedule_lr(run, prog.global_step));
         // The whole step is enqueued before the host reads the loss: on the GPU

@@ -6,12 +6,18 @@
 
 namespace effnet {
 
-LossHead::LossHead(LossKind kind, int64_t max_batch, int64_t k, Device device, float smoothing)
+LossHead::LossHead(LossKind kind, int64_t max_batch, int64_t k, Device device, float smoothing,
+                   bool mixup)
     : kind_(kind),
       smoothing_(smoothing),
       probs_(Tensor::empty(Shape{max_batch, k}, device)),
       loss_(Tensor::empty(Shape{1}, device)),
-      dlogits_(Tensor::empty(Shape{max_batch, k}, device)) {}
+      dlogits_(Tensor::empty(Shape{max_batch, k}, device)) {
+    if (mixup) {
+        loss_b_ = Tensor::empty(Shape{1}, device);
+        dlogits_b_ = Tensor::empty(Shape{max_batch, k}, device);
+    }
+}
 
 void LossHead::plain_forward(const Tensor& logits, const Tensor& labels, Tensor& probs,
                              Tensor& loss, Context& ctx) {
@@ -31,10 +37,7 @@ void LossHead::plain_backward(const Tensor& probs, const Tensor& labels, Tensor&
 
 void LossHead::set_mix(const Tensor& labels_b, float lambda) {
     EFFNET_CHECK(lambda >= 0 && lambda <= 1, "mixup lambda " << lambda << " outside [0, 1]");
-    if (loss_b_.raw() == nullptr) {  // the first mixed step: once per run
-        loss_b_ = Tensor::empty(loss_.shape(), loss_.device());
-        dlogits_b_ = Tensor::empty(dlogits_.shape(), dlogits_.device());
-    }
+    EFFNET_CHECK(loss_b_.raw() != nullptr, "set_mix on a loss head built without mixup");
     labels_b_ = labels_b;
     lambda_ = lambda;
     mixing_ = true;

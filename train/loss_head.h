@@ -5,12 +5,16 @@
 // the head that scores validation has none, so validation losses stay the
 // negative log-likelihood whatever the training recipe.
 //
-// Mixup (--mixup, data/mixup.h): after set_mix(labels_b, lambda), forward
-// and backward score the batch against both label vectors and mix them,
+// Mixup (--mixup, data/mixup.h): a head built with `mixup` set plans the
+// second loss and gradient up front; after set_mix(labels_b, lambda),
+// forward and backward score the batch against both label vectors and mix
+// them,
 //   loss = lambda * L(labels) + (1 - lambda) * L(labels_b), dL/dz likewise,
 // which is the loss of the mixed target lambda * onehot(y) + (1 - lambda) *
 // onehot(y_b) (both are linear in the target); built from the plain loss
 // kernels and moving_average, so every backend has it. clear_mix() ends it.
+// A mixed step is not capturable in a CUDA graph as it stands: lambda goes
+// to the kernels as a host value and labels_b is a new buffer every step.
 #pragma once
 
 #include "train/model_spec.h"
@@ -21,7 +25,7 @@ namespace effnet {
 class LossHead {
 public:
     LossHead(LossKind kind, int64_t max_batch, int64_t num_classes, Device device,
-             float smoothing = 0);
+             float smoothing = 0, bool mixup = false);
     float forward(const Tensor& logits, const Tensor& labels, Context& ctx);
     // forward without reading the loss back (capturable in a CUDA graph); the
     // loss stays in loss().
@@ -34,7 +38,7 @@ public:
     int64_t correct() const;
 
     // labels_b: int32 [n] on the logits' device, kept until clear_mix();
-    // lambda in [0, 1].
+    // lambda in [0, 1]. Only on a head built with `mixup`.
     void set_mix(const Tensor& labels_b, float lambda);
     void clear_mix();
 

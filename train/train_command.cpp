@@ -2,8 +2,8 @@
 
 #include "train/cli.h"
 #include "data/augment.h"
-#include "data/mixup.h"
 #include "data/dicom.h"
+#include "data/mixup.h"
 #include "dist/communicator.h"
 #include "tensor/error.h"
 

@@ -78,8 +78,8 @@ struct TrainConfig {
     LrSchedule schedule = LrSchedule::PLATEAU;
     double warmup_epochs = 0;    // --warmup-epochs, with the cosine schedule
     double label_smoothing = 0;  // --label-smoothing (kernels/loss.h)
-    double mixup_alpha =
-        0;  // --mixup: Beta(alpha, alpha) blends of image pairs (data/mixup.h); 0: none
+    // --mixup: image pairs blended with lambda ~ Beta(alpha, alpha) (data/mixup.h); 0: none.
+    double mixup_alpha = 0;
     // The final evaluation.
     int tta = 1;             // --tta: test-time views averaged (data/augment.h)
     bool calibrate = false;  // --calibrate temperature: fit T on val, store it

@@ -114,9 +114,10 @@ LoaderConfig evaluation_loader_config(const TrainConfig& cfg, Device device,
     return lc;
 }
 
-LoaderConfig for_training(LoaderConfig lc) {
+LoaderConfig for_training(LoaderConfig lc, const TrainConfig& cfg) {
     lc.shuffle = true;
     lc.training_shards = true;
+    lc.mixup_alpha = cfg.mixup_alpha;
     return lc;
 }
 
@@ -232,11 +233,11 @@ TrainingRun::TrainingRun(const TrainConfig& config, dist::Communicator& communic
       eval_pipeline(evaluation_pipeline(cfg, ds)),
       eval_loader_config(evaluation_loader_config(cfg, device, comm)),
       train_loader(ds.split(Split::TRAIN), training_pipeline(cfg, eval_pipeline),
-                   for_training(eval_loader_config), &bad_files),
+                   for_training(eval_loader_config, cfg), &bad_files),
       val_loader(ds.split(Split::VAL), eval_pipeline, eval_loader_config, &bad_files),
       model(cfg.model, device, cfg.seed),
       head(cfg.model.loss, batch_per_rank, cfg.model.num_classes, device,
-           float(cfg.label_smoothing)),
+           float(cfg.label_smoothing), cfg.mixup_alpha > 0),
       eval_head(cfg.model.loss, batch_per_rank, cfg.model.num_classes, device),
       opt(*model.store, cfg.adamw),
       plateau(cfg.plateau),

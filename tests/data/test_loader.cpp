@@ -1,8 +1,10 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <memory>
 
 #include "data/loader.h"
+#include "data/mixup.h"
 #include "data_fixtures.h"
 #include "tensor/error.h"
 
@@ -150,4 +152,67 @@ TEST(Loader, CacheGivesIdenticalBatchesAndFillsWithinBudget) {
     Loader none(ds.samples, small_pipeline(false), tiny, nullptr);
     epoch_batches(none, 0);
     EXPECT_EQ(none.cached(), 0u);
+}
+
+// --mixup in the loader: each batch arrives blended in pairs by position,
+// with the partners' labels and the batch's lambda, the same for any worker
+// count; two ranks whose shares are even pair as the whole batch does.
+TEST(Loader, MixupBlendsPairsByPositionForAnyWorkerOrShardCount) {
+    Dataset ds = phantom_dataset(3, 36, 0, 0);  // 4 batches of 8 and one of 4
+    LoaderConfig c;
+    c.batch_size = 8;
+    c.workers = 0;
+    c.shuffle = true;
+    c.seed = 11;
+    Loader plain(ds.samples, small_pipeline(true), c, nullptr);
+    c.mixup_alpha = 0.4;
+    std::vector<std::vector<float>> by_workers;
+    for (int workers : {0, 2}) {
+        c.workers = workers;
+        Loader l(ds.samples, small_pipeline(true), c, nullptr);
+        by_workers.push_back({});
+        l.start_epoch(1);
+        plain.start_epoch(1);
+        Batch m, p;
+        while (l.next(m)) {
+            ASSERT_TRUE(plain.next(p));
+            const int64_t n = m.size(), per = m.images.numel() / n;
+            ASSERT_EQ(m.partner_labels.numel(), n);
+            EXPECT_EQ(m.mix_lambda, mixup_lambda(0.4, 11, (uint64_t(1) << 32) | uint64_t(m.index)));
+            const std::vector<float> x = p.images.to_vector(), y = m.images.to_vector();
+            for (int64_t i = 0; i < n; ++i) {
+                const int64_t j = mixup_partner(i, n, 0);
+                EXPECT_EQ(m.partner_labels.i32()[i], p.labels.i32()[j]);
+                EXPECT_EQ(m.labels.i32()[i], p.labels.i32()[i]);
+                for (int64_t k = 0; k < per; k += 97)
+                    ASSERT_NEAR(y[size_t(i * per + k)],
+                                m.mix_lambda * x[size_t(i * per + k)] +
+                                    (1 - m.mix_lambda) * x[size_t(j * per + k)],
+                                1e-5)
+                        << "batch " << m.index << " image " << i;
+            }
+            by_workers.back().insert(by_workers.back().end(), y.begin(), y.end());
+        }
+        EXPECT_FALSE(plain.next(p));
+    }
+    EXPECT_EQ(by_workers[0], by_workers[1]);
+    // Two ranks of 4 images each: together the same images as one process.
+    std::vector<float> sharded;
+    std::vector<Batch> shares(2);
+    std::vector<std::unique_ptr<Loader>> ranks;
+    for (int r = 0; r < 2; ++r) {
+        LoaderConfig rc = c;
+        rc.shard_rank = r;
+        rc.shard_count = 2;
+        ranks.push_back(std::make_unique<Loader>(ds.samples, small_pipeline(true), rc, nullptr));
+        ranks.back()->start_epoch(1);
+    }
+    while (ranks[0]->next(shares[0])) {
+        ASSERT_TRUE(ranks[1]->next(shares[1]));
+        for (const Batch& b : shares) {
+            const std::vector<float> v = b.images.to_vector();
+            sharded.insert(sharded.end(), v.begin(), v.end());
+        }
+    }
+    EXPECT_EQ(sharded, by_workers[0]);
 }

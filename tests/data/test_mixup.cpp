@@ -1,5 +1,5 @@
 // Mixup's pieces (data/mixup.h): lambda ~ Beta(alpha, alpha), drawn from
-// (seed, step) alone; the batch blended with itself reversed; the partners'
+// (seed, draw) alone; images paired by position and blended; the partners'
 // labels.
 #include <gtest/gtest.h>
 
@@ -34,13 +34,13 @@ Moments lambda_moments(double alpha, int steps) {
 }  // namespace
 
 // Beta(a, a) has mean 1/2 and variance 1 / (4 (2a + 1)); Beta(1, 1) is
-// uniform. 20,000 draws: standard errors of about 0.003 (mean) and 0.001-0.002
-// (variance); the tolerances are several of them.
+// uniform. 20,000 draws: standard errors of about 0.003 (mean) and 0.0006
+// (variance); the tolerances are 4 and 5 of them.
 TEST(Mixup, LambdaFollowsBetaAlphaAlpha) {
     for (double alpha : {0.2, 0.4, 1.0}) {
         const Moments m = lambda_moments(alpha, 20000);
         EXPECT_NEAR(m.mean, 0.5, 0.012) << "alpha " << alpha;
-        EXPECT_NEAR(m.var, 1 / (4 * (2 * alpha + 1)), 0.008) << "alpha " << alpha;
+        EXPECT_NEAR(m.var, 1 / (4 * (2 * alpha + 1)), 0.003) << "alpha " << alpha;
     }
     // The uniform case pins the shape, not only two moments.
     EXPECT_NEAR(lambda_moments(1.0, 20000).below_quarter, 0.25, 0.012);
@@ -49,7 +49,7 @@ TEST(Mixup, LambdaFollowsBetaAlphaAlpha) {
     EXPECT_NEAR(lambda_moments(0.2, 20000).below_quarter, 0.414, 0.015);
 }
 
-TEST(Mixup, LambdaIsAFunctionOfSeedAndStep) {
+TEST(Mixup, LambdaIsAFunctionOfSeedAndDraw) {
     EXPECT_EQ(mixup_lambda(0.2, 3, 17), mixup_lambda(0.2, 3, 17));
     EXPECT_NE(mixup_lambda(0.2, 3, 17), mixup_lambda(0.2, 3, 18));
     EXPECT_NE(mixup_lambda(0.2, 3, 17), mixup_lambda(0.2, 4, 17));
@@ -58,26 +58,36 @@ TEST(Mixup, LambdaIsAFunctionOfSeedAndStep) {
     EXPECT_THROW(mixup_lambda(NAN, 3, 17), ContractError);
 }
 
-TEST(Mixup, BlendsEachImageWithItsMirrorInTheBatch) {
+TEST(Mixup, PairsFollowThePositionInTheGlobalBatch) {
+    // A whole batch of 5 from position 0: (0, 1), (2, 3), 4 alone.
+    const std::vector<int64_t> whole = {1, 0, 3, 2, 4};
+    for (int64_t i = 0; i < 5; ++i) EXPECT_EQ(mixup_partner(i, 5, 0), whole[size_t(i)]) << i;
+    // A share of 4 from position 3: 3 (partner 2 elsewhere) alone, (4, 5), 6 (partner 7
+    // elsewhere) alone.
+    const std::vector<int64_t> share = {0, 2, 1, 3};
+    for (int64_t i = 0; i < 4; ++i) EXPECT_EQ(mixup_partner(i, 4, 3), share[size_t(i)]) << i;
+}
+
+TEST(Mixup, BlendsEachPairAndNamesThePartnersLabels) {
     // 5 images of 2 values: image i holds (i, 10 i).
     std::vector<float> x;
     for (int i = 0; i < 5; ++i) x.insert(x.end(), {float(i), float(10 * i)});
+    const std::vector<int32_t> labels = {0, 1, 1, 1, 0};
     std::vector<float> mixed = x;
-    mix_with_reversed(mixed.data(), 5, 2, 0.75f);
-    for (int i = 0; i < 5; ++i)
-        for (int p = 0; p < 2; ++p)
+    std::vector<int32_t> partners(5, -1);
+    mix_pairs(mixed.data(), labels.data(), partners.data(), 5, 2, 0, 0.75f);
+    for (int64_t i = 0; i < 5; ++i) {
+        const int64_t j = mixup_partner(i, 5, 0);
+        EXPECT_EQ(partners[size_t(i)], labels[size_t(j)]) << "image " << i;
+        for (int64_t p = 0; p < 2; ++p)
             EXPECT_FLOAT_EQ(mixed[size_t(2 * i + p)],
-                            0.75f * x[size_t(2 * i + p)] + 0.25f * x[size_t(2 * (4 - i) + p)])
+                            0.75f * x[size_t(2 * i + p)] + 0.25f * x[size_t(2 * j + p)])
                 << "image " << i << " value " << p;
-    EXPECT_EQ(mixed[4], 2.0f) << "the middle image of an odd batch is its own partner";
+    }
+    EXPECT_EQ(mixed[8], 4.0f) << "an image without a partner stays as it was";
     std::vector<float> same = x, swapped = x;
-    mix_with_reversed(same.data(), 5, 2, 1.0f);
+    mix_pairs(same.data(), labels.data(), partners.data(), 5, 2, 0, 1.0f);
     EXPECT_EQ(same, x);
-    mix_with_reversed(swapped.data(), 5, 2, 0.0f);
-    for (int i = 0; i < 5; ++i) EXPECT_EQ(swapped[size_t(2 * i)], float(4 - i));
-
-    const std::vector<int32_t> labels = {0, 0, 1, 1, 1, 0};
-    std::vector<int32_t> partners(6, -1);
-    reversed_labels(labels.data(), partners.data(), 6);
-    EXPECT_EQ(partners, (std::vector<int32_t>{0, 1, 1, 1, 0, 0}));
+    mix_pairs(swapped.data(), labels.data(), partners.data(), 5, 2, 0, 0.0f);
+    for (int64_t i = 0; i < 4; ++i) EXPECT_EQ(swapped[size_t(2 * i)], float(i ^ 1));
 }

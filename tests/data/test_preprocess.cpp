@@ -177,6 +177,22 @@ TEST(Augment, ZoomOutShowsTheWholeFilmInsideABlackBorder) {
         EXPECT_NEAR(black / 3600.0, 0.306, 0.06) << "stream " << stream;
         EXPECT_NEAR(film / 3600.0, 0.694, 0.06) << "stream " << stream;
     }
+    // Area 1.05 at aspect 0.8: the window is 0.92 of the width (a crop along
+    // x) and 1.15 of the height (a zoom out along y): black rows above and
+    // below the film, 60 (1 - 1 / 1.15) = 7.6 in all, and no black column.
+    AugmentConfig tall = zoom_out;
+    tall.scale_min = tall.scale_max = 1.05;
+    tall.ratio_min = tall.ratio_max = 0.8;
+    for (uint64_t stream = 0; stream < 5; ++stream) {
+        const Plane out = augment(p, tall, 7, stream);
+        for (int x = 0; x < 60; ++x) {
+            int black = 0;
+            for (int y = 0; y < 60; ++y) black += out.at(x, y) == 0.0f;
+            ASSERT_GE(black, 6) << "column " << x << " stream " << stream;
+            ASSERT_LE(black, 8) << "column " << x << " stream " << stream;
+        }
+        for (int x = 0; x < 60; ++x) ASSERT_EQ(out.at(x, 30), 200.0f) << "stream " << stream;
+    }
     // Crops (area <= 1) stay inside the image: no border, only the outermost
     // samples reach at most half a pixel past the last pixel centre.
     AugmentConfig crop = zoom_out;

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/gradcheck.h"
+#include "tensor/error.h"
 #include "train/loss_head.h"
 
 using namespace effnet;
@@ -94,7 +95,7 @@ TEST(LossHeadMixup, LossAndGradientAreThoseOfTheMixedTarget) {
         const Tensor logits = Tensor::from_vector(shape, zf);
         const std::vector<double> z(zf.begin(), zf.end());
         for (float lambda : {0.0f, 0.3f, 0.5f, 1.0f}) {
-            LossHead head(kind, kN + 3, k, Device::CPU);
+            LossHead head(kind, kN + 3, k, Device::CPU, 0, true);
             head.set_mix(b, lambda);
             const double loss = head.forward(logits, a, ctx);
             const double want = mixed_loss(z, k, lambda);
@@ -117,7 +118,7 @@ TEST(LossHeadMixup, ClearingTheMixScoresThePlainLabelsAgain) {
     const Tensor a = labels_tensor(kLabelsA), b = labels_tensor(kLabelsB);
     const Tensor logits = Tensor::from_vector(Shape{kN, 2}, random_floats(size_t(kN * 2), 9));
     LossHead plain(LossKind::CROSS_ENTROPY, kN, 2, Device::CPU),
-        mixed(LossKind::CROSS_ENTROPY, kN, 2, Device::CPU);
+        mixed(LossKind::CROSS_ENTROPY, kN, 2, Device::CPU, 0, true);
     const float want = plain.forward(logits, a, ctx);
     const std::vector<float> want_dz = plain.backward(ctx).to_vector();
     mixed.set_mix(b, 0.4f);
@@ -125,6 +126,8 @@ TEST(LossHeadMixup, ClearingTheMixScoresThePlainLabelsAgain) {
     mixed.clear_mix();
     EXPECT_EQ(mixed.forward(logits, a, ctx), want);
     EXPECT_EQ(mixed.backward(ctx).to_vector(), want_dz);
+    // A head planned without mixup has no room for the second loss.
+    EXPECT_THROW(plain.set_mix(b, 0.4f), ContractError);
 }
 
 // Training accuracy under mixup counts a prediction right when it names the
@@ -135,7 +138,7 @@ TEST(LossHeadMixup, AccuracyCountsTheLabelOfTheLargerWeight) {
     std::vector<float> z;
     for (int32_t y : kLabelsB) z.insert(z.end(), {y == 0 ? 1.0f : -1.0f, y == 1 ? 1.0f : -1.0f});
     const Tensor logits = Tensor::from_vector(Shape{kN, 2}, z);  // predicts b exactly
-    LossHead head(LossKind::CROSS_ENTROPY, kN, 2, Device::CPU);
+    LossHead head(LossKind::CROSS_ENTROPY, kN, 2, Device::CPU, 0, true);
     head.set_mix(b, 0.2f);
     head.forward(logits, a, ctx);
     EXPECT_EQ(head.correct(), kN);
